@@ -1,0 +1,58 @@
+// `egress`: the command line of Egress Sentinel. One line of error on
+// stderr with a stable code, and a documented exit status (docs/errors.md).
+
+import { readFileSync } from 'node:fs';
+import { EgressError, ExitCode, exitCodeFor } from '../errors.js';
+import type { CliIo } from './io.js';
+import { scanCommand } from './scan.js';
+
+const USAGE = `Usage: egress COMMAND [options]
+
+Egress Sentinel: see every connection a drone controller makes, where it
+goes, and whether it is allowed.
+
+Commands:
+  scan FILE|-     report every connection in a pcap/pcapng capture
+
+Options:
+  -h, --help      help (also: egress COMMAND --help)
+  -V, --version   print the version
+
+Exit status: 0 ok, 1 failure, 2 usage error, 3 truncated or corrupt input.`;
+
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  scan: scanCommand,
+};
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    io.stdout.write(`${USAGE}\n`);
+    return name === undefined ? ExitCode.USAGE : ExitCode.OK;
+  }
+  if (name === '-V' || name === '--version') {
+    io.stdout.write(`egress ${version()}\n`);
+    return ExitCode.OK;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.stderr.write(`egress: EGRESS_USAGE: unknown command "${name}"\n${USAGE}\n`);
+    return ExitCode.USAGE;
+  }
+  try {
+    return await command(rest, io);
+  } catch (err) {
+    if (err instanceof EgressError) {
+      io.stderr.write(`egress: ${err.toLine()}\n`);
+      return exitCodeFor(err);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,116 @@
+// Link-layer decoders: Ethernet II (IEEE 802.3) with 802.1Q / 802.1ad tags,
+// Linux cooked capture v1 and v2 (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html,
+// .../LINKTYPE_LINUX_SLL2.html), BSD null/loop, and raw IP. Each returns the
+// offset of the IP header and leaves its EtherType in `linkResult.etherType`.
+
+import { LinkType } from '../capture/linktype.js';
+import { Anomaly } from './anomaly.js';
+
+export const EtherType = {
+  IPV4: 0x0800,
+  ARP: 0x0806,
+  VLAN: 0x8100, // IEEE 802.1Q
+  QINQ: 0x88a8, // IEEE 802.1ad service tag
+  QINQ_OLD: 0x9100, // pre-standard double tagging
+  IPV6: 0x86dd,
+} as const;
+
+/** BSD address-family values for IPv6 differ by OS; IPv4 is 2 everywhere. */
+const AF_INET = 2;
+const AF_INET6_VALUES = [10, 24, 28, 30] as const; // Linux, NetBSD/OpenBSD, FreeBSD, Darwin
+
+const ETHERNET_HEADER_LEN = 14;
+const VLAN_TAG_LEN = 4;
+const MAX_VLAN_TAGS = 4;
+const SLL_HEADER_LEN = 16;
+const SLL2_HEADER_LEN = 20;
+const NULL_HEADER_LEN = 4;
+
+/** Out-parameter of decodeLink, reused. */
+export const linkResult = { etherType: 0 };
+
+/**
+ * Returns the offset of the network header within buf, or -1 when the frame
+ * is too short or not decodable (counted in `counts`).
+ */
+export function decodeLink(buf: Buffer, off: number, end: number, linkType: number, counts: Float64Array): number {
+  switch (linkType) {
+    case LinkType.ETHERNET:
+      return decodeEthernet(buf, off, end, counts);
+    case LinkType.LINUX_SLL:
+      if (end - off < SLL_HEADER_LEN) return truncated(counts);
+      return decodeEtherTypeChain(buf, off + SLL_HEADER_LEN - 2, end, counts);
+    case LinkType.LINUX_SLL2:
+      if (end - off < SLL2_HEADER_LEN) return truncated(counts);
+      linkResult.etherType = buf.readUInt16BE(off);
+      return off + SLL2_HEADER_LEN;
+    case LinkType.RAW:
+    case LinkType.RAW_DLT12:
+    case LinkType.RAW_DLT14:
+      return rawIp(buf, off, end, counts);
+    case LinkType.NULL:
+    case LinkType.LOOP:
+      return decodeNull(buf, off, end, linkType, counts);
+    default:
+      counts[Anomaly.UNKNOWN_LINKTYPE]++;
+      return -1;
+  }
+}
+
+function decodeEthernet(buf: Buffer, off: number, end: number, counts: Float64Array): number {
+  if (end - off < ETHERNET_HEADER_LEN) return truncated(counts);
+  return decodeEtherTypeChain(buf, off + 12, end, counts);
+}
+
+/** Reads the EtherType at `off`, skipping VLAN tags; returns the offset after it. */
+function decodeEtherTypeChain(buf: Buffer, off: number, end: number, counts: Float64Array): number {
+  let etherType = buf.readUInt16BE(off);
+  off += 2;
+  for (
+    let tags = 0;
+    etherType === EtherType.VLAN || etherType === EtherType.QINQ || etherType === EtherType.QINQ_OLD;
+    tags++
+  ) {
+    if (tags === MAX_VLAN_TAGS) {
+      counts[Anomaly.LINK_VLAN_TOO_DEEP]++;
+      return -1;
+    }
+    if (end - off < VLAN_TAG_LEN) return truncated(counts);
+    etherType = buf.readUInt16BE(off + 2);
+    off += VLAN_TAG_LEN;
+  }
+  linkResult.etherType = etherType;
+  return off;
+}
+
+function decodeNull(buf: Buffer, off: number, end: number, linkType: number, counts: Float64Array): number {
+  if (end - off < NULL_HEADER_LEN) return truncated(counts);
+  // LOOP is network order; NULL is the writer's host order, which we do not know: accept either.
+  const family = linkType === LinkType.LOOP ? buf.readUInt32BE(off) : buf.readUInt32LE(off);
+  const swapped = linkType === LinkType.LOOP ? family : buf.readUInt32BE(off);
+  if (family === AF_INET || swapped === AF_INET) linkResult.etherType = EtherType.IPV4;
+  else if (isInet6(family) || isInet6(swapped)) linkResult.etherType = EtherType.IPV6;
+  else linkResult.etherType = 0;
+  return off + NULL_HEADER_LEN;
+}
+
+function isInet6(family: number): boolean {
+  return (
+    family === AF_INET6_VALUES[0] ||
+    family === AF_INET6_VALUES[1] ||
+    family === AF_INET6_VALUES[2] ||
+    family === AF_INET6_VALUES[3]
+  );
+}
+
+function rawIp(buf: Buffer, off: number, end: number, counts: Float64Array): number {
+  if (end - off < 1) return truncated(counts);
+  const version = buf[off] >> 4;
+  linkResult.etherType = version === 4 ? EtherType.IPV4 : version === 6 ? EtherType.IPV6 : 0;
+  return off;
+}
+
+function truncated(counts: Float64Array): number {
+  counts[Anomaly.LINK_TRUNC_HEADER]++;
+  return -1;
+}

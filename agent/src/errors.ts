@@ -1,0 +1,67 @@
+// One error type for the whole agent, each failure with a stable `code` and the
+// facts a person needs to act on it (after undici's lib/core/errors.js).
+// The codes are documented for operators in docs/errors.md; keep both in step.
+
+export const ErrorCode = {
+  /** Command line not understood (unknown option, missing argument). Exit 2. */
+  USAGE: 'EGRESS_USAGE',
+  /** Input file cannot be opened or read. Exit 1. */
+  INPUT_UNREADABLE: 'EGRESS_INPUT_UNREADABLE',
+  /** The first bytes are neither a pcap nor a pcapng magic. Exit 3. */
+  CAPTURE_BAD_MAGIC: 'EGRESS_CAPTURE_BAD_MAGIC',
+  /** Input ended inside a file header, record header or record. Exit 3. */
+  PCAP_TRUNCATED: 'EGRESS_PCAP_TRUNCATED',
+  /** A record header claims more bytes than any capture can hold. Exit 3. */
+  PCAP_RECORD_TOO_LARGE: 'EGRESS_PCAP_RECORD_TOO_LARGE',
+  /** A pcapng block length is too small, unaligned, too large, or its trailer disagrees. Exit 3. */
+  PCAPNG_BAD_BLOCK_LENGTH: 'EGRESS_PCAPNG_BAD_BLOCK_LENGTH',
+  /** A pcapng Section Header Block has an unknown byte-order magic or major version. Exit 3. */
+  PCAPNG_BAD_SECTION: 'EGRESS_PCAPNG_BAD_SECTION',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ErrorFacts {
+  offset?: number;
+  file?: string;
+  [fact: string]: unknown;
+}
+
+export class EgressError extends Error {
+  readonly code: ErrorCodeValue;
+  readonly facts: ErrorFacts;
+
+  constructor(code: ErrorCodeValue, message: string, facts: ErrorFacts = {}) {
+    super(message);
+    this.name = 'EgressError';
+    this.code = code;
+    this.facts = facts;
+  }
+
+  /** One line for stderr: `egress: CODE at byte N of FILE: message`. */
+  toLine(): string {
+    const where: string[] = [];
+    if (this.facts.offset !== undefined) where.push(`at byte ${this.facts.offset}`);
+    if (this.facts.file !== undefined) where.push(`of ${this.facts.file}`);
+    return `${this.code}${where.length ? ` ${where.join(' ')}` : ''}: ${this.message}`;
+  }
+}
+
+/** Exit statuses of the CLI, documented in docs/errors.md. */
+export const ExitCode = {
+  OK: 0,
+  FAILURE: 1,
+  USAGE: 2,
+  BAD_INPUT: 3,
+} as const;
+
+export function exitCodeFor(err: EgressError): number {
+  switch (err.code) {
+    case ErrorCode.USAGE:
+      return ExitCode.USAGE;
+    case ErrorCode.INPUT_UNREADABLE:
+      return ExitCode.FAILURE;
+    default:
+      return ExitCode.BAD_INPUT;
+  }
+}

@@ -1,0 +1,36 @@
+# Shared by scripts/demo and scripts/test: get pnpm and the workspace ready.
+# Sourced, not run.
+
+ensure_pnpm() {
+  if ! command -v pnpm >/dev/null 2>&1; then
+    echo "== installing pnpm 10 (pnpm 11 needs Node 22)"
+    npm install -g pnpm@10 >/dev/null
+  fi
+}
+
+install_workspace() {
+  echo "== installing dependencies (pnpm install)"
+  pnpm install --frozen-lockfile --reporter=append-only 2>&1 | tail -n 3
+  echo "== building (tsc -b)"
+  pnpm run --silent build
+}
+
+# Debian packages the tests drive as real peers; installed only when running as root with apt.
+TEST_APT_PACKAGES="tcpdump tshark tcpreplay dnsutils dnsmasq-base iputils-ping iproute2 ethtool openssl curl python3"
+
+install_test_packages() {
+  local missing=""
+  for bin in tcpdump tshark editcap dumpcap tcprewrite dig dnsmasq ping ip ethtool openssl curl python3; do
+    command -v "$bin" >/dev/null 2>&1 || missing="$missing $bin"
+  done
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing test tools with apt-get (missing:$missing)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $TEST_APT_PACKAGES >/dev/null
+  else
+    echo "!! missing test tools:$missing (run as root to install them with apt-get: $TEST_APT_PACKAGES)" >&2
+  fi
+}
