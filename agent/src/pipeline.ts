@@ -9,6 +9,8 @@ import { DecodeResult, Packet } from './decode/packet.js';
 import { type FlowEndSink, FlowTable, type FlowTableOptions } from './flow/table.js';
 import { type FlowRecord, readFlowRecord } from './output/flow-record.js';
 
+const FINISH_BATCH = 1024;
+
 export interface FlowOutput {
   /** Called once per finished flow, in the order flows end. */
   flow(record: FlowRecord): void;
@@ -53,8 +55,16 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     this.out.flow(record);
   }
 
-  /** End of input: every open flow is finished and handed to the output. */
-  finish(): void {
-    this.flows.flush();
+  /**
+   * End of input: every open flow is finished and handed to the output, in
+   * batches with `between` awaited after each, so a slow reader of the
+   * output holds back the flush instead of memory growing.
+   */
+  async finish(between: () => Promise<void> = async () => {}): Promise<void> {
+    const slots = this.flows.openFlowsInOrder();
+    for (let i = 0; i < slots.length; i++) {
+      this.flows.endAtEndOfInput(slots[i]);
+      if (i % FINISH_BATCH === FINISH_BATCH - 1) await between();
+    }
   }
 }

@@ -5,6 +5,7 @@
 
 import { type Anomalies, Anomaly } from '../decode/anomaly.js';
 import { EgressError, ErrorCode } from '../errors.js';
+import { u32be, u32le } from '../util/bytes.js';
 import { type FormatParser, MAX_RECORD_BYTES, type PacketSink } from './types.js';
 
 export const PcapMagic = {
@@ -75,10 +76,10 @@ export class PcapParser implements FormatParser {
         this.need = hdr;
         return off;
       }
-      const sec = le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
-      const frac = le ? buf.readUInt32LE(off + 4) : buf.readUInt32BE(off + 4);
-      const caplen = le ? buf.readUInt32LE(off + 8) : buf.readUInt32BE(off + 8);
-      const origLen = le ? buf.readUInt32LE(off + 12) : buf.readUInt32BE(off + 12);
+      const sec = le ? u32le(buf, off) : u32be(buf, off);
+      const frac = le ? u32le(buf, off + 4) : u32be(buf, off + 4);
+      const caplen = le ? u32le(buf, off + 8) : u32be(buf, off + 8);
+      const origLen = le ? u32le(buf, off + 12) : u32be(buf, off + 12);
       if (caplen > this.maxRecord) {
         this.error = new EgressError(
           ErrorCode.PCAP_RECORD_TOO_LARGE,
@@ -101,14 +102,14 @@ export class PcapParser implements FormatParser {
   }
 
   private readFileHeader(buf: Buffer, off: number): void {
-    const be = buf.readUInt32BE(off);
+    const be = u32be(buf, off);
     this.littleEndian = be !== PcapMagic.MICRO && be !== PcapMagic.NANO && be !== PcapMagic.KUZNETSOV;
-    const magic = this.littleEndian ? buf.readUInt32LE(off) : be;
+    const magic = this.littleEndian ? u32le(buf, off) : be;
     this.nanosecond = magic === PcapMagic.NANO;
     if (magic === PcapMagic.KUZNETSOV) this.recordHeaderLen = KUZNETSOV_RECORD_HEADER_LEN;
     const le = this.littleEndian;
-    this.snaplen = le ? buf.readUInt32LE(off + 16) : buf.readUInt32BE(off + 16);
-    this.linkType = (le ? buf.readUInt32LE(off + 20) : buf.readUInt32BE(off + 20)) & LINKTYPE_MASK;
+    this.snaplen = le ? u32le(buf, off + 16) : u32be(buf, off + 16);
+    this.linkType = (le ? u32le(buf, off + 20) : u32be(buf, off + 20)) & LINKTYPE_MASK;
     // A file written with a larger snaplen may legitimately hold larger records.
     this.maxRecord = Math.max(MAX_RECORD_BYTES, Math.min(this.snaplen, 16 * 1024 * 1024));
     this.headerDone = true;

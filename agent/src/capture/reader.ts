@@ -3,6 +3,7 @@
 // records are parsed in place in the chunk; only a record that straddles two
 // chunks is copied, into a carry buffer that grows to the largest record seen.
 
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { Anomalies } from '../decode/anomaly.js';
 import { EgressError, ErrorCode } from '../errors.js';
@@ -121,19 +122,35 @@ export class CaptureReader {
 /** Called after each chunk; the reader waits for it, so a slow output slows the input (backpressure). */
 export type AfterChunk = (bytesIn: number) => void | Promise<void>;
 
+/**
+ * Chunks of a file read into one reused buffer: the reader parses each chunk
+ * in place and copies out only a straddling record before asking for the
+ * next, so there is nothing to allocate (or collect) per chunk.
+ */
+export async function* fileChunks(path: string, chunkSize = 1024 * 1024): AsyncGenerator<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(chunkSize);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, chunkSize, null);
+      if (bytesRead === 0) return;
+      yield bytesRead === chunkSize ? buf : buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Reads a whole stream into the reader, respecting backpressure; resolves with the reader's error, if any. */
 export async function readCapture(
   reader: CaptureReader,
-  input: Readable,
+  input: AsyncIterable<Buffer> | Readable,
   onChunk?: AfterChunk,
 ): Promise<EgressError | null> {
   for await (const chunk of input) {
     reader.push(chunk as Buffer);
     await onChunk?.(reader.bytesIn);
-    if (reader.error) {
-      input.destroy();
-      break;
-    }
+    if (reader.error) break; // leaving the loop closes the file or destroys the stream
   }
   return reader.end();
 }

@@ -2,13 +2,13 @@
 // per-destination table. Exit 0 when the whole input was read, 3 when it
 // was truncated or corrupt (everything before the fault is still reported).
 
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { CaptureReader, readCapture } from '../capture/reader.js';
+import { CaptureReader, fileChunks, readCapture } from '../capture/reader.js';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
 import type { FlowRecord } from '../output/flow-record.js';
-import { flowEvent, type ScanStats, statsEvent } from '../output/ndjson.js';
+import { flowEventLine, type ScanStats, statsEvent } from '../output/ndjson.js';
 import { DestinationTable } from '../output/table.js';
 import { LineWriter } from '../output/writer.js';
 import { ScanPipeline } from '../pipeline.js';
@@ -68,7 +68,7 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
     flow:
       format === 'ndjson'
         ? (r: FlowRecord) => {
-            if (r.internet) writer.line(JSON.stringify(flowEvent(r)));
+            if (r.internet) writer.line(flowEventLine(r));
           }
         : (r: FlowRecord) => table.flow(r),
   };
@@ -77,10 +77,6 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
   const wantProgress = values['no-progress'] ? false : (values.progress as boolean | undefined);
   const progress = Progress.enabledFor(io.stderr, wantProgress) ? new Progress(io.stderr, file, size) : null;
 
-  let readError: unknown = null;
-  input.on('error', (err) => {
-    readError = err;
-  });
   let error: EgressError | null;
   try {
     error = await readCapture(reader, input, async (bytes) => {
@@ -88,10 +84,10 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
       await writer.flush();
     });
   } catch (err) {
-    throw unreadable(file, readError ?? err);
+    throw unreadable(file, err);
   }
   progress?.done();
-  pipeline.finish();
+  await pipeline.finish(() => writer.flush());
 
   const stats = collectStats(pipeline, reader, error);
   if (format === 'ndjson') writer.line(JSON.stringify(statsEvent(stats)));
@@ -104,7 +100,7 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
   return ExitCode.OK;
 }
 
-function openInput(file: string, io: CliIo): { input: Readable; size: number | null } {
+function openInput(file: string, io: CliIo): { input: AsyncIterable<Buffer> | Readable; size: number | null } {
   if (file === '-') return { input: io.stdin, size: null };
   let size: number;
   try {
@@ -114,7 +110,7 @@ function openInput(file: string, io: CliIo): { input: Readable; size: number | n
   } catch (err) {
     throw unreadable(file, err);
   }
-  return { input: createReadStream(file, { highWaterMark: FILE_CHUNK }), size };
+  return { input: fileChunks(file, FILE_CHUNK), size };
 }
 
 function unreadable(file: string, err: unknown): EgressError {

@@ -3,6 +3,7 @@
 // address offsets and transport protocol; the first fragment is attributed
 // to its flow, later fragments are only counted (they carry no ports).
 
+import { u16be } from '../util/bytes.js';
 import { Anomaly } from './anomaly.js';
 import { DecodeResult, type Packet } from './packet.js';
 import { decodeTransport } from './transport.js';
@@ -46,7 +47,7 @@ export function decodeIpv4(buf: Buffer, off: number, end: number, p: Packet, cou
     counts[Anomaly.IPV4_TRUNC_HEADER]++;
     return DecodeResult.MALFORMED;
   }
-  const totalLen = buf.readUInt16BE(off + 2);
+  const totalLen = u16be(buf, off + 2);
   if (totalLen < ihl) {
     counts[Anomaly.IPV4_BAD_TOTAL_LENGTH]++;
     return DecodeResult.MALFORMED;
@@ -60,7 +61,7 @@ export function decodeIpv4(buf: Buffer, off: number, end: number, p: Packet, cou
   // Ethernet pads short frames; TSO captures can show totalLen 0. Trust the smaller of the two.
   let ipEnd = off + totalLen;
   if (totalLen === 0 || ipEnd > end) ipEnd = end; // a snaplen cut is normal, not an anomaly
-  const fragField = buf.readUInt16BE(off + 6);
+  const fragField = u16be(buf, off + 6);
   const fragOffset = fragField & IPV4_OFFSET_MASK;
   if (fragOffset !== 0) {
     counts[Anomaly.IPV4_FRAG_LATER]++;
@@ -84,7 +85,7 @@ export function decodeIpv6(buf: Buffer, off: number, end: number, p: Packet, cou
   p.addrLen = 16;
   p.srcAddrOff = off + 8;
   p.dstAddrOff = off + 24;
-  const payloadLen = buf.readUInt16BE(off + 4);
+  const payloadLen = u16be(buf, off + 4);
   // Jumbograms (payload length 0 with a hop-by-hop option) and snaplen cuts: use what we have.
   let ipEnd = off + IPV6_HEADER + payloadLen;
   if (payloadLen === 0 || ipEnd > end) ipEnd = end;
@@ -119,7 +120,7 @@ export function decodeIpv6(buf: Buffer, off: number, end: number, p: Packet, cou
       }
       case Ipv6Ext.FRAGMENT: {
         if (ipEnd - o < 8) return truncExt(counts);
-        const fragField = buf.readUInt16BE(o + 2);
+        const fragField = u16be(buf, o + 2);
         next = buf[o];
         o += 8;
         if (fragField >> 3 !== 0) {

@@ -4,6 +4,7 @@
 // offset of the IP header and leaves its EtherType in `linkResult.etherType`.
 
 import { LinkType } from '../capture/linktype.js';
+import { u16be, u32be, u32le } from '../util/bytes.js';
 import { Anomaly } from './anomaly.js';
 
 export const EtherType = {
@@ -42,7 +43,7 @@ export function decodeLink(buf: Buffer, off: number, end: number, linkType: numb
       return decodeEtherTypeChain(buf, off + SLL_HEADER_LEN - 2, end, counts);
     case LinkType.LINUX_SLL2:
       if (end - off < SLL2_HEADER_LEN) return truncated(counts);
-      linkResult.etherType = buf.readUInt16BE(off);
+      linkResult.etherType = u16be(buf, off);
       return off + SLL2_HEADER_LEN;
     case LinkType.RAW:
     case LinkType.RAW_DLT12:
@@ -64,7 +65,7 @@ function decodeEthernet(buf: Buffer, off: number, end: number, counts: Float64Ar
 
 /** Reads the EtherType at `off`, skipping VLAN tags; returns the offset after it. */
 function decodeEtherTypeChain(buf: Buffer, off: number, end: number, counts: Float64Array): number {
-  let etherType = buf.readUInt16BE(off);
+  let etherType = u16be(buf, off);
   off += 2;
   for (
     let tags = 0;
@@ -76,7 +77,7 @@ function decodeEtherTypeChain(buf: Buffer, off: number, end: number, counts: Flo
       return -1;
     }
     if (end - off < VLAN_TAG_LEN) return truncated(counts);
-    etherType = buf.readUInt16BE(off + 2);
+    etherType = u16be(buf, off + 2);
     off += VLAN_TAG_LEN;
   }
   linkResult.etherType = etherType;
@@ -86,8 +87,8 @@ function decodeEtherTypeChain(buf: Buffer, off: number, end: number, counts: Flo
 function decodeNull(buf: Buffer, off: number, end: number, linkType: number, counts: Float64Array): number {
   if (end - off < NULL_HEADER_LEN) return truncated(counts);
   // LOOP is network order; NULL is the writer's host order, which we do not know: accept either.
-  const family = linkType === LinkType.LOOP ? buf.readUInt32BE(off) : buf.readUInt32LE(off);
-  const swapped = linkType === LinkType.LOOP ? family : buf.readUInt32BE(off);
+  const family = linkType === LinkType.LOOP ? u32be(buf, off) : u32le(buf, off);
+  const swapped = linkType === LinkType.LOOP ? family : u32be(buf, off);
   if (family === AF_INET || swapped === AF_INET) linkResult.etherType = EtherType.IPV4;
   else if (isInet6(family) || isInet6(swapped)) linkResult.etherType = EtherType.IPV6;
   else linkResult.etherType = 0;

@@ -2,6 +2,7 @@
 // ICMPv6 (RFC 4443). Ports, flags and the payload range go into the Packet.
 // Echo request/reply carry an identifier that keys the ICMP "flow".
 
+import { u16be } from '../util/bytes.js';
 import { Anomaly } from './anomaly.js';
 import { DecodeResult, IpProto, type Packet } from './packet.js';
 
@@ -63,8 +64,8 @@ function decodeTcp(buf: Buffer, off: number, end: number, p: Packet, counts: Flo
     counts[Anomaly.TCP_BAD_OFFSET]++;
     return DecodeResult.MALFORMED;
   }
-  p.srcPort = buf.readUInt16BE(off);
-  p.dstPort = buf.readUInt16BE(off + 2);
+  p.srcPort = u16be(buf, off);
+  p.dstPort = u16be(buf, off + 2);
   p.tcpFlags = buf[off + 13];
   // Options cut by the snaplen still leave ports and flags usable.
   p.payloadOff = Math.min(off + dataOff, end);
@@ -77,9 +78,9 @@ function decodeUdp(buf: Buffer, off: number, end: number, p: Packet, counts: Flo
     counts[Anomaly.UDP_TRUNC_HEADER]++;
     return DecodeResult.MALFORMED;
   }
-  p.srcPort = buf.readUInt16BE(off);
-  p.dstPort = buf.readUInt16BE(off + 2);
-  const len = buf.readUInt16BE(off + 4);
+  p.srcPort = u16be(buf, off);
+  p.dstPort = u16be(buf, off + 2);
+  const len = u16be(buf, off + 4);
   p.payloadOff = off + UDP_HEADER;
   // Length 0 is legal for IPv6 jumbograms (RFC 2675); below 8 otherwise is bogus.
   if (len !== 0 && len < UDP_HEADER) counts[Anomaly.UDP_BAD_LENGTH]++;
@@ -106,7 +107,7 @@ function decodeIcmp(
   p.icmpCode = buf[off + 1];
   if ((p.icmpType === echoRequest || p.icmpType === echoReply) && end - off >= ICMP_HEADER) {
     p.icmpEcho = true;
-    const id = buf.readUInt16BE(off + 4);
+    const id = u16be(buf, off + 4);
     p.srcPort = id;
     p.dstPort = id;
   }

@@ -3,6 +3,7 @@
 // FlowHashKey4/6 symmetry). Ten 32-bit words, IPv4 addresses in word 0/4.
 
 import type { Packet } from '../decode/packet.js';
+import { i32be } from '../util/bytes.js';
 
 export const KEY_WORDS = 10;
 const W_ADDR_A = 0;
@@ -32,17 +33,17 @@ export class KeyBuilder {
     let d2 = 0;
     let d3 = 0;
     if (p.addrLen === 4) {
-      s0 = buf.readInt32BE(s);
-      d0 = buf.readInt32BE(d);
+      s0 = i32be(buf, s);
+      d0 = i32be(buf, d);
     } else {
-      s0 = buf.readInt32BE(s);
-      s1 = buf.readInt32BE(s + 4);
-      s2 = buf.readInt32BE(s + 8);
-      s3 = buf.readInt32BE(s + 12);
-      d0 = buf.readInt32BE(d);
-      d1 = buf.readInt32BE(d + 4);
-      d2 = buf.readInt32BE(d + 8);
-      d3 = buf.readInt32BE(d + 12);
+      s0 = i32be(buf, s);
+      s1 = i32be(buf, s + 4);
+      s2 = i32be(buf, s + 8);
+      s3 = i32be(buf, s + 12);
+      d0 = i32be(buf, d);
+      d1 = i32be(buf, d + 4);
+      d2 = i32be(buf, d + 8);
+      d3 = i32be(buf, d + 12);
     }
     const sp = p.srcPort;
     const dp = p.dstPort;

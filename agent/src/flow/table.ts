@@ -155,12 +155,18 @@ export class FlowTable {
     }
   }
 
-  /** End of input: every remaining flow ends, in the order the flows began. */
-  flush(): void {
+  /**
+   * End of input: the open flows, in the order they began. End them with
+   * `endAtEndOfInput`, in batches if the output needs to breathe between them.
+   */
+  openFlowsInOrder(): number[] {
     const slots: number[] = [];
     for (let c = 0; c < CLASSES; c++) for (let s = this.head[c]; s !== NONE; s = this.lruNext[s]) slots.push(s);
-    slots.sort((a, b) => this.id[a] - this.id[b]);
-    for (const s of slots) this.end(s, EndReason.END_OF_INPUT);
+    return slots.sort((a, b) => this.id[a] - this.id[b]);
+  }
+
+  endAtEndOfInput(slot: number): void {
+    this.end(slot, EndReason.END_OF_INPUT);
   }
 
   /** Word i (0–3) of the client's address; IPv4 uses word 0 only. */

@@ -1,9 +1,20 @@
 // Timestamps for events: ISO 8601 UTC with exactly six fractional digits,
 // from integer microseconds since the epoch (the NDJSON contract).
+// Formatting a Date is the costly part, so the whole-second prefix of the
+// last few seconds is cached: consecutive events mostly share it.
+
+const CACHE_SIZE = 4;
+const cachedSec = new Float64Array(CACHE_SIZE).fill(Number.NaN);
+const cachedPrefix: string[] = new Array(CACHE_SIZE).fill('');
+let next = 0;
 
 export function isoMicros(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const frac = us - Math.floor(us / 1_000_000) * 1_000_000;
-  const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
-  return `${iso.slice(0, 19)}.${String(Math.floor(frac)).padStart(6, '0')}Z`;
+  const sec = Math.floor(us / 1_000_000);
+  const frac = String(Math.floor(us - sec * 1_000_000)).padStart(6, '0');
+  for (let i = 0; i < CACHE_SIZE; i++) if (cachedSec[i] === sec) return `${cachedPrefix[i]}.${frac}Z`;
+  const prefix = new Date(sec * 1000).toISOString().slice(0, 19); // YYYY-MM-DDTHH:MM:SS
+  cachedSec[next] = sec;
+  cachedPrefix[next] = prefix;
+  next = (next + 1) % CACHE_SIZE;
+  return `${prefix}.${frac}Z`;
 }

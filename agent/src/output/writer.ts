@@ -2,7 +2,6 @@
 // input chunk; when the consumer is slow we wait for 'drain' instead of
 // buffering without bound. A closed pipe (`egress scan … | head`) ends quietly.
 
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 
 const BATCH_CHARS = 64 * 1024;
@@ -30,7 +29,15 @@ export class LineWriter {
   async flush(): Promise<void> {
     this.writeOut();
     if (this.closed || !this.stream.writableNeedDrain) return;
-    await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.stream.off('drain', done);
+        this.stream.off('close', done);
+        resolve();
+      };
+      this.stream.on('drain', done);
+      this.stream.on('close', done);
+    });
   }
 
   private writeOut(): void {
