@@ -4,7 +4,7 @@
 // distinct set of flows. Copies are interleaved in batches, so thousands of
 // flows are open at once as on a busy gateway.
 //
-//   node scripts/bench/generate.mjs OUT.pcap [--packets N] [--batch N] SEED.pcap...
+//   node scripts/bench-lib/generate.mjs OUT.pcap [--packets N] [--batch N] SEED.pcap...
 //
 // Only classic little-endian microsecond pcaps with Ethernet link type are
 // used as seeds (the others are skipped with a note).
