@@ -123,7 +123,7 @@ export function pcapFile(
   w16(hdr, 4, 6);
   w32(hdr, o.snaplen ?? 262144, 16);
   w32(hdr, o.linkType ?? 1, 20);
-  const parts = [hdr];
+  const parts: Buffer[] = [hdr];
   for (const r of recs) {
     const rh = Buffer.alloc(16);
     const sec = Math.floor(r.tsUs / 1e6);
@@ -167,7 +167,7 @@ export function pcapngFile(
   w16(shbBody, 1, 4);
   w16(shbBody, 0, 6);
   shbBody.fill(0xff, 8, 16); // section length unknown (-1)
-  const parts = [block(0x0a0d0d0a, shbBody)];
+  const parts: Buffer[] = [block(0x0a0d0d0a, shbBody)];
   for (const i of ifaces) {
     const opts: Buffer[] = [];
     if (i.tsresol !== undefined) {
