@@ -1,12 +1,13 @@
 #!/usr/bin/env node
+
 // pcap-parser (the library named when the product was asked for) against our
 // reader: records/s on the same file, and what each does with the formats and
 // faults our users' captures have. Prints a table; run after `pnpm build`.
 //
 //   node scripts/bench-lib/pcap-parser.mjs BENCH.pcap [FIXTURE...]
 
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { CaptureReader, fileChunks, readCapture } from '../../agent/dist/capture/reader.js';
 
 const require = createRequire(new URL('../../agent/package.json', import.meta.url));
@@ -44,7 +45,9 @@ const b = await viaEgress(bench);
 const mpps = (r) => (r.packets / r.secs / 1e6).toFixed(2);
 console.log(`read-only, ${bench}:`);
 console.log(`  pcap-parser 0.2.1  ${a.packets} records  ${a.secs.toFixed(2)} s  ${mpps(a)} M records/s`);
-console.log(`  egress reader      ${b.packets} records  ${b.secs.toFixed(2)} s  ${mpps(b)} M records/s  (${(a.secs / b.secs).toFixed(1)}× faster)`);
+console.log(
+  `  egress reader      ${b.packets} records  ${b.secs.toFixed(2)} s  ${mpps(b)} M records/s  (${(a.secs / b.secs).toFixed(1)}× faster)`,
+);
 if (fixtures.length) {
   console.log('\nper fixture: records (error)  pcap-parser | egress');
   for (const f of fixtures) {

@@ -100,6 +100,13 @@ describe('egress CLI', () => {
     expect(ev.filter((e) => e.event_type === 'flow')).toHaveLength(2);
   });
 
+  it('shows progress on stderr when asked (default: only on a terminal), and none otherwise', () => {
+    const shown = egress(['scan', file, '--format', 'ndjson', '--progress']);
+    expect(shown.stderr).toMatch(/^\rscanning .*c\.pcap +\d+% 24 packets/);
+    expect(shown.stdout).toBe(egress(['scan', file, '--format', 'ndjson']).stdout);
+    expect(egress(['scan', file, '--format', 'ndjson']).stderr).toBe('');
+  });
+
   it('prints a per-destination table', () => {
     const r = egress(['scan', file, '--format', 'table']);
     expect(r.code).toBe(0);
