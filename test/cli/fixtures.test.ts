@@ -100,8 +100,14 @@ describe.each(fixtures)('fixture $name', (fx) => {
     expect(r.stdout.trim().split('\n').pop()).toMatch(/^\d+ passed, 0 failed$/);
     expect(r.status, r.stdout).toBe(0);
   });
+});
 
-  it.skipIf(fx.bad)('agrees with tshark on packets, and on packets and bytes of every TCP/UDP flow', () => {
+// tshark is no oracle for broken files (it reads some corrupt pcaps as another format: see bad/*/README.md).
+describe.each(fixtures.filter((f) => !f.bad))('fixture $name against tshark', (fx) => {
+  const ev = events(egress(['scan', fx.input, '--format', 'ndjson']).stdout);
+  const stats = ev[ev.length - 1] ?? {};
+
+  it('agrees with tshark on packets, and on packets and bytes of every TCP/UDP flow', () => {
     const oracle = tsharkConversations(fx.input);
     expect(stats.packets).toBe(oracle.packets);
     const ours = new Map<string, Tally>();
