@@ -123,20 +123,28 @@ export class CaptureReader {
 export type AfterChunk = (bytesIn: number) => void | Promise<void>;
 
 /**
- * Chunks of a file read into one reused buffer: the reader parses each chunk
- * in place and copies out only a straddling record before asking for the
- * next, so there is nothing to allocate (or collect) per chunk.
+ * Chunks of a file, read into two reused buffers: while the reader parses
+ * one chunk (in place, copying out only a straddling record), the next is
+ * already being read, so parsing never waits on the disk and nothing is
+ * allocated (or collected) per chunk.
  */
 export async function* fileChunks(path: string, chunkSize = 1024 * 1024): AsyncGenerator<Buffer> {
   const fh = await open(path, 'r');
+  let pending: ReturnType<typeof fh.read> | undefined;
   try {
-    const buf = Buffer.allocUnsafe(chunkSize);
+    const bufs = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)];
+    let which = 0;
+    pending = fh.read(bufs[which], 0, chunkSize, null);
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, chunkSize, null);
+      const { bytesRead } = await pending;
       if (bytesRead === 0) return;
-      yield bytesRead === chunkSize ? buf : buf.subarray(0, bytesRead);
+      const buffer = bufs[which];
+      which ^= 1;
+      pending = fh.read(bufs[which], 0, chunkSize, null); // the other buffer: the consumer is done with it
+      yield bytesRead === chunkSize ? buffer : buffer.subarray(0, bytesRead);
     }
   } finally {
+    await pending?.catch(() => {}); // a read still in flight when the consumer stops early
     await fh.close();
   }
 }

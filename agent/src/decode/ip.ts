@@ -48,7 +48,8 @@ export function decodeIpv4(buf: Buffer, off: number, end: number, p: Packet, cou
     return DecodeResult.MALFORMED;
   }
   const totalLen = u16be(buf, off + 2);
-  if (totalLen < ihl) {
+  // 0 is what TSO/GSO captures show (handled below), not a malformed header.
+  if (totalLen !== 0 && totalLen < ihl) {
     counts[Anomaly.IPV4_BAD_TOTAL_LENGTH]++;
     return DecodeResult.MALFORMED;
   }
@@ -92,7 +93,8 @@ export function decodeIpv6(buf: Buffer, off: number, end: number, p: Packet, cou
   let next = buf[off + 6];
   let o = off + IPV6_HEADER;
   for (let n = 0; ; n++) {
-    if (n === MAX_EXT_HEADERS) {
+    // n headers walked so far: up to MAX_EXT_HEADERS are allowed before the upper-layer header.
+    if (n > MAX_EXT_HEADERS) {
       counts[Anomaly.IPV6_EXT_CHAIN_TOO_LONG]++;
       return DecodeResult.MALFORMED;
     }

@@ -7,7 +7,17 @@ export function formatIpv4(word: number): string {
 }
 
 export function formatIpv6(w0: number, w1: number, w2: number, w3: number): string {
-  const g = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff];
+  // IPv4-mapped addresses keep the dotted tail (RFC 5952 §5).
+  if (w0 === 0 && w1 === 0 && w2 === 0xffff) return `::ffff:${formatIpv4(w3)}`;
+  const g = GROUPS;
+  g[0] = w0 >>> 16;
+  g[1] = w0 & 0xffff;
+  g[2] = w1 >>> 16;
+  g[3] = w1 & 0xffff;
+  g[4] = w2 >>> 16;
+  g[5] = w2 & 0xffff;
+  g[6] = w3 >>> 16;
+  g[7] = w3 & 0xffff;
   let bestStart = -1;
   let bestLen = 1; // RFC 5952 §4.2.2: a single 16-bit 0 field is not shortened
   for (let i = 0; i < 8; ) {
@@ -23,13 +33,17 @@ export function formatIpv6(w0: number, w1: number, w2: number, w3: number): stri
     }
     i = j;
   }
-  // IPv4-mapped addresses keep the dotted tail (RFC 5952 §5).
-  if (w0 === 0 && w1 === 0 && w2 === 0xffff) return `::ffff:${formatIpv4(w3)}`;
-  const hex = (from: number, to: number) =>
-    g
-      .slice(from, to)
-      .map((x) => x.toString(16))
-      .join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += i === 0 ? '::' : ':';
+      i += bestLen - 1;
+      continue;
+    }
+    out += g[i].toString(16);
+    if (i < 7) out += ':';
+  }
+  return out;
 }
+
+const GROUPS = new Uint16Array(8);
