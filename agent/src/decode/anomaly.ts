@@ -34,6 +34,27 @@ const NAMES = [
   'udp.bad_length',
   'icmp.trunc_header',
   'icmpv6.trunc_header',
+  // names stage (app-layer extractors); each extractor owns its section
+  'stream.gap',
+  'stream.overflow',
+  'dns.trunc_header',
+  'dns.trunc_record',
+  'dns.bad_label',
+  'dns.pointer_loop',
+  'dns.pointer_out_of_bounds',
+  'dns.name_too_long',
+  'dns.tcp_bad_length',
+  'tls.bad_record',
+  'tls.bad_handshake',
+  'tls.bad_extension',
+  'tls.not_client_hello',
+  'tls.too_large',
+  'quic.bad_header',
+  'quic.unknown_version',
+  'quic.decrypt_failed',
+  'quic.bad_frame',
+  'quic.crypto_overflow',
+  'http.bad_request',
 ] as const;
 
 export type AnomalyName = (typeof NAMES)[number];
@@ -83,6 +104,11 @@ export class Anomalies {
     const out = {} as Record<AnomalyName, number>;
     for (let i = 0; i < NAMES.length; i++) out[NAMES[i]] = this.counts[i];
     return out;
+  }
+
+  /** For paths off the per-packet loop (app-layer parsers): count by name. */
+  count(name: AnomalyName): void {
+    this.counts[indexOf(name)]++;
   }
 
   get(name: AnomalyName): number {
