@@ -17,12 +17,15 @@ export const ErrorCode = {
   PCAPNG_BAD_BLOCK_LENGTH: 'EGRESS_PCAPNG_BAD_BLOCK_LENGTH',
   /** A pcapng Section Header Block has an unknown byte-order magic or major version. Exit 3. */
   PCAPNG_BAD_SECTION: 'EGRESS_PCAPNG_BAD_SECTION',
+  /** A policy file or profile is not valid: unknown key, wrong type, bad CIDR, unknown profile. Exit 2. */
+  POLICY_INVALID: 'EGRESS_POLICY_INVALID',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export interface ErrorFacts {
   offset?: number;
+  line?: number;
   file?: string;
   [fact: string]: unknown;
 }
@@ -42,6 +45,7 @@ export class EgressError extends Error {
   toLine(): string {
     const where: string[] = [];
     if (this.facts.offset !== undefined) where.push(`at byte ${this.facts.offset}`);
+    if (this.facts.line !== undefined) where.push(`at line ${this.facts.line}`);
     if (this.facts.file !== undefined) where.push(`of ${this.facts.file}`);
     return `${this.code}${where.length ? ` ${where.join(' ')}` : ''}: ${this.message}`;
   }
@@ -58,6 +62,7 @@ export const ExitCode = {
 export function exitCodeFor(err: EgressError): number {
   switch (err.code) {
     case ErrorCode.USAGE:
+    case ErrorCode.POLICY_INVALID:
       return ExitCode.USAGE;
     case ErrorCode.INPUT_UNREADABLE:
       return ExitCode.FAILURE;

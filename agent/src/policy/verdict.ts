@@ -1,0 +1,65 @@
+// The verdict rules of DESIGN.md ("Policy file"): for an internet
+// destination, any deny match is `high` with the code of every rule that
+// matched; else an allow CIDR or an allowed name makes it `allowed`; else it
+// is `not_allowlisted` at the policy's unlisted severity (medium by default).
+// Deny beats allow. Local destinations are never flagged.
+
+import { cidrContains } from './cidr.js';
+import { type Policy, type Reason, ReasonCode, type Verdict } from './policy.js';
+
+export interface Destination {
+  /** Address words as the flow table stores them: 1 for IPv4, 4 for IPv6. */
+  words: ArrayLike<number>;
+  v6: boolean;
+  internet: boolean;
+  names: readonly string[];
+  country: string | null;
+  asn: number | null;
+  asCountry: string | null;
+}
+
+export interface Judgement {
+  verdict: Verdict;
+  reasons: Reason[];
+  /** The rules that matched, for the plain-language text: e.g. { deny_domain: 'dji.com' }. */
+  matched: Partial<Record<Reason, string>>;
+}
+
+export function judge(d: Destination, p: Policy): Judgement {
+  if (!d.internet) return { verdict: 'allowed', reasons: [], matched: {} };
+  const reasons: Reason[] = [];
+  const matched: Partial<Record<Reason, string>> = {};
+  if (d.country !== null && p.denyCountries.has(d.country)) {
+    reasons.push(ReasonCode.DENY_COUNTRY);
+    matched.deny_country = d.country;
+  }
+  if (d.asCountry !== null && p.denyAsCountries.has(d.asCountry)) {
+    reasons.push(ReasonCode.DENY_AS_COUNTRY);
+    matched.deny_as_country = d.asCountry;
+  }
+  if (d.asn !== null && p.denyAsns.has(d.asn)) {
+    reasons.push(ReasonCode.DENY_ASN);
+    matched.deny_asn = `AS${d.asn}`;
+  }
+  for (const name of d.names) {
+    const rule = p.denyDomains.match(name);
+    if (rule !== null) {
+      reasons.push(ReasonCode.DENY_DOMAIN);
+      matched.deny_domain = rule;
+      break;
+    }
+  }
+  if (reasons.length > 0) return { verdict: 'high', reasons, matched };
+  if (
+    p.allowCidrs.some((c) => cidrContains(c, d.words, d.v6)) ||
+    d.names.some((n) => p.allowDomains.match(n) !== null)
+  ) {
+    return { verdict: 'allowed', reasons: [], matched };
+  }
+  return { verdict: p.unlisted, reasons: [ReasonCode.NOT_ALLOWLISTED], matched };
+}
+
+/** Can names still change this judgement? Not when an address rule already denies (names only add reasons). */
+export function decidedByAddress(j: Judgement): boolean {
+  return j.verdict === 'high';
+}
