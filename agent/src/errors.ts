@@ -19,6 +19,8 @@ export const ErrorCode = {
   PCAPNG_BAD_SECTION: 'EGRESS_PCAPNG_BAD_SECTION',
   /** A policy file or profile is not valid: unknown key, wrong type, bad CIDR, unknown profile. Exit 2. */
   POLICY_INVALID: 'EGRESS_POLICY_INVALID',
+  /** The geo/ASN database (agent/data/geo.bin) is missing, short, corrupt or of another format version. Exit 1. */
+  GEO_DB_INVALID: 'EGRESS_GEO_DB_INVALID',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -65,6 +67,7 @@ export function exitCodeFor(err: EgressError): number {
     case ErrorCode.POLICY_INVALID:
       return ExitCode.USAGE;
     case ErrorCode.INPUT_UNREADABLE:
+    case ErrorCode.GEO_DB_INVALID:
       return ExitCode.FAILURE;
     default:
       return ExitCode.BAD_INPUT;

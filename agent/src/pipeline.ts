@@ -1,26 +1,56 @@
-// The scan pipeline: capture records → decode → flow table → finished flow
-// records. One object implements the capture sink and the flow-end sink so
-// the per-packet path is a handful of monomorphic calls with no allocation.
+// The scan pipeline, in DESIGN.md's order: capture records → decode → flow
+// table → names → enrich → policy → outputs. One object is the capture sink
+// and the flow-end sink, so the per-packet path is a few monomorphic calls;
+// per-flow work (enrichment, verdicts) happens once per flow, and the names
+// stage only sees flows still being named and DNS flows.
 
 import type { PacketSink } from './capture/types.js';
 import { Anomalies } from './decode/anomaly.js';
 import { decodePacket } from './decode/decode.js';
 import { DecodeResult, Packet } from './decode/packet.js';
+import { Enricher } from './enrich/enricher.js';
+import { isInternetV4, isInternetV6 } from './enrich/scope.js';
 import { type FlowEndSink, FlowTable, type FlowTableOptions } from './flow/table.js';
-import { type FlowRecord, readFlowRecord } from './output/flow-record.js';
+import { DnsAnswerCache, type DnsAnswerCacheOptions } from './names/dns-cache.js';
+import { NamesEngine } from './names/engine.js';
+import { FlowApp, SEVERITY_RANK } from './names/flow-app.js';
+import { describeJudgement } from './output/describe.js';
+import {
+  type AlertRecord,
+  type AppEventRecord,
+  type FlowRecord,
+  protoName,
+  readFlowRecord,
+} from './output/flow-record.js';
+import { loadPolicy } from './policy/load.js';
+import type { Policy } from './policy/policy.js';
+import { judge } from './policy/verdict.js';
+import { formatIpv4, formatIpv6 } from './util/ip.js';
 
 const FINISH_BATCH = 1024;
 
-export interface FlowOutput {
-  /** Called once per finished flow, in the order flows end. */
+export interface EventOutput {
+  /** Once per finished flow, in the order flows end. */
   flow(record: FlowRecord): void;
+  /** When a flow's verdict is first decided as flagged, and again if its severity rises. */
+  alert?(record: AlertRecord): void;
+  /** DNS, TLS, QUIC and HTTP events, as they are seen. */
+  app?(record: AppEventRecord): void;
 }
 
-export interface PipelineOptions extends FlowTableOptions {}
+export interface PipelineOptions extends FlowTableOptions {
+  /** Default: the built-in default profile. */
+  policy?: Policy;
+  /** Default: no geo database, only the policy's geo_overrides. */
+  enricher?: Enricher;
+  dnsCache?: Partial<DnsAnswerCacheOptions>;
+}
 
 export class ScanPipeline implements PacketSink, FlowEndSink {
   readonly anomalies = new Anomalies();
   readonly flows: FlowTable;
+  readonly dnsCache: DnsAnswerCache;
+  readonly names: NamesEngine;
   packets = 0;
   bytes = 0;
   firstUs = -1;
@@ -29,13 +59,24 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   readonly decoded = new Float64Array(4);
   flowsInternet = 0;
   flowsLocal = 0;
+  alerts = 0;
   private readonly view = new Packet();
+  private readonly apps: (FlowApp | undefined)[];
+  private readonly policy: Policy;
+  private readonly enricher: Enricher;
 
   constructor(
-    private readonly out: FlowOutput,
+    private readonly out: EventOutput,
     options: PipelineOptions = {},
   ) {
     this.flows = new FlowTable(this, options);
+    this.apps = new Array(this.flows.maxFlows);
+    this.policy = options.policy ?? loadPolicy({});
+    this.enricher = options.enricher ?? new Enricher(null, this.policy.geoOverrides);
+    this.dnsCache = new DnsAnswerCache(options.dnsCache);
+    this.names = new NamesEngine(this.anomalies, this.dnsCache, (app, tsUs, type, body) =>
+      this.out.app?.({ tsUs, app, type, body }),
+    );
   }
 
   packet(buf: Buffer, off: number, caplen: number, origLen: number, tsUs: number, linkType: number): void {
@@ -43,16 +84,97 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     this.bytes += origLen;
     if (this.firstUs < 0) this.firstUs = tsUs;
     if (tsUs > this.lastUs) this.lastUs = tsUs;
-    const r = decodePacket(buf, off, caplen, linkType, this.view, this.anomalies.counts);
+    const p = this.view;
+    const r = decodePacket(buf, off, caplen, linkType, p, this.anomalies.counts);
     this.decoded[r]++;
-    if (r === DecodeResult.TRANSPORT) this.flows.update(this.view, buf, origLen, tsUs);
+    if (r !== DecodeResult.TRANSPORT) return;
+    const flows = this.flows;
+    const slot = flows.update(p, buf, origLen, tsUs);
+    let app = this.apps[slot];
+    if (flows.lastCreated || app === undefined) app = this.startFlow(slot, tsUs);
+    if ((app.naming || app.appProto === 'dns') && this.names.onPacket(app, p, buf, flows.lastToServer, tsUs)) {
+      this.decide(app, tsUs);
+    }
+  }
+
+  /** A new flow: who the destination is, which names led there, and a verdict now if an address or DNS name already denies. */
+  private startFlow(slot: number, tsUs: number): FlowApp {
+    const t = this.flows;
+    const v6 = t.addrLen(slot) === 16;
+    const w = Int32Array.of(t.serverWord(slot, 0), t.serverWord(slot, 1), t.serverWord(slot, 2), t.serverWord(slot, 3));
+    const c = (i: number) => t.clientWord(slot, i);
+    const proto = protoName(t.proto(slot));
+    const icmp = proto === 'ICMP' || proto === 'ICMPv6';
+    const app = new FlowApp(
+      t.id[slot],
+      v6 ? formatIpv6(c(0), c(1), c(2), c(3)) : formatIpv4(c(0)),
+      icmp ? null : t.clientPort(slot),
+      v6 ? formatIpv6(w[0], w[1], w[2], w[3]) : formatIpv4(w[0]),
+      icmp ? null : t.serverPort(slot),
+      proto,
+      v6 ? w : w.subarray(0, 1),
+      v6,
+    );
+    app.internet = v6 ? isInternetV6(w[0], w[1], w[2], w[3]) : isInternetV4(w[0]);
+    if (app.internet) {
+      this.enricher.lookup(app.destWords, v6, app.geo);
+      app.dnsNames = this.dnsCache.namesFor(app.srcIp, app.destIp, tsUs);
+      if (this.judge(app).verdict === 'high') this.decide(app, tsUs);
+    }
+    this.apps[slot] = app;
+    return app;
+  }
+
+  private judge(app: FlowApp) {
+    const g = app.geo;
+    return judge(
+      {
+        words: app.destWords,
+        v6: app.v6,
+        internet: app.internet,
+        names: app.names(),
+        country: g.country,
+        asn: g.asn,
+        asCountry: g.asCountry,
+      },
+      this.policy,
+    );
+  }
+
+  /** Decide (or re-decide) the verdict; alert when it is first flagged or its severity rises. */
+  private decide(app: FlowApp, tsUs: number): void {
+    if (app.internet && !app.decided) {
+      // Names answered between the flow's start and now still count.
+      for (const n of this.dnsCache.namesFor(app.srcIp, app.destIp, tsUs))
+        if (!app.dnsNames.includes(n)) app.dnsNames.push(n);
+    }
+    const j = this.judge(app);
+    app.judgement = j;
+    app.decided = true;
+    const rank = SEVERITY_RANK[j.verdict];
+    if (rank > app.alerted && j.verdict !== 'allowed') {
+      app.alerted = rank;
+      this.alerts++;
+      const names = app.names();
+      this.out.alert?.({
+        tsUs,
+        app,
+        names,
+        severity: j.verdict,
+        reasons: j.reasons,
+        text: describeJudgement(app, names, j),
+      });
+    }
   }
 
   flowEnded(table: FlowTable, slot: number, reason: number): void {
-    const record = readFlowRecord(table, slot, reason);
-    if (record.internet) this.flowsInternet++;
+    const app = this.apps[slot] ?? this.startFlow(slot, table.lastUs[slot]);
+    this.apps[slot] = undefined;
+    // Flow end: the final verdict, with every name seen (an alert if it is higher than before).
+    this.decide(app, table.lastUs[slot]);
+    if (app.internet) this.flowsInternet++;
     else this.flowsLocal++;
-    this.out.flow(record);
+    this.out.flow(readFlowRecord(table, slot, reason, app));
   }
 
   /**

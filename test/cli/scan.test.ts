@@ -107,12 +107,37 @@ describe('egress CLI', () => {
     expect(egress(['scan', file, '--format', 'ndjson']).stderr).toBe('');
   });
 
-  it('prints a per-destination table', () => {
-    const r = egress(['scan', file, '--format', 'table']);
+  it('prints a per-destination table with names, network, verdict and why', () => {
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(
+      policy,
+      `deny:
+  as_countries: [CN]
+geo_overrides:
+  - { cidr: 198.51.100.0/24, country: NL, asn: 64500, as_org: "Test NL", as_country: NL }
+  - { cidr: 2001:db8::/32, country: DE, asn: 64501, as_org: "Test CN cloud", as_country: CN }
+`,
+    );
+    const r = egress(['scan', file, '--format', 'table', '--policy', policy]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('24 packets');
-    expect(r.stdout).toMatch(/198\.51\.100\.10:443\s+TCP\s+1\s+8/);
-    expect(r.stdout).toMatch(/\[2001:db8::10\]:443\s+TCP\s+1\s+8/);
+    const rows = r.stdout.split('\n');
+    const high = rows.findIndex((l) =>
+      /^HIGH\s+\[2001:db8::10\]:443\s+TCP\s+example\.org\s+AS64501 Test CN cloud, DE\s+1\s+8/.test(l),
+    );
+    const medium = rows.findIndex((l) =>
+      /^MEDIUM\s+198\.51\.100\.10:443\s+TCP\s+example\.org\s+AS64500 Test NL, NL\s+1\s+8/.test(l),
+    );
+    expect(high, r.stdout).toBeGreaterThan(0);
+    expect(medium, r.stdout).toBeGreaterThan(high); // flagged worst first
+    // The address rule denies at the first packet, before any name: the alert says so.
+    expect(r.stdout).toContain(
+      'HIGH   Connects to 2001:db8::10: Test CN cloud (AS64501, registered in CN), located in DE. Network registered in denied country CN.',
+    );
+    // Otherwise the verdict waits for the client's first payload, which names the destination.
+    expect(r.stdout).toContain(
+      'MEDIUM Connects to example.org at 198.51.100.10: Test NL (AS64500, registered in NL), located in NL. Not on the allow list.',
+    );
     expect(r.stdout).not.toContain('192.168.1.1');
   });
 

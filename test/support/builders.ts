@@ -223,8 +223,14 @@ export function tcpConversation(e: Endpoints & { sport: number; dport: number; t
   const ACK = 16;
   const FIN = 1;
   const PSH = 8;
-  const pk = (ep: Endpoints, ports: { sport: number; dport: number }, flags: number, payload?: Buffer) =>
-    ethernet(ipPacket(ep, tcpSegment({ ...ep, ...ports, flags, payload })));
+  // Sequence numbers as a real stack sends them: SYN and FIN take one, data its length.
+  const seq = { c: 1000, s: 5000 };
+  const pk = (ep: Endpoints, ports: { sport: number; dport: number }, flags: number, payload?: Buffer) => {
+    const side = ep === c ? 'c' : 's';
+    const frame = ethernet(ipPacket(ep, tcpSegment({ ...ep, ...ports, flags, payload, seq: seq[side] })));
+    seq[side] += (payload?.length ?? 0) + (flags & (SYN | FIN) ? 1 : 0);
+    return frame;
+  };
   const frames = [
     pk(c, cs, SYN),
     pk(s, sc, SYN | ACK),

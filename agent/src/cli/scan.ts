@@ -5,13 +5,15 @@
 import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { CaptureReader, fileChunks, readCapture } from '../capture/reader.js';
+import { Enricher } from '../enrich/enricher.js';
+import { DEFAULT_GEO_PATH, GeoDb } from '../enrich/geo.js';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
-import type { FlowRecord } from '../output/flow-record.js';
-import { flowEventLine, type ScanStats, statsEvent } from '../output/ndjson.js';
+import { alertEventLine, appEventLine, flowEventLine, type ScanStats, statsEvent } from '../output/ndjson.js';
 import { DestinationTable } from '../output/table.js';
 import { LineWriter } from '../output/writer.js';
-import { ScanPipeline } from '../pipeline.js';
+import { type EventOutput, ScanPipeline } from '../pipeline.js';
+import { DEFAULT_PROFILE, loadPolicy, profileNames } from '../policy/load.js';
 import { parseCommand, positiveInt } from './args.js';
 import type { CliIo } from './io.js';
 import { Progress } from './progress.js';
@@ -25,6 +27,10 @@ Options:
   --format ndjson|table   NDJSON events (one JSON object a line, stats last)
                           or a per-destination table (default: table on a
                           terminal, ndjson otherwise)
+  --policy FILE           policy YAML (allow, deny, geo_overrides; may extend a profile)
+  --profile NAME          built-in profile: ${profileNames().join(', ')}
+                          (default when neither is given: ${DEFAULT_PROFILE})
+  --geo-db FILE           geo/ASN database (default: the one built with the agent)
   --max-flows N           flow table limit (default ${DEFAULT_MAX_FLOWS}); flows beyond it
                           evict the least recently active one (counted)
   --progress, --no-progress
@@ -42,6 +48,9 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
     {
       format: { type: 'string' },
       'max-flows': { type: 'string' },
+      policy: { type: 'string' },
+      profile: { type: 'string' },
+      'geo-db': { type: 'string' },
       progress: { type: 'boolean' },
       'no-progress': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -62,17 +71,28 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
   const file = positionals[0];
   const { input, size } = openInput(file, io);
 
+  const policy = loadPolicy({
+    file: values.policy as string | undefined,
+    profile: values.profile as string | undefined,
+  });
+  const enricher = new Enricher(
+    GeoDb.load((values['geo-db'] as string | undefined) ?? DEFAULT_GEO_PATH),
+    policy.geoOverrides,
+  );
+
   const writer = new LineWriter(io.stdout);
   const table = new DestinationTable();
-  const output = {
-    flow:
-      format === 'ndjson'
-        ? (r: FlowRecord) => {
+  const output: EventOutput =
+    format === 'ndjson'
+      ? {
+          flow: (r) => {
             if (r.internet) writer.line(flowEventLine(r));
-          }
-        : (r: FlowRecord) => table.flow(r),
-  };
-  const pipeline = new ScanPipeline(output, { maxFlows });
+          },
+          alert: (a) => writer.line(alertEventLine(a)),
+          app: (e) => writer.line(appEventLine(e)),
+        }
+      : { flow: (r) => table.flow(r), alert: (a) => table.alert(a), app: () => {} };
+  const pipeline = new ScanPipeline(output, { maxFlows, policy, enricher });
   const reader = new CaptureReader(pipeline, pipeline.anomalies, file === '-' ? 'stdin' : file);
   const wantProgress = values['no-progress'] ? false : (values.progress as boolean | undefined);
   const progress = Progress.enabledFor(io.stderr, wantProgress) ? new Progress(io.stderr, file, size) : null;
@@ -89,7 +109,7 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
   progress?.done();
   await pipeline.finish(() => writer.flush());
 
-  const stats = collectStats(pipeline, reader, error);
+  const stats = collectStats(pipeline, reader, error, policy.source, enricher.versions());
   if (format === 'ndjson') writer.line(JSON.stringify(statsEvent(stats)));
   else writer.line(table.render(stats).trimEnd());
   await writer.flush();
@@ -120,7 +140,13 @@ function unreadable(file: string, err: unknown): EgressError {
   });
 }
 
-function collectStats(p: ScanPipeline, reader: CaptureReader, error: EgressError | null): ScanStats {
+function collectStats(
+  p: ScanPipeline,
+  reader: CaptureReader,
+  error: EgressError | null,
+  policy: string,
+  databases: Record<string, string>,
+): ScanStats {
   const c = p.flows.counters;
   return {
     packets: p.packets,
@@ -142,6 +168,10 @@ function collectStats(p: ScanPipeline, reader: CaptureReader, error: EgressError
       ended_end_of_input: c.endedEndOfInput,
       evicted_lru: c.evictedLru,
     },
+    alerts: p.alerts,
+    names: { ...p.names.counters, dns_cache_entries: p.dnsCache.size, dns_cache_evictions: p.dnsCache.evictions },
+    policy,
+    databases,
     anomalies: p.anomalies.toJSON(),
     error,
   };

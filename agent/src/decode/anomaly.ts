@@ -43,6 +43,7 @@ const NAMES = [
   'dns.pointer_loop',
   'dns.pointer_out_of_bounds',
   'dns.name_too_long',
+  'dns.bad_rdata',
   'dns.tcp_bad_length',
   'tls.bad_record',
   'tls.bad_handshake',

@@ -46,6 +46,8 @@ export class Packet {
   srcPort = 0;
   dstPort = 0;
   tcpFlags = 0;
+  /** TCP sequence number (unsigned). */
+  tcpSeq = 0;
   icmpType = 0;
   icmpCode = 0;
   /** True for ICMP/ICMPv6 echo request/reply. */

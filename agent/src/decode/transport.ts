@@ -2,7 +2,7 @@
 // ICMPv6 (RFC 4443). Ports, flags and the payload range go into the Packet.
 // Echo request/reply carry an identifier that keys the ICMP "flow".
 
-import { u16be } from '../util/bytes.js';
+import { u16be, u32be } from '../util/bytes.js';
 import { Anomaly } from './anomaly.js';
 import { DecodeResult, IpProto, type Packet } from './packet.js';
 
@@ -66,6 +66,7 @@ function decodeTcp(buf: Buffer, off: number, end: number, p: Packet, counts: Flo
   }
   p.srcPort = u16be(buf, off);
   p.dstPort = u16be(buf, off + 2);
+  p.tcpSeq = u32be(buf, off + 4);
   p.tcpFlags = buf[off + 13];
   // Options cut by the snaplen still leave ports and flags usable.
   p.payloadOff = Math.min(off + dataOff, end);

@@ -53,6 +53,9 @@ export class FlowTable {
   private freeTop: number;
   private readonly key: KeyBuilder;
   private nextExpiryUs = 0;
+  /** Set by update(): the flow was created by this packet, and the packet went client→server. */
+  lastCreated = false;
+  lastToServer = false;
 
   /** Counters, all cumulative except `active`. */
   readonly counters = {
@@ -123,8 +126,10 @@ export class FlowTable {
         slot = NONE;
       }
     }
+    this.lastCreated = slot === NONE;
     if (slot === NONE) slot = this.create(p, key, tsUs);
     const toServer = key.srcIsA === (this.clientIsA[slot] === 1);
+    this.lastToServer = toServer;
     const dir = toServer ? 0 : 1;
     this.pkts[2 * slot + dir]++;
     this.bytes[2 * slot + dir] += wireLen;

@@ -1,23 +1,28 @@
-// A finished flow, read out of the flow table into a plain object: the one
-// shape every output (NDJSON, table, later MQTT and evidence) starts from.
+// A finished flow, read out of the flow table and its FlowApp into one plain
+// object: the shape every output (NDJSON, table, later MQTT and evidence)
+// starts from. Alerts and app-layer events have their own small records.
 
 import { IpProto } from '../decode/packet.js';
-import { isInternetV4, isInternetV6 } from '../enrich/scope.js';
 import { END_REASON_NAMES, TCP_STATE_NAMES } from '../flow/state.js';
 import type { FlowTable } from '../flow/table.js';
-import { formatIpv4, formatIpv6 } from '../util/ip.js';
+import type { AppProto, FlowApp } from '../names/flow-app.js';
+import type { Reason, Verdict } from '../policy/policy.js';
 
 export type ProtoName = 'TCP' | 'UDP' | 'ICMP' | 'ICMPv6';
 
 export interface FlowRecord {
+  app: FlowApp;
   flowId: number;
   srcIp: string;
   srcPort: number | null;
   destIp: string;
   destPort: number | null;
   proto: ProtoName;
-  /** The destination (server side) is an internet address, not LAN/loopback/link-local/multicast/ULA. */
+  /** The destination (server side) is on the internet, not LAN/loopback/link-local/multicast/ULA. */
   internet: boolean;
+  names: string[];
+  verdict: Verdict;
+  reasons: Reason[];
   pktsToServer: number;
   pktsToClient: number;
   bytesToServer: number;
@@ -26,6 +31,23 @@ export interface FlowRecord {
   endUs: number;
   tcpState: (typeof TCP_STATE_NAMES)[number] | null;
   endReason: (typeof END_REASON_NAMES)[number];
+}
+
+export interface AlertRecord {
+  tsUs: number;
+  app: FlowApp;
+  names: string[];
+  severity: 'medium' | 'high';
+  reasons: Reason[];
+  /** Plain language for people: "Connects to … (AS…, registered in …)". */
+  text: string;
+}
+
+export interface AppEventRecord {
+  tsUs: number;
+  app: FlowApp;
+  type: AppProto;
+  body: Record<string, unknown>;
 }
 
 export function protoName(proto: number): ProtoName {
@@ -41,20 +63,20 @@ export function protoName(proto: number): ProtoName {
   }
 }
 
-export function readFlowRecord(t: FlowTable, slot: number, reason: number): FlowRecord {
-  const v6 = t.addrLen(slot) === 16;
-  const proto = protoName(t.proto(slot));
-  const icmp = proto === 'ICMP' || proto === 'ICMPv6';
-  const c = (i: number) => t.clientWord(slot, i);
-  const s = (i: number) => t.serverWord(slot, i);
+export function readFlowRecord(t: FlowTable, slot: number, reason: number, app: FlowApp): FlowRecord {
+  const j = app.judgement;
   return {
-    flowId: t.id[slot],
-    srcIp: v6 ? formatIpv6(c(0), c(1), c(2), c(3)) : formatIpv4(c(0)),
-    srcPort: icmp ? null : t.clientPort(slot),
-    destIp: v6 ? formatIpv6(s(0), s(1), s(2), s(3)) : formatIpv4(s(0)),
-    destPort: icmp ? null : t.serverPort(slot),
-    proto,
-    internet: v6 ? isInternetV6(s(0), s(1), s(2), s(3)) : isInternetV4(s(0)),
+    app,
+    flowId: app.flowId,
+    srcIp: app.srcIp,
+    srcPort: app.srcPort,
+    destIp: app.destIp,
+    destPort: app.destPort,
+    proto: app.proto,
+    internet: app.internet,
+    names: app.names(),
+    verdict: j?.verdict ?? 'allowed',
+    reasons: j?.reasons ?? [],
     pktsToServer: t.pkts[2 * slot],
     pktsToClient: t.pkts[2 * slot + 1],
     bytesToServer: t.bytes[2 * slot],

@@ -2,30 +2,58 @@
 // EVE JSON. One JSON object a line; `stats` is always the last line.
 
 import type { EgressError } from '../errors.js';
-import type { FlowRecord } from './flow-record.js';
+import type { FlowApp } from '../names/flow-app.js';
+import type { AlertRecord, AppEventRecord, FlowRecord } from './flow-record.js';
 import { isoMicros } from './time.js';
 
+/** The tuple every flow-scoped event starts with. */
+function tuple(a: FlowApp): string {
+  return (
+    `"flow_id":${a.flowId},"src_ip":"${a.srcIp}","src_port":${a.srcPort},` +
+    `"dest_ip":"${a.destIp}","dest_port":${a.destPort},"proto":"${a.proto}"`
+  );
+}
+
+function dest(a: FlowApp, names: readonly string[]): string {
+  const g = a.geo;
+  return (
+    `"dest":{"names":${JSON.stringify(names)},"country":${str(g.country)},"asn":${g.asn},` +
+    `"as_org":${g.asOrg === null ? 'null' : JSON.stringify(g.asOrg)},"as_country":${str(g.asCountry)}}`
+  );
+}
+
+/** Strings from closed sets (country codes, protocol and state names, timestamps) need no escaping. */
+function str(v: string | null): string {
+  return v === null ? 'null' : `"${v}"`;
+}
+
 /**
- * One `flow` event as a JSON line. Written by hand rather than through
- * JSON.stringify of an object: it is the one event per flow on the hot output
- * path, and every value here is a number, null, or a string from a closed
- * set (addresses, protocol, state names, timestamps) that needs no escaping.
- * Names, geo and network come from later stages; until then they are unknown (null).
+ * One `flow` event as a JSON line, written by hand: it is the one event per
+ * flow on the hot output path. Names and organisations go through
+ * JSON.stringify; everything else is a number, null or a closed-set string.
  */
 export function flowEventLine(r: FlowRecord): string {
   const end = isoMicros(r.endUs);
   return (
-    `{"timestamp":"${end}","flow_id":${r.flowId},"event_type":"flow",` +
-    `"src_ip":"${r.srcIp}","src_port":${r.srcPort},"dest_ip":"${r.destIp}","dest_port":${r.destPort},` +
-    `"proto":"${r.proto}","app_proto":null,` +
-    '"dest":{"names":[],"country":null,"asn":null,"as_org":null,"as_country":null},' +
-    // With no policy every internet destination is outside the (empty) allow list.
-    '"verdict":"medium","reasons":["not_allowlisted"],' +
+    `{"timestamp":"${end}","event_type":"flow",${tuple(r.app)},"app_proto":${str(r.app.appProto)},` +
+    `${dest(r.app, r.names)},"verdict":"${r.verdict}","reasons":${JSON.stringify(r.reasons)},` +
     `"pkts_toserver":${r.pktsToServer},"pkts_toclient":${r.pktsToClient},` +
     `"bytes_toserver":${r.bytesToServer},"bytes_toclient":${r.bytesToClient},` +
     `"start":"${isoMicros(r.startUs)}","end":"${end}",` +
-    `"tcp_state":${r.tcpState === null ? 'null' : `"${r.tcpState}"`},"end_reason":"${r.endReason}"}`
+    `"tcp_state":${str(r.tcpState)},"end_reason":"${r.endReason}"}`
   );
+}
+
+export function alertEventLine(a: AlertRecord): string {
+  return (
+    `{"timestamp":"${isoMicros(a.tsUs)}","event_type":"alert",${tuple(a.app)},"app_proto":${str(a.app.appProto)},` +
+    `${dest(a.app, a.names)},"alert":{"severity":"${a.severity}","reasons":${JSON.stringify(a.reasons)},` +
+    `"text":${JSON.stringify(a.text)}}}`
+  );
+}
+
+export function appEventLine(e: AppEventRecord): string {
+  return `{"timestamp":"${isoMicros(e.tsUs)}","event_type":"${e.type}",${tuple(e.app)},"${e.type}":${JSON.stringify(e.body)}}`;
 }
 
 export interface ScanStats {
@@ -40,6 +68,10 @@ export interface ScanStats {
   flowsInternet: number;
   flowsLocal: number;
   flowTable: Record<string, number>;
+  alerts: number;
+  names: Record<string, number>;
+  policy: string;
+  databases: Record<string, string>;
   anomalies: Record<string, number>;
   error: EgressError | null;
 }
@@ -57,7 +89,11 @@ export function statsEvent(s: ScanStats): Record<string, unknown> {
     error: s.error ? { code: s.error.code, offset: s.error.facts.offset ?? null, message: s.error.message } : null,
     capture: { format: s.format, link_types: s.linkTypes },
     decoder: s.decoded,
+    alerts: s.alerts,
     flow_table: s.flowTable,
+    names: s.names,
+    policy: s.policy,
+    databases: s.databases,
     anomalies: s.anomalies,
   };
 }

@@ -1,86 +1,129 @@
 // The human view of a scan: one line per internet destination (address,
-// port, protocol) with flows, packets and bytes, busiest first. Bounded: at
-// most MAX_DESTINATIONS rows are tracked; beyond that flows are summed as "other".
+// port, protocol) with its names, network, verdict, flows, packets and
+// bytes, flagged first, then busiest. Bounded: at most MAX_DESTINATIONS rows
+// are tracked; beyond that flows are counted as "not itemised".
 
-import type { FlowRecord } from './flow-record.js';
+import { SEVERITY_RANK } from '../names/flow-app.js';
+import type { Verdict } from '../policy/policy.js';
+import type { AlertRecord, FlowRecord } from './flow-record.js';
 import type { ScanStats } from './ndjson.js';
 import { isoMicros } from './time.js';
 
 const MAX_DESTINATIONS = 65_536;
+const MAX_NAMES_PER_ROW = 8;
 const ROWS_SHOWN = 40;
+const ALERTS_SHOWN = 20;
 
 interface DestRow {
   dest: string;
   proto: string;
+  names: Set<string>;
+  network: string;
+  verdict: Verdict;
   flows: number;
   pkts: number;
   bytes: number;
   firstUs: number;
-  lastUs: number;
 }
 
 export class DestinationTable {
   private readonly rows = new Map<string, DestRow>();
+  private readonly alertTexts = new Map<string, { severity: string; text: string; count: number }>();
   overflowFlows = 0;
 
   flow(r: FlowRecord): void {
     if (!r.internet) return;
+    const a = r.app;
     const dest =
-      r.destPort === null
-        ? r.destIp
-        : r.destIp.includes(':')
-          ? `[${r.destIp}]:${r.destPort}`
-          : `${r.destIp}:${r.destPort}`;
-    const key = `${r.proto} ${dest}`;
+      a.destPort === null
+        ? a.destIp
+        : a.destIp.includes(':')
+          ? `[${a.destIp}]:${a.destPort}`
+          : `${a.destIp}:${a.destPort}`;
+    const key = `${a.proto} ${dest}`;
     let row = this.rows.get(key);
     if (row === undefined) {
       if (this.rows.size >= MAX_DESTINATIONS) {
         this.overflowFlows++;
         return;
       }
-      row = { dest, proto: r.proto, flows: 0, pkts: 0, bytes: 0, firstUs: r.startUs, lastUs: r.endUs };
+      const g = a.geo;
+      const network = [g.asn !== null ? `AS${g.asn} ${g.asOrg ?? ''}`.trim() : '', g.country ?? '']
+        .filter(Boolean)
+        .join(', ');
+      row = {
+        dest,
+        proto: a.proto,
+        names: new Set(),
+        network,
+        verdict: 'allowed',
+        flows: 0,
+        pkts: 0,
+        bytes: 0,
+        firstUs: r.startUs,
+      };
       this.rows.set(key, row);
     }
+    for (const n of r.names) if (row.names.size < MAX_NAMES_PER_ROW) row.names.add(n);
+    if (SEVERITY_RANK[r.verdict] > SEVERITY_RANK[row.verdict]) row.verdict = r.verdict;
     row.flows++;
     row.pkts += r.pktsToServer + r.pktsToClient;
     row.bytes += r.bytesToServer + r.bytesToClient;
     if (r.startUs < row.firstUs) row.firstUs = r.startUs;
-    if (r.endUs > row.lastUs) row.lastUs = r.endUs;
+  }
+
+  alert(a: AlertRecord): void {
+    const seen = this.alertTexts.get(a.text);
+    if (seen) seen.count++;
+    else if (this.alertTexts.size < MAX_DESTINATIONS)
+      this.alertTexts.set(a.text, { severity: a.severity, text: a.text, count: 1 });
   }
 
   render(stats: ScanStats): string {
-    const rows = [...this.rows.values()].sort((a, b) => b.bytes - a.bytes || a.dest.localeCompare(b.dest));
+    const rows = [...this.rows.values()].sort(
+      (a, b) =>
+        SEVERITY_RANK[b.verdict] - SEVERITY_RANK[a.verdict] || b.bytes - a.bytes || a.dest.localeCompare(b.dest),
+    );
     const out: string[] = [];
     out.push(
       `${stats.packets} packets, ${formatBytes(stats.bytes)}, ${stats.flows} flows ` +
-        `(${stats.flowsInternet} to the internet, ${stats.flowsLocal} local)`,
+        `(${stats.flowsInternet} to the internet, ${stats.flowsLocal} local), ${stats.alerts} alerts`,
     );
-    if (stats.firstUs >= 0) out.push(`from ${isoMicros(stats.firstUs)} to ${isoMicros(stats.lastUs)}`);
+    if (stats.firstUs >= 0)
+      out.push(`from ${isoMicros(stats.firstUs)} to ${isoMicros(stats.lastUs)}; policy: ${stats.policy}`);
     out.push('');
     if (rows.length === 0) out.push('No connections to internet destinations.');
     else {
-      const header = ['DESTINATION', 'PROTO', 'FLOWS', 'PACKETS', 'BYTES', 'FIRST SEEN', 'VERDICT'];
+      const header = ['VERDICT', 'DESTINATION', 'PROTO', 'NAMES', 'NETWORK', 'FLOWS', 'PACKETS', 'BYTES', 'FIRST SEEN'];
       const body = rows
         .slice(0, ROWS_SHOWN)
         .map((r) => [
+          r.verdict.toUpperCase(),
           r.dest,
           r.proto,
+          [...r.names].join(' ') || '-',
+          r.network || '-',
           String(r.flows),
           String(r.pkts),
           formatBytes(r.bytes),
           isoMicros(r.firstUs).slice(0, 19),
-          'not allowlisted',
         ]);
       out.push(...columns([header, ...body]));
       if (rows.length > ROWS_SHOWN)
         out.push(`… and ${rows.length - ROWS_SHOWN} more destinations (use --format ndjson for all)`);
     }
     if (this.overflowFlows > 0) out.push(`${this.overflowFlows} flows to further destinations not itemised`);
-    const anomalies = Object.entries(stats.anomalies).filter(([, n]) => n > 0);
-    if (anomalies.length > 0) {
-      out.push('');
-      out.push(`Decoder notes: ${anomalies.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    const alerts = [...this.alertTexts.values()].sort((a, b) =>
+      a.severity === b.severity ? b.count - a.count : a.severity === 'high' ? -1 : 1,
+    );
+    if (alerts.length > 0) {
+      out.push('', 'Why:');
+      for (const a of alerts.slice(0, ALERTS_SHOWN))
+        out.push(`  ${a.severity.toUpperCase().padEnd(6)} ${a.text}${a.count > 1 ? ` (${a.count} flows)` : ''}`);
+      if (alerts.length > ALERTS_SHOWN) out.push(`  … and ${alerts.length - ALERTS_SHOWN} more`);
     }
+    const anomalies = Object.entries(stats.anomalies).filter(([, n]) => n > 0);
+    if (anomalies.length > 0) out.push('', `Decoder notes: ${anomalies.map(([k, n]) => `${k} ${n}`).join(', ')}`);
     const evicted = stats.flowTable.evicted_lru ?? 0;
     if (evicted > 0) out.push(`Flow table full: ${evicted} flows evicted early (raise --max-flows)`);
     return `${out.join('\n')}\n`;

@@ -1,0 +1,273 @@
+// DNS messages, RFC 1035 §4.1 (header, question, resource records) with name
+// compression (§4.1.4); AAAA records, RFC 3596 §2.2. Only what the names
+// stage needs: the questions, and the A, AAAA and CNAME records of the answer
+// section (the authority and additional sections are not read, so a glue or
+// additional record never names an address). Never throws: malformed input
+// is counted by name and the message is dropped, or, past the questions,
+// cut short (see `partial`).
+
+import type { Anomalies, AnomalyName } from '../decode/anomaly.js';
+import { u16be, u32be } from '../util/bytes.js';
+import { formatIpv4, formatIpv6 } from '../util/ip.js';
+
+export const DnsType = { A: 1, CNAME: 5, AAAA: 28 } as const;
+export const DnsClass = { IN: 1 } as const;
+export const DnsOpcode = { QUERY: 0 } as const;
+export const DnsRcode = { NOERROR: 0, NXDOMAIN: 3 } as const;
+
+const Flag = { QR: 0x8000, TC: 0x0200 } as const;
+
+export const DNS_HEADER_LEN = 12;
+/** A question is a name (at least the 1-byte root) then type and class. */
+const QUESTION_FIXED_LEN = 4;
+/** A resource record is a name then type, class, TTL and RDLENGTH. */
+const RR_FIXED_LEN = 10;
+const MIN_QUESTION_LEN = 1 + QUESTION_FIXED_LEN;
+const MIN_RR_LEN = 1 + RR_FIXED_LEN;
+/** RFC 1035 §2.3.4: a name is at most 255 octets on the wire, length octets and root included. */
+export const MAX_NAME_WIRE_LEN = 255;
+/** A 255-octet name has at most 127 labels; a name that needs more jumps than that is built to loop. */
+const MAX_POINTER_JUMPS = 127;
+/** Top two bits of a length octet (§4.1.4): 00 a label of up to 63 octets, 11 a pointer, 01/10 reserved. */
+const LabelKind = { MASK: 0xc0, LABEL: 0x00, POINTER: 0xc0 } as const;
+/** RFC 2181 §8: a TTL with the top bit set is treated as zero. */
+const MAX_TTL = 0x7fffffff;
+
+export interface DnsQuestion {
+  name: string;
+  type: number;
+}
+
+export interface DnsAnswer {
+  /** Owner name. */
+  name: string;
+  type: number;
+  /** Seconds, as sent (0 for values above 2^31 - 1, RFC 2181 §8). */
+  ttl: number;
+  /** A or AAAA: the address as text (dotted quad, or RFC 5952 for IPv6). */
+  address?: string;
+  /** CNAME: the canonical name the owner is an alias for. */
+  target?: string;
+}
+
+export interface DnsMessage {
+  id: number;
+  /** QR bit: a response. */
+  response: boolean;
+  opcode: number;
+  rcode: number;
+  /** TC bit: the server cut the answer to fit (the client retries over TCP). */
+  truncated: boolean;
+  questions: DnsQuestion[];
+  /** The class-IN A, AAAA and CNAME records of the answer section, in message order. */
+  answers: DnsAnswer[];
+  /**
+   * The answer section could not be read to its end (a record is cut off or
+   * its owner name is malformed; an anomaly says which): `answers` holds the
+   * records before the fault, each complete and checked.
+   */
+  partial: boolean;
+}
+
+// ---- Names ---------------------------------------------------------------------------------
+
+/** Why readName failed: negative, so a result is either an offset or one of these. */
+const NameError = {
+  /** The name runs past the end of the message before any pointer was followed. */
+  TRUNCATED: -1,
+  BAD_LABEL: -2,
+  POINTER_LOOP: -3,
+  POINTER_OUT_OF_BOUNDS: -4,
+  TOO_LONG: -5,
+} as const;
+
+const NAME_ANOMALY: Record<number, AnomalyName> = {
+  [NameError.TRUNCATED]: 'dns.trunc_record',
+  [NameError.BAD_LABEL]: 'dns.bad_label',
+  [NameError.POINTER_LOOP]: 'dns.pointer_loop',
+  [NameError.POINTER_OUT_OF_BOUNDS]: 'dns.pointer_out_of_bounds',
+  [NameError.TOO_LONG]: 'dns.name_too_long',
+};
+
+/** The text of the name readName last read (a second result, so readName returns a plain number). */
+let nameText = '';
+
+/**
+ * Reads the name at `pos` of the message buf[msg, end). Returns the offset
+ * after the name where it sits (after the first pointer, if any) or a
+ * NameError. Terminates on any input: a pointer must point before itself
+ * (§4.1.4 "a prior occurrence"; a loop needs one that does not), at most
+ * MAX_POINTER_JUMPS are followed, and a name stops at 255 octets.
+ */
+function readName(buf: Uint8Array, msg: number, end: number, pos: number): number {
+  let p = pos;
+  let after = -1; // where the name ends in place, once a pointer was followed
+  let jumps = 0;
+  let wireLen = 0;
+  let text = '';
+  for (;;) {
+    if (p >= end) return after < 0 ? NameError.TRUNCATED : NameError.POINTER_OUT_OF_BOUNDS;
+    const len = buf[p];
+    if (len === 0) {
+      nameText = text;
+      return after < 0 ? p + 1 : after;
+    }
+    const kind = len & LabelKind.MASK;
+    if (kind === LabelKind.POINTER) {
+      if (p + 1 >= end) return after < 0 ? NameError.TRUNCATED : NameError.POINTER_OUT_OF_BOUNDS;
+      const target = msg + (((len & ~LabelKind.MASK) << 8) | buf[p + 1]);
+      if (after < 0) after = p + 2;
+      if (target >= end) return NameError.POINTER_OUT_OF_BOUNDS;
+      if (target >= p || ++jumps > MAX_POINTER_JUMPS) return NameError.POINTER_LOOP;
+      p = target;
+      continue;
+    }
+    if (kind !== LabelKind.LABEL) return NameError.BAD_LABEL;
+    wireLen += 1 + len;
+    if (wireLen + 1 > MAX_NAME_WIRE_LEN) return NameError.TOO_LONG; // + 1 for the root that must follow
+    if (p + 1 + len > end) return after < 0 ? NameError.TRUNCATED : NameError.POINTER_OUT_OF_BOUNDS;
+    if (text.length > 0) text += '.';
+    text += labelText(buf, p + 1, len);
+    p += 1 + len;
+  }
+}
+
+const BACKSLASH = 0x5c;
+const DOT = 0x2e;
+
+/**
+ * A label as text: ASCII lowercased (RFC 4343: DNS compares names ASCII-
+ * case-insensitively); a dot or backslash inside a label escaped with a
+ * backslash and any other byte outside printable ASCII as \DDD (RFC 1035
+ * §5.1), so a label "dji.com" can never read as two labels in a policy match.
+ */
+function labelText(buf: Uint8Array, at: number, len: number): string {
+  let s = '';
+  for (let i = at; i < at + len; i++) {
+    let c = buf[i];
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c === DOT || c === BACKSLASH) s += `\\${String.fromCharCode(c)}`;
+    else if (c > 0x20 && c < 0x7f) s += String.fromCharCode(c);
+    else s += `\\${c.toString().padStart(3, '0')}`;
+  }
+  return s;
+}
+
+// ---- Messages ------------------------------------------------------------------------------
+
+/**
+ * Parses the DNS message buf[off, off + len) (a UDP payload, or one message
+ * of a TCP stream without its length prefix). Compression pointers are
+ * offsets from `off`. Returns null, with the reason counted, when the header
+ * is cut off (`dns.trunc_header`), when the question and answer counts cannot
+ * fit in `len` (`dns.trunc_record`: counts like that are garbage or a capture
+ * cut short, and trusting them would only cost time), or when a question is
+ * malformed (its anomaly). A fault in the answer section ends the message
+ * there with `partial` set; a record whose own data is bad (A or AAAA of the
+ * wrong length, a CNAME target that is not a name filling its RDATA) is
+ * counted and skipped, the records after it still read.
+ */
+export function parseDnsMessage(buf: Uint8Array, off: number, len: number, anomalies: Anomalies): DnsMessage | null {
+  // Bad arguments count as a cut-off header: never read outside buf.
+  const valid = Number.isInteger(off) && Number.isInteger(len) && off >= 0 && len >= 0;
+  const end = valid ? Math.min(off + len, buf.length) : 0;
+  if (!valid || end - off < DNS_HEADER_LEN) {
+    anomalies.count('dns.trunc_header');
+    return null;
+  }
+  const flags = u16be(buf, off + 2);
+  const qdCount = u16be(buf, off + 4);
+  const anCount = u16be(buf, off + 6);
+  let pos = off + DNS_HEADER_LEN;
+  if (qdCount * MIN_QUESTION_LEN + anCount * MIN_RR_LEN > end - pos) {
+    anomalies.count('dns.trunc_record');
+    return null;
+  }
+  const message: DnsMessage = {
+    id: u16be(buf, off),
+    response: (flags & Flag.QR) !== 0,
+    opcode: (flags >> 11) & 0xf,
+    rcode: flags & 0xf,
+    truncated: (flags & Flag.TC) !== 0,
+    questions: [],
+    answers: [],
+    partial: false,
+  };
+
+  for (let i = 0; i < qdCount; i++) {
+    const at = readName(buf, off, end, pos);
+    if (at < 0) {
+      anomalies.count(NAME_ANOMALY[at]);
+      return null;
+    }
+    if (at + QUESTION_FIXED_LEN > end) {
+      anomalies.count('dns.trunc_record');
+      return null;
+    }
+    message.questions.push({ name: nameText, type: u16be(buf, at) });
+    pos = at + QUESTION_FIXED_LEN;
+  }
+
+  for (let i = 0; i < anCount; i++) {
+    const at = readName(buf, off, end, pos);
+    if (at < 0) {
+      anomalies.count(NAME_ANOMALY[at]);
+      message.partial = true;
+      break;
+    }
+    const owner = nameText;
+    const rdata = at + RR_FIXED_LEN;
+    const rdLen = rdata <= end ? u16be(buf, at + 8) : 0;
+    if (rdata > end || rdata + rdLen > end) {
+      anomalies.count('dns.trunc_record');
+      message.partial = true;
+      break;
+    }
+    pos = rdata + rdLen;
+    if (u16be(buf, at + 2) !== DnsClass.IN) continue;
+    const answer = readAnswer(buf, off, end, u16be(buf, at), rdata, rdLen, anomalies);
+    if (answer === null) continue;
+    answer.name = owner;
+    const ttl = u32be(buf, at + 4);
+    answer.ttl = ttl > MAX_TTL ? 0 : ttl;
+    message.answers.push(answer);
+  }
+  return message;
+}
+
+/** The A, AAAA or CNAME record with this RDATA (name and TTL filled in by the caller); null to skip it. */
+function readAnswer(
+  buf: Uint8Array,
+  msg: number,
+  end: number,
+  type: number,
+  rdata: number,
+  rdLen: number,
+  anomalies: Anomalies,
+): DnsAnswer | null {
+  switch (type) {
+    case DnsType.A:
+      if (rdLen !== 4) break;
+      return { name: '', type, ttl: 0, address: formatIpv4(u32be(buf, rdata)) };
+    case DnsType.AAAA:
+      if (rdLen !== 16) break;
+      return {
+        name: '',
+        type,
+        ttl: 0,
+        address: formatIpv6(u32be(buf, rdata), u32be(buf, rdata + 4), u32be(buf, rdata + 8), u32be(buf, rdata + 12)),
+      };
+    case DnsType.CNAME: {
+      const at = readName(buf, msg, end, rdata);
+      if (at === rdata + rdLen) return { name: '', type, ttl: 0, target: nameText };
+      // A name that runs past its RDATA (or past the message, through it) is bad RDATA; other faults say what they are.
+      if (at >= 0 || at === NameError.TRUNCATED) break;
+      anomalies.count(NAME_ANOMALY[at]);
+      return null;
+    }
+    default:
+      return null; // other types: skipped by RDLENGTH
+  }
+  anomalies.count('dns.bad_rdata');
+  return null;
+}

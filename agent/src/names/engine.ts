@@ -1,0 +1,246 @@
+// The names stage (DESIGN.md "names"): from the first bytes a client sends,
+// who it is talking to — TLS ClientHello SNI (reassembled across segments),
+// HTTP Host, QUIC Initial SNI — and, from every DNS message, which names led
+// each client to which address. Extractors are chosen by a descriptor table
+// (Zeek's analyzer registry): adding a protocol is one entry and one parser.
+
+import { isIP } from 'node:net';
+import type { Anomalies } from '../decode/anomaly.js';
+import { IpProto, type Packet, TcpFlag } from '../decode/packet.js';
+import { type DnsMessage, parseDnsMessage } from './dns.js';
+import type { DnsAnswerCache } from './dns-cache.js';
+import { DnsTcpFramer } from './dns-tcp.js';
+import type { AppProto, DnsTcpDirection, FlowApp } from './flow-app.js';
+import { looksLikeHttpRequest, parseHttpRequest } from './http.js';
+import { TcpStreamAssembler } from './stream.js';
+import { parseTlsClientHello } from './tls.js';
+import type { ClientHelloInfo, Outcome } from './types.js';
+
+const DNS_PORT = 53;
+const TLS_HANDSHAKE = 0x16;
+/** DNS over TCP is read up to this many bytes per direction; beyond it only counters move. */
+const DNS_TCP_MAX_BYTES = 65_536;
+
+/** How app-layer events leave the stage: the pipeline adds time, flow id and tuple. */
+export type AppEventSink = (app: FlowApp, tsUs: number, type: AppProto, body: Record<string, unknown>) => void;
+
+interface Extractor {
+  name: AppProto;
+  transport: number;
+  /** Does the start of the client's stream look like this protocol? */
+  probe(buf: Uint8Array, off: number, len: number, p: Packet): boolean;
+}
+
+/** Client-side extractors for TCP streams, tried in order on the first bytes. */
+const TCP_EXTRACTORS: Extractor[] = [
+  { name: 'dns', transport: IpProto.TCP, probe: (_b, _o, _l, p) => p.dstPort === DNS_PORT || p.srcPort === DNS_PORT },
+  { name: 'tls', transport: IpProto.TCP, probe: (b, o, l) => l >= 3 && b[o] === TLS_HANDSHAKE && b[o + 1] === 0x03 },
+  { name: 'http', transport: IpProto.TCP, probe: looksLikeHttpRequest },
+];
+
+export interface NamesCounters {
+  /** Flows whose client payload was read for a name, by what it turned out to be. */
+  tls: number;
+  quic: number;
+  http: number;
+  dns: number;
+  /** Flows that showed no name in their first payload. */
+  unnamed: number;
+  /** TLS ClientHellos offering ECH (the real name is hidden). */
+  ech: number;
+}
+
+export class NamesEngine {
+  readonly counters: NamesCounters = { tls: 0, quic: 0, http: 0, dns: 0, unnamed: 0, ech: 0 };
+
+  constructor(
+    private readonly anomalies: Anomalies,
+    private readonly dnsCache: DnsAnswerCache,
+    private readonly emit: AppEventSink,
+  ) {}
+
+  /**
+   * One packet of a flow still being named (or a DNS flow). Returns true when
+   * naming just ended: the name is known, or the client's payload showed none.
+   */
+  onPacket(app: FlowApp, p: Packet, buf: Buffer, toServer: boolean, tsUs: number): boolean {
+    if (p.proto === IpProto.TCP) return this.onTcp(app, p, buf, toServer, tsUs);
+    if (p.proto === IpProto.UDP) return this.onUdp(app, p, buf, toServer, tsUs);
+    // ICMP carries no name: its first packet is all there is to decide on.
+    app.stopNaming();
+    return true;
+  }
+
+  private onTcp(app: FlowApp, p: Packet, buf: Buffer, toServer: boolean, tsUs: number): boolean {
+    if (app.appProto === 'dns') return this.onDnsTcp(app, p, buf, toServer, tsUs);
+    if (!toServer) return false;
+    if ((p.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
+      app.clientStream ??= new TcpStreamAssembler(undefined, this.anomalies);
+      app.clientStream.start(p.tcpSeq);
+      return false;
+    }
+    if (p.payloadLen === 0) return false;
+    app.clientStream ??= new TcpStreamAssembler(undefined, this.anomalies);
+    const stream = app.clientStream;
+    stream.add(p.tcpSeq, buf, p.payloadOff, p.payloadLen);
+    const head = stream.contiguous();
+    if (head.length === 0) return false; // the first segment is still missing
+    if (app.appProto === null) {
+      const x = TCP_EXTRACTORS.find((e) => e.probe(head, 0, head.length, p));
+      if (x === undefined) return this.unnamed(app);
+      app.appProto = x.name;
+      this.counters[x.name]++;
+      if (x.name === 'dns') {
+        // The client's stream (started at its SYN) carries on as the DNS query stream.
+        app.dnsTcp = [this.dnsDirection(stream), this.dnsDirection()];
+        app.clientStream = null;
+        this.frameDns(app, app.dnsTcp[0], tsUs);
+        app.naming = false;
+        return true;
+      }
+    }
+    if (app.appProto === 'tls')
+      return this.tlsResult(app, parseTlsClientHello(head, 0, head.length, this.anomalies), stream, tsUs);
+    const r = parseHttpRequest(head, 0, head.length, this.anomalies);
+    if (r.kind === 'need') return stream.overflow ? this.unnamed(app) : false;
+    if (r.kind === 'done') {
+      // A Host that is an address literal names nothing.
+      app.httpHost = r.value.host !== null && !isIP(r.value.host) ? r.value.host : null;
+      this.emit(app, tsUs, 'http', {
+        hostname: r.value.host,
+        http_method: r.value.method,
+        url: r.value.target,
+        protocol: r.value.version,
+        http_user_agent: r.value.userAgent,
+      });
+    }
+    app.stopNaming();
+    return true;
+  }
+
+  private tlsResult(app: FlowApp, r: Outcome<ClientHelloInfo>, stream: TcpStreamAssembler, tsUs: number): boolean {
+    if (r.kind === 'need') return stream.overflow ? this.unnamed(app) : false;
+    if (r.kind === 'done') this.clientHello(app, r.value, 'tls', tsUs);
+    app.stopNaming();
+    return true;
+  }
+
+  clientHello(app: FlowApp, hello: ClientHelloInfo, type: 'tls' | 'quic', tsUs: number, version?: number): void {
+    app.sni = hello.sni;
+    app.alpn = hello.alpn;
+    app.ech = hello.ech;
+    if (hello.ech) this.counters.ech++;
+    const body: Record<string, unknown> = { sni: hello.sni, alpn: hello.alpn, ech: hello.ech };
+    if (type === 'tls') body.version = tlsVersionName(hello);
+    else body.version = version === undefined ? null : `0x${version.toString(16).padStart(8, '0')}`;
+    this.emit(app, tsUs, type, body);
+  }
+
+  private onUdp(app: FlowApp, p: Packet, buf: Buffer, toServer: boolean, tsUs: number): boolean {
+    if (app.appProto === 'dns' || p.dstPort === DNS_PORT || p.srcPort === DNS_PORT) {
+      if (app.appProto === null) {
+        app.appProto = 'dns';
+        this.counters.dns++;
+      }
+      if (p.payloadLen > 0) this.dnsMessage(app, buf, p.payloadOff, p.payloadLen, tsUs);
+      if (app.naming && toServer && p.payloadLen > 0) {
+        app.naming = false;
+        return true;
+      }
+      return false;
+    }
+    if (!toServer || p.payloadLen === 0) return false;
+    return this.onQuic(app, p, buf, tsUs);
+  }
+
+  /** Placeholder until QUIC Initial decryption is wired: a UDP flow without DNS shows no name. */
+  private onQuic(app: FlowApp, _p: Packet, _buf: Buffer, _tsUs: number): boolean {
+    return this.unnamed(app);
+  }
+
+  /** DNS over TCP (RFC 7766): both directions reassembled and framed; answers feed the cache. */
+  private onDnsTcp(app: FlowApp, p: Packet, buf: Buffer, toServer: boolean, tsUs: number): boolean {
+    const dir = app.dnsTcp?.[toServer ? 0 : 1];
+    if (dir === undefined || p.payloadLen === 0) return false;
+    dir.stream.add(p.tcpSeq, buf, p.payloadOff, p.payloadLen);
+    this.frameDns(app, dir, tsUs);
+    return false;
+  }
+
+  private frameDns(app: FlowApp, dir: DnsTcpDirection, tsUs: number): void {
+    const head = dir.stream.contiguous();
+    if (head.length <= dir.framed) return;
+    for (const msg of dir.framer.push(head.subarray(dir.framed))) this.dnsMessage(app, msg, 0, msg.length, tsUs);
+    dir.framed = head.length;
+  }
+
+  private dnsDirection(stream = new TcpStreamAssembler(DNS_TCP_MAX_BYTES, this.anomalies)): DnsTcpDirection {
+    return { stream, framer: new DnsTcpFramer(this.anomalies), framed: 0 };
+  }
+
+  private dnsMessage(app: FlowApp, buf: Uint8Array, off: number, len: number, tsUs: number): void {
+    const m = parseDnsMessage(buf, off, len, this.anomalies);
+    if (m === null) return;
+    if (m.response) this.dnsCache.record(app.srcIp, m, tsUs);
+    this.emit(app, tsUs, 'dns', dnsEventBody(m));
+  }
+
+  private unnamed(app: FlowApp): boolean {
+    this.counters.unnamed++;
+    app.stopNaming();
+    return true;
+  }
+}
+
+function dnsEventBody(m: DnsMessage): Record<string, unknown> {
+  const q = m.questions[0];
+  return {
+    type: m.response ? 'answer' : 'query',
+    id: m.id,
+    rrname: q?.name ?? null,
+    rrtype: q ? rrTypeName(q.type) : null,
+    rcode: m.response ? rcodeName(m.rcode) : undefined,
+    answers: m.response
+      ? m.answers.map((a) => ({
+          rrname: a.name,
+          rrtype: rrTypeName(a.type),
+          ttl: a.ttl,
+          rdata: a.address ?? a.target ?? null,
+        }))
+      : undefined,
+  };
+}
+
+const RR_TYPES: Record<number, string> = {
+  1: 'A',
+  5: 'CNAME',
+  28: 'AAAA',
+  2: 'NS',
+  6: 'SOA',
+  12: 'PTR',
+  15: 'MX',
+  16: 'TXT',
+  33: 'SRV',
+  65: 'HTTPS',
+};
+const RCODES: Record<number, string> = {
+  0: 'NOERROR',
+  1: 'FORMERR',
+  2: 'SERVFAIL',
+  3: 'NXDOMAIN',
+  4: 'NOTIMP',
+  5: 'REFUSED',
+};
+
+function rrTypeName(t: number): string {
+  return RR_TYPES[t] ?? `TYPE${t}`;
+}
+
+function rcodeName(r: number): string {
+  return RCODES[r] ?? `RCODE${r}`;
+}
+
+function tlsVersionName(h: ClientHelloInfo): string {
+  const v = h.supportedVersions.includes(0x0304) ? 0x0304 : h.legacyVersion;
+  return { 769: 'TLS 1.0', 770: 'TLS 1.1', 771: 'TLS 1.2', 772: 'TLS 1.3' }[v] ?? `0x${v.toString(16)}`;
+}

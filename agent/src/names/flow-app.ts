@@ -1,0 +1,75 @@
+// What the names, enrich and policy stages know about one flow, created
+// with the flow and dropped when it ends. The reassembly state it may hold
+// is bounded per flow and released as soon as a name is found.
+
+import type { GeoAnswer } from '../enrich/geo.js';
+import type { ProtoName } from '../output/flow-record.js';
+import type { Judgement } from '../policy/verdict.js';
+import type { DnsTcpFramer } from './dns-tcp.js';
+import type { TcpStreamAssembler } from './stream.js';
+
+export type AppProto = 'dns' | 'tls' | 'quic' | 'http';
+
+/** Severity rank for "alert again only if the severity rises". */
+export const SEVERITY_RANK = { allowed: 0, medium: 1, high: 2 } as const;
+
+/** One direction of DNS over TCP: reassembled bytes, framed by length. */
+export interface DnsTcpDirection {
+  stream: TcpStreamAssembler;
+  framer: DnsTcpFramer;
+  /** Bytes of the in-order prefix already handed to the framer. */
+  framed: number;
+}
+
+export class FlowApp {
+  appProto: AppProto | null = null;
+  /** TLS/QUIC server_name, lowercased. */
+  sni: string | null = null;
+  /** HTTP Host without port. */
+  httpHost: string | null = null;
+  alpn: string[] = [];
+  /** encrypted_client_hello offered: the real name is hidden. */
+  ech = false;
+  /** DNS names that led this client to this destination (answers seen before). */
+  dnsNames: string[] = [];
+  /** Still waiting for the client's first payload to carry (or fail to carry) a name. */
+  naming = true;
+  clientStream: TcpStreamAssembler | null = null;
+  dnsTcp: [DnsTcpDirection, DnsTcpDirection] | null = null;
+  /** QUIC Initial reassembly (typed loosely so this file does not pull in crypto). */
+  quic: { addDatagram(buf: Uint8Array, off: number, len: number, anomalies: unknown): unknown } | null = null;
+  quicDatagrams = 0;
+  readonly geo: GeoAnswer = { country: null, asn: null, asOrg: null, asCountry: null };
+  internet = false;
+  decided = false;
+  /** Highest severity already alerted: 0 none, 1 medium, 2 high. */
+  alerted = 0;
+  judgement: Judgement | null = null;
+
+  constructor(
+    readonly flowId: number,
+    readonly srcIp: string,
+    readonly srcPort: number | null,
+    readonly destIp: string,
+    readonly destPort: number | null,
+    readonly proto: ProtoName,
+    /** Destination address words as the flow table stores them. */
+    readonly destWords: Int32Array,
+    readonly v6: boolean,
+  ) {}
+
+  /** Every name of the flow: DNS answers, SNI, Host; sorted, without repeats. */
+  names(): string[] {
+    const all = new Set(this.dnsNames);
+    if (this.sni !== null) all.add(this.sni);
+    if (this.httpHost !== null) all.add(this.httpHost);
+    return [...all].sort();
+  }
+
+  /** Free reassembly state once naming is over. */
+  stopNaming(): void {
+    this.naming = false;
+    this.clientStream = null;
+    this.quic = null;
+  }
+}

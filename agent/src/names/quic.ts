@@ -1,0 +1,356 @@
+// QUIC client Initial packets (RFC 9000 §17.2, §17.2.2), opened with the
+// Initial keys anyone can derive from the client's first Destination
+// Connection ID (RFC 9001 §5.2), header protection removed (RFC 9001 §5.4),
+// decrypted with AES-128-GCM (RFC 9001 §5.3), and their CRYPTO frames put
+// back in order into the TLS ClientHello. QUIC v2 (RFC 9369) differs in the
+// version number, the salt, the HKDF labels and the long-header type bits.
+//
+// One assembler per UDP flow, fed the client's datagrams. A ClientHello may
+// span several Initial packets (Chromium's post-quantum one takes two) that
+// arrive in any order, coalesced with other packets or alone.
+
+import { type Cipher, createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import type { Anomalies, AnomalyName } from '../decode/anomaly.js';
+import { u32be } from '../util/bytes.js';
+import { TcpStreamAssembler } from './stream.js';
+import { parseClientHelloMessage } from './tls.js';
+import type { ClientHelloInfo, Outcome } from './types.js';
+
+export const QuicVersion = { NEGOTIATION: 0, V1: 0x00000001, V2: 0x6b3343cf } as const;
+
+/** What differs between the versions we can open. */
+interface VersionSpec {
+  salt: Buffer;
+  labels: { key: string; iv: string; hp: string };
+  /** Long Header Packet Type values (RFC 9000 §17.2 Table 5; RFC 9369 §3.2). */
+  initial: number;
+  retry: number;
+}
+
+const VERSIONS = new Map<number, VersionSpec>([
+  [
+    QuicVersion.V1,
+    {
+      salt: Buffer.from('38762cf7f55934b34d179ae6a4c80cadccbb7f0a', 'hex'), // RFC 9001 §5.2
+      labels: { key: 'quic key', iv: 'quic iv', hp: 'quic hp' },
+      initial: 0b00,
+      retry: 0b11,
+    },
+  ],
+  [
+    QuicVersion.V2,
+    {
+      salt: Buffer.from('0dede3def700a6db819381be6e269dcbf9bd2ed9', 'hex'), // RFC 9369 §3.3.1
+      labels: { key: 'quicv2 key', iv: 'quicv2 iv', hp: 'quicv2 hp' },
+      initial: 0b01,
+      retry: 0b00,
+    },
+  ],
+]);
+
+export function isKnownQuicVersion(version: number): boolean {
+  return VERSIONS.has(version);
+}
+
+/** Frame types allowed in an Initial packet (RFC 9000 §12.4 Table 3). */
+const FrameType = {
+  PADDING: 0x00,
+  PING: 0x01,
+  ACK: 0x02,
+  ACK_ECN: 0x03,
+  CRYPTO: 0x06,
+  CONNECTION_CLOSE: 0x1c,
+} as const;
+
+/** CRYPTO bytes kept per flow: a ClientHello is a few KB; more is not a client we can read. */
+export const MAX_CRYPTO = 65_536;
+const MAX_CID = 20;
+const SAMPLE = 16;
+const TAG = 16;
+
+// ---- Keys (RFC 9001 §5.2, RFC 8446 §7.1 HKDF-Expand-Label, RFC 5869 HKDF) ----
+
+function hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Buffer {
+  return createHmac('sha256', salt).update(ikm).digest();
+}
+
+/** HKDF-Expand-Label with an empty context; every length used here fits one SHA-256 block. */
+function hkdfExpandLabel(secret: Uint8Array, label: string, length: number): Buffer {
+  const full = Buffer.from(`tls13 ${label}`, 'latin1');
+  const info = Buffer.concat([Buffer.from([length >> 8, length & 0xff, full.length]), full, Buffer.from([0, 1])]);
+  return createHmac('sha256', secret).update(info).digest().subarray(0, length);
+}
+
+export interface InitialSecrets {
+  initialSecret: Buffer;
+  clientSecret: Buffer;
+  key: Buffer;
+  iv: Buffer;
+  hp: Buffer;
+}
+
+/**
+ * The client's Initial secrets and keys for `version` and the Destination
+ * Connection ID of its first Initial; null for a version we cannot open.
+ */
+export function clientInitialSecrets(version: number, dcid: Uint8Array): InitialSecrets | null {
+  const spec = VERSIONS.get(version);
+  if (!spec) return null;
+  const initialSecret = hkdfExtract(spec.salt, dcid);
+  const clientSecret = hkdfExpandLabel(initialSecret, 'client in', 32);
+  return {
+    initialSecret,
+    clientSecret,
+    key: hkdfExpandLabel(clientSecret, spec.labels.key, 16),
+    iv: hkdfExpandLabel(clientSecret, spec.labels.iv, 12),
+    hp: hkdfExpandLabel(clientSecret, spec.labels.hp, 16),
+  };
+}
+
+interface OpenKeys {
+  key: Buffer;
+  iv: Buffer;
+  /** AES-128-ECB on one 16-byte block at a time (no padding): the header protection mask. */
+  hp: Cipher;
+}
+
+// ---- Variable-length integers (RFC 9000 §16) ----
+
+/** Bytes taken by the last varint() read. */
+let varintLen = 0;
+
+/**
+ * The varint at b[p], or -1 when it runs past `end`. Values above 2^53 lose
+ * precision; every use compares them with bounds far lower.
+ */
+function varint(b: Uint8Array, p: number, end: number): number {
+  if (p >= end) return -1;
+  const n = 1 << (b[p] >> 6);
+  if (p + n > end) return -1;
+  let v = b[p] & 0x3f;
+  for (let i = 1; i < n; i++) v = v * 256 + b[p + i];
+  varintLen = n;
+  return v;
+}
+
+/** RFC 9000 Appendix A.3: the full packet number closest to the next one expected. */
+function decodePacketNumber(largest: number, truncated: number, bits: number): number {
+  const expected = largest + 1;
+  const win = 2 ** bits;
+  const candidate = expected - (expected % win) + truncated;
+  if (candidate <= expected - win / 2 && candidate < 2 ** 62 - win) return candidate + win;
+  if (candidate > expected + win / 2 && candidate >= win) return candidate - win;
+  return candidate;
+}
+
+export class QuicInitialAssembler {
+  /** Version of the first long-header packet seen (also an unknown one); null before. */
+  version: number | null = null;
+  /** The decision, once made; addDatagram() returns null afterwards. */
+  outcome: Outcome<ClientHelloInfo> | null = null;
+  /** Client Initial packets decrypted. */
+  packets = 0;
+  private dcid: Buffer | null = null;
+  private readonly keys = new Map<number, OpenKeys>();
+  private largestPn = -1;
+  private readonly crypto = new TcpStreamAssembler(MAX_CRYPTO);
+
+  constructor() {
+    this.crypto.start(0xffffffff); // CRYPTO offset 0 is "sequence number" 0
+  }
+
+  /**
+   * One client-to-server UDP payload. 'need' while Initial packets came but
+   * the ClientHello is incomplete (bytes: CRYPTO bytes still missing, at
+   * least); 'done' or 'invalid' once decided (then null for every later
+   * datagram); null when the datagram held no client Initial (1-RTT, 0-RTT
+   * or Handshake packets only). Never throws.
+   */
+  addDatagram(buf: Uint8Array, off: number, len: number, anomalies: Anomalies): Outcome<ClientHelloInfo> | null {
+    if (this.outcome) return null;
+    if (!(off >= 0)) off = 0;
+    len = Math.max(0, Math.min(len, buf.length - off)); // never read outside buf
+    const end = off + len;
+    let initials = 0;
+    let firstDcid: Uint8Array | null = null;
+    // Coalesced packets (RFC 9000 §12.2): walk the long headers by their Length; a short
+    // header (or padding after the last packet) runs to the end of the datagram.
+    for (let p = off; p < end && buf[p] & 0x80; ) {
+      if (end - p < 7) return this.fail(anomalies, 'quic.bad_header', initials);
+      const first = buf[p];
+      const version = u32be(buf, p + 1);
+      if (this.version === null) this.version = version;
+      const spec = VERSIONS.get(version);
+      if (!spec) return this.fail(anomalies, 'quic.unknown_version', initials);
+      let q = p + 5;
+      const dcidLen = buf[q];
+      const dcid = q + 1;
+      q = dcid + dcidLen;
+      if (dcidLen > MAX_CID || q >= end) return this.fail(anomalies, 'quic.bad_header', initials);
+      const scidLen = buf[q];
+      q += 1 + scidLen;
+      if (scidLen > MAX_CID || q > end) return this.fail(anomalies, 'quic.bad_header', initials);
+      const type = (first >> 4) & 0b11;
+      if (type === spec.retry) break; // no Length field; never sent by a client anyway
+      if (type === spec.initial) {
+        const tokenLen = varint(buf, q, end);
+        if (tokenLen < 0 || tokenLen > end - q - varintLen) return this.fail(anomalies, 'quic.bad_header', initials);
+        q += varintLen + tokenLen;
+      }
+      const length = varint(buf, q, end);
+      if (length < 0 || length > end - q - varintLen) return this.fail(anomalies, 'quic.bad_header', initials);
+      q += varintLen;
+      const next = q + length;
+      // Packets with another Destination Connection ID are not part of this datagram (RFC 9000 §12.2).
+      const cid = buf.subarray(dcid, dcid + dcidLen);
+      if (firstDcid === null) firstDcid = cid;
+      else if (!sameBytes(cid, firstDcid)) break;
+      if (type === spec.initial) {
+        initials++;
+        if (this.dcid === null) this.dcid = Buffer.from(cid); // the first Initial fixes the keys (RFC 9001 §5.2)
+        const bad = this.openInitial(buf, p, q, next, version);
+        if (bad) return this.fail(anomalies, bad, initials, bad === 'quic.bad_frame' || bad === 'quic.crypto_overflow');
+      }
+      p = next;
+    }
+    return initials === 0 ? null : this.progress(anomalies);
+  }
+
+  /** Where the ClientHello stands after new CRYPTO bytes: still incomplete, or decided. */
+  private progress(anomalies: Anomalies): Outcome<ClientHelloInfo> {
+    const c = this.crypto.contiguous();
+    const r = parseClientHelloMessage(c, 0, c.length, anomalies);
+    if (r.kind !== 'need') this.outcome = r;
+    return r;
+  }
+
+  /**
+   * A problem with one packet. Before any packet was authenticated (or when an
+   * authenticated one is itself bad) the flow is decided: this is not a
+   * client we can read. After that a bad packet (corrupt, spoofed, under other
+   * keys after a Retry) is counted and the rest of its datagram skipped.
+   */
+  private fail(
+    anomalies: Anomalies,
+    anomaly: AnomalyName,
+    initials: number,
+    decisive = false,
+  ): Outcome<ClientHelloInfo> | null {
+    anomalies.count(anomaly);
+    if (decisive || this.packets === 0) {
+      this.outcome = { kind: 'invalid', anomaly };
+      return this.outcome;
+    }
+    return initials === 0 ? null : this.progress(anomalies);
+  }
+
+  private keysFor(version: number): OpenKeys {
+    let k = this.keys.get(version);
+    if (!k) {
+      // Also for a second version after compatible version negotiation: same DCID, that version's salt.
+      const s = clientInitialSecrets(version, this.dcid!)!;
+      const hp = createCipheriv('aes-128-ecb', s.hp, null);
+      hp.setAutoPadding(false);
+      k = { key: s.key, iv: s.iv, hp };
+      this.keys.set(version, k);
+    }
+    return k;
+  }
+
+  /** Remove header protection, decrypt, read the frames. `pnOff` is where the packet number starts. */
+  private openInitial(buf: Uint8Array, start: number, pnOff: number, end: number, version: number): AnomalyName | null {
+    if (end - pnOff < 4 + SAMPLE) return 'quic.bad_header'; // too short to sample (RFC 9001 §5.4.2)
+    const k = this.keysFor(version);
+    const mask = k.hp.update(buf.subarray(pnOff + 4, pnOff + 4 + SAMPLE));
+    const first = buf[start] ^ (mask[0] & 0x0f);
+    const pnLen = (first & 0x03) + 1;
+    const header = Buffer.from(buf.subarray(start, pnOff + pnLen)); // the AAD, unprotected in a copy
+    header[0] = first;
+    let truncated = 0;
+    for (let i = 0; i < pnLen; i++) {
+      header[pnOff - start + i] ^= mask[1 + i];
+      truncated = truncated * 256 + header[pnOff - start + i];
+    }
+    const pn = decodePacketNumber(this.largestPn, truncated, pnLen * 8);
+    const nonce = Buffer.from(k.iv);
+    for (let i = 0, v = pn; i < 8; i++, v = Math.floor(v / 256)) nonce[11 - i] ^= v % 256;
+    let plain: Buffer;
+    try {
+      const d = createDecipheriv('aes-128-gcm', k.key, nonce);
+      d.setAAD(header);
+      d.setAuthTag(buf.subarray(end - TAG, end));
+      plain = Buffer.concat([d.update(buf.subarray(pnOff + pnLen, end - TAG)), d.final()]);
+    } catch {
+      return 'quic.decrypt_failed';
+    }
+    this.packets++;
+    if (pn > this.largestPn) this.largestPn = pn;
+    return this.readFrames(plain);
+  }
+
+  private readFrames(b: Buffer): AnomalyName | null {
+    const end = b.length;
+    for (let p = 0; p < end; ) {
+      const type = varint(b, p, end);
+      if (type < 0) return 'quic.bad_frame';
+      p += varintLen;
+      switch (type) {
+        case FrameType.PADDING:
+          while (p < end && b[p] === 0) p++;
+          break;
+        case FrameType.PING:
+          break;
+        case FrameType.ACK:
+        case FrameType.ACK_ECN: {
+          // Largest Acknowledged, ACK Delay, ACK Range Count, First ACK Range, ranges, [ECN counts]
+          let rangeCount = 0;
+          for (let i = 0; i < 4; i++) {
+            const v = varint(b, p, end);
+            if (v < 0) return 'quic.bad_frame';
+            if (i === 2) rangeCount = v;
+            p += varintLen;
+          }
+          const more = 2 * rangeCount + (type === FrameType.ACK_ECN ? 3 : 0);
+          if (more > end - p) return 'quic.bad_frame'; // every varint takes at least one byte
+          for (let i = 0; i < more; i++) {
+            if (varint(b, p, end) < 0) return 'quic.bad_frame';
+            p += varintLen;
+          }
+          break;
+        }
+        case FrameType.CRYPTO: {
+          const offset = varint(b, p, end);
+          if (offset < 0) return 'quic.bad_frame';
+          p += varintLen;
+          const length = varint(b, p, end);
+          if (length < 0 || length > end - p - varintLen) return 'quic.bad_frame';
+          p += varintLen;
+          if (offset + length > MAX_CRYPTO) return 'quic.crypto_overflow';
+          this.crypto.add(offset, b, p, length);
+          p += length;
+          break;
+        }
+        case FrameType.CONNECTION_CLOSE: {
+          // Error Code, Frame Type, Reason Phrase Length, Reason Phrase
+          for (let i = 0; i < 2; i++) {
+            if (varint(b, p, end) < 0) return 'quic.bad_frame';
+            p += varintLen;
+          }
+          const reason = varint(b, p, end);
+          if (reason < 0 || reason > end - p - varintLen) return 'quic.bad_frame';
+          p += varintLen + reason;
+          break;
+        }
+        default:
+          return 'quic.bad_frame'; // not allowed in an Initial packet (RFC 9000 §12.4)
+      }
+    }
+    return null;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

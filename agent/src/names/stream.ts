@@ -1,0 +1,166 @@
+// The first bytes of one direction of a TCP connection (RFC 9293 §3.4:
+// sequence numbers, modulo 2^32), put back in order for the name extractors:
+// a ClientHello or an HTTP request that spans segments, arrives out of order
+// or is retransmitted reads the same as one sent in a single segment.
+//
+// Overlaps: the first copy of a byte wins, later copies are ignored (the
+// policy of Linux and the BSDs, Suricata's default; Windows differs only for
+// some overlap shapes). Only the first `maxBytes` of the stream are kept:
+// memory is one buffer of at most maxBytes plus a bitmap of maxBytes/8, grown
+// on demand, whatever the number, order or size of the segments.
+
+import type { Anomalies } from '../decode/anomaly.js';
+
+/** Default window: a ClientHello (even a post-quantum one) or a request line with headers fits many times over. */
+export const STREAM_MAX_BYTES = 16_384;
+const INITIAL_CAPACITY = 2_048;
+
+export class TcpStreamAssembler {
+  /** Set while bytes beyond a hole are held: a segment is missing (late, reordered, or lost before capture). */
+  gap = false;
+  /** Set once bytes beyond `maxBytes` arrived and were dropped. */
+  overflow = false;
+  /** Times the stream went from in order to holding bytes past a hole (reordering or loss). */
+  gapsOpened = 0;
+  /** Segments (or parts of them) that fell beyond `maxBytes` and were dropped. */
+  droppedSegments = 0;
+  /** Bytes that arrived again for a range already held (retransmissions, overlaps). */
+  duplicateBytes = 0;
+
+  private base = 0;
+  private started = false;
+  private data: Uint8Array = new Uint8Array(0);
+  /** One bit per byte beyond the contiguous prefix: has it arrived? */
+  private have: Uint8Array = new Uint8Array(0);
+  /** Length of the in-order prefix. */
+  private contig = 0;
+  /** End of the furthest byte held (contig when there is no hole). */
+  private highest = 0;
+
+  constructor(
+    readonly maxBytes = STREAM_MAX_BYTES,
+    private readonly anomalies?: Anomalies,
+  ) {}
+
+  /** The SYN was seen with initial sequence number `isn`: data starts at isn + 1. Ignored once data was taken. */
+  start(isn: number): void {
+    if (this.contig > 0 || this.highest > 0) return;
+    this.base = (isn + 1) >>> 0;
+    this.started = true;
+  }
+
+  /** Whether the start of the stream is known (SYN seen, or the first data segment taken as the start). */
+  get isStarted(): boolean {
+    return this.started;
+  }
+
+  /** Length of the in-order prefix. */
+  get length(): number {
+    return this.contig;
+  }
+
+  /**
+   * A segment carrying buf[off, off + len) at sequence number `seq`. Any
+   * order, any overlap, across the 2^32 wrap; never throws. Without start(),
+   * the first data segment's seq is taken as the start of the stream.
+   */
+  add(seq: number, buf: Uint8Array, off: number, len: number): void {
+    off = Math.max(0, off);
+    len = Math.min(len, buf.length - off);
+    if (!(len > 0)) return;
+    if (!this.started) {
+      this.base = seq >>> 0;
+      this.started = true;
+    }
+    // Signed distance from the start: segments just before the start (a retransmitted
+    // SYN with data, an overlap) are trimmed, not mistaken for data 4 GiB ahead.
+    let rel = ((seq >>> 0) - this.base) | 0;
+    if (rel < 0) {
+      if (rel + len <= 0) return;
+      off -= rel;
+      len += rel;
+      rel = 0;
+    }
+    if (rel + len > this.maxBytes) {
+      this.markOverflow();
+      if (rel >= this.maxBytes) return;
+      len = this.maxBytes - rel;
+    }
+    const end = rel + len;
+    // Bytes already in the prefix are kept as they are: first copy wins.
+    if (end <= this.contig) {
+      this.duplicateBytes += len;
+      return;
+    }
+    if (rel < this.contig) {
+      this.duplicateBytes += this.contig - rel;
+      off += this.contig - rel;
+      rel = this.contig;
+    }
+    this.ensureCapacity(end);
+    if (rel >= this.highest) {
+      // Nothing held at or past rel: the whole segment is new (the common, in-order case).
+      this.data.set(buf.subarray(off, off + (end - rel)), rel);
+      if (rel > this.contig) {
+        // Past a hole: remember which bytes are here, so the hole can be filled later.
+        this.setBits(rel, end);
+        if (!this.gap) this.openGap();
+      }
+      this.highest = end;
+    } else {
+      // Over data held beyond a hole: copy only the bytes not yet seen.
+      for (let i = rel; i < end; i++) {
+        if (this.have[i >> 3] & (1 << (i & 7))) this.duplicateBytes++;
+        else {
+          this.data[i] = buf[off + i - rel];
+          this.have[i >> 3] |= 1 << (i & 7);
+        }
+      }
+      if (end > this.highest) this.highest = end;
+    }
+    if (rel === this.contig) this.advance(end);
+  }
+
+  /** The in-order prefix so far: a view, valid until the next add(). */
+  contiguous(): Uint8Array {
+    return this.data.subarray(0, this.contig);
+  }
+
+  private advance(from: number): void {
+    let i = from;
+    while (i < this.highest && this.have[i >> 3] & (1 << (i & 7))) i++;
+    this.contig = i;
+    this.gap = this.contig < this.highest;
+  }
+
+  private setBits(from: number, to: number): void {
+    for (let i = from; i < to; i++) this.have[i >> 3] |= 1 << (i & 7);
+  }
+
+  private openGap(): void {
+    this.gap = true;
+    this.gapsOpened++;
+    if (this.gapsOpened === 1) this.anomalies?.count('stream.gap');
+  }
+
+  private markOverflow(): void {
+    this.droppedSegments++;
+    if (!this.overflow) {
+      this.overflow = true;
+      this.anomalies?.count('stream.overflow');
+    }
+  }
+
+  private ensureCapacity(end: number): void {
+    if (end <= this.data.length) return;
+    let size = Math.max(this.data.length * 2, INITIAL_CAPACITY);
+    while (size < end) size *= 2;
+    size = Math.min(size, this.maxBytes);
+    const data = new Uint8Array(size);
+    data.set(this.data.subarray(0, this.highest));
+    const have = new Uint8Array((size + 7) >> 3);
+    have.set(this.have);
+    this.data = data;
+    this.have = have;
+  }
+}

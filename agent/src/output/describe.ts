@@ -1,0 +1,28 @@
+// Plain-language text for a verdict, for the table view and alerts:
+// "Connects to flysafe-api.dji.com at 203.0.113.10: Alibaba (AS37963,
+// registered in CN), located in CN. Denied domain dji.com."
+
+import type { FlowApp } from '../names/flow-app.js';
+import type { Judgement } from '../policy/verdict.js';
+
+export function describeJudgement(app: FlowApp, names: readonly string[], j: Judgement): string {
+  const g = app.geo;
+  const who =
+    names.length > 0
+      ? `${names[0]}${names.length > 1 ? ` (+${names.length - 1} names)` : ''} at ${app.destIp}`
+      : app.destIp;
+  const net =
+    g.asn !== null
+      ? `${g.asOrg ?? 'an unnamed network'} (AS${g.asn}${g.asCountry ? `, registered in ${g.asCountry}` : ''})`
+      : 'an unknown network';
+  const where = g.country ? `, located in ${g.country}` : '';
+  const why: string[] = [];
+  if (j.matched.deny_domain) why.push(`denied domain ${j.matched.deny_domain}`);
+  if (j.matched.deny_country) why.push(`denied country ${j.matched.deny_country}`);
+  if (j.matched.deny_as_country) why.push(`network registered in denied country ${j.matched.deny_as_country}`);
+  if (j.matched.deny_asn) why.push(`denied network ${j.matched.deny_asn}`);
+  if (j.reasons.includes('not_allowlisted')) why.push('not on the allow list');
+  if (app.ech) why.push('the real name is hidden by ECH');
+  const reason = why.length > 0 ? ` ${why[0][0].toUpperCase()}${why.join('; ').slice(1)}.` : '';
+  return `Connects to ${who}: ${net}${where}.${reason}`;
+}
