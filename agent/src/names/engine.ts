@@ -12,11 +12,16 @@ import type { DnsAnswerCache } from './dns-cache.js';
 import { DnsTcpFramer } from './dns-tcp.js';
 import type { AppProto, DnsTcpDirection, FlowApp } from './flow-app.js';
 import { looksLikeHttpRequest, parseHttpRequest } from './http.js';
+import { isKnownQuicVersion, QuicInitialAssembler } from './quic.js';
 import { TcpStreamAssembler } from './stream.js';
 import { parseTlsClientHello } from './tls.js';
 import type { ClientHelloInfo, Outcome } from './types.js';
 
 const DNS_PORT = 53;
+/** Header form and fixed bits of a QUIC long header (RFC 9000 §17.2). */
+const QUIC_LONG_HEADER = 0xc0;
+/** Client datagrams read for an Initial before the flow is judged without a name. */
+const MAX_QUIC_DATAGRAMS = 8;
 const TLS_HANDSHAKE = 0x16;
 /** DNS over TCP is read up to this many bytes per direction; beyond it only counters move. */
 const DNS_TCP_MAX_BYTES = 65_536;
@@ -132,7 +137,7 @@ export class NamesEngine {
     if (hello.ech) this.counters.ech++;
     const body: Record<string, unknown> = { sni: hello.sni, alpn: hello.alpn, ech: hello.ech };
     if (type === 'tls') body.version = tlsVersionName(hello);
-    else body.version = version === undefined ? null : `0x${version.toString(16).padStart(8, '0')}`;
+    else body.version = version === undefined ? null : hexVersion(version);
     this.emit(app, tsUs, type, body);
   }
 
@@ -153,9 +158,30 @@ export class NamesEngine {
     return this.onQuic(app, p, buf, tsUs);
   }
 
-  /** Placeholder until QUIC Initial decryption is wired: a UDP flow without DNS shows no name. */
-  private onQuic(app: FlowApp, _p: Packet, _buf: Buffer, _tsUs: number): boolean {
-    return this.unnamed(app);
+  /**
+   * QUIC (RFC 9000 §17.2): client Initials are decrypted and their CRYPTO
+   * frames reassembled until the ClientHello is whole. Any other first UDP
+   * payload carries no name.
+   */
+  private onQuic(app: FlowApp, p: Packet, buf: Buffer, tsUs: number): boolean {
+    if (app.quic === null) {
+      if ((buf[p.payloadOff] & QUIC_LONG_HEADER) !== QUIC_LONG_HEADER) return this.unnamed(app);
+      app.quic = new QuicInitialAssembler();
+      app.appProto = 'quic';
+      this.counters.quic++;
+    }
+    const quic = app.quic;
+    const r = quic.addDatagram(buf, p.payloadOff, p.payloadLen, this.anomalies);
+    if (r === null || r.kind === 'need') {
+      // A client that never completes its ClientHello is judged without a name after a few datagrams.
+      return ++app.quicDatagrams >= MAX_QUIC_DATAGRAMS ? this.unnamed(app) : false;
+    }
+    if (r.kind === 'done') this.clientHello(app, r.value, 'quic', tsUs, quic.version ?? undefined);
+    else if (quic.version !== null && !isKnownQuicVersion(quic.version)) {
+      this.emit(app, tsUs, 'quic', { version: hexVersion(quic.version), sni: null, alpn: [], ech: false });
+    }
+    app.stopNaming();
+    return true;
   }
 
   /** DNS over TCP (RFC 7766): both directions reassembled and framed; answers feed the cache. */
@@ -190,6 +216,10 @@ export class NamesEngine {
     app.stopNaming();
     return true;
   }
+}
+
+function hexVersion(v: number): string {
+  return `0x${v.toString(16).padStart(8, '0')}`;
 }
 
 function dnsEventBody(m: DnsMessage): Record<string, unknown> {

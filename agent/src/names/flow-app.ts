@@ -6,6 +6,7 @@ import type { GeoAnswer } from '../enrich/geo.js';
 import type { ProtoName } from '../output/flow-record.js';
 import type { Judgement } from '../policy/verdict.js';
 import type { DnsTcpFramer } from './dns-tcp.js';
+import type { QuicInitialAssembler } from './quic.js';
 import type { TcpStreamAssembler } from './stream.js';
 
 export type AppProto = 'dns' | 'tls' | 'quic' | 'http';
@@ -36,8 +37,7 @@ export class FlowApp {
   naming = true;
   clientStream: TcpStreamAssembler | null = null;
   dnsTcp: [DnsTcpDirection, DnsTcpDirection] | null = null;
-  /** QUIC Initial reassembly (typed loosely so this file does not pull in crypto). */
-  quic: { addDatagram(buf: Uint8Array, off: number, len: number, anomalies: unknown): unknown } | null = null;
+  quic: QuicInitialAssembler | null = null;
   quicDatagrams = 0;
   readonly geo: GeoAnswer = { country: null, asn: null, asOrg: null, asCountry: null };
   internet = false;
