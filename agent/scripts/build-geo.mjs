@@ -11,7 +11,7 @@
 // The three sources become one range table per address family: every
 // boundary of any source starts a new range, each range points at a record
 // (country, ASN, organisation, AS country) and neighbours with the same record
-// are merged. A lookup is then one binary search.
+// are merged. A lookup is then one search.
 
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -21,14 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 const MAGIC = 'EGEOBIN\0';
 const FORMAT = 1;
-const SECTION_ORDER = [
-  'v4Starts',
-  'v4Recs',
-  'v6Starts',
-  'v6Recs',
-  'records',
-  'orgNames',
-];
+const SECTION_ORDER = ['v4Starts', 'v4Recs', 'v6Starts', 'v6Recs', 'records', 'orgNames'];
 
 const SOURCES = {
   country: { pkg: '@ip-location-db/geo-whois-asn-country', file: 'geo-whois-asn-country' },
@@ -116,18 +109,18 @@ const body = new Uint8Array(offset);
 for (const s of header.sections) body.set(sections[s.name], s.offset);
 header.sha256 = createHash('sha256').update(body).digest('hex');
 
-let headerJson = JSON.stringify(header);
 const headerStart = 16;
-const padded = align8(headerStart + Buffer.byteLength(headerJson)) - headerStart;
-headerJson = headerJson.padEnd(padded, ' ');
+const headerJson = Buffer.from(JSON.stringify(header), 'utf8');
+const padded = align8(headerStart + headerJson.length) - headerStart; // spaces after the JSON: the body starts 8-aligned
 const prefix = Buffer.alloc(headerStart);
 prefix.write(MAGIC, 0, 'latin1');
 prefix.writeUInt32LE(FORMAT, 8);
 prefix.writeUInt32LE(padded, 12);
+const padding = Buffer.alloc(padded - headerJson.length, ' ');
 
 mkdirSync(dirname(outPath), { recursive: true });
 const tmp = `${outPath}.${process.pid}.tmp`;
-writeFileSync(tmp, Buffer.concat([prefix, Buffer.from(headerJson, 'utf8'), body]));
+writeFileSync(tmp, Buffer.concat([prefix, headerJson, padding, body]));
 renameSync(tmp, outPath);
 
 const size = statSync(outPath).size;

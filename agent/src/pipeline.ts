@@ -61,6 +61,8 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   flowsLocal = 0;
   alerts = 0;
   private readonly view = new Packet();
+  /** Scratch address words for enrich and policy lookups. */
+  private readonly words = new Int32Array(4);
   private readonly apps: (FlowApp | undefined)[];
   private readonly policy: Policy;
   private readonly enricher: Enricher;
@@ -101,7 +103,8 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   private startFlow(slot: number, tsUs: number): FlowApp {
     const t = this.flows;
     const v6 = t.addrLen(slot) === 16;
-    const w = Int32Array.of(t.serverWord(slot, 0), t.serverWord(slot, 1), t.serverWord(slot, 2), t.serverWord(slot, 3));
+    const w = this.words;
+    for (let i = 0; i < 4; i++) w[i] = t.serverWord(slot, i);
     const c = (i: number) => t.clientWord(slot, i);
     const proto = protoName(t.proto(slot));
     const icmp = proto === 'ICMP' || proto === 'ICMPv6';
@@ -112,12 +115,15 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
       v6 ? formatIpv6(w[0], w[1], w[2], w[3]) : formatIpv4(w[0]),
       icmp ? null : t.serverPort(slot),
       proto,
-      v6 ? w : w.subarray(0, 1),
+      w[0],
+      w[1],
+      w[2],
+      w[3],
       v6,
     );
     app.internet = v6 ? isInternetV6(w[0], w[1], w[2], w[3]) : isInternetV4(w[0]);
     if (app.internet) {
-      this.enricher.lookup(app.destWords, v6, app.geo);
+      this.enricher.lookup(w, v6, app);
       app.dnsNames = this.dnsCache.namesFor(app.srcIp, app.destIp, tsUs);
       if (this.judge(app).verdict === 'high') this.decide(app, tsUs);
     }
@@ -126,16 +132,15 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   }
 
   private judge(app: FlowApp) {
-    const g = app.geo;
     return judge(
       {
-        words: app.destWords,
+        words: app.destWords(this.words),
         v6: app.v6,
         internet: app.internet,
         names: app.names(),
-        country: g.country,
-        asn: g.asn,
-        asCountry: g.asCountry,
+        country: app.country,
+        asn: app.asn,
+        asCountry: app.asCountry,
       },
       this.policy,
     );
@@ -146,7 +151,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     if (app.internet && !app.decided) {
       // Names answered between the flow's start and now still count.
       for (const n of this.dnsCache.namesFor(app.srcIp, app.destIp, tsUs))
-        if (!app.dnsNames.includes(n)) app.dnsNames.push(n);
+        if (!app.dnsNames.includes(n)) app.dnsNames = [...app.dnsNames, n];
     }
     const j = this.judge(app);
     app.judgement = j;

@@ -83,7 +83,7 @@ export function parseGeoFile(bytes: Uint8Array, file: string): GeoTables {
 
   // The checksum catches damage; these catch a file that is well formed but
   // inconsistent, so a lookup can never read outside a table.
-  const orgs: (string | null)[] = new TextDecoder().decode(orgText).split('\n');
+  const orgs = splitLines(orgText);
   if (orgs.length !== header.orgs || orgs[0] !== '') fail('geo database organisation table inconsistent');
   orgs[0] = null;
   const countries: (string | null)[] = header.countries.slice();
@@ -102,10 +102,30 @@ export function parseGeoFile(bytes: Uint8Array, file: string): GeoTables {
   }
   for (let i = 1; i < n4; i++) if (v4Starts[i] <= v4Starts[i - 1]) fail(`geo database IPv4 range ${i} out of order`);
   for (let i = 1; i < n6; i++) if (compare6(v6Starts, i, i - 1) <= 0) fail(`geo database IPv6 range ${i} out of order`);
-  for (const recs of [v4Recs, v6Recs])
-    for (const r of recs) if (r >= nr) fail('geo database range points past the records');
+  if (!allBelow(v4Recs, nr) || !allBelow(v6Recs, nr)) fail('geo database range points past the records');
 
   return { header, v4Starts, v4Recs, v6Starts, v6Recs, records, countries, orgs };
+}
+
+function allBelow(values: Uint32Array, limit: number): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i] >= limit) return false;
+  return true;
+}
+
+/**
+ * The "\n"-separated UTF-8 names as separate strings. Decoding them one by one
+ * keeps the ASCII ones (nearly all) one byte per character, where one decode
+ * of the whole text and a split would keep it all as UTF-16.
+ */
+function splitLines(text: Uint8Array): (string | null)[] {
+  const buf = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+  const out: (string | null)[] = [];
+  for (let from = 0; ; ) {
+    const end = buf.indexOf(0x0a, from);
+    out.push(buf.toString('utf8', from, end < 0 ? buf.length : end));
+    if (end < 0) return out;
+    from = end + 1;
+  }
 }
 
 /** A u32 view of a section: shares memory when aligned on a little-endian host, else a converted copy. */

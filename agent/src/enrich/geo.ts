@@ -22,8 +22,9 @@
 //
 // The ranges of each family tile the whole address space: a range ends where
 // the next begins, and gaps point at record 0 (all unknown). The three sources
-// are merged into that one table at build time, so a lookup is one binary
-// search (O(log n)) and fills the caller's GeoAnswer with strings from tables
+// are merged into that one table at build time, so a lookup is one search,
+// O(log n) (a radix index built at load, then a binary search: geo-index.ts),
+// and fills the caller's GeoAnswer with strings from tables
 // built at load: no allocation per lookup.
 //
 // IPv4 and IPv6 have separate tables: IPv4 data never answers an IPv6 query.
@@ -34,6 +35,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EgressError, ErrorCode } from '../errors.js';
 import { type GeoTables, parseGeoFile } from './geo-file.js';
+import { buildRangeIndex, findV4, findV6, type RangeIndex } from './geo-index.js';
 
 export interface GeoAnswer {
   country: string | null;
@@ -49,13 +51,6 @@ export function emptyGeoAnswer(): GeoAnswer {
 /** agent/data/geo.bin, from agent/src/enrich or agent/dist/enrich alike. */
 export const DEFAULT_GEO_PATH = fileURLToPath(new URL('../../data/geo.bin', import.meta.url));
 
-// The range tables (2.4 MiB IPv4, 5.3 MiB IPv6) outgrow the CPU's L2 cache,
-// so a plain binary search waits on memory at almost every step. At load two
-// sampled levels are built above each table, every FANOUT-th start of the
-// level below (an implicit static B-tree): the top levels stay in cache and a
-// lookup reads only one or two lines of the big table.
-const FANOUT = 16;
-
 export class GeoDb {
   private readonly v4Starts: Uint32Array;
   private readonly v4Recs: Uint32Array;
@@ -64,10 +59,8 @@ export class GeoDb {
   private readonly records: Uint32Array;
   private readonly countries: (string | null)[];
   private readonly orgs: (string | null)[];
-  private readonly v4Mid: Uint32Array;
-  private readonly v4Top: Uint32Array;
-  private readonly v6Mid: Uint32Array;
-  private readonly v6Top: Uint32Array;
+  private readonly v4Index: RangeIndex;
+  private readonly v6Index: RangeIndex;
 
   private constructor(private readonly tables: GeoTables) {
     this.v4Starts = tables.v4Starts;
@@ -77,10 +70,8 @@ export class GeoDb {
     this.records = tables.records;
     this.countries = tables.countries;
     this.orgs = tables.orgs;
-    this.v4Mid = sample(this.v4Starts, 1);
-    this.v4Top = sample(this.v4Mid, 1);
-    this.v6Mid = sample(this.v6Starts, 4);
-    this.v6Top = sample(this.v6Mid, 4);
+    this.v4Index = buildRangeIndex(this.v4Starts, 1);
+    this.v6Index = buildRangeIndex(this.v6Starts, 4);
   }
 
   /** Reads and checks geo.bin; throws EgressError EGRESS_GEO_DB_INVALID when it is missing or damaged. */
@@ -90,13 +81,8 @@ export class GeoDb {
       bytes = readFileSync(path);
     } catch (err) {
       const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new EgressError(
-        ErrorCode.GEO_DB_INVALID,
-        `cannot read the geo database (${why}); build it with \`pnpm build\``,
-        {
-          file: path,
-        },
-      );
+      const message = `cannot read the geo database (${why}); build it with \`pnpm build\``;
+      throw new EgressError(ErrorCode.GEO_DB_INVALID, message, { file: path });
     }
     return new GeoDb(parseGeoFile(bytes, path));
   }
@@ -108,12 +94,7 @@ export class GeoDb {
 
   /** Looks up an IPv4 address (word as stored in an Int32Array, read as unsigned). True when anything is known. */
   lookupV4(word: number, out: GeoAnswer): boolean {
-    const a = word >>> 0;
-    const mid = this.v4Mid;
-    let j = last4(this.v4Top, 0, this.v4Top.length - 1, a);
-    j = last4(mid, j * FANOUT, Math.min(j * FANOUT + FANOUT - 1, mid.length - 1), a);
-    j = last4(this.v4Starts, j * FANOUT, Math.min(j * FANOUT + FANOUT - 1, this.v4Recs.length - 1), a);
-    return this.fill(this.v4Recs[j], out);
+    return this.fill(this.v4Recs[findV4(this.v4Index, this.v4Starts, word >>> 0)], out);
   }
 
   /**
@@ -127,11 +108,7 @@ export class GeoDb {
     const k2 = w2 >>> 0;
     const k3 = w3 >>> 0;
     if (k0 === 0 && k1 === 0 && k2 === 0xffff) return this.lookupV4(k3, out);
-    const mid = this.v6Mid;
-    const midLast = (mid.length >>> 2) - 1;
-    let j = last16(this.v6Top, 0, (this.v6Top.length >>> 2) - 1, k0, k1, k2, k3);
-    j = last16(mid, j * FANOUT, Math.min(j * FANOUT + FANOUT - 1, midLast), k0, k1, k2, k3);
-    j = last16(this.v6Starts, j * FANOUT, Math.min(j * FANOUT + FANOUT - 1, this.v6Recs.length - 1), k0, k1, k2, k3);
+    const j = findV6(this.v6Index, this.v6Starts, k0, k1, k2, k3);
     return this.fill(this.v6Recs[j], out);
   }
 
@@ -151,45 +128,4 @@ export class GeoDb {
     out.asOrg = this.orgs[this.records[r + 2]];
     return rec !== 0;
   }
-}
-
-/** Every FANOUT-th start of a table whose starts are `width` words each. */
-function sample(starts: Uint32Array, width: number): Uint32Array {
-  const count = Math.ceil(starts.length / width / FANOUT);
-  const out = new Uint32Array(count * width);
-  for (let i = 0; i < count; i++) {
-    for (let w = 0; w < width; w++) out[i * width + w] = starts[i * FANOUT * width + w];
-  }
-  return out;
-}
-
-/** Index of the last start <= a among entries lo..hi, given that starts[lo] <= a. */
-function last4(starts: Uint32Array, lo: number, hi: number, a: number): number {
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (starts[mid] <= a) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
-/** As last4, for starts of 4 words each, compared most significant word first. */
-function last16(s: Uint32Array, lo: number, hi: number, k0: number, k1: number, k2: number, k3: number): number {
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    const b = mid << 2;
-    const x0 = s[b];
-    let le = x0 < k0;
-    if (x0 === k0) {
-      const x1 = s[b + 1];
-      le = x1 < k1;
-      if (x1 === k1) {
-        const x2 = s[b + 2];
-        le = x2 < k2 || (x2 === k2 && s[b + 3] <= k3);
-      }
-    }
-    if (le) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }

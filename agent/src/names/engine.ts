@@ -11,11 +11,11 @@ import { type DnsMessage, parseDnsMessage } from './dns.js';
 import type { DnsAnswerCache } from './dns-cache.js';
 import { DnsTcpFramer } from './dns-tcp.js';
 import type { AppProto, DnsTcpDirection, FlowApp } from './flow-app.js';
-import { looksLikeHttpRequest, parseHttpRequest } from './http.js';
+import { type HttpRequestInfo, looksLikeHttpRequest, parseHttpRequest } from './http.js';
 import { isKnownQuicVersion, QuicInitialAssembler } from './quic.js';
 import { TcpStreamAssembler } from './stream.js';
 import { parseTlsClientHello } from './tls.js';
-import type { ClientHelloInfo, Outcome } from './types.js';
+import type { ClientHelloInfo } from './types.js';
 
 const DNS_PORT = 53;
 /** Header form and fixed bits of a QUIC long header (RFC 9000 §17.2). */
@@ -80,23 +80,36 @@ export class NamesEngine {
     if (app.appProto === 'dns') return this.onDnsTcp(app, p, buf, toServer, tsUs);
     if (!toServer) return false;
     if ((p.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
-      app.clientStream ??= new TcpStreamAssembler(undefined, this.anomalies);
-      app.clientStream.start(p.tcpSeq);
+      app.clientIsn = p.tcpSeq;
       return false;
     }
     if (p.payloadLen === 0) return false;
-    app.clientStream ??= new TcpStreamAssembler(undefined, this.anomalies);
-    const stream = app.clientStream;
-    stream.add(p.tcpSeq, buf, p.payloadOff, p.payloadLen);
-    const head = stream.contiguous();
-    if (head.length === 0) return false; // the first segment is still missing
+    // Common case: the first data segment starts the stream and holds the whole
+    // ClientHello or request head. It is read in place; only when more is
+    // needed (or segments come out of order) is a reassembly buffer made.
+    let hbuf: Uint8Array = buf;
+    let hoff = p.payloadOff;
+    let hlen = p.payloadLen;
+    let stream = app.clientStream;
+    if (stream !== null || (app.clientIsn >= 0 && p.tcpSeq !== (app.clientIsn + 1) >>> 0)) {
+      stream = this.clientStream(app);
+      stream.add(p.tcpSeq, buf, p.payloadOff, p.payloadLen);
+      hbuf = stream.contiguous();
+      hoff = 0;
+      hlen = hbuf.length;
+      if (hlen === 0) return false; // the first segment is still missing
+    }
     if (app.appProto === null) {
-      const x = TCP_EXTRACTORS.find((e) => e.probe(head, 0, head.length, p));
+      const x = TCP_EXTRACTORS.find((e) => e.probe(hbuf, hoff, hlen, p));
       if (x === undefined) return this.unnamed(app);
       app.appProto = x.name;
       this.counters[x.name]++;
       if (x.name === 'dns') {
-        // The client's stream (started at its SYN) carries on as the DNS query stream.
+        // The client's stream carries on as the DNS query stream.
+        if (stream === null) {
+          stream = this.clientStream(app);
+          stream.add(p.tcpSeq, buf, p.payloadOff, p.payloadLen);
+        }
         app.dnsTcp = [this.dnsDirection(stream), this.dnsDirection()];
         app.clientStream = null;
         this.frameDns(app, app.dnsTcp[0], tsUs);
@@ -104,30 +117,41 @@ export class NamesEngine {
         return true;
       }
     }
-    if (app.appProto === 'tls')
-      return this.tlsResult(app, parseTlsClientHello(head, 0, head.length, this.anomalies), stream, tsUs);
-    const r = parseHttpRequest(head, 0, head.length, this.anomalies);
-    if (r.kind === 'need') return stream.overflow ? this.unnamed(app) : false;
+    const r =
+      app.appProto === 'tls'
+        ? parseTlsClientHello(hbuf, hoff, hlen, this.anomalies)
+        : parseHttpRequest(hbuf, hoff, hlen, this.anomalies);
+    if (r.kind === 'need') {
+      if (stream === null) this.clientStream(app).add(p.tcpSeq, buf, p.payloadOff, p.payloadLen);
+      else if (stream.overflow) return this.unnamed(app);
+      return false;
+    }
     if (r.kind === 'done') {
-      // A Host that is an address literal names nothing.
-      app.httpHost = r.value.host !== null && !isIP(r.value.host) ? r.value.host : null;
-      this.emit(app, tsUs, 'http', {
-        hostname: r.value.host,
-        http_method: r.value.method,
-        url: r.value.target,
-        protocol: r.value.version,
-        http_user_agent: r.value.userAgent,
-      });
+      if (app.appProto === 'tls') this.clientHello(app, r.value as ClientHelloInfo, 'tls', tsUs);
+      else this.httpRequest(app, r.value as HttpRequestInfo, tsUs);
     }
     app.stopNaming();
     return true;
   }
 
-  private tlsResult(app: FlowApp, r: Outcome<ClientHelloInfo>, stream: TcpStreamAssembler, tsUs: number): boolean {
-    if (r.kind === 'need') return stream.overflow ? this.unnamed(app) : false;
-    if (r.kind === 'done') this.clientHello(app, r.value, 'tls', tsUs);
-    app.stopNaming();
-    return true;
+  private clientStream(app: FlowApp): TcpStreamAssembler {
+    if (app.clientStream === null) {
+      app.clientStream = new TcpStreamAssembler(undefined, this.anomalies);
+      if (app.clientIsn >= 0) app.clientStream.start(app.clientIsn);
+    }
+    return app.clientStream;
+  }
+
+  private httpRequest(app: FlowApp, req: HttpRequestInfo, tsUs: number): void {
+    // A Host that is an address literal names nothing.
+    app.httpHost = req.host !== null && !isIP(req.host) ? req.host : null;
+    this.emit(app, tsUs, 'http', {
+      hostname: req.host,
+      http_method: req.method,
+      url: req.target,
+      protocol: req.version,
+      http_user_agent: req.userAgent,
+    });
   }
 
   clientHello(app: FlowApp, hello: ClientHelloInfo, type: 'tls' | 'quic', tsUs: number, version?: number): void {

@@ -22,24 +22,33 @@ export interface DnsTcpDirection {
   framed: number;
 }
 
-export class FlowApp {
+/** Shared empty list: most flows never get names of their own. */
+const NONE: readonly string[] = Object.freeze([]);
+
+export class FlowApp implements GeoAnswer {
   appProto: AppProto | null = null;
   /** TLS/QUIC server_name, lowercased. */
   sni: string | null = null;
   /** HTTP Host without port. */
   httpHost: string | null = null;
-  alpn: string[] = [];
+  alpn: readonly string[] = NONE;
   /** encrypted_client_hello offered: the real name is hidden. */
   ech = false;
   /** DNS names that led this client to this destination (answers seen before). */
-  dnsNames: string[] = [];
+  dnsNames: readonly string[] = NONE;
   /** Still waiting for the client's first payload to carry (or fail to carry) a name. */
   naming = true;
+  /** Initial sequence number of the client's SYN; -1 when the capture began mid-connection. */
+  clientIsn = -1;
   clientStream: TcpStreamAssembler | null = null;
   dnsTcp: [DnsTcpDirection, DnsTcpDirection] | null = null;
   quic: QuicInitialAssembler | null = null;
   quicDatagrams = 0;
-  readonly geo: GeoAnswer = { country: null, asn: null, asOrg: null, asCountry: null };
+  // The enrich stage's answer for the destination, filled in place (FlowApp is its own GeoAnswer).
+  country: string | null = null;
+  asn: number | null = null;
+  asOrg: string | null = null;
+  asCountry: string | null = null;
   internet = false;
   decided = false;
   /** Highest severity already alerted: 0 none, 1 medium, 2 high. */
@@ -53,10 +62,22 @@ export class FlowApp {
     readonly destIp: string,
     readonly destPort: number | null,
     readonly proto: ProtoName,
-    /** Destination address words as the flow table stores them. */
-    readonly destWords: Int32Array,
+    /** Destination address words as the flow table stores them (IPv4: d0 only). */
+    readonly d0: number,
+    readonly d1: number,
+    readonly d2: number,
+    readonly d3: number,
     readonly v6: boolean,
   ) {}
+
+  /** The destination address words into `out` (reused by the caller). */
+  destWords(out: Int32Array): Int32Array {
+    out[0] = this.d0;
+    out[1] = this.d1;
+    out[2] = this.d2;
+    out[3] = this.d3;
+    return out;
+  }
 
   /** Every name of the flow: DNS answers, SNI, Host; sorted, without repeats. */
   names(): string[] {

@@ -6,7 +6,7 @@ import type { FlowApp } from '../names/flow-app.js';
 import type { Judgement } from '../policy/verdict.js';
 
 export function describeJudgement(app: FlowApp, names: readonly string[], j: Judgement): string {
-  const g = app.geo;
+  const g = app;
   const who =
     names.length > 0
       ? `${names[0]}${names.length > 1 ? ` (+${names.length - 1} names)` : ''} at ${app.destIp}`

@@ -15,7 +15,7 @@ function tuple(a: FlowApp): string {
 }
 
 function dest(a: FlowApp, names: readonly string[]): string {
-  const g = a.geo;
+  const g = a;
   return (
     `"dest":{"names":${JSON.stringify(names)},"country":${str(g.country)},"asn":${g.asn},` +
     `"as_org":${g.asOrg === null ? 'null' : JSON.stringify(g.asOrg)},"as_country":${str(g.asCountry)}}`

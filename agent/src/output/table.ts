@@ -47,7 +47,7 @@ export class DestinationTable {
         this.overflowFlows++;
         return;
       }
-      const g = a.geo;
+      const g = a;
       const network = [g.asn !== null ? `AS${g.asn} ${g.asOrg ?? ''}`.trim() : '', g.country ?? '']
         .filter(Boolean)
         .join(', ');
