@@ -124,7 +124,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     app.internet = v6 ? isInternetV6(w[0], w[1], w[2], w[3]) : isInternetV4(w[0]);
     if (app.internet) {
       this.enricher.lookup(w, v6, app);
-      app.dnsNames = this.dnsCache.namesFor(app.srcIp, app.destIp, tsUs);
+      app.addDnsNames(this.dnsCache.namesFor(app.srcIp, app.destIp, tsUs));
       if (this.judge(app).verdict === 'high') this.decide(app, tsUs);
     }
     this.apps[slot] = app;
@@ -150,8 +150,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   private decide(app: FlowApp, tsUs: number): void {
     if (app.internet && !app.decided) {
       // Names answered between the flow's start and now still count.
-      for (const n of this.dnsCache.namesFor(app.srcIp, app.destIp, tsUs))
-        if (!app.dnsNames.includes(n)) app.dnsNames = [...app.dnsNames, n];
+      app.addDnsNames(this.dnsCache.namesFor(app.srcIp, app.destIp, tsUs));
     }
     const j = this.judge(app);
     app.judgement = j;

@@ -28,14 +28,16 @@ const NONE: readonly string[] = Object.freeze([]);
 export class FlowApp implements GeoAnswer {
   appProto: AppProto | null = null;
   /** TLS/QUIC server_name, lowercased. */
-  sni: string | null = null;
+  private sniName: string | null = null;
   /** HTTP Host without port. */
-  httpHost: string | null = null;
+  private hostName: string | null = null;
+  /** names(), kept until a name is added. */
+  private namesMemo: string[] | null = null;
   alpn: readonly string[] = NONE;
   /** encrypted_client_hello offered: the real name is hidden. */
   ech = false;
   /** DNS names that led this client to this destination (answers seen before). */
-  dnsNames: readonly string[] = NONE;
+  private dnsNameList: readonly string[] = NONE;
   /** Still waiting for the client's first payload to carry (or fail to carry) a name. */
   naming = true;
   /** Initial sequence number of the client's SYN; -1 when the capture began mid-connection. */
@@ -79,12 +81,45 @@ export class FlowApp implements GeoAnswer {
     return out;
   }
 
-  /** Every name of the flow: DNS answers, SNI, Host; sorted, without repeats. */
+  get sni(): string | null {
+    return this.sniName;
+  }
+
+  set sni(name: string | null) {
+    this.sniName = name;
+    this.namesMemo = null;
+  }
+
+  get httpHost(): string | null {
+    return this.hostName;
+  }
+
+  set httpHost(name: string | null) {
+    this.hostName = name;
+    this.namesMemo = null;
+  }
+
+  get dnsNames(): readonly string[] {
+    return this.dnsNameList;
+  }
+
+  /** Add DNS names (answers that led this client here); repeats are ignored. */
+  addDnsNames(names: readonly string[]): void {
+    const fresh = names.filter((n) => !this.dnsNameList.includes(n));
+    if (fresh.length === 0) return;
+    this.dnsNameList = this.dnsNameList.length === 0 ? fresh : [...this.dnsNameList, ...fresh];
+    this.namesMemo = null;
+  }
+
+  /** Every name of the flow: DNS answers, SNI, Host; sorted, without repeats. Do not modify. */
   names(): string[] {
-    const all = new Set(this.dnsNames);
-    if (this.sni !== null) all.add(this.sni);
-    if (this.httpHost !== null) all.add(this.httpHost);
-    return [...all].sort();
+    if (this.namesMemo !== null) return this.namesMemo;
+    let all: string[] = this.dnsNameList.length === 0 ? [] : [...this.dnsNameList];
+    if (this.sniName !== null && !all.includes(this.sniName)) all.push(this.sniName);
+    if (this.hostName !== null && !all.includes(this.hostName)) all.push(this.hostName);
+    if (all.length > 1) all = all.sort();
+    this.namesMemo = all;
+    return all;
   }
 
   /** Free reassembly state once naming is over. */
