@@ -111,13 +111,13 @@ export class PcapngParser implements FormatParser {
   private block(buf: Buffer, off: number, type: number, len: number): void {
     switch (type) {
       case BlockType.ENHANCED_PACKET:
-        this.enhancedPacket(buf, off, len);
+        this.timedPacket(buf, off, len, false);
         return;
       case BlockType.SIMPLE_PACKET:
         this.simplePacket(buf, off, len);
         return;
       case BlockType.PACKET_OBSOLETE:
-        this.obsoletePacket(buf, off, len);
+        this.timedPacket(buf, off, len, true);
         return;
       case BlockType.INTERFACE_DESCRIPTION:
         this.interfaceDescription(buf, off, len);
@@ -187,31 +187,16 @@ export class PcapngParser implements FormatParser {
     this.seenLinkTypes.add(iface.linkType);
   }
 
-  private enhancedPacket(buf: Buffer, off: number, len: number): void {
+  /**
+   * Enhanced (§4.3) and obsolete (Appendix) Packet Blocks share their layout
+   * from the timestamp on; they differ only in the width of the interface id.
+   */
+  private timedPacket(buf: Buffer, off: number, len: number, obsolete: boolean): void {
     if (len < EPB_MIN_LEN) {
       this.countBad(Anomaly.PCAPNG_CAPLEN_OVER_BLOCK);
       return;
     }
-    const iface = this.interfaces[this.u32(buf, off + 8)];
-    if (iface === undefined) {
-      this.countBad(Anomaly.PCAPNG_UNKNOWN_INTERFACE);
-      return;
-    }
-    const caplen = this.u32(buf, off + 20);
-    if (caplen > len - EPB_MIN_LEN) {
-      this.countBad(Anomaly.PCAPNG_CAPLEN_OVER_BLOCK);
-      return;
-    }
-    const tsUs = toMicros(iface, this.u32(buf, off + 12), this.u32(buf, off + 16));
-    this.sink.packet(buf, off + 28, caplen, this.u32(buf, off + 24), tsUs, iface.linkType);
-  }
-
-  private obsoletePacket(buf: Buffer, off: number, len: number): void {
-    if (len < EPB_MIN_LEN) {
-      this.countBad(Anomaly.PCAPNG_CAPLEN_OVER_BLOCK);
-      return;
-    }
-    const iface = this.interfaces[this.u16(buf, off + 8)];
+    const iface = this.interfaces[obsolete ? this.u16(buf, off + 8) : this.u32(buf, off + 8)];
     if (iface === undefined) {
       this.countBad(Anomaly.PCAPNG_UNKNOWN_INTERFACE);
       return;
