@@ -113,9 +113,14 @@ export class GeoDb {
   }
 
   /** Which data this is: format, build date, SHA-256 of the tables and each source package's version. */
+  /**
+   * What the answers depend on: the source packages' versions and the hash of
+   * the table they were compacted into. Not the local build time, so the same
+   * data gives the same record on every machine.
+   */
   versions(): Record<string, string> {
     const h = this.tables.header;
-    return { format: String(h.format), built: h.built, sha256: h.sha256, ...h.sources };
+    return { format: String(h.format), sha256: h.sha256, ...h.sources };
   }
 
   private fill(rec: number, out: GeoAnswer): boolean {
