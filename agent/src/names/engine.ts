@@ -105,14 +105,14 @@ export class NamesEngine {
       app.appProto = x.name;
       this.counters[x.name]++;
       if (x.name === 'dns') {
-        // The client's stream carries on as the DNS query stream.
-        if (stream === null) {
-          stream = this.clientStream(app);
-          stream.add(p.tcpSeq, buf, p.payloadOff, p.payloadLen);
+        app.dnsTcp = [this.dnsDirection(), this.dnsDirection()];
+        if (stream === null) this.onDnsTcp(app, p, buf, true, tsUs);
+        else {
+          // Reassembly had already begun: the client's stream carries on as the query stream.
+          app.dnsTcp[0].stream = stream;
+          this.frameDns(app, app.dnsTcp[0], tsUs);
         }
-        app.dnsTcp = [this.dnsDirection(stream), this.dnsDirection()];
         app.clientStream = null;
-        this.frameDns(app, app.dnsTcp[0], tsUs);
         app.naming = false;
         return true;
       }
@@ -212,20 +212,33 @@ export class NamesEngine {
   private onDnsTcp(app: FlowApp, p: Packet, buf: Buffer, toServer: boolean, tsUs: number): boolean {
     const dir = app.dnsTcp?.[toServer ? 0 : 1];
     if (dir === undefined || p.payloadLen === 0) return false;
-    dir.stream.add(p.tcpSeq, buf, p.payloadOff, p.payloadLen);
+    const seq = p.tcpSeq;
+    if (dir.stream === null) {
+      if (dir.next === -1 || seq === dir.next) {
+        dir.next = (seq + p.payloadLen) >>> 0;
+        const chunk = buf.subarray(p.payloadOff, p.payloadOff + p.payloadLen);
+        for (const msg of dir.framer.push(chunk)) this.dnsMessage(app, msg, 0, msg.length, tsUs);
+        return false;
+      }
+      if (((seq + p.payloadLen - dir.next) | 0) <= 0) return false; // a retransmission of what was framed
+      dir.stream = new TcpStreamAssembler(DNS_TCP_MAX_BYTES, this.anomalies);
+      dir.stream.start((dir.next - 1) >>> 0);
+    }
+    dir.stream.add(seq, buf, p.payloadOff, p.payloadLen);
     this.frameDns(app, dir, tsUs);
     return false;
   }
 
   private frameDns(app: FlowApp, dir: DnsTcpDirection, tsUs: number): void {
+    if (dir.stream === null) return;
     const head = dir.stream.contiguous();
     if (head.length <= dir.framed) return;
     for (const msg of dir.framer.push(head.subarray(dir.framed))) this.dnsMessage(app, msg, 0, msg.length, tsUs);
     dir.framed = head.length;
   }
 
-  private dnsDirection(stream = new TcpStreamAssembler(DNS_TCP_MAX_BYTES, this.anomalies)): DnsTcpDirection {
-    return { stream, framer: new DnsTcpFramer(this.anomalies), framed: 0 };
+  private dnsDirection(): DnsTcpDirection {
+    return { next: -1, stream: null, framer: new DnsTcpFramer(this.anomalies), framed: 0 };
   }
 
   private dnsMessage(app: FlowApp, buf: Uint8Array, off: number, len: number, tsUs: number): void {

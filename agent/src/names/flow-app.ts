@@ -14,11 +14,17 @@ export type AppProto = 'dns' | 'tls' | 'quic' | 'http';
 /** Severity rank for "alert again only if the severity rises". */
 export const SEVERITY_RANK = { allowed: 0, medium: 1, high: 2 } as const;
 
-/** One direction of DNS over TCP: reassembled bytes, framed by length. */
+/**
+ * One direction of DNS over TCP, framed by length. Segments in order go
+ * straight to the framer; only once one arrives out of order is a
+ * reassembly buffer made (`stream`), from then on for that direction.
+ */
 export interface DnsTcpDirection {
-  stream: TcpStreamAssembler;
+  /** Sequence number of the next in-order byte; -1 before the first data segment. */
+  next: number;
+  stream: TcpStreamAssembler | null;
   framer: DnsTcpFramer;
-  /** Bytes of the in-order prefix already handed to the framer. */
+  /** Bytes of `stream`'s in-order prefix already handed to the framer. */
   framed: number;
 }
 
