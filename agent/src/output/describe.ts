@@ -22,7 +22,8 @@ export function describeJudgement(app: FlowApp, names: readonly string[], j: Jud
   if (j.matched.deny_as_country) why.push(`network registered in denied country ${j.matched.deny_as_country}`);
   if (j.matched.deny_asn) why.push(`denied network ${j.matched.deny_asn}`);
   if (j.reasons.includes('not_allowlisted')) why.push('not on the allow list');
-  if (app.ech) why.push('the real name is hidden by ECH');
+  // Chromium offers a decoy (GREASE) ECH extension on every connection, so this is "may", never "is".
+  if (app.ech) why.push('it offers Encrypted ClientHello, so the real name may be hidden');
   const reason = why.length > 0 ? ` ${why[0][0].toUpperCase()}${why.join('; ').slice(1)}.` : '';
   return `Connects to ${who}: ${net}${where}.${reason}`;
 }
