@@ -116,7 +116,7 @@ const v = db.versions();
 console.log(`geo.bin ${path}`);
 console.log(`  file size            ${mib(statSync(path).size)}`);
 console.log(
-  `  built                ${v.built}; ${Object.keys(v)
+  `  data                 sha256 ${v.sha256.slice(0, 16)}…; ${Object.keys(v)
     .filter((k) => k.startsWith('@'))
     .map((k) => `${k} ${v[k]}`)
     .join(', ')}`,
