@@ -44,6 +44,8 @@ export interface PipelineOptions extends FlowTableOptions {
   /** Default: no geo database, only the policy's geo_overrides. */
   enricher?: Enricher;
   dnsCache?: Partial<DnsAnswerCacheOptions>;
+  /** Flows that may hold a reassembly buffer at once (default MAX_REASSEMBLY_STATES). */
+  maxReassemblyStates?: number;
 }
 
 export class ScanPipeline implements PacketSink, FlowEndSink {
@@ -76,8 +78,11 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     this.policy = options.policy ?? loadPolicy({});
     this.enricher = options.enricher ?? new Enricher(null, this.policy.geoOverrides);
     this.dnsCache = new DnsAnswerCache(options.dnsCache);
-    this.names = new NamesEngine(this.anomalies, this.dnsCache, (app, tsUs, type, body) =>
-      this.out.app?.({ tsUs, app, type, body }),
+    this.names = new NamesEngine(
+      this.anomalies,
+      this.dnsCache,
+      (app, tsUs, type, body) => this.out.app?.({ tsUs, app, type, body }),
+      options.maxReassemblyStates,
     );
   }
 
@@ -174,6 +179,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   flowEnded(table: FlowTable, slot: number, reason: number): void {
     const app = this.apps[slot] ?? this.startFlow(slot, table.lastUs[slot]);
     this.apps[slot] = undefined;
+    this.names.release(app);
     // Flow end: the final verdict, with every name seen (an alert if it is higher than before).
     this.decide(app, table.lastUs[slot]);
     if (app.internet) this.flowsInternet++;

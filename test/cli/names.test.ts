@@ -169,7 +169,10 @@ describe('names/ech', () => {
     expect(
       ev
         .filter((e) => e.event_type === 'alert')
-        .every((a) => a.alert.text.includes('Encrypted ClientHello, so the real name may be hidden') || a.app_proto === 'dns'),
+        .every(
+          (a) =>
+            a.alert.text.includes('Encrypted ClientHello, so the real name may be hidden') || a.app_proto === 'dns',
+        ),
     ).toBe(true);
   });
 });

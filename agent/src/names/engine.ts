@@ -25,6 +25,8 @@ const MAX_QUIC_DATAGRAMS = 8;
 const TLS_HANDSHAKE = 0x16;
 /** DNS over TCP is read up to this many bytes per direction; beyond it only counters move. */
 const DNS_TCP_MAX_BYTES = 65_536;
+/** `next` of a DNS-over-TCP direction given up on. */
+const DNS_DIRECTION_DEAD = -2;
 
 /** How app-layer events leave the stage: the pipeline adds time, flow id and tuple. */
 export type AppEventSink = (app: FlowApp, tsUs: number, type: AppProto, body: Record<string, unknown>) => void;
@@ -51,17 +53,29 @@ export interface NamesCounters {
   dns: number;
   /** Flows that showed no name in their first payload. */
   unnamed: number;
-  /** TLS ClientHellos offering ECH (the real name is hidden). */
+  /** TLS ClientHellos offering ECH (the real name may be hidden). */
   ech: number;
+  /** Flows that needed a reassembly buffer when MAX_REASSEMBLY_STATES were in use: judged without a name. */
+  reassemblyLimit: number;
 }
 
+/**
+ * Flows that may hold a reassembly buffer at once (TCP ClientHello/request
+ * heads up to 16 KiB, QUIC CRYPTO up to 64 KiB, DNS over TCP out of order):
+ * the bound on this stage's memory, independent of the flow table's.
+ */
+export const MAX_REASSEMBLY_STATES = 4096;
+
 export class NamesEngine {
-  readonly counters: NamesCounters = { tls: 0, quic: 0, http: 0, dns: 0, unnamed: 0, ech: 0 };
+  readonly counters: NamesCounters = { tls: 0, quic: 0, http: 0, dns: 0, unnamed: 0, ech: 0, reassemblyLimit: 0 };
+  /** Flows holding a reassembly buffer now. */
+  reassemblyStates = 0;
 
   constructor(
     private readonly anomalies: Anomalies,
     private readonly dnsCache: DnsAnswerCache,
     private readonly emit: AppEventSink,
+    private readonly maxReassemblyStates = MAX_REASSEMBLY_STATES,
   ) {}
 
   /**
@@ -72,7 +86,7 @@ export class NamesEngine {
     if (p.proto === IpProto.TCP) return this.onTcp(app, p, buf, toServer, tsUs);
     if (p.proto === IpProto.UDP) return this.onUdp(app, p, buf, toServer, tsUs);
     // ICMP carries no name: its first packet is all there is to decide on.
-    app.stopNaming();
+    this.done(app);
     return true;
   }
 
@@ -93,6 +107,7 @@ export class NamesEngine {
     let stream = app.clientStream;
     if (stream !== null || (app.clientIsn >= 0 && p.tcpSeq !== (app.clientIsn + 1) >>> 0)) {
       stream = this.clientStream(app);
+      if (stream === null) return this.unnamed(app);
       stream.add(p.tcpSeq, buf, p.payloadOff, p.payloadLen);
       hbuf = stream.contiguous();
       hoff = 0;
@@ -122,24 +137,56 @@ export class NamesEngine {
         ? parseTlsClientHello(hbuf, hoff, hlen, this.anomalies)
         : parseHttpRequest(hbuf, hoff, hlen, this.anomalies);
     if (r.kind === 'need') {
-      if (stream === null) this.clientStream(app).add(p.tcpSeq, buf, p.payloadOff, p.payloadLen);
-      else if (stream.overflow) return this.unnamed(app);
+      if (stream === null) {
+        const fresh = this.clientStream(app);
+        if (fresh === null) return this.unnamed(app);
+        fresh.add(p.tcpSeq, buf, p.payloadOff, p.payloadLen);
+      } else if (stream.overflow) return this.unnamed(app);
       return false;
     }
     if (r.kind === 'done') {
       if (app.appProto === 'tls') this.clientHello(app, r.value as ClientHelloInfo, 'tls', tsUs);
       else this.httpRequest(app, r.value as HttpRequestInfo, tsUs);
     }
-    app.stopNaming();
+    this.done(app);
     return true;
   }
 
-  private clientStream(app: FlowApp): TcpStreamAssembler {
+  /** The client's reassembly buffer, made on first need; null when the stage's bound is reached. */
+  private clientStream(app: FlowApp): TcpStreamAssembler | null {
     if (app.clientStream === null) {
+      if (!this.acquire(app)) return null;
       app.clientStream = new TcpStreamAssembler(undefined, this.anomalies);
       if (app.clientIsn >= 0) app.clientStream.start(app.clientIsn);
     }
     return app.clientStream;
+  }
+
+  private acquire(app: FlowApp): boolean {
+    if (app.holdsReassembly) return true;
+    if (this.reassemblyStates >= this.maxReassemblyStates) {
+      this.counters.reassemblyLimit++;
+      return false;
+    }
+    this.reassemblyStates++;
+    app.holdsReassembly = true;
+    return true;
+  }
+
+  /** The flow ended (or needs no buffer any more): its reassembly state goes. */
+  release(app: FlowApp): void {
+    if (!app.holdsReassembly) return;
+    app.holdsReassembly = false;
+    this.reassemblyStates--;
+    app.clientStream = null;
+    app.quic = null;
+    if (app.dnsTcp !== null) for (const dir of app.dnsTcp) dir.stream = null;
+  }
+
+  /** Naming is over for this flow; DNS over TCP keeps its buffers until the flow ends. */
+  private done(app: FlowApp): void {
+    app.stopNaming();
+    if (app.dnsTcp === null) this.release(app);
   }
 
   private httpRequest(app: FlowApp, req: HttpRequestInfo, tsUs: number): void {
@@ -189,7 +236,7 @@ export class NamesEngine {
    */
   private onQuic(app: FlowApp, p: Packet, buf: Buffer, tsUs: number): boolean {
     if (app.quic === null) {
-      if ((buf[p.payloadOff] & QUIC_LONG_HEADER) !== QUIC_LONG_HEADER) return this.unnamed(app);
+      if ((buf[p.payloadOff] & QUIC_LONG_HEADER) !== QUIC_LONG_HEADER || !this.acquire(app)) return this.unnamed(app);
       app.quic = new QuicInitialAssembler();
       app.appProto = 'quic';
       this.counters.quic++;
@@ -204,7 +251,7 @@ export class NamesEngine {
     else if (quic.version !== null && !isKnownQuicVersion(quic.version)) {
       this.emit(app, tsUs, 'quic', { version: hexVersion(quic.version), sni: null, alpn: [], ech: false });
     }
-    app.stopNaming();
+    this.done(app);
     return true;
   }
 
@@ -213,6 +260,7 @@ export class NamesEngine {
     const dir = app.dnsTcp?.[toServer ? 0 : 1];
     if (dir === undefined || p.payloadLen === 0) return false;
     const seq = p.tcpSeq;
+    if (dir.next === DNS_DIRECTION_DEAD) return false;
     if (dir.stream === null) {
       if (dir.next === -1 || seq === dir.next) {
         dir.next = (seq + p.payloadLen) >>> 0;
@@ -221,6 +269,10 @@ export class NamesEngine {
         return false;
       }
       if (((seq + p.payloadLen - dir.next) | 0) <= 0) return false; // a retransmission of what was framed
+      if (!this.acquire(app)) {
+        dir.next = DNS_DIRECTION_DEAD; // over the bound: this direction is read no further
+        return false;
+      }
       dir.stream = new TcpStreamAssembler(DNS_TCP_MAX_BYTES, this.anomalies);
       dir.stream.start((dir.next - 1) >>> 0);
     }
@@ -250,7 +302,7 @@ export class NamesEngine {
 
   private unnamed(app: FlowApp): boolean {
     this.counters.unnamed++;
-    app.stopNaming();
+    this.done(app);
     return true;
   }
 }

@@ -49,6 +49,8 @@ export class FlowApp implements GeoAnswer {
   /** Initial sequence number of the client's SYN; -1 when the capture began mid-connection. */
   clientIsn = -1;
   clientStream: TcpStreamAssembler | null = null;
+  /** Counted against the names stage's bound on reassembly buffers (MAX_REASSEMBLY_STATES). */
+  holdsReassembly = false;
   dnsTcp: [DnsTcpDirection, DnsTcpDirection] | null = null;
   quic: QuicInitialAssembler | null = null;
   quicDatagrams = 0;
