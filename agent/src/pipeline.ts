@@ -24,7 +24,7 @@ import {
 } from './output/flow-record.js';
 import { loadPolicy } from './policy/load.js';
 import type { Policy } from './policy/policy.js';
-import { judge } from './policy/verdict.js';
+import { type Destination, judge } from './policy/verdict.js';
 import { formatIpv4, formatIpv6 } from './util/ip.js';
 
 const FINISH_BATCH = 1024;
@@ -63,8 +63,17 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   flowsLocal = 0;
   alerts = 0;
   private readonly view = new Packet();
-  /** Scratch address words for enrich and policy lookups. */
+  /** Scratch address words and destination for enrich and policy lookups. */
   private readonly words = new Int32Array(4);
+  private readonly dest: Destination = {
+    words: this.words,
+    v6: false,
+    internet: false,
+    names: [],
+    country: null,
+    asn: null,
+    asCountry: null,
+  };
   private readonly apps: (FlowApp | undefined)[];
   private readonly policy: Policy;
   private readonly enricher: Enricher;
@@ -137,18 +146,15 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   }
 
   private judge(app: FlowApp) {
-    return judge(
-      {
-        words: app.destWords(this.words),
-        v6: app.v6,
-        internet: app.internet,
-        names: app.names(),
-        country: app.country,
-        asn: app.asn,
-        asCountry: app.asCountry,
-      },
-      this.policy,
-    );
+    const d = this.dest;
+    d.words = app.destWords(this.words);
+    d.v6 = app.v6;
+    d.internet = app.internet;
+    d.names = app.names();
+    d.country = app.country;
+    d.asn = app.asn;
+    d.asCountry = app.asCountry;
+    return judge(d, this.policy);
   }
 
   /** Decide (or re-decide) the verdict; alert when it is first flagged or its severity rises. */

@@ -36,6 +36,8 @@ export const DNS_CACHE_DEFAULTS: Readonly<DnsAnswerCacheOptions> = {
 export const MAX_CNAME_CHAIN = 16;
 
 const US_PER_S = 1_000_000;
+/** The answer for most lookups, shared (callers must not modify what namesFor returns). */
+const NO_NAMES: string[] = Object.freeze([]) as unknown as string[];
 
 export class DnsAnswerCache {
   /** Entries ended because the cache was full (least recently used first). */
@@ -108,14 +110,14 @@ export class DnsAnswerCache {
   namesFor(clientIp: string, destIp: string, nowUs: number): string[] {
     const key = entryKey(clientIp, destIp);
     const names = this.entries.get(key);
-    if (names === undefined) return [];
+    if (names === undefined) return NO_NAMES;
     const live: string[] = [];
     for (const [name, expiry] of names) {
       if (expiry > nowUs) live.push(name);
       else names.delete(name);
     }
     this.entries.delete(key);
-    if (live.length === 0) return [];
+    if (live.length === 0) return NO_NAMES;
     this.entries.set(key, names); // now the most recently used
     return live.sort();
   }

@@ -113,6 +113,7 @@ export class FlowApp implements GeoAnswer {
 
   /** Add DNS names (answers that led this client here); repeats are ignored. */
   addDnsNames(names: readonly string[]): void {
+    if (names.length === 0) return;
     const fresh = names.filter((n) => !this.dnsNameList.includes(n));
     if (fresh.length === 0) return;
     this.dnsNameList = this.dnsNameList.length === 0 ? fresh : [...this.dnsNameList, ...fresh];

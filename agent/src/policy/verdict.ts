@@ -25,8 +25,16 @@ export interface Judgement {
   matched: Partial<Record<Reason, string>>;
 }
 
+/** The judgements most flows get, shared rather than allocated per flow (never modified). */
+const LOCAL: Judgement = Object.freeze({ verdict: 'allowed', reasons: [], matched: {} }) as Judgement;
+const ALLOWED: Judgement = LOCAL;
+const UNLISTED: Record<'medium' | 'high', Judgement> = {
+  medium: Object.freeze({ verdict: 'medium', reasons: [ReasonCode.NOT_ALLOWLISTED], matched: {} }) as Judgement,
+  high: Object.freeze({ verdict: 'high', reasons: [ReasonCode.NOT_ALLOWLISTED], matched: {} }) as Judgement,
+};
+
 export function judge(d: Destination, p: Policy): Judgement {
-  if (!d.internet) return { verdict: 'allowed', reasons: [], matched: {} };
+  if (!d.internet) return LOCAL;
   const reasons: Reason[] = [];
   const matched: Partial<Record<Reason, string>> = {};
   if (d.country !== null && p.denyCountries.has(d.country)) {
