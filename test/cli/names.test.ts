@@ -176,3 +176,20 @@ describe('names/ech', () => {
     ).toBe(true);
   });
 });
+
+describe('alert text', () => {
+  it('names what the client asked for, or the name a deny rule matched, never just the first name', () => {
+    const text = (name: string) =>
+      scan(name)
+        .filter((e) => e.event_type === 'alert' && e.app_proto !== 'dns')
+        .map((a) => a.alert.text);
+    // Decided at the first packet from the DNS chain: the denied name leads, not the alphabetically first CDN name.
+    expect(text('cname-chain')).toEqual([
+      'Connects to mydjiflight.dji.com (+2 names) at 203.0.113.11: Test US (AS64502, registered in US), located in US. Denied domain dji.com.',
+    ]);
+    // Decided at the ClientHello: the SNI leads.
+    expect(text('sni-no-dns')).toEqual([
+      'Connects to api.djiservice.org at 203.0.113.12: Test US (AS64502, registered in US), located in US. Denied domain djiservice.org.',
+    ]);
+  });
+});

@@ -7,9 +7,16 @@ import type { Judgement } from '../policy/verdict.js';
 
 export function describeJudgement(app: FlowApp, names: readonly string[], j: Judgement): string {
   const g = app;
+  // The name the client itself asked for (SNI, Host) says most; else the name a deny rule matched; else the first.
+  const rule = j.matched.deny_domain?.replace(/^\*\./, '');
+  const main =
+    app.sni ??
+    app.httpHost ??
+    names.find((n) => rule !== undefined && (n === rule || n.endsWith(`.${rule}`))) ??
+    names[0];
   const who =
-    names.length > 0
-      ? `${names[0]}${names.length > 1 ? ` (+${names.length - 1} names)` : ''} at ${app.destIp}`
+    main !== undefined
+      ? `${main}${names.length > 1 ? ` (+${names.length - 1} names)` : ''} at ${app.destIp}`
       : app.destIp;
   const net =
     g.asn !== null
