@@ -62,12 +62,7 @@ export function judge(d: Destination, p: Policy): Judgement {
     p.allowCidrs.some((c) => cidrContains(c, d.words, d.v6)) ||
     d.names.some((n) => p.allowDomains.match(n) !== null)
   ) {
-    return { verdict: 'allowed', reasons: [], matched };
+    return ALLOWED;
   }
-  return { verdict: p.unlisted, reasons: [ReasonCode.NOT_ALLOWLISTED], matched };
-}
-
-/** Can names still change this judgement? Not when an address rule already denies (names only add reasons). */
-export function decidedByAddress(j: Judgement): boolean {
-  return j.verdict === 'high';
+  return UNLISTED[p.unlisted];
 }
