@@ -10,6 +10,7 @@ import { IpProto, type Packet, TcpFlag } from '../decode/packet.js';
 import { type DnsMessage, parseDnsMessage } from './dns.js';
 import type { DnsAnswerCache } from './dns-cache.js';
 import { DnsTcpFramer } from './dns-tcp.js';
+import { encryptedDnsOf } from './encrypted-dns.js';
 import type { AppProto, DnsTcpDirection, FlowApp } from './flow-app.js';
 import { type HttpRequestInfo, looksLikeHttpRequest, parseHttpRequest } from './http.js';
 import { isKnownQuicVersion, QuicInitialAssembler } from './quic.js';
@@ -55,6 +56,8 @@ export interface NamesCounters {
   unnamed: number;
   /** TLS ClientHellos offering ECH (the real name may be hidden). */
   ech: number;
+  /** Flows speaking DNS over TLS, QUIC or HTTPS (names hidden from the gateway). */
+  encryptedDns: number;
   /** Flows that needed a reassembly buffer when MAX_REASSEMBLY_STATES were in use: judged without a name. */
   reassemblyLimit: number;
 }
@@ -67,7 +70,16 @@ export interface NamesCounters {
 export const MAX_REASSEMBLY_STATES = 4096;
 
 export class NamesEngine {
-  readonly counters: NamesCounters = { tls: 0, quic: 0, http: 0, dns: 0, unnamed: 0, ech: 0, reassemblyLimit: 0 };
+  readonly counters: NamesCounters = {
+    tls: 0,
+    quic: 0,
+    http: 0,
+    dns: 0,
+    unnamed: 0,
+    ech: 0,
+    encryptedDns: 0,
+    reassemblyLimit: 0,
+  };
   /** Flows holding a reassembly buffer now. */
   reassemblyStates = 0;
 
@@ -186,6 +198,8 @@ export class NamesEngine {
   /** Naming is over for this flow; DNS over TCP keeps its buffers until the flow ends. */
   private done(app: FlowApp): void {
     app.stopNaming();
+    app.encryptedDns = encryptedDnsOf(app.proto, app.destPort, app.destIp, app.appProto, app.sni);
+    if (app.encryptedDns !== null) this.counters.encryptedDns++;
     if (app.dnsTcp === null) this.release(app);
   }
 

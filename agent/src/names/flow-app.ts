@@ -6,6 +6,7 @@ import type { GeoAnswer } from '../enrich/geo.js';
 import type { ProtoName } from '../output/flow-record.js';
 import type { Judgement } from '../policy/verdict.js';
 import type { DnsTcpFramer } from './dns-tcp.js';
+import type { EncryptedDns } from './encrypted-dns.js';
 import type { QuicInitialAssembler } from './quic.js';
 import type { TcpStreamAssembler } from './stream.js';
 
@@ -40,8 +41,10 @@ export class FlowApp implements GeoAnswer {
   /** names(), kept until a name is added. */
   private namesMemo: string[] | null = null;
   alpn: readonly string[] = NONE;
-  /** encrypted_client_hello offered: the real name is hidden. */
+  /** encrypted_client_hello offered: the real name may be hidden. */
   ech = false;
+  /** DNS over TLS, QUIC or HTTPS: the names this client looks up are hidden from the gateway. */
+  encryptedDns: EncryptedDns | null = null;
   /** DNS names that led this client to this destination (answers seen before). */
   private dnsNameList: readonly string[] = NONE;
   /** Still waiting for the client's first payload to carry (or fail to carry) a name. */
@@ -129,6 +132,14 @@ export class FlowApp implements GeoAnswer {
     if (all.length > 1) all = all.sort();
     this.namesMemo = all;
     return all;
+  }
+
+  /** What hides names on this flow, for events: ECH, DoT, DoQ, DoH. */
+  hiddenBy(): string[] {
+    const by: string[] = [];
+    if (this.ech) by.push('ech');
+    if (this.encryptedDns !== null) by.push(this.encryptedDns);
+    return by;
   }
 
   /** Free reassembly state once naming is over. */

@@ -5,6 +5,12 @@
 import type { FlowApp } from '../names/flow-app.js';
 import type { Judgement } from '../policy/verdict.js';
 
+const ENCRYPTED_DNS_TEXT = {
+  dot: 'DNS over TLS',
+  doq: 'DNS over QUIC',
+  doh: 'DNS over HTTPS to a public resolver',
+} as const;
+
 export function describeJudgement(app: FlowApp, names: readonly string[], j: Judgement): string {
   const g = app;
   // The name the client itself asked for (SNI, Host) says most; else the name a deny rule matched; else the first.
@@ -31,6 +37,8 @@ export function describeJudgement(app: FlowApp, names: readonly string[], j: Jud
   if (j.reasons.includes('not_allowlisted')) why.push('not on the allow list');
   // Chromium offers a decoy (GREASE) ECH extension on every connection, so this is "may", never "is".
   if (app.ech) why.push('it offers Encrypted ClientHello, so the real name may be hidden');
+  if (app.encryptedDns !== null)
+    why.push(`it speaks ${ENCRYPTED_DNS_TEXT[app.encryptedDns]}, so the names it looks up are hidden`);
   const reason = why.length > 0 ? ` ${why[0][0].toUpperCase()}${why.join('; ').slice(1)}.` : '';
   return `Connects to ${who}: ${net}${where}.${reason}`;
 }

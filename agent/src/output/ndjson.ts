@@ -40,7 +40,7 @@ export function flowEventLine(r: FlowRecord): string {
     `"pkts_toserver":${r.pktsToServer},"pkts_toclient":${r.pktsToClient},` +
     `"bytes_toserver":${r.bytesToServer},"bytes_toclient":${r.bytesToClient},` +
     `"start":"${isoMicros(r.startUs)}","end":"${end}",` +
-    `"tcp_state":${str(r.tcpState)},"end_reason":"${r.endReason}"}`
+    `"tcp_state":${str(r.tcpState)},"end_reason":"${r.endReason}","names_hidden_by":${JSON.stringify(r.app.hiddenBy())}}`
   );
 }
 
@@ -48,7 +48,7 @@ export function alertEventLine(a: AlertRecord): string {
   return (
     `{"timestamp":"${isoMicros(a.tsUs)}","event_type":"alert",${tuple(a.app)},"app_proto":${str(a.app.appProto)},` +
     `${dest(a.app, a.names)},"alert":{"severity":"${a.severity}","reasons":${JSON.stringify(a.reasons)},` +
-    `"text":${JSON.stringify(a.text)}}}`
+    `"text":${JSON.stringify(a.text)}},"names_hidden_by":${JSON.stringify(a.app.hiddenBy())}}`
   );
 }
 
