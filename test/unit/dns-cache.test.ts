@@ -1,0 +1,146 @@
+// The per-client DNS answer cache: which names an address was given, for whom,
+// for how long, and within which bounds.
+
+import { describe, expect, it } from 'vitest';
+import { type DnsMessage, DnsType } from '../../agent/src/names/dns.js';
+import { DnsAnswerCache } from '../../agent/src/names/dns-cache.js';
+import { CNAME_CHAIN, parse, S } from '../support/dns-vectors.js';
+
+const T0 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z in µs
+const CLIENT = '10.0.0.2';
+
+/** A NOERROR response to `question` with the given answers, as parsed (the cache reads nothing else). */
+function response(question: string, answers: DnsMessage['answers']): DnsMessage {
+  return {
+    id: 1,
+    response: true,
+    opcode: 0,
+    rcode: 0,
+    truncated: false,
+    questions: [{ name: question, type: DnsType.A }],
+    answers,
+    partial: false,
+  };
+}
+const a = (name: string, address: string, ttl = 3600) => ({ name, type: DnsType.A, ttl, address });
+const cname = (name: string, target: string, ttl = 3600) => ({ name, type: DnsType.CNAME, ttl, target });
+
+describe('DnsAnswerCache', () => {
+  it('gives an address every name of the chain that led to it, for that client only', () => {
+    const cache = new DnsAnswerCache();
+    expect(cache.record(CLIENT, parse(CNAME_CHAIN).message!, T0)).toBe(3); // (address, name) pairs
+    expect(cache.namesFor(CLIENT, '192.0.2.80', T0)).toEqual([
+      'cdn.example.org',
+      'edge.example.org',
+      'www.example.org',
+    ]);
+    expect(cache.namesFor('10.0.0.3', '192.0.2.80', T0)).toEqual([]);
+    expect(cache.namesFor(CLIENT, '192.0.2.81', T0)).toEqual([]);
+  });
+
+  it('follows CNAMEs in any order, ignores records off the chain, survives a CNAME loop', () => {
+    const cache = new DnsAnswerCache();
+    const msg = response('q.example', [
+      a('y.example', '203.0.113.5'),
+      cname('x.example', 'y.example'),
+      cname('q.example', 'x.example'),
+      a('unrelated.example', '203.0.113.6'), // not on the chain from the question
+    ]);
+    expect(cache.record(CLIENT, msg, T0)).toBe(3);
+    expect(cache.namesFor(CLIENT, '203.0.113.5', T0)).toEqual(['q.example', 'x.example', 'y.example']);
+    expect(cache.namesFor(CLIENT, '203.0.113.6', T0)).toEqual([]);
+    const loop = response('l1.example', [
+      cname('l1.example', 'l2.example'),
+      cname('l2.example', 'l1.example'),
+      a('l2.example', '203.0.113.7'),
+    ]);
+    cache.record(CLIENT, loop, T0);
+    expect(cache.namesFor(CLIENT, '203.0.113.7', T0)).toEqual(['l1.example', 'l2.example']);
+  });
+
+  it('adds names from later lookups, sorted and once each', () => {
+    const cache = new DnsAnswerCache();
+    cache.record(CLIENT, response('b.example', [a('b.example', '203.0.113.5')]), T0);
+    cache.record(CLIENT, response('a.example', [a('a.example', '203.0.113.5')]), T0 + S);
+    cache.record(CLIENT, response('b.example', [a('b.example', '203.0.113.5')]), T0 + 2 * S);
+    expect(cache.namesFor(CLIENT, '203.0.113.5', T0 + 3 * S)).toEqual(['a.example', 'b.example']);
+    expect(cache.size).toBe(1);
+  });
+
+  it('learns nothing from queries, errors and other opcodes', () => {
+    const cache = new DnsAnswerCache();
+    const ok = response('a.example', [a('a.example', '203.0.113.5')]);
+    expect(cache.record(CLIENT, { ...ok, response: false }, T0)).toBe(0);
+    expect(cache.record(CLIENT, { ...ok, rcode: 3 }, T0)).toBe(0);
+    expect(cache.record(CLIENT, { ...ok, opcode: 5 }, T0)).toBe(0);
+    expect(cache.size).toBe(0);
+  });
+
+  it('expires names after their TTL, never sooner than the minimum nor later than the maximum', () => {
+    const cache = new DnsAnswerCache({ minTtlSeconds: 300, maxTtlSeconds: 86_400 });
+    cache.record(CLIENT, response('zero.example', [a('zero.example', '203.0.113.1', 0)]), T0);
+    cache.record(CLIENT, response('hour.example', [a('hour.example', '203.0.113.2', 3600)]), T0);
+    cache.record(CLIENT, response('year.example', [a('year.example', '203.0.113.3', 31_536_000)]), T0);
+    // The chain's smallest TTL counts: a CNAME of 0 s makes the A of an hour last 300 s.
+    cache.record(
+      CLIENT,
+      response('c.example', [cname('c.example', 'd.example', 0), a('d.example', '203.0.113.4')]),
+      T0,
+    );
+    expect(cache.namesFor(CLIENT, '203.0.113.1', T0 + 300 * S - 1)).toEqual(['zero.example']);
+    expect(cache.namesFor(CLIENT, '203.0.113.1', T0 + 300 * S)).toEqual([]);
+    expect(cache.namesFor(CLIENT, '203.0.113.4', T0 + 300 * S)).toEqual([]);
+    expect(cache.namesFor(CLIENT, '203.0.113.2', T0 + 3600 * S - 1)).toEqual(['hour.example']);
+    expect(cache.namesFor(CLIENT, '203.0.113.2', T0 + 3600 * S)).toEqual([]);
+    expect(cache.namesFor(CLIENT, '203.0.113.3', T0 + 86_400 * S - 1)).toEqual(['year.example']);
+    expect(cache.namesFor(CLIENT, '203.0.113.3', T0 + 86_400 * S)).toEqual([]);
+    expect(cache.size).toBe(0); // entries with nothing left are removed on lookup
+  });
+
+  it('expires each name on its own clock', () => {
+    const cache = new DnsAnswerCache({ minTtlSeconds: 0 });
+    cache.record(CLIENT, response('old.example', [a('old.example', '203.0.113.5', 60)]), T0);
+    cache.record(CLIENT, response('new.example', [a('new.example', '203.0.113.5', 60)]), T0 + 30 * S);
+    expect(cache.namesFor(CLIENT, '203.0.113.5', T0 + 61 * S)).toEqual(['new.example']);
+    expect(cache.sweep(T0 + 91 * S)).toBe(1);
+    expect(cache.size).toBe(0);
+  });
+
+  it('holds at most maxEntries, ending the least recently used and counting it', () => {
+    const cache = new DnsAnswerCache({ maxEntries: 3 });
+    for (let i = 1; i <= 3; i++) cache.record(CLIENT, response('n.example', [a('n.example', `203.0.113.${i}`)]), T0);
+    expect(cache.namesFor(CLIENT, '203.0.113.1', T0)).toEqual(['n.example']); // .1 is now the most recent
+    cache.record(CLIENT, response('n.example', [a('n.example', '203.0.113.4')]), T0);
+    expect(cache.size).toBe(3);
+    expect(cache.evictions).toBe(1);
+    expect(cache.namesFor(CLIENT, '203.0.113.2', T0)).toEqual([]); // the least recently used went
+    for (const i of [1, 3, 4]) expect(cache.namesFor(CLIENT, `203.0.113.${i}`, T0)).toEqual(['n.example']);
+    for (let i = 10; i < 1010; i++)
+      cache.record(CLIENT, response('m.example', [a('m.example', `10.1.${i >> 8}.${i & 255}`)]), T0);
+    expect(cache.size).toBe(3);
+    expect(cache.evictions).toBe(1001);
+  });
+
+  it('holds at most maxNamesPerEntry names for one address, dropping the one that expires first', () => {
+    const cache = new DnsAnswerCache({ maxNamesPerEntry: 2, minTtlSeconds: 0 });
+    cache.record(CLIENT, response('long.example', [a('long.example', '203.0.113.5', 7200)]), T0);
+    cache.record(CLIENT, response('short.example', [a('short.example', '203.0.113.5', 60)]), T0);
+    cache.record(CLIENT, response('new.example', [a('new.example', '203.0.113.5', 3600)]), T0);
+    expect(cache.namesFor(CLIENT, '203.0.113.5', T0)).toEqual(['long.example', 'new.example']);
+    expect(cache.namesDropped).toBe(1);
+    // A chain longer than an entry holds keeps the name the client asked for.
+    const chain = response('q.example', [
+      cname('q.example', 'c1.example'),
+      cname('c1.example', 'c2.example'),
+      a('c2.example', '203.0.113.9'),
+    ]);
+    cache.record(CLIENT, chain, T0);
+    expect(cache.namesFor(CLIENT, '203.0.113.9', T0)).toEqual(['c1.example', 'q.example']);
+  });
+
+  it('rejects limits that cannot bound anything', () => {
+    expect(() => new DnsAnswerCache({ maxEntries: 0 })).toThrow(RangeError);
+    expect(() => new DnsAnswerCache({ maxNamesPerEntry: 1.5 })).toThrow(RangeError);
+    expect(() => new DnsAnswerCache({ minTtlSeconds: 10, maxTtlSeconds: 5 })).toThrow(RangeError);
+  });
+});
