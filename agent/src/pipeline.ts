@@ -163,6 +163,9 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
       // Names answered between the flow's start and now still count.
       app.addDnsNames(this.dnsCache.namesFor(app.srcIp, app.destIp, tsUs));
     }
+    // Nothing a verdict depends on changed since the last one (same names, same address): keep it.
+    if (app.decided && app.judgedNames === app.names()) return;
+    app.judgedNames = app.names();
     const j = this.judge(app);
     app.judgement = j;
     app.decided = true;

@@ -67,6 +67,8 @@ export class FlowApp implements GeoAnswer {
   /** Highest severity already alerted: 0 none, 1 medium, 2 high. */
   alerted = 0;
   judgement: Judgement | null = null;
+  /** The names() the judgement was made with (the memo: the same array while no name is added). */
+  judgedNames: readonly string[] | null = null;
 
   constructor(
     readonly flowId: number,
