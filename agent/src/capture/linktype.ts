@@ -12,8 +12,3 @@ export const LinkType = {
   LINUX_SLL: 113,
   LINUX_SLL2: 276,
 } as const;
-
-export const linkTypeName = (lt: number): string => {
-  for (const [name, value] of Object.entries(LinkType)) if (value === lt) return name;
-  return `LINKTYPE_${lt}`;
-};

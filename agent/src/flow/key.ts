@@ -6,8 +6,7 @@ import type { Packet } from '../decode/packet.js';
 import { i32be } from '../util/bytes.js';
 
 export const KEY_WORDS = 10;
-const W_ADDR_A = 0;
-const W_ADDR_B = 4;
+// Words 0–3: address A, 4–7: address B, then ports and protocol.
 const W_PORTS = 8;
 const W_PROTO = 9;
 
@@ -104,11 +103,3 @@ export function hashWords(w: Int32Array, seed: number): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
-
-/** Read the endpoints of a stored key back out. */
-export const KeyLayout = {
-  addrA: W_ADDR_A,
-  addrB: W_ADDR_B,
-  ports: W_PORTS,
-  proto: W_PROTO,
-} as const;
