@@ -1,6 +1,7 @@
 // Real clients, live, in a network namespace this test creates: dnsmasq
 // answers flysafe-api.dji.com, dig asks for it, openssl s_client connects
-// to the answer with that SNI, tcpdump captures loopback. Then `egress scan`
+// to the answer with that SNI, and once more to a DNS-over-TLS port;
+// tcpdump captures loopback. Then `egress scan`
 // judges the capture with the names policy. Nothing leaves the namespace;
 // every process is stopped by PID and the namespace is deleted afterwards.
 // Needs root (namespaces, capture), as CI has.
@@ -100,6 +101,8 @@ beforeAll(async () => {
     `--pid-file=${join(dir, 'dnsmasq.pid')}`,
   ]);
   await startInNs('openssl', ['s_server', '-accept', `${SERVER}:443`, '-cert', cert, '-key', key, '-quiet']);
+  // A DNS-over-TLS resolver stand-in on port 853 (RFC 7858): the names asked over it are hidden.
+  await startInNs('openssl', ['s_server', '-accept', `${RESOLVER}:853`, '-cert', cert, '-key', key, '-quiet']);
   // The clients: a DNS lookup, then TLS to the answer with the name as SNI, from the controller's address.
   const answer = inNs('dig', ['+short', '-b', CLIENT, `@${RESOLVER}`, NAME]).trim();
   expect(answer).toBe(SERVER);
@@ -116,6 +119,19 @@ beforeAll(async () => {
     '-brief',
   ];
   inNs('timeout', tlsArgs, 'hello\n');
+  const dotArgs = [
+    '5',
+    'openssl',
+    's_client',
+    '-connect',
+    `${RESOLVER}:853`,
+    '-servername',
+    'dns.example.net',
+    '-bind',
+    `${CLIENT}:0`,
+    '-brief',
+  ];
+  inNs('timeout', dotArgs, 'hello\n');
   await new Promise((r) => setTimeout(r, 300));
   await stop(tcpdump, 'SIGINT');
 }, 60_000);
@@ -130,6 +146,16 @@ afterAll(async () => {
 });
 
 describe('live: dig then openssl in a namespace', () => {
+  it('flags DNS over TLS to the resolver as hiding names', () => {
+    const ev = events(
+      egress(['scan', capture, '--policy', join(FIXTURES_DIR, 'names/policy.yaml'), '--format', 'ndjson']).stdout,
+    );
+    const dot = ev.find((e) => e.event_type === 'flow' && e.dest_port === 853);
+    expect(dot).toMatchObject({ dest_ip: RESOLVER, app_proto: 'tls', names_hidden_by: ['dot'] });
+    const alert = ev.find((e) => e.event_type === 'alert' && e.flow_id === dot?.flow_id);
+    expect(alert?.alert.text).toContain('it speaks DNS over TLS, so the names it looks up are hidden');
+  });
+
   it('names the TLS flow from the DNS answer and denies it at its first packet', () => {
     const r = egress(['scan', capture, '--policy', join(FIXTURES_DIR, 'names/policy.yaml'), '--format', 'ndjson']);
     expect(r.code, r.stderr).toBe(0);
