@@ -16,11 +16,11 @@ install_workspace() {
 }
 
 # Debian packages the tests drive as real peers; installed only when running as root with apt.
-TEST_APT_PACKAGES="tcpdump tshark tcpreplay dnsutils dnsmasq-base iputils-ping iproute2 ethtool openssl curl python3 time libndpi-bin"
+TEST_APT_PACKAGES="tcpdump tshark tcpreplay dnsutils dnsmasq-base iputils-ping iproute2 ethtool openssl curl python3 time libndpi-bin mosquitto mosquitto-clients"
 
 install_test_packages() {
   local missing=""
-  for bin in tcpdump tshark editcap dumpcap tcprewrite dig dnsmasq ping ip ethtool openssl curl python3; do
+  for bin in tcpdump tshark editcap dumpcap tcprewrite dig dnsmasq ping ip ethtool openssl curl python3 mosquitto mosquitto_sub; do
     command -v "$bin" >/dev/null 2>&1 || missing="$missing $bin"
   done
   [ -z "$missing" ] && return 0
@@ -30,6 +30,9 @@ install_test_packages() {
     apt-get update -qq >/dev/null
     # shellcheck disable=SC2086
     apt-get install -y -qq $TEST_APT_PACKAGES >/dev/null
+    # The Debian package starts a broker on every interface; tests start their own on 127.0.0.1.
+    systemctl disable --now mosquitto >/dev/null 2>&1 || true
+    pkill -x mosquitto 2>/dev/null || true
   else
     echo "!! missing test tools:$missing (run as root to install them with apt-get: $TEST_APT_PACKAGES)" >&2
   fi
