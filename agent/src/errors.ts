@@ -21,6 +21,10 @@ export const ErrorCode = {
   POLICY_INVALID: 'EGRESS_POLICY_INVALID',
   /** The geo/ASN database (agent/data/geo.bin) is missing, short, corrupt or of another format version. Exit 1. */
   GEO_DB_INVALID: 'EGRESS_GEO_DB_INVALID',
+  /** The embedded broker cannot listen, or an external broker URL is not usable. Exit 1. */
+  BROKER_UNAVAILABLE: 'EGRESS_BROKER_UNAVAILABLE',
+  /** A command on cmd/<verb> was rejected: unknown verb, bad token, malformed payload. Sent as the reply's code. */
+  COMMAND_REJECTED: 'EGRESS_COMMAND_REJECTED',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -66,10 +70,13 @@ export function exitCodeFor(err: EgressError): number {
     case ErrorCode.USAGE:
     case ErrorCode.POLICY_INVALID:
       return ExitCode.USAGE;
-    case ErrorCode.INPUT_UNREADABLE:
-    case ErrorCode.GEO_DB_INVALID:
-      return ExitCode.FAILURE;
-    default:
+    case ErrorCode.CAPTURE_BAD_MAGIC:
+    case ErrorCode.PCAP_TRUNCATED:
+    case ErrorCode.PCAP_RECORD_TOO_LARGE:
+    case ErrorCode.PCAPNG_BAD_BLOCK_LENGTH:
+    case ErrorCode.PCAPNG_BAD_SECTION:
       return ExitCode.BAD_INPUT;
+    default:
+      return ExitCode.FAILURE;
   }
 }

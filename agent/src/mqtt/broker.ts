@@ -1,0 +1,133 @@
+// The embedded MQTT broker (aedes, MQTT 3.1.1): plain TCP on 127.0.0.1 for
+// the agent and local tools, and MQTT over WebSocket on the agent's HTTP
+// server for the dashboard. Who may do what is decided here, like a
+// mosquitto ACL: the agent publishes its own topic tree; a viewer (the
+// dashboard, `egress tail`) reads everything and may publish only commands.
+
+import { timingSafeEqual } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import { type AddressInfo, createServer, type Server } from 'node:net';
+import { Aedes, type AuthenticateError } from 'aedes';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import { EgressError, ErrorCode } from '../errors.js';
+
+/** MQTT username of the agent's own connection. */
+export const AGENT_USER = 'egress-agent';
+/** MQTT username of dashboards and `egress tail`. */
+export const VIEWER_USER = 'egress-viewer';
+/** Path of the MQTT-over-WebSocket endpoint on the agent's HTTP server. */
+export const MQTT_WS_PATH = '/mqtt';
+
+export interface EmbeddedBrokerOptions {
+  /** Default 127.0.0.1: the broker is for this host; the dashboard reaches it over the HTTP server. */
+  host?: string;
+  /** TCP port; 0 picks a free one (see `port` after start). */
+  port: number;
+  /** Password of AGENT_USER. */
+  agentToken: string;
+  /** Password of VIEWER_USER. */
+  viewerToken: string;
+  /** When given, MQTT over WebSocket is served on this server at MQTT_WS_PATH. */
+  http?: HttpServer;
+}
+
+type Role = 'agent' | 'viewer';
+
+export class EmbeddedBroker {
+  private constructor(
+    private readonly aedes: Aedes,
+    private readonly tcp: Server,
+    private readonly wss: WebSocketServer | null,
+    readonly host: string,
+    readonly port: number,
+  ) {}
+
+  /** URL for a local MQTT client. */
+  get url(): string {
+    return `mqtt://${this.host}:${this.port}`;
+  }
+
+  static async start(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+    const roles = new WeakMap<object, Role>();
+    const aedes = await Aedes.createBroker({
+      authenticate(client, username, password, done) {
+        const role = roleFor(username, password, options);
+        if (role === null) {
+          const err = new Error('bad username or password') as AuthenticateError;
+          err.returnCode = 4;
+          done(err, false);
+          return;
+        }
+        roles.set(client, role);
+        done(null, true);
+      },
+      authorizePublish(client, packet, done) {
+        // client null: the broker's own messages (will messages are checked on connect).
+        const role = client === null ? 'agent' : roles.get(client);
+        if (role === 'agent' || (role === 'viewer' && isCommandTopic(packet.topic))) done(null);
+        else done(new Error(`not allowed to publish to ${packet.topic}`));
+      },
+      authorizeSubscribe(client, sub, done) {
+        // Viewers read the whole topic tree (alerts, flows, stats, status, command replies).
+        const role = roles.get(client);
+        if (role === 'agent' || (role === 'viewer' && sub.topic.startsWith('egress/'))) done(null, sub);
+        else done(new Error(`not allowed to subscribe to ${sub.topic}`));
+      },
+    });
+    const host = options.host ?? '127.0.0.1';
+    const tcp = createServer(aedes.handle);
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new EgressError(
+            ErrorCode.BROKER_UNAVAILABLE,
+            `cannot listen on ${host}:${options.port} for the embedded broker: ${err.code ?? err.message}`,
+          ),
+        ),
+      );
+      tcp.listen(options.port, host, () => resolve());
+    });
+    let wss: WebSocketServer | null = null;
+    if (options.http) {
+      wss = new WebSocketServer({ server: options.http, path: MQTT_WS_PATH });
+      wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req));
+    }
+    const port = (tcp.address() as AddressInfo).port;
+    return new EmbeddedBroker(aedes, tcp, wss, host, port);
+  }
+
+  /** Clients connected right now. */
+  get clients(): number {
+    return this.aedes.connectedClients;
+  }
+
+  async close(): Promise<void> {
+    this.wss?.close();
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+  }
+}
+
+/** `egress/v1/<gateway>/cmd/<verb>`: the only topics a viewer may publish to. */
+export function isCommandTopic(topic: string): boolean {
+  const parts = topic.split('/');
+  return parts.length === 5 && parts[0] === 'egress' && parts[1] === 'v1' && parts[3] === 'cmd' && parts[4] !== '';
+}
+
+function roleFor(
+  username: string | undefined,
+  password: Buffer | undefined,
+  options: EmbeddedBrokerOptions,
+): Role | null {
+  if (password === undefined) return null;
+  if (username === AGENT_USER && sameSecret(password, options.agentToken)) return 'agent';
+  if (username === VIEWER_USER && sameSecret(password, options.viewerToken)) return 'viewer';
+  return null;
+}
+
+/** Constant-time comparison of a presented secret with the expected one. */
+export function sameSecret(presented: Buffer | string, expected: string): boolean {
+  const a = Buffer.isBuffer(presented) ? presented : Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
