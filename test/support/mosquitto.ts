@@ -16,6 +16,8 @@ export interface MosquittoOptions {
   acl?: string;
   /** Also listen with TLS (server cert signed by a CA made here; clients may present certs signed by it). */
   tls?: boolean;
+  /** Keep sessions and queued messages across a stop and start (persistence file in its directory). */
+  persistent?: boolean;
 }
 
 export interface TlsMaterial {
@@ -77,7 +79,7 @@ export class Mosquitto {
   private async configure(): Promise<void> {
     this.port = await freePort();
     const conf = [
-      'persistence false',
+      ...(this.options.persistent ? ['persistence true', `persistence_location ${this.dir}/`] : ['persistence false']),
       'log_dest stderr',
       'log_type error',
       'log_type warning',

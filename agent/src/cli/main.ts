@@ -1,10 +1,11 @@
 // `egress`: the command line of Egress Sentinel. One line of error on
 // stderr with a stable code, and a documented exit status (docs/errors.md).
 
-import { readFileSync } from 'node:fs';
 import { EgressError, ExitCode, exitCodeFor } from '../errors.js';
 import type { CliIo } from './io.js';
 import { scanCommand } from './scan.js';
+import { tailCommand } from './tail.js';
+import { version } from './version.js';
 
 const USAGE = `Usage: egress COMMAND [options]
 
@@ -13,6 +14,9 @@ goes, and whether it is allowed.
 
 Commands:
   scan FILE|-     report every connection in a pcap/pcapng capture
+  run             the live agent: capture an interface, publish alerts over MQTT
+  replay FILE     run a capture through the live agent, with its timing
+  tail            print alerts from the broker as they arrive
 
 Options:
   -h, --help      help (also: egress COMMAND --help)
@@ -24,12 +28,9 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   scan: scanCommand,
+  tail: tailCommand,
 };
 
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;

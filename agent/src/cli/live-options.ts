@@ -1,0 +1,112 @@
+// Options shared by the live commands (`run`, `replay`): policy, data
+// directory, gateway id, broker (embedded or external with TLS and a
+// password), HTTP address; turned into LiveAgent options.
+
+import { readFileSync } from 'node:fs';
+import { Enricher } from '../enrich/enricher.js';
+import { DEFAULT_GEO_PATH, GeoDb } from '../enrich/geo.js';
+import { EgressError, ErrorCode } from '../errors.js';
+import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
+import type { BrokerChoice, LiveAgentOptions } from '../live/agent.js';
+import { dataDir, ensureDir, gatewayId, hostPort, loadSecrets } from '../live/settings.js';
+import { loadPolicy, profileNames } from '../policy/load.js';
+import { type Options, positiveInt } from './args.js';
+import { version } from './version.js';
+
+export const LIVE_OPTIONS: Options = {
+  policy: { type: 'string' },
+  profile: { type: 'string' },
+  'geo-db': { type: 'string' },
+  'max-flows': { type: 'string' },
+  'data-dir': { type: 'string' },
+  gateway: { type: 'string' },
+  broker: { type: 'string' },
+  'broker-user': { type: 'string' },
+  ca: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'mqtt-port': { type: 'string' },
+  http: { type: 'string' },
+  'no-http': { type: 'boolean' },
+  'stats-interval': { type: 'string' },
+  'flows-per-second': { type: 'string' },
+  'spool-mb': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export const LIVE_OPTIONS_HELP = `  --policy FILE           policy YAML (may extend a profile)
+  --profile NAME          built-in profile: ${profileNames().join(', ')}
+  --geo-db FILE           geo/ASN database (default: the one built with the agent)
+  --max-flows N           flow table limit (default ${DEFAULT_MAX_FLOWS})
+  --data-dir DIR          spool and secrets (default: EGRESS_DATA_DIR or ~/.local/state/egress)
+  --gateway ID            gateway id in every MQTT topic (default: the host name)
+  --broker URL            external broker: mqtt://, mqtts://, ws://, wss:// (default: the
+                          embedded one on 127.0.0.1, port --mqtt-port, default 1883)
+  --broker-user NAME      username for the external broker; the password comes from
+                          EGRESS_BROKER_PASSWORD (never from the command line)
+  --ca FILE, --cert FILE, --key FILE
+                          TLS to the external broker: CA bundle, client certificate and key
+  --mqtt-port N           TCP port of the embedded broker (0: any free port)
+  --http HOST:PORT        HTTP server for the dashboard, MQTT over WebSocket at /mqtt
+                          (default 127.0.0.1:8080)
+  --no-http               no HTTP server
+  --stats-interval S      seconds between stats messages (default 5)
+  --flows-per-second N    flow messages per second at most (default 200; more are counted, not sent)
+  --spool-mb N            on-disk spool bound for messages the broker has not taken (default 64)
+  -h, --help              this help`;
+
+export function liveAgentOptions(
+  values: Record<string, unknown>,
+  log: (line: string) => void,
+): LiveAgentOptions & { secretsCreated: boolean } {
+  const str = (k: string) => values[k] as string | undefined;
+  const policy = loadPolicy({ file: str('policy'), profile: str('profile') });
+  const enricher = new Enricher(GeoDb.load(str('geo-db') ?? DEFAULT_GEO_PATH), policy.geoOverrides);
+  const dir = ensureDir(dataDir(str('data-dir')));
+  const secrets = loadSecrets(dir);
+  let broker: BrokerChoice;
+  const url = str('broker');
+  if (url !== undefined) {
+    if (!/^(mqtts?|wss?):\/\/[^/]+/.test(url))
+      throw new EgressError(ErrorCode.BROKER_UNAVAILABLE, `--broker must be an mqtt://, mqtts://, ws:// or wss:// URL, got "${url}"`);
+    broker = {
+      kind: 'external',
+      url,
+      username: str('broker-user'),
+      password: process.env.EGRESS_BROKER_PASSWORD,
+      ca: readPem('ca', str('ca')),
+      cert: readPem('cert', str('cert')),
+      key: readPem('key', str('key')),
+    };
+  } else {
+    const port = values['mqtt-port'] === undefined ? 1883 : Number(values['mqtt-port']);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new EgressError(ErrorCode.USAGE, `--mqtt-port must be 0-65535, got "${str('mqtt-port')}"`);
+    broker = { kind: 'embedded', host: '127.0.0.1', port };
+  }
+  return {
+    gateway: gatewayId(str('gateway')),
+    dataDir: dir,
+    secrets,
+    secretsCreated: secrets.created,
+    policy,
+    enricher,
+    version: version(),
+    broker,
+    http: values['no-http'] ? null : hostPort('http', str('http') ?? '127.0.0.1:8080'),
+    maxFlows: positiveInt('max-flows', str('max-flows'), DEFAULT_MAX_FLOWS),
+    statsIntervalMs: positiveInt('stats-interval', str('stats-interval'), 5) * 1000,
+    flowsPerSecond: positiveInt('flows-per-second', str('flows-per-second'), 200),
+    spoolBytes: positiveInt('spool-mb', str('spool-mb'), 64) * 1024 * 1024,
+    log,
+  };
+}
+
+export function readPem(name: string, file: string | undefined): Buffer | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new EgressError(ErrorCode.BROKER_UNAVAILABLE, `cannot read --${name} ${file}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,132 @@
+// `egress tail`: subscribe to a broker and print every alert as it arrives,
+// readably (or as JSON lines), decoding the protobuf payloads.
+
+import { readFileSync } from 'node:fs';
+import { connect, type IClientOptions } from 'mqtt';
+import { EgressError, ErrorCode, ExitCode } from '../errors.js';
+import { dataDir, existingDashboardToken } from '../live/settings.js';
+import { VIEWER_USER } from '../mqtt/broker.js';
+import { type AlertView, alertView, decodeAlert, decodeSession, decodeStatus } from '../mqtt/codec.js';
+import { isoMicros } from '../output/time.js';
+import { parseCommand, positiveInt } from './args.js';
+import { readPem } from './live-options.js';
+import type { CliIo } from './io.js';
+
+export const TAIL_USAGE = `Usage: egress tail [options]
+
+Subscribe to the gateway's MQTT topics and print every alert as it arrives.
+
+Options:
+  --broker URL        mqtt://, mqtts://, ws:// or wss:// (default mqtt://127.0.0.1:1883,
+                      the embedded broker of \`egress run\` on this host)
+  --gateway ID        only this gateway (default: every gateway on the broker)
+  --username NAME     MQTT user (default ${VIEWER_USER} when a token is known)
+  --token TOKEN       MQTT password / dashboard token (default: EGRESS_DASHBOARD_TOKEN,
+                      else the one in the data directory)
+  --data-dir DIR      where \`egress run\` keeps its secrets (default: EGRESS_DATA_DIR
+                      or ~/.local/state/egress)
+  --ca FILE, --cert FILE, --key FILE
+                      TLS: CA bundle, client certificate and key (PEM)
+  --status            also print status and flight-session changes
+  --json              one JSON object a line instead of text
+  --count N           exit after N alerts
+  -h, --help          this help
+
+Exit status: 0 after --count alerts or on Ctrl-C, 1 when the broker cannot be reached.`;
+
+export async function tailCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommand(
+    argv,
+    {
+      broker: { type: 'string' },
+      gateway: { type: 'string' },
+      username: { type: 'string' },
+      token: { type: 'string' },
+      'data-dir': { type: 'string' },
+      ca: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      status: { type: 'boolean' },
+      json: { type: 'boolean' },
+      count: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    TAIL_USAGE,
+  );
+  if (values.help) {
+    io.stdout.write(`${TAIL_USAGE}\n`);
+    return ExitCode.OK;
+  }
+  const url = (values.broker as string | undefined) ?? 'mqtt://127.0.0.1:1883';
+  const count = positiveInt('count', values.count as string | undefined, Number.POSITIVE_INFINITY);
+  const gw = (values.gateway as string | undefined) ?? '+';
+  const token = (values.token as string | undefined) ?? existingDashboardToken(dataDir(values['data-dir'] as string | undefined));
+  const options: IClientOptions = {
+    protocolVersion: 4,
+    reconnectPeriod: 1000,
+    connectTimeout: 5000,
+    username: (values.username as string | undefined) ?? (token ? VIEWER_USER : undefined),
+    password: token,
+    ca: readPem('ca', values.ca as string | undefined),
+    cert: readPem('cert', values.cert as string | undefined),
+    key: readPem('key', values.key as string | undefined),
+  };
+  const json = values.json === true;
+  const client = connect(url, options);
+  let seen = 0;
+  return new Promise<number>((resolve) => {
+    let connectedOnce = false;
+    const finish = (code: number) => {
+      process.off('SIGINT', onSigint);
+      client.end(true, () => resolve(code));
+    };
+    const onSigint = () => finish(ExitCode.OK);
+    process.on('SIGINT', onSigint);
+    client.on('connect', () => {
+      connectedOnce = true;
+      const topics = [`egress/v1/${gw}/alert`];
+      if (values.status) topics.push(`egress/v1/${gw}/status`, `egress/v1/${gw}/session`);
+      client.subscribe(topics, { qos: 1 });
+      if (!json) io.stderr.write(`egress tail: listening on ${url} for ${topics.join(', ')}\n`);
+    });
+    client.on('error', (err) => {
+      if (!connectedOnce) {
+        io.stderr.write(`egress: ${ErrorCode.BROKER_UNAVAILABLE}: cannot subscribe at ${url}: ${err.message}\n`);
+        finish(ExitCode.FAILURE);
+      }
+    });
+    client.on('message', (topic, payload) => {
+      const kind = topic.split('/')[3];
+      try {
+        if (kind === 'alert') {
+          const a = alertView(decodeAlert(payload));
+          io.stdout.write(json ? `${JSON.stringify({ topic, ...a })}\n` : formatAlert(a));
+          if (++seen >= count) finish(ExitCode.OK);
+        } else if (kind === 'status') {
+          const s = decodeStatus(payload);
+          io.stdout.write(json ? `${JSON.stringify({ topic, status: s })}\n` : `status  ${topic}: ${JSON.stringify(s)}\n`);
+        } else if (kind === 'session') {
+          const s = decodeSession(payload);
+          io.stdout.write(json ? `${JSON.stringify({ topic, session: s })}\n` : `session ${topic}: ${JSON.stringify(s)}\n`);
+        }
+      } catch (err) {
+        io.stderr.write(`egress tail: cannot decode a message on ${topic}: ${(err as Error).message}\n`);
+      }
+    });
+  });
+}
+
+/** One alert, for people: time, severity, tuple, names, network, reasons, and the plain-language why. */
+export function formatAlert(a: AlertView): string {
+  const port = (p: number | null) => (p === null ? '' : `:${p}`);
+  const net = [a.dest.country, a.dest.asn === null ? null : `AS${a.dest.asn}`, a.dest.as_org]
+    .filter((x) => x !== null && x !== '')
+    .join(' ');
+  return (
+    `${isoMicros(a.ts_us)}  ${a.severity.toUpperCase().padEnd(6)} ${a.gateway}  ` +
+    `${a.src_ip}${port(a.src_port)} -> ${a.dest_ip}${port(a.dest_port)} ${a.proto}  ` +
+    `${a.dest.names.join(',') || '(no name)'}  ${net || '(unknown network)'}  [${a.reasons.join(', ')}]\n` +
+    `    ${a.text}\n`
+  );
+}
+

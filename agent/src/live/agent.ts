@@ -1,0 +1,354 @@
+// The live agent: the scan pipeline fed by a live source (tcpdump, or a
+// replayed capture), with its events published over MQTT as they happen.
+//
+//   source ──► ScanPipeline ──► alert ─► spool ─► MQTT (QoS 1, in order)
+//                               flow  ─► MQTT (QoS 0, rate-limited; spooled while away)
+//   timers: stats every few seconds, idle-flow expiry by wall clock
+//   cmd/<verb> ─► validated, token checked ─► reply/<verb>
+//
+// The broker is embedded (aedes on 127.0.0.1, WebSocket on the HTTP port)
+// unless --broker names an external one. Publishing never blocks the
+// capture: the spool and the rate limit bound what waits.
+
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { PacketSink } from '../capture/types.js';
+import type { Enricher } from '../enrich/enricher.js';
+import { EgressError, ErrorCode } from '../errors.js';
+import { AGENT_USER, EmbeddedBroker } from '../mqtt/broker.js';
+import {
+  decodeCommand,
+  encodeAlert,
+  encodeCommandReply,
+  encodeFlow,
+  encodeSession,
+  encodeStats,
+  encodeStatus,
+  topicFor,
+} from '../mqtt/codec.js';
+import { Publisher } from '../mqtt/publisher.js';
+import { Spool } from '../mqtt/spool.js';
+import type { ScanStats } from '../output/ndjson.js';
+import { ScanPipeline } from '../pipeline.js';
+import type { Policy } from '../policy/policy.js';
+import { sameSecret } from '../mqtt/broker.js';
+import type { Secrets } from './settings.js';
+
+export type BrokerChoice =
+  | { kind: 'embedded'; host: string; port: number }
+  | { kind: 'external'; url: string; username?: string; password?: string; ca?: Buffer; cert?: Buffer; key?: Buffer };
+
+export interface CaptureHealthView {
+  packets: number;
+  kernelDrops: number;
+  restarts: number;
+  lastPacketAgeMs: number | null;
+}
+
+export interface LiveAgentOptions {
+  gateway: string;
+  dataDir: string;
+  secrets: Secrets;
+  policy: Policy;
+  enricher: Enricher;
+  version: string;
+  broker: BrokerChoice;
+  /** HTTP server for the dashboard and MQTT over WebSocket; null: none. */
+  http: { host: string; port: number } | null;
+  maxFlows?: number;
+  /** Stats message interval (default 5000 ms). */
+  statsIntervalMs?: number;
+  /** Flow messages per second (default 200). */
+  flowsPerSecond?: number;
+  /** Spool size bound in bytes (default 64 MiB). */
+  spoolBytes?: number;
+  log: (line: string) => void;
+}
+
+/** Verbs a dashboard may send on cmd/<verb>. */
+export const COMMAND_VERBS = ['start_flight', 'end_flight', 'status', 'ping'] as const;
+
+export class LiveAgent {
+  readonly pipeline: ScanPipeline;
+  readonly publisher: Publisher;
+  readonly spool: Spool;
+  /** Capture health, filled in by whoever runs the source. */
+  captureHealth: () => CaptureHealthView | null = () => null;
+  /** Stats of the source's reader, filled in by whoever runs the source. */
+  readerInfo: () => Pick<ScanStats, 'format' | 'linkTypes'> = () => ({ format: 'pcap', linkTypes: [] });
+  session: { id: string; name: string; startUs: number } | null = null;
+  private readonly runId = randomBytes(6).toString('hex');
+  private alertSeq = 0;
+  private readonly startedUs = Date.now() * 1000;
+  private statsTimer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private readonly options: LiveAgentOptions,
+    private readonly broker: EmbeddedBroker | null,
+    private readonly http: HttpServer | null,
+    readonly brokerUrl: string,
+    spool: Spool,
+    publisher: Publisher,
+  ) {
+    this.spool = spool;
+    this.publisher = publisher;
+    const gw = options.gateway;
+    this.pipeline = new ScanPipeline(
+      {
+        flow: (r) => {
+          if (r.internet) this.publisher.send('flow', topicFor(gw, 'flow'), this.payload(encodeFlow(r, this.ctx())));
+        },
+        alert: (a) => {
+          const id = `${gw}-${this.runId}-${++this.alertSeq}`;
+          this.publisher.send('alert', topicFor(gw, 'alert'), this.payload(encodeAlert(a, { ...this.ctx(), id })));
+        },
+      },
+      { maxFlows: options.maxFlows, policy: options.policy, enricher: options.enricher },
+    );
+  }
+
+  static async start(options: LiveAgentOptions): Promise<LiveAgent> {
+    const spool = Spool.open(join(options.dataDir, 'spool'), { maxBytes: options.spoolBytes ?? 64 * 1024 * 1024 });
+    let http: HttpServer | null = null;
+    let broker: EmbeddedBroker | null = null;
+    let url: string;
+    let auth: { username?: string; password?: string; ca?: Buffer; cert?: Buffer; key?: Buffer };
+    if (options.http) http = await listenHttp(options.http.host, options.http.port);
+    if (options.broker.kind === 'embedded') {
+      broker = await EmbeddedBroker.start({
+        host: options.broker.host,
+        port: options.broker.port,
+        agentToken: options.secrets.agent,
+        viewerToken: options.secrets.dashboard,
+        http: http ?? undefined,
+      });
+      url = broker.url;
+      auth = { username: AGENT_USER, password: options.secrets.agent };
+    } else {
+      url = options.broker.url;
+      auth = options.broker;
+    }
+    const gw = options.gateway;
+    let agent: LiveAgent | null = null;
+    const publisher = new Publisher({
+      url,
+      clientId: `egress-${gw}-${randomBytes(3).toString('hex')}`,
+      ...auth,
+      statusTopic: topicFor(gw, 'status'),
+      online: () => agent?.statusPayload('ONLINE') ?? Buffer.alloc(0),
+      offline: Buffer.from(encodeStatus({ gateway: gw, state: 'OFFLINE', text: 'offline', agentVersion: options.version })),
+      spool,
+      flowsPerSecond: options.flowsPerSecond,
+      log: options.log,
+    });
+    agent = new LiveAgent(options, broker, http, url, spool, publisher);
+    publisher.subscribe(`egress/v1/${gw}/cmd/+`, (topic, payload) => agent?.command(topic, payload));
+    agent.statsTimer = setInterval(() => agent?.publishStats(), options.statsIntervalMs ?? 5000);
+    agent.statsTimer.unref();
+    return agent;
+  }
+
+  /** The sink a capture source feeds. */
+  get sink(): PacketSink {
+    return this.pipeline;
+  }
+
+  /** Wall-clock tick from the source: end flows that went idle. */
+  tick(nowUs: number): void {
+    this.pipeline.flows.expireIdle(nowUs);
+  }
+
+  /** Where the dashboard is served (HTTP, MQTT over WebSocket at /mqtt). */
+  get httpAddress(): string | null {
+    if (this.http === null) return null;
+    const a = this.http.address() as AddressInfo;
+    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  stats(): ScanStats {
+    const p = this.pipeline;
+    const c = p.flows.counters;
+    const info = this.readerInfo();
+    return {
+      packets: p.packets,
+      bytes: p.bytes,
+      firstUs: p.firstUs,
+      lastUs: p.lastUs,
+      format: info.format,
+      linkTypes: info.linkTypes,
+      decoded: { transport: p.decoded[0], ip_only: p.decoded[1], not_ip: p.decoded[2], malformed: p.decoded[3] },
+      flows: c.created,
+      flowsInternet: p.flowsInternet,
+      flowsLocal: p.flowsLocal,
+      flowTable: {
+        max: p.flows.maxFlows,
+        active_max: c.activeMax,
+        ended_closed: c.endedClosed,
+        ended_timeout: c.endedTimeout,
+        ended_port_reuse: c.endedPortReuse,
+        ended_end_of_input: c.endedEndOfInput,
+        evicted_lru: c.evictedLru,
+      },
+      alerts: p.alerts,
+      names: { ...p.names.counters, dns_cache_entries: p.dnsCache.size, dns_cache_evictions: p.dnsCache.evictions },
+      policy: this.options.policy.source,
+      databases: this.options.enricher.versions(),
+      anomalies: p.anomalies.toJSON(),
+      error: null,
+    };
+  }
+
+  /** Counters of the publisher and the spool, named "<component>.<counter>". */
+  counters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this.publisher.counters)) out[`mqtt.${k}`] = v;
+    for (const [k, v] of Object.entries(this.spool.counters)) out[`spool.${k}`] = v;
+    out['spool.pending'] = this.spool.pending;
+    out['spool.bytes'] = this.spool.bytes;
+    return out;
+  }
+
+  publishStats(): void {
+    const gw = this.options.gateway;
+    this.publisher.send(
+      'stats',
+      topicFor(gw, 'stats'),
+      this.payload(
+        encodeStats(this.stats(), {
+          ...this.ctx(),
+          tsUs: Date.now() * 1000,
+          counters: this.counters(),
+          capture: this.captureHealth(),
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Stop: end every open flow (their flow messages and final alerts go out),
+   * publish the last stats, give the broker up to `flushMs` to take what is
+   * spooled, then say "offline" and close. What is not delivered stays in the
+   * spool for the next start.
+   */
+  async stop(flushMs = 5000): Promise<boolean> {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    await this.pipeline.finish();
+    this.publishStats();
+    const delivered = await this.publisher.flush(flushMs);
+    await this.publisher.close();
+    this.spool.close();
+    await this.broker?.close();
+    if (this.http) await new Promise<void>((r) => this.http?.close(() => r()));
+    return delivered;
+  }
+
+  private ctx() {
+    return { gateway: this.options.gateway, session: this.session?.id ?? '' };
+  }
+
+  private payload(bytes: Uint8Array): Buffer {
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private statusPayload(state: 'ONLINE' | 'DEGRADED', text = 'ready'): Buffer {
+    return this.payload(
+      encodeStatus({
+        gateway: this.options.gateway,
+        state,
+        text,
+        agentVersion: this.options.version,
+        databases: this.options.enricher.versions(),
+        startedAtUs: this.startedUs,
+        tsUs: Date.now() * 1000,
+        session: this.session?.id ?? '',
+      }),
+    );
+  }
+
+  /** A command from cmd/<verb>: validated and answered on reply/<verb>; never throws. */
+  private command(topic: string, payload: Buffer): void {
+    const verb = topic.split('/')[4] ?? '';
+    const reply = (id: string, ok: boolean, message: string) =>
+      this.publisher.publishNow(
+        `egress/v1/${this.options.gateway}/reply/${verb}`,
+        this.payload(encodeCommandReply({ id, ok, code: ok ? '' : ErrorCode.COMMAND_REJECTED, message })),
+      );
+    let cmd: ReturnType<typeof decodeCommand>;
+    try {
+      cmd = decodeCommand(payload);
+    } catch (err) {
+      reply('', false, `malformed command: ${(err as Error).message}`);
+      return;
+    }
+    if (!sameSecret(cmd.token, this.options.secrets.dashboard)) {
+      reply(cmd.id, false, 'wrong token');
+      return;
+    }
+    if (cmd.verb !== verb || !(COMMAND_VERBS as readonly string[]).includes(verb)) {
+      reply(cmd.id, false, `unknown command "${verb}" (known: ${COMMAND_VERBS.join(', ')})`);
+      return;
+    }
+    try {
+      reply(cmd.id, true, this.run(verb, cmd.args));
+    } catch (err) {
+      reply(cmd.id, false, err instanceof EgressError ? err.message : String(err));
+    }
+  }
+
+  private run(verb: string, args: Record<string, string>): string {
+    const gw = this.options.gateway;
+    const now = Date.now() * 1000;
+    switch (verb) {
+      case 'start_flight': {
+        if (this.session) throw new EgressError(ErrorCode.COMMAND_REJECTED, `flight ${this.session.id} is already open`);
+        const name = (args.name ?? '').slice(0, 200);
+        this.session = { id: `${gw}-${new Date(now / 1000).toISOString().replace(/[:.]/g, '')}`, name, startUs: now };
+        this.publisher.send(
+          'session',
+          topicFor(gw, 'session'),
+          this.payload(encodeSession({ id: this.session.id, gateway: gw, name, state: 'OPEN', startUs: now })),
+        );
+        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload('ONLINE'));
+        return `flight ${this.session.id} started`;
+      }
+      case 'end_flight': {
+        const s = this.session;
+        if (s === null) throw new EgressError(ErrorCode.COMMAND_REJECTED, 'no flight is open');
+        this.session = null;
+        this.publisher.send(
+          'session',
+          topicFor(gw, 'session'),
+          this.payload(
+            encodeSession({ id: s.id, gateway: gw, name: s.name, state: 'CLOSED', startUs: s.startUs, endUs: now }),
+          ),
+        );
+        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload('ONLINE'));
+        return `flight ${s.id} ended`;
+      }
+      case 'status':
+        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload('ONLINE'));
+        this.publishStats();
+        return 'status published';
+      default:
+        return 'pong';
+    }
+  }
+}
+
+function listenHttp(host: string, port: number): Promise<HttpServer> {
+  const server = createServer((req, res) => {
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new EgressError(ErrorCode.USAGE, `cannot listen on ${host}:${port} for HTTP: ${err.code ?? err.message}`)),
+    );
+    server.listen(port, host, () => resolve(server));
+  });
+}
