@@ -21,6 +21,8 @@ export const ErrorCode = {
   POLICY_INVALID: 'EGRESS_POLICY_INVALID',
   /** The geo/ASN database (agent/data/geo.bin) is missing, short, corrupt or of another format version. Exit 1. */
   GEO_DB_INVALID: 'EGRESS_GEO_DB_INVALID',
+  /** An MQTT payload is not a valid egress.v1 message of the kind its topic carries. Exit 3. */
+  PAYLOAD_INVALID: 'EGRESS_PAYLOAD_INVALID',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
