@@ -25,6 +25,8 @@ export const ErrorCode = {
   BROKER_UNAVAILABLE: 'EGRESS_BROKER_UNAVAILABLE',
   /** A command on cmd/<verb> was rejected: unknown verb, bad token, malformed payload. Sent as the reply's code. */
   COMMAND_REJECTED: 'EGRESS_COMMAND_REJECTED',
+  /** An MQTT payload is not a valid egress.v1 message of the kind its topic carries. Exit 3. */
+  PAYLOAD_INVALID: 'EGRESS_PAYLOAD_INVALID',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -75,6 +77,7 @@ export function exitCodeFor(err: EgressError): number {
     case ErrorCode.PCAP_RECORD_TOO_LARGE:
     case ErrorCode.PCAPNG_BAD_BLOCK_LENGTH:
     case ErrorCode.PCAPNG_BAD_SECTION:
+    case ErrorCode.PAYLOAD_INVALID:
       return ExitCode.BAD_INPUT;
     default:
       return ExitCode.FAILURE;

@@ -140,7 +140,7 @@ function unreadable(file: string, err: unknown): EgressError {
   });
 }
 
-function collectStats(
+export function collectStats(
   p: ScanPipeline,
   reader: CaptureReader,
   error: EgressError | null,
