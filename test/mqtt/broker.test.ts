@@ -83,8 +83,8 @@ describe('embedded broker', () => {
   });
 
   it('knows a command topic when it sees one', () => {
-    expect(isCommandTopic('egress/v1/gw1/cmd/start-flight')).toBe(true);
-    expect(isCommandTopic('egress/v1/gw1/cmd/start-flight/reply')).toBe(false);
+    expect(isCommandTopic('egress/v1/gw1/cmd/start_flight')).toBe(true);
+    expect(isCommandTopic('egress/v1/gw1/cmd/start_flight/reply')).toBe(false);
     expect(isCommandTopic('egress/v1/gw1/alert')).toBe(false);
     expect(isCommandTopic('egress/v1/gw1/cmd/')).toBe(false);
   });

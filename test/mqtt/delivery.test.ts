@@ -86,7 +86,10 @@ describe('store and forward', () => {
     const gw = 'gw-outage';
     const sub = await subscribe(broker, gw);
     await broker.stop(); // away before and during the replay
-    const child = replay([capture, '--speed', 'max', '--broker', broker.url, '--gateway', gw, '--linger', '20'], join(dir, 'outage'));
+    const child = replay(
+      [capture, '--speed', 'max', '--broker', broker.url, '--gateway', gw, '--linger', '20'],
+      join(dir, 'outage'),
+    );
     let out = '';
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString();

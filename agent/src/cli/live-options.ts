@@ -68,7 +68,10 @@ export function liveAgentOptions(
   const url = str('broker');
   if (url !== undefined) {
     if (!/^(mqtts?|wss?):\/\/[^/]+/.test(url))
-      throw new EgressError(ErrorCode.BROKER_UNAVAILABLE, `--broker must be an mqtt://, mqtts://, ws:// or wss:// URL, got "${url}"`);
+      throw new EgressError(
+        ErrorCode.BROKER_UNAVAILABLE,
+        `--broker must be an mqtt://, mqtts://, ws:// or wss:// URL, got "${url}"`,
+      );
     broker = {
       kind: 'external',
       url,

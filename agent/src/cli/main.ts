@@ -31,7 +31,6 @@ const COMMANDS: Record<string, Command> = {
   tail: tailCommand,
 };
 
-
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {

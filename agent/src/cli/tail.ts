@@ -1,16 +1,15 @@
 // `egress tail`: subscribe to a broker and print every alert as it arrives,
 // readably (or as JSON lines), decoding the protobuf payloads.
 
-import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions } from 'mqtt';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { dataDir, existingDashboardToken } from '../live/settings.js';
 import { VIEWER_USER } from '../mqtt/broker.js';
-import { type AlertView, alertView, decodeAlert, decodeSession, decodeStatus } from '../mqtt/codec.js';
+import { decodeForTopic } from '../mqtt/codec.js';
 import { isoMicros } from '../output/time.js';
 import { parseCommand, positiveInt } from './args.js';
-import { readPem } from './live-options.js';
 import type { CliIo } from './io.js';
+import { readPem } from './live-options.js';
 
 export const TAIL_USAGE = `Usage: egress tail [options]
 
@@ -60,7 +59,8 @@ export async function tailCommand(argv: string[], io: CliIo): Promise<number> {
   const url = (values.broker as string | undefined) ?? 'mqtt://127.0.0.1:1883';
   const count = positiveInt('count', values.count as string | undefined, Number.POSITIVE_INFINITY);
   const gw = (values.gateway as string | undefined) ?? '+';
-  const token = (values.token as string | undefined) ?? existingDashboardToken(dataDir(values['data-dir'] as string | undefined));
+  const token =
+    (values.token as string | undefined) ?? existingDashboardToken(dataDir(values['data-dir'] as string | undefined));
   const options: IClientOptions = {
     protocolVersion: 4,
     reconnectPeriod: 1000,
@@ -96,31 +96,45 @@ export async function tailCommand(argv: string[], io: CliIo): Promise<number> {
       }
     });
     client.on('message', (topic, payload) => {
-      const kind = topic.split('/')[3];
+      let decoded: ReturnType<typeof decodeForTopic>;
       try {
-        if (kind === 'alert') {
-          const a = alertView(decodeAlert(payload));
-          io.stdout.write(json ? `${JSON.stringify({ topic, ...a })}\n` : formatAlert(a));
-          if (++seen >= count) finish(ExitCode.OK);
-        } else if (kind === 'status') {
-          const s = decodeStatus(payload);
-          io.stdout.write(json ? `${JSON.stringify({ topic, status: s })}\n` : `status  ${topic}: ${JSON.stringify(s)}\n`);
-        } else if (kind === 'session') {
-          const s = decodeSession(payload);
-          io.stdout.write(json ? `${JSON.stringify({ topic, session: s })}\n` : `session ${topic}: ${JSON.stringify(s)}\n`);
-        }
+        decoded = decodeForTopic(topic, payload);
       } catch (err) {
-        io.stderr.write(`egress tail: cannot decode a message on ${topic}: ${(err as Error).message}\n`);
+        io.stderr.write(`egress tail: ${err instanceof EgressError ? err.toLine() : String(err)} (topic ${topic})\n`);
+        return;
       }
+      if (decoded === null) return;
+      const { kind } = decoded.topic;
+      const m = decoded.message as Record<string, unknown>;
+      if (json) io.stdout.write(`${JSON.stringify({ topic, kind, ...m })}\n`);
+      else if (kind === 'alert') io.stdout.write(formatAlert(m as unknown as AlertView));
+      else io.stdout.write(`${kind.padEnd(7)} ${decoded.topic.gateway}: ${JSON.stringify(m)}\n`);
+      if (kind === 'alert' && ++seen >= count) finish(ExitCode.OK);
     });
   });
 }
 
+/** An alert as decodeForTopic gives it (NDJSON field names). */
+export interface AlertView {
+  id: string;
+  gateway: string;
+  ts_us: number;
+  src_ip: string;
+  src_port?: number;
+  dest_ip: string;
+  dest_port?: number;
+  proto: string;
+  dest: { names: string[]; country?: string; asn?: number; as_org?: string; as_country?: string };
+  severity: string;
+  reasons: string[];
+  text: string;
+}
+
 /** One alert, for people: time, severity, tuple, names, network, reasons, and the plain-language why. */
-export function formatAlert(a: AlertView): string {
-  const port = (p: number | null) => (p === null ? '' : `:${p}`);
-  const net = [a.dest.country, a.dest.asn === null ? null : `AS${a.dest.asn}`, a.dest.as_org]
-    .filter((x) => x !== null && x !== '')
+function formatAlert(a: AlertView): string {
+  const port = (p: number | undefined) => (p === undefined ? '' : `:${p}`);
+  const net = [a.dest.country, a.dest.asn === undefined ? undefined : `AS${a.dest.asn}`, a.dest.as_org]
+    .filter((x) => x !== undefined && x !== '')
     .join(' ');
   return (
     `${isoMicros(a.ts_us)}  ${a.severity.toUpperCase().padEnd(6)} ${a.gateway}  ` +
@@ -129,4 +143,3 @@ export function formatAlert(a: AlertView): string {
     `    ${a.text}\n`
   );
 }
-

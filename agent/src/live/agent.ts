@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { PacketSink } from '../capture/types.js';
 import type { Enricher } from '../enrich/enricher.js';
 import { EgressError, ErrorCode } from '../errors.js';
-import { AGENT_USER, EmbeddedBroker } from '../mqtt/broker.js';
+import { AGENT_USER, EmbeddedBroker, sameSecret } from '../mqtt/broker.js';
 import {
   decodeCommand,
   encodeAlert,
@@ -26,14 +26,15 @@ import {
   encodeSession,
   encodeStats,
   encodeStatus,
-  topicFor,
+  type MessageContext,
 } from '../mqtt/codec.js';
 import { Publisher } from '../mqtt/publisher.js';
 import { Spool } from '../mqtt/spool.js';
+import { commandFilter, parseTopic, replyTopic, topicFor } from '../mqtt/topics.js';
+import type { AlertRecord } from '../output/flow-record.js';
 import type { ScanStats } from '../output/ndjson.js';
 import { ScanPipeline } from '../pipeline.js';
 import type { Policy } from '../policy/policy.js';
-import { sameSecret } from '../mqtt/broker.js';
 import type { Secrets } from './settings.js';
 
 export type BrokerChoice =
@@ -79,8 +80,10 @@ export class LiveAgent {
   /** Stats of the source's reader, filled in by whoever runs the source. */
   readerInfo: () => Pick<ScanStats, 'format' | 'linkTypes'> = () => ({ format: 'pcap', linkTypes: [] });
   session: { id: string; name: string; startUs: number } | null = null;
-  private readonly runId = randomBytes(6).toString('hex');
-  private alertSeq = 0;
+  /** Called after each alert is spooled (for a console log). */
+  onAlert: ((a: AlertRecord) => void) | null = null;
+  /** Unique per agent run: alert ids are gateway/run/flow/severity. */
+  private readonly runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   private readonly startedUs = Date.now() * 1000;
   private statsTimer: NodeJS.Timeout | null = null;
 
@@ -98,11 +101,11 @@ export class LiveAgent {
     this.pipeline = new ScanPipeline(
       {
         flow: (r) => {
-          if (r.internet) this.publisher.send('flow', topicFor(gw, 'flow'), this.payload(encodeFlow(r, this.ctx())));
+          if (r.internet) this.publisher.send('flow', topicFor(gw, 'flow'), encodeFlow(r, this.ctx()));
         },
         alert: (a) => {
-          const id = `${gw}-${this.runId}-${++this.alertSeq}`;
-          this.publisher.send('alert', topicFor(gw, 'alert'), this.payload(encodeAlert(a, { ...this.ctx(), id })));
+          this.publisher.send('alert', topicFor(gw, 'alert'), encodeAlert(a, this.ctx()));
+          this.onAlert?.(a);
         },
       },
       { maxFlows: options.maxFlows, policy: options.policy, enricher: options.enricher },
@@ -137,14 +140,23 @@ export class LiveAgent {
       clientId: `egress-${gw}-${randomBytes(3).toString('hex')}`,
       ...auth,
       statusTopic: topicFor(gw, 'status'),
-      online: () => agent?.statusPayload('ONLINE') ?? Buffer.alloc(0),
-      offline: Buffer.from(encodeStatus({ gateway: gw, state: 'OFFLINE', text: 'offline', agentVersion: options.version })),
+      online: () => agent?.statusPayload('online') ?? Buffer.alloc(0),
+      offline: encodeStatus({
+        gateway: gw,
+        tsUs: 0,
+        state: 'offline',
+        text: 'offline',
+        agentVersion: options.version,
+        databases: options.enricher.versions(),
+        startedAtUs: 0,
+        session: '',
+      }),
       spool,
       flowsPerSecond: options.flowsPerSecond,
       log: options.log,
     });
     agent = new LiveAgent(options, broker, http, url, spool, publisher);
-    publisher.subscribe(`egress/v1/${gw}/cmd/+`, (topic, payload) => agent?.command(topic, payload));
+    publisher.subscribe(commandFilter(gw), (topic, payload) => agent?.command(topic, payload));
     agent.statsTimer = setInterval(() => agent?.publishStats(), options.statsIntervalMs ?? 5000);
     agent.statsTimer.unref();
     return agent;
@@ -215,14 +227,11 @@ export class LiveAgent {
     this.publisher.send(
       'stats',
       topicFor(gw, 'stats'),
-      this.payload(
-        encodeStats(this.stats(), {
-          ...this.ctx(),
-          tsUs: Date.now() * 1000,
-          counters: this.counters(),
-          capture: this.captureHealth(),
-        }),
-      ),
+      encodeStats(this.stats(), this.ctx(), {
+        tsUs: Date.now() * 1000,
+        counters: this.counters(),
+        capture: this.captureHealth(),
+      }),
     );
   }
 
@@ -244,36 +253,33 @@ export class LiveAgent {
     return delivered;
   }
 
-  private ctx() {
-    return { gateway: this.options.gateway, session: this.session?.id ?? '' };
+  private ctx(): MessageContext {
+    return { gateway: this.options.gateway, session: this.session?.id ?? '', run: this.runId };
   }
 
-  private payload(bytes: Uint8Array): Buffer {
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  private statusPayload(state: 'ONLINE' | 'DEGRADED', text = 'ready'): Buffer {
-    return this.payload(
-      encodeStatus({
-        gateway: this.options.gateway,
-        state,
-        text,
-        agentVersion: this.options.version,
-        databases: this.options.enricher.versions(),
-        startedAtUs: this.startedUs,
-        tsUs: Date.now() * 1000,
-        session: this.session?.id ?? '',
-      }),
-    );
+  private statusPayload(state: 'online' | 'degraded', text = 'ready'): Buffer {
+    return encodeStatus({
+      gateway: this.options.gateway,
+      state,
+      text,
+      agentVersion: this.options.version,
+      databases: this.options.enricher.versions(),
+      startedAtUs: this.startedUs,
+      tsUs: Date.now() * 1000,
+      session: this.session?.id ?? '',
+    });
   }
 
   /** A command from cmd/<verb>: validated and answered on reply/<verb>; never throws. */
   private command(topic: string, payload: Buffer): void {
-    const verb = topic.split('/')[4] ?? '';
+    const parsed = parseTopic(topic);
+    // Not a well-formed command topic: nowhere to reply, nothing to do.
+    if (parsed === null || parsed.kind !== 'cmd') return;
+    const verb = parsed.verb;
     const reply = (id: string, ok: boolean, message: string) =>
       this.publisher.publishNow(
-        `egress/v1/${this.options.gateway}/reply/${verb}`,
-        this.payload(encodeCommandReply({ id, ok, code: ok ? '' : ErrorCode.COMMAND_REJECTED, message })),
+        replyTopic(this.options.gateway, verb),
+        encodeCommandReply({ id, ok, code: ok ? '' : ErrorCode.COMMAND_REJECTED, message }),
       );
     let cmd: ReturnType<typeof decodeCommand>;
     try {
@@ -302,15 +308,16 @@ export class LiveAgent {
     const now = Date.now() * 1000;
     switch (verb) {
       case 'start_flight': {
-        if (this.session) throw new EgressError(ErrorCode.COMMAND_REJECTED, `flight ${this.session.id} is already open`);
+        if (this.session)
+          throw new EgressError(ErrorCode.COMMAND_REJECTED, `flight ${this.session.id} is already open`);
         const name = (args.name ?? '').slice(0, 200);
         this.session = { id: `${gw}-${new Date(now / 1000).toISOString().replace(/[:.]/g, '')}`, name, startUs: now };
         this.publisher.send(
           'session',
           topicFor(gw, 'session'),
-          this.payload(encodeSession({ id: this.session.id, gateway: gw, name, state: 'OPEN', startUs: now })),
+          encodeSession({ id: this.session.id, gateway: gw, name, state: 'open', startUs: now, endUs: null }),
         );
-        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload('ONLINE'));
+        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload('online'));
         return `flight ${this.session.id} started`;
       }
       case 'end_flight': {
@@ -320,15 +327,13 @@ export class LiveAgent {
         this.publisher.send(
           'session',
           topicFor(gw, 'session'),
-          this.payload(
-            encodeSession({ id: s.id, gateway: gw, name: s.name, state: 'CLOSED', startUs: s.startUs, endUs: now }),
-          ),
+          encodeSession({ id: s.id, gateway: gw, name: s.name, state: 'closed', startUs: s.startUs, endUs: now }),
         );
-        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload('ONLINE'));
+        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload('online'));
         return `flight ${s.id} ended`;
       }
       case 'status':
-        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload('ONLINE'));
+        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload('online'));
         this.publishStats();
         return 'status published';
       default:

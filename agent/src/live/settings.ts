@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { EgressError, ErrorCode } from '../errors.js';
+import { checkGatewayId } from '../mqtt/topics.js';
 
 export interface Secrets {
   /** Password of the agent's own MQTT connection to the embedded broker. */
@@ -31,15 +32,9 @@ export function ensureDir(dir: string): string {
   return dir;
 }
 
-/** `--gateway`, else the host name, reduced to what is safe in an MQTT topic level. */
+/** `--gateway`, else the host name; it must be usable as an MQTT topic level. */
 export function gatewayId(flag: string | undefined): string {
-  const id = flag ?? hostname();
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(id))
-    throw new EgressError(
-      ErrorCode.USAGE,
-      `--gateway must be 1-64 letters, digits, ".", "_" or "-" (it is an MQTT topic level), got "${id}"`,
-    );
-  return id;
+  return checkGatewayId(flag ?? hostname().split('.')[0]);
 }
 
 /** The secrets in DIR/secrets.json, made on first use; EGRESS_DASHBOARD_TOKEN overrides the dashboard token. */
@@ -52,7 +47,10 @@ export function loadSecrets(dir: string, env: NodeJS.ProcessEnv = process.env): 
       secrets = JSON.parse(readFileSync(file, 'utf8')) as Secrets;
       if (typeof secrets.agent !== 'string' || typeof secrets.dashboard !== 'string') throw new Error('fields missing');
     } catch (err) {
-      throw new EgressError(ErrorCode.USAGE, `${file} is not valid (${(err as Error).message}); remove it to make new secrets`);
+      throw new EgressError(
+        ErrorCode.USAGE,
+        `${file} is not valid (${(err as Error).message}); remove it to make new secrets`,
+      );
     }
   } else {
     secrets = { agent: token(), dashboard: token() };

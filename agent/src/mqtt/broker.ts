@@ -10,6 +10,7 @@ import { type AddressInfo, createServer, type Server } from 'node:net';
 import { Aedes, type AuthenticateError } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { EgressError, ErrorCode } from '../errors.js';
+import { parseTopic } from './topics.js';
 
 /** MQTT username of the agent's own connection. */
 export const AGENT_USER = 'egress-agent';
@@ -110,8 +111,7 @@ export class EmbeddedBroker {
 
 /** `egress/v1/<gateway>/cmd/<verb>`: the only topics a viewer may publish to. */
 export function isCommandTopic(topic: string): boolean {
-  const parts = topic.split('/');
-  return parts.length === 5 && parts[0] === 'egress' && parts[1] === 'v1' && parts[3] === 'cmd' && parts[4] !== '';
+  return parseTopic(topic)?.kind === 'cmd';
 }
 
 function roleFor(

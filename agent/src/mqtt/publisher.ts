@@ -1,0 +1,252 @@
+// Publishes the agent's messages to an MQTT broker (MQTT.js client) without
+// ever losing an alert. Alerts and sessions go through the on-disk spool
+// first (write-ahead), then out at QoS 1 in spool order; a record leaves the
+// spool only when the broker has acknowledged it. Flows and stats are QoS 0
+// and rate-limited; while the broker is away they are spooled too, and the
+// spool drops them before it drops any alert.
+//
+// In-flight messages: at most `inflight` QoS 1 publishes are unacknowledged
+// at a time. When the connection drops, MQTT.js keeps them in its outgoing
+// store and sends them again first on reconnect, so the order holds; the
+// drain continues after the last one handed over. After an agent crash the
+// spool replays from its oldest unacknowledged record, so up to `inflight`
+// alerts may arrive twice (same id): at least once, never lost.
+
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { Spool, SpoolClass, SpoolRecord } from './spool.js';
+
+export interface PublisherOptions {
+  /** mqtt://, mqtts://, ws:// or wss:// */
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  /** TLS: CA bundle, client certificate and key (PEM). */
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  /** Retained status topic, with its "online" payload and the last-will "offline" payload. */
+  statusTopic: string;
+  online: () => Buffer;
+  offline: Buffer;
+  spool: Spool;
+  /** Unacknowledged QoS 1 publishes at a time (default 64). */
+  inflight?: number;
+  /** Flow messages per second while connected; more are dropped and counted (default 200). */
+  flowsPerSecond?: number;
+  /** Reconnect delay (default 1000 ms). */
+  reconnectMs?: number;
+  /** One line of operator log (connects, disconnects, errors). */
+  log?: (line: string) => void;
+}
+
+export interface PublisherCounters {
+  published_alert: number;
+  published_session: number;
+  published_flow: number;
+  published_stats: number;
+  rate_limited_flow: number;
+  connects: number;
+  disconnects: number;
+}
+
+const QOS: Record<SpoolClass, 0 | 1> = { alert: 1, session: 1, flow: 0, stats: 0 };
+
+export class Publisher {
+  readonly counters: PublisherCounters = {
+    published_alert: 0,
+    published_session: 0,
+    published_flow: 0,
+    published_stats: 0,
+    rate_limited_flow: 0,
+    connects: 0,
+    disconnects: 0,
+  };
+  private readonly client: MqttClient;
+  private readonly spool: Spool;
+  private readonly inflightMax: number;
+  private readonly flowsPerSecond: number;
+  /** Spool records handed to the client and not yet acknowledged. */
+  private readonly inFlight = new Set<number>();
+  private draining = false;
+  private drainAgain = false;
+  private tokens: number;
+  private tokensAtMs = Date.now();
+  private closed = false;
+  lastError: string | null = null;
+
+  constructor(private readonly options: PublisherOptions) {
+    this.spool = options.spool;
+    this.inflightMax = options.inflight ?? 64;
+    this.flowsPerSecond = options.flowsPerSecond ?? 200;
+    this.tokens = this.flowsPerSecond;
+    const mqttOptions: IClientOptions = {
+      clientId: options.clientId,
+      protocolVersion: 4,
+      clean: true,
+      reconnectPeriod: options.reconnectMs ?? 1000,
+      connectTimeout: 10_000,
+      keepalive: 30,
+      username: options.username,
+      password: options.password,
+      ca: options.ca,
+      cert: options.cert,
+      key: options.key,
+      queueQoSZero: false,
+      will: { topic: options.statusTopic, payload: options.offline, qos: 1, retain: true },
+    };
+    this.client = connect(options.url, mqttOptions);
+    this.client.on('connect', () => {
+      this.counters.connects++;
+      this.lastError = null;
+      this.options.log?.(`connected to ${options.url}`);
+      this.client.publish(options.statusTopic, options.online(), { qos: 1, retain: true });
+      this.drain();
+    });
+    this.client.on('close', () => {
+      if (this.closed) return;
+      this.counters.disconnects++;
+    });
+    this.client.on('error', (err) => {
+      if (this.lastError !== err.message) this.options.log?.(`broker ${options.url}: ${err.message}`);
+      this.lastError = err.message;
+    });
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /** Messages waiting in the spool (including those in flight). */
+  get pending(): number {
+    return this.spool.pending;
+  }
+
+  /**
+   * Hand a message over. Alerts and sessions are spooled first, always;
+   * flows and stats go straight out when connected (flows rate-limited), and
+   * to the spool when not.
+   */
+  send(cls: SpoolClass, topic: string, payload: Buffer): void {
+    if (this.closed) return;
+    if (QOS[cls] === 1 || !this.client.connected || this.spool.pending > 0) {
+      if (cls === 'flow' && !this.takeToken()) {
+        this.counters.rate_limited_flow++;
+        return;
+      }
+      this.spool.append(cls, topic, payload);
+      this.drain();
+      return;
+    }
+    if (cls === 'flow' && !this.takeToken()) {
+      this.counters.rate_limited_flow++;
+      return;
+    }
+    this.client.publish(topic, payload, { qos: 0 });
+    this.count(cls);
+  }
+
+  /** Publish a retained message now (status), when connected; nothing is spooled. */
+  publishRetained(topic: string, payload: Buffer): void {
+    if (this.client.connected) this.client.publish(topic, payload, { qos: 1, retain: true });
+  }
+
+  /** Publish a reply or other transient message at QoS 1 when connected. */
+  publishNow(topic: string, payload: Buffer): void {
+    if (this.client.connected) this.client.publish(topic, payload, { qos: 1 });
+  }
+
+  /** Subscribe (commands); the handler gets every message on matching topics. */
+  subscribe(topic: string, onMessage: (topic: string, payload: Buffer) => void): void {
+    this.client.subscribe(topic, { qos: 1 });
+    this.client.on('message', (t, payload) => onMessage(t, payload));
+  }
+
+  /** Resolves when everything spooled has been acknowledged, or after `timeoutMs`. Returns whether it was. */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (this.spool.pending > 0 && Date.now() < until) {
+      this.drain();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.spool.pending === 0;
+  }
+
+  /** Publish "offline" (retained) when connected, then disconnect. The spool keeps what was not delivered. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.client.connected) {
+      await new Promise<void>((resolve) =>
+        this.client.publish(this.options.statusTopic, this.options.offline, { qos: 1, retain: true }, () => resolve()),
+      );
+    }
+    this.closed = true;
+    await this.client.endAsync(false);
+  }
+
+  private count(cls: SpoolClass): void {
+    switch (cls) {
+      case 'alert':
+        this.counters.published_alert++;
+        break;
+      case 'session':
+        this.counters.published_session++;
+        break;
+      case 'flow':
+        this.counters.published_flow++;
+        break;
+      case 'stats':
+        this.counters.published_stats++;
+        break;
+    }
+  }
+
+  private takeToken(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.flowsPerSecond, this.tokens + ((now - this.tokensAtMs) * this.flowsPerSecond) / 1000);
+    this.tokensAtMs = now;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
+
+  /** Move spooled records to the broker, in spool order, keeping at most `inflight` unacknowledged. */
+  private drain(): void {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = true;
+    try {
+      do {
+        this.drainAgain = false;
+        if (!this.client.connected || this.closed) return;
+        const room = this.inflightMax - this.inFlight.size;
+        if (room <= 0) return;
+        const batch = this.spool.peek(this.inFlight.size + room);
+        for (const rec of batch) {
+          if (this.inFlight.has(rec.seq)) continue;
+          if (this.inFlight.size >= this.inflightMax) break;
+          this.publishSpooled(rec);
+        }
+      } while (this.drainAgain);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private publishSpooled(rec: SpoolRecord): void {
+    this.inFlight.add(rec.seq);
+    this.client.publish(rec.topic, rec.payload, { qos: QOS[rec.cls] }, (err) => {
+      if (err) {
+        // The client gave up on it (closing); it stays in the spool for the next start.
+        this.inFlight.delete(rec.seq);
+        return;
+      }
+      this.inFlight.delete(rec.seq);
+      this.spool.ack(rec.seq);
+      this.count(rec.cls);
+      this.drain();
+    });
+  }
+}
