@@ -21,6 +21,16 @@ export const ErrorCode = {
   POLICY_INVALID: 'EGRESS_POLICY_INVALID',
   /** The geo/ASN database (agent/data/geo.bin) is missing, short, corrupt or of another format version. Exit 1. */
   GEO_DB_INVALID: 'EGRESS_GEO_DB_INVALID',
+  /** Live capture: the tcpdump command (or the command wrapping it) cannot be found. Exit 1. */
+  CAPTURE_TOOL_MISSING: 'EGRESS_CAPTURE_TOOL_MISSING',
+  /** Live capture: the interface does not exist or is not up. Exit 1. */
+  CAPTURE_NO_INTERFACE: 'EGRESS_CAPTURE_NO_INTERFACE',
+  /** Live capture: tcpdump may not capture on the interface (no CAP_NET_RAW). Exit 1. */
+  CAPTURE_PERMISSION: 'EGRESS_CAPTURE_PERMISSION',
+  /** Live capture: the options are not valid (filter tcpdump cannot parse, bad exclusion, snaplen, interface name). Exit 2. */
+  CAPTURE_CONFIG_INVALID: 'EGRESS_CAPTURE_CONFIG_INVALID',
+  /** Live capture: tcpdump exited or was killed for another reason; it is restarted. Exit 1. */
+  CAPTURE_EXITED: 'EGRESS_CAPTURE_EXITED',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -65,9 +75,14 @@ export function exitCodeFor(err: EgressError): number {
   switch (err.code) {
     case ErrorCode.USAGE:
     case ErrorCode.POLICY_INVALID:
+    case ErrorCode.CAPTURE_CONFIG_INVALID:
       return ExitCode.USAGE;
     case ErrorCode.INPUT_UNREADABLE:
     case ErrorCode.GEO_DB_INVALID:
+    case ErrorCode.CAPTURE_TOOL_MISSING:
+    case ErrorCode.CAPTURE_NO_INTERFACE:
+    case ErrorCode.CAPTURE_PERMISSION:
+    case ErrorCode.CAPTURE_EXITED:
       return ExitCode.FAILURE;
     default:
       return ExitCode.BAD_INPUT;
