@@ -230,9 +230,13 @@ export class TcpdumpCapture {
     child.stdout?.on('data', (chunk: Buffer) => this.onData(run, chunk));
     child.stderr?.on('data', (chunk: Buffer) => run.stderr.push(chunk));
     child.on('error', (err) => {
-      run.error ??= spawnError(this.argv[0], err);
-      // A process that never started emits no 'close' to rely on.
-      if (child.pid === undefined) this.processGone(run, null, null);
+      if (child.pid === undefined) {
+        // It never started, and emits no 'close' to rely on.
+        run.error ??= spawnError(this.argv[0], err);
+        this.processGone(run, null, null);
+      } else {
+        this.lastErrorLine = `cannot signal ${this.argv[0]} (pid ${child.pid}): ${err.message}`;
+      }
     });
     child.on('close', (code, signal) => this.processGone(run, code, signal));
   }
