@@ -27,6 +27,16 @@ export const ErrorCode = {
   COMMAND_REJECTED: 'EGRESS_COMMAND_REJECTED',
   /** An MQTT payload is not a valid egress.v1 message of the kind its topic carries. Exit 3. */
   PAYLOAD_INVALID: 'EGRESS_PAYLOAD_INVALID',
+  /** Live capture: the tcpdump command (or the command wrapping it) cannot be found. Exit 1. */
+  CAPTURE_TOOL_MISSING: 'EGRESS_CAPTURE_TOOL_MISSING',
+  /** Live capture: the interface does not exist or is not up. Exit 1. */
+  CAPTURE_NO_INTERFACE: 'EGRESS_CAPTURE_NO_INTERFACE',
+  /** Live capture: tcpdump may not capture on the interface (no CAP_NET_RAW). Exit 1. */
+  CAPTURE_PERMISSION: 'EGRESS_CAPTURE_PERMISSION',
+  /** Live capture: the options are not valid (filter tcpdump cannot parse, bad exclusion, snaplen, interface name). Exit 2. */
+  CAPTURE_CONFIG_INVALID: 'EGRESS_CAPTURE_CONFIG_INVALID',
+  /** Live capture: tcpdump exited or was killed for another reason; it is restarted. Exit 1. */
+  CAPTURE_EXITED: 'EGRESS_CAPTURE_EXITED',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -71,6 +81,7 @@ export function exitCodeFor(err: EgressError): number {
   switch (err.code) {
     case ErrorCode.USAGE:
     case ErrorCode.POLICY_INVALID:
+    case ErrorCode.CAPTURE_CONFIG_INVALID:
       return ExitCode.USAGE;
     case ErrorCode.CAPTURE_BAD_MAGIC:
     case ErrorCode.PCAP_TRUNCATED:
