@@ -200,7 +200,7 @@ describe('replay abort', () => {
     const stoppedAfterMs = performance.now() - abortedAt;
     expect(r.aborted).toBe(true);
     expect(r.loops).toBe(0);
-    expect(stoppedAfterMs).toBeLessThan(1000); // a pass has 18 s left to run
+    expect(stoppedAfterMs).toBeLessThan(2000); // a pass has 18 s left to run
     expect(sink.at.every((t) => t <= abortedAt)).toBe(true);
     const count = sink.packets.length;
     await new Promise((r) => setTimeout(r, 200));

@@ -4,87 +4,22 @@
 // per tcpdump process (each writes its own file header). tcpdump is
 // supervised: restarted with exponential backoff when it exits or cannot
 // start, asked for its drop counters with SIGUSR1 (tcpdump(1), "INFO" signal
-// on Linux), and stopped with SIGTERM, then SIGKILL. Failures are reported
-// with stable codes through health() and onError, never thrown.
+// on Linux), and stopped with SIGTERM, then SIGKILL. Failures at run time
+// are reported with stable codes through health() and onError, never thrown
+// (only invalid options throw, from the constructor).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { CaptureReader } from '../capture/reader.js';
 import type { PacketSink } from '../capture/types.js';
-import type { Anomalies } from '../decode/anomaly.js';
 import { EgressError, ErrorCode } from '../errors.js';
-import { type TcpdumpArgOptions, tcpdumpArgs } from './tcpdump-args.js';
+import { trackChild, untrackChild } from './children.js';
+import { tcpdumpArgs } from './tcpdump-args.js';
+import type { BackoffOptions, CaptureHealth, CaptureState, TcpdumpCaptureOptions } from './tcpdump-options.js';
 import { LineSplitter, parseStderrLine, type TcpdumpCounters } from './tcpdump-stderr.js';
 
-export type CaptureState = 'idle' | 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped';
-
-/** A plain, JSON-ready snapshot of the capture's health. Counters are cumulative over every tcpdump process. */
-export interface CaptureHealth {
-  state: CaptureState;
-  /** A tcpdump process has opened the interface and is capturing. */
-  running: boolean;
-  interface: string;
-  pid: number | null;
-  /** Link type name from tcpdump's "listening on" line (EN10MB, LINUX_SLL2, …). */
-  linkType: string | null;
-  /** Packets delivered to the sink, and their bytes on the wire (original length). */
-  packets: number;
-  bytes: number;
-  /** From tcpdump's statistics (pcap_stats): as of its last SIGUSR1 report or its exit. */
-  receivedByFilter: number;
-  kernelDrops: number;
-  interfaceDrops: number;
-  /** tcpdump processes started after the first one. */
-  restarts: number;
-  /** tcpdump processes in a row that failed before or while capturing; 0 while capturing. */
-  consecutiveFailures: number;
-  /** Since the last packet was delivered; null before the first. */
-  lastPacketAgeMs: number | null;
-  /** Since the current tcpdump started listening; null when none is. */
-  uptimeMs: number | null;
-  /** When a restart is due (state 'backoff'). */
-  nextRestartInMs: number | null;
-  /** Why capture is not running, or failed last; cleared once a tcpdump is listening again. */
-  error: { code: string; message: string } | null;
-  /** The last line tcpdump printed that was not routine (an error or warning), kept across restarts. */
-  lastErrorLine: string | null;
-}
-
-export interface BackoffOptions {
-  /** First restart delay (default 500 ms); doubles after each failure. */
-  initialMs?: number;
-  /** Ceiling of the delay (default 30 s). */
-  maxMs?: number;
-  /** A tcpdump that captured this long before it ended restarts after initialMs again (default 10 s). */
-  stableMs?: number;
-}
-
-export interface TcpdumpCaptureOptions extends TcpdumpArgOptions {
-  /**
-   * The command that runs tcpdump, before tcpdump's own arguments. Default
-   * ['tcpdump']; a path (['/usr/sbin/tcpdump']) or a prefix
-   * (['ip', 'netns', 'exec', NS, 'tcpdump']). The prefix must exec tcpdump
-   * (or relay signals, as sudo does): signals go to the spawned PID.
-   */
-  command?: string[];
-  /** Counters for malformed records in the stream (share the pipeline's). */
-  anomalies?: Anomalies;
-  backoff?: BackoffOptions;
-  /** How often to ask tcpdump for its statistics with SIGUSR1 (default 5 s; 0: only at exit). */
-  statsIntervalMs?: number;
-  /** Period of onTick (default 1 s; 0: no tick). */
-  tickMs?: number;
-  /** Time between SIGTERM and SIGKILL in stop() (default 2 s). */
-  killTimeoutMs?: number;
-  /** Wall clock in ms for onTick (default Date.now). */
-  now?: () => number;
-  /** Every tickMs, with the wall clock in µs: expire idle flows even when no packet arrives. */
-  onTick?: (nowUs: number) => void;
-  /** Each failure: tcpdump could not start, or ended while it should be capturing. */
-  onError?: (err: EgressError) => void;
-  /** A tcpdump process opened the interface. */
-  onListening?: (info: { pid: number; interface: string; linkType: string }) => void;
-}
+export type { CaptureExclusion } from './tcpdump-args.js';
+export type { BackoffOptions, CaptureHealth, CaptureState, TcpdumpCaptureOptions } from './tcpdump-options.js';
 
 const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000, stableMs: 10_000 };
 
@@ -358,24 +293,4 @@ function spawnError(command: string, err: unknown): EgressError {
     missing ? `${command} not found` : `cannot start ${command}: ${e.code ?? ''} ${e.message}`.trim(),
     { command },
   );
-}
-
-// tcpdump dies of SIGPIPE at its next write when the agent is gone, but on a
-// quiet interface that may be never: kill every live child when the agent
-// exits (normally or through an uncaught exception).
-const liveChildren = new Set<ChildProcess>();
-let exitHook = false;
-
-function trackChild(child: ChildProcess): void {
-  liveChildren.add(child);
-  if (!exitHook) {
-    exitHook = true;
-    process.on('exit', () => {
-      for (const c of liveChildren) c.kill('SIGKILL');
-    });
-  }
-}
-
-function untrackChild(child: ChildProcess): void {
-  liveChildren.delete(child);
 }
