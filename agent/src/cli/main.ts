@@ -3,6 +3,7 @@
 
 import { EgressError, ExitCode, exitCodeFor } from '../errors.js';
 import type { CliIo } from './io.js';
+import { replayCommand, runCommand } from './live.js';
 import { scanCommand } from './scan.js';
 import { tailCommand } from './tail.js';
 import { version } from './version.js';
@@ -29,6 +30,8 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   scan: scanCommand,
   tail: tailCommand,
+  run: runCommand,
+  replay: replayCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

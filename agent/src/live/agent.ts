@@ -86,6 +86,7 @@ export class LiveAgent {
   private readonly runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   private readonly startedUs = Date.now() * 1000;
   private statsTimer: NodeJS.Timeout | null = null;
+  private finished = false;
 
   private constructor(
     private readonly options: LiveAgentOptions,
@@ -235,17 +236,24 @@ export class LiveAgent {
     );
   }
 
-  /**
-   * Stop: end every open flow (their flow messages and final alerts go out),
-   * publish the last stats, give the broker up to `flushMs` to take what is
-   * spooled, then say "offline" and close. What is not delivered stays in the
-   * spool for the next start.
-   */
-  async stop(flushMs = 5000): Promise<boolean> {
-    if (this.statsTimer) clearInterval(this.statsTimer);
+  /** End every open flow now (their flow messages and any final alerts go out); once. */
+  async finishFlows(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
     await this.pipeline.finish();
+  }
+
+  /**
+   * Stop: end every open flow, publish the last stats, give the broker up to
+   * `flushMs` (or until `interrupt` settles) to take what is spooled, then
+   * say "offline" and close. What is not delivered stays in the spool for
+   * the next start. Resolves to whether everything was delivered.
+   */
+  async stop(flushMs = 5000, interrupt?: Promise<unknown>): Promise<boolean> {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    await this.finishFlows();
     this.publishStats();
-    const delivered = await this.publisher.flush(flushMs);
+    const delivered = await this.publisher.flush(flushMs, interrupt);
     await this.publisher.close();
     this.spool.close();
     await this.broker?.close();

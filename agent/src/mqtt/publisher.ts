@@ -162,10 +162,17 @@ export class Publisher {
     this.client.on('message', (t, payload) => onMessage(t, payload));
   }
 
-  /** Resolves when everything spooled has been acknowledged, or after `timeoutMs`. Returns whether it was. */
-  async flush(timeoutMs: number): Promise<boolean> {
+  /**
+   * Resolves when everything spooled has been acknowledged, after `timeoutMs`,
+   * or when `interrupt` settles, whichever is first. Returns whether everything was.
+   */
+  async flush(timeoutMs: number, interrupt?: Promise<unknown>): Promise<boolean> {
     const until = Date.now() + timeoutMs;
-    while (this.spool.pending > 0 && Date.now() < until) {
+    let interrupted = false;
+    interrupt?.then(() => {
+      interrupted = true;
+    });
+    while (this.spool.pending > 0 && Date.now() < until && !interrupted) {
       this.drain();
       await new Promise((r) => setTimeout(r, 10));
     }

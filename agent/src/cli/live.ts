@@ -1,0 +1,211 @@
+// `egress run` (live capture of an interface) and `egress replay` (a capture
+// file through the live path, with its timing): the live agent with its
+// broker, publishing alerts as they happen. Alerts are also printed on
+// standard output, one line each; the log goes to standard error.
+
+import { isIP } from 'node:net';
+import { EgressError, ErrorCode, ExitCode } from '../errors.js';
+import { LiveAgent } from '../live/agent.js';
+import { CaptureReplay, parseSpeed } from '../live/replay.js';
+import { TcpdumpCapture } from '../live/tcpdump.js';
+import type { AlertRecord } from '../output/flow-record.js';
+import { isoMicros } from '../output/time.js';
+import { parseCommand } from './args.js';
+import type { CliIo } from './io.js';
+import { LIVE_OPTIONS, LIVE_OPTIONS_HELP, liveAgentOptions } from './live-options.js';
+
+export const RUN_USAGE = `Usage: egress run --interface IF [options]
+
+The live agent: capture IF with tcpdump (which holds CAP_NET_RAW; the agent
+runs unprivileged), judge every connection as it happens, and publish
+alerts, flows, stats and status over MQTT. Alerts are also printed here.
+Stops on Ctrl-C or SIGTERM (open flows are finished and published first).
+
+Options:
+  -i, --interface IF      interface to capture (wlan0, eth0, br0, any)
+  --filter BPF            only traffic matching this tcpdump filter
+  --tcpdump PATH          tcpdump to run (default: tcpdump on PATH)
+  --quiet                 do not print alerts on standard output
+${LIVE_OPTIONS_HELP}
+
+Exit status: 0 stopped on request, 1 failure, 2 usage error.`;
+
+export const REPLAY_USAGE = `Usage: egress replay FILE [options]
+
+Run a pcap/pcapng capture through the live agent with its own timing: the
+same judging and MQTT publishing as \`egress run\`, for demos, tests and the
+dashboard. At the end, open flows are finished, and the agent waits up to
+--linger seconds for the broker to take everything spooled.
+
+Options:
+  --speed N|max           1 = real time (default), 4 = four times faster, max = as fast as possible
+  --loop                  start over at the end (until Ctrl-C)
+  --linger S              seconds to wait at the end for spooled messages to be delivered (default 10)
+  --quiet                 do not print alerts on standard output
+${LIVE_OPTIONS_HELP}
+
+Exit status: 0 replayed and every message delivered, 1 messages left in the
+spool (they are sent on the next start) or failure, 2 usage error,
+3 truncated or corrupt capture.`;
+
+const RUN_OPTIONS = {
+  ...LIVE_OPTIONS,
+  interface: { type: 'string', short: 'i' },
+  filter: { type: 'string' },
+  tcpdump: { type: 'string' },
+  quiet: { type: 'boolean' },
+} as const;
+
+const REPLAY_OPTIONS = {
+  ...LIVE_OPTIONS,
+  speed: { type: 'string' },
+  loop: { type: 'boolean' },
+  linger: { type: 'string' },
+  quiet: { type: 'boolean' },
+} as const;
+
+export async function runCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommand(argv, RUN_OPTIONS, RUN_USAGE);
+  if (values.help) {
+    io.stdout.write(`${RUN_USAGE}\n`);
+    return ExitCode.OK;
+  }
+  const iface = values.interface as string | undefined;
+  if (iface === undefined || positionals.length > 0)
+    throw new EgressError(ErrorCode.USAGE, `run takes --interface IF and no other arguments\n${RUN_USAGE}`);
+  const log = logger(io);
+  const agent = await startAgent(values, io, log);
+  const exclude = ownEndpoints(agent);
+  const capture = new TcpdumpCapture(agent.sink, {
+    interface: iface,
+    command: [(values.tcpdump as string | undefined) ?? 'tcpdump'],
+    filter: values.filter as string | undefined,
+    exclude,
+    anomalies: agent.pipeline.anomalies,
+    onTick: (nowUs) => agent.tick(nowUs),
+    onError: (err) => log(err.toLine()),
+    onListening: (info) => log(`capturing on ${info.interface} (${info.linkType}), tcpdump pid ${info.pid}`),
+  });
+  agent.captureHealth = () => {
+    const h = capture.health();
+    return { packets: h.packets, kernelDrops: h.kernelDrops, restarts: h.restarts, lastPacketAgeMs: h.lastPacketAgeMs };
+  };
+  log(`starting capture: ${capture.argv.join(' ')}`);
+  capture.start();
+  await untilSignal();
+  log('stopping: finishing open flows');
+  await capture.stop();
+  const delivered = await agent.stop(5000);
+  if (!delivered) log(`${agent.spool.pending} messages stay in the spool; they are sent on the next start`);
+  return ExitCode.OK;
+}
+
+export async function replayCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommand(argv, REPLAY_OPTIONS, REPLAY_USAGE);
+  if (values.help) {
+    io.stdout.write(`${REPLAY_USAGE}\n`);
+    return ExitCode.OK;
+  }
+  if (positionals.length !== 1)
+    throw new EgressError(ErrorCode.USAGE, `replay takes exactly one FILE\n${REPLAY_USAGE}`);
+  const speed = parseSpeed((values.speed as string | undefined) ?? '1');
+  const lingerMs = values.linger === undefined ? 10_000 : nonNegative('linger', values.linger as string) * 1000;
+  const log = logger(io);
+  const agent = await startAgent(values, io, log);
+  const ac = new AbortController();
+  const stopRequested = untilSignal().then(() => ac.abort());
+  const paced = speed !== 'max';
+  const replay = new CaptureReplay(positionals[0], agent.sink, {
+    speed,
+    loop: values.loop === true,
+    signal: ac.signal,
+    anomalies: agent.pipeline.anomalies,
+    onLoop: (n) => log(`replay starts over (pass ${n + 1})`),
+  });
+  // Paced replays carry wall-clock arrival times: flows idle by the wall clock end on the tick.
+  const tick = paced ? setInterval(() => agent.tick(Date.now() * 1000), 1000) : null;
+  let result: Awaited<ReturnType<CaptureReplay['run']>>;
+  try {
+    result = await replay.run();
+  } finally {
+    if (tick) clearInterval(tick);
+  }
+  await agent.finishFlows();
+  io.stdout.write(
+    `replayed ${result.packets} packets${result.aborted ? ' (stopped)' : ''}; ` +
+      `flows: ${agent.pipeline.flowsInternet} to the internet, ${agent.pipeline.flowsLocal} local; alerts: ${agent.pipeline.alerts}\n`,
+  );
+  if (!ac.signal.aborted && agent.spool.pending > 0)
+    log(`waiting up to ${lingerMs / 1000} s for the broker to take ${agent.spool.pending} spooled messages`);
+  const delivered = await agent.stop(ac.signal.aborted ? 0 : lingerMs, stopRequested);
+  if (result.error) {
+    io.stderr.write(`egress: ${result.error.toLine()}\n`);
+    return ExitCode.BAD_INPUT;
+  }
+  if (!delivered) {
+    log(`${agent.spool.pending} messages stay in the spool; they are sent on the next start`);
+    return ExitCode.FAILURE;
+  }
+  return ExitCode.OK;
+}
+
+async function startAgent(values: Record<string, unknown>, io: CliIo, log: (line: string) => void): Promise<LiveAgent> {
+  const options = liveAgentOptions(values, log);
+  const agent = await LiveAgent.start(options);
+  log(`gateway ${options.gateway}, policy ${options.policy.source}, broker ${agent.brokerUrl}`);
+  if (agent.httpAddress) log(`dashboard: ${agent.httpAddress} (MQTT over WebSocket at /mqtt)`);
+  if (options.broker.kind === 'embedded')
+    log(
+      `viewer login for the dashboard and \`egress tail\`: user egress-viewer, token ${options.secrets.dashboard}` +
+        ` (kept in ${options.dataDir}/secrets.json)`,
+    );
+  if (agent.spool.pending > 0) log(`${agent.spool.pending} messages from an earlier run are in the spool; sending`);
+  if (!values.quiet) agent.onAlert = (a) => io.stdout.write(alertLine(a));
+  return agent;
+}
+
+/** The agent's own MQTT and HTTP endpoints, left out of the capture when they are on a numeric address. */
+function ownEndpoints(agent: LiveAgent): { host: string; port: number }[] {
+  const out: { host: string; port: number }[] = [];
+  for (const url of [agent.brokerUrl, agent.httpAddress]) {
+    if (url === null) continue;
+    const u = new URL(url);
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(u.port || (u.protocol === 'mqtts:' ? 8883 : 1883));
+    if (isIP(host) && host !== '0.0.0.0' && host !== '::') out.push({ host, port });
+  }
+  return out;
+}
+
+function alertLine(a: AlertRecord): string {
+  const app = a.app;
+  const port = (p: number | null) => (p === null ? '' : `:${p}`);
+  return (
+    `${isoMicros(a.tsUs)} ALERT ${a.severity.toUpperCase()} ${app.srcIp}${port(app.srcPort)} -> ` +
+    `${app.destIp}${port(app.destPort)} ${app.proto} [${a.reasons.join(', ')}] ${a.text}\n`
+  );
+}
+
+function logger(io: CliIo): (line: string) => void {
+  return (line) => io.stderr.write(`${new Date().toISOString()} egress: ${line}\n`);
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
+
+function nonNegative(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0)
+    throw new EgressError(ErrorCode.USAGE, `--${name} must be a number ≥ 0, got "${value}"`);
+  return n;
+}
