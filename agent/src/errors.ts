@@ -23,6 +23,10 @@ export const ErrorCode = {
   GEO_DB_INVALID: 'EGRESS_GEO_DB_INVALID',
   /** An MQTT payload is not a valid egress.v1 message of the kind its topic carries. Exit 3. */
   PAYLOAD_INVALID: 'EGRESS_PAYLOAD_INVALID',
+  /** The MQTT spool directory cannot be created, read or written, or another live process holds it. Exit 1. */
+  SPOOL_UNWRITABLE: 'EGRESS_SPOOL_UNWRITABLE',
+  /** A file in the spool directory named as a segment is not one (bad magic, other format version, wrong group). Exit 1. */
+  SPOOL_CORRUPT: 'EGRESS_SPOOL_CORRUPT',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -70,6 +74,8 @@ export function exitCodeFor(err: EgressError): number {
       return ExitCode.USAGE;
     case ErrorCode.INPUT_UNREADABLE:
     case ErrorCode.GEO_DB_INVALID:
+    case ErrorCode.SPOOL_UNWRITABLE:
+    case ErrorCode.SPOOL_CORRUPT:
       return ExitCode.FAILURE;
     default:
       return ExitCode.BAD_INPUT;
