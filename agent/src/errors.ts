@@ -37,6 +37,10 @@ export const ErrorCode = {
   CAPTURE_CONFIG_INVALID: 'EGRESS_CAPTURE_CONFIG_INVALID',
   /** Live capture: tcpdump exited or was killed for another reason; it is restarted. Exit 1. */
   CAPTURE_EXITED: 'EGRESS_CAPTURE_EXITED',
+  /** The MQTT spool directory cannot be created, read or written, or another live process holds it. Exit 1. */
+  SPOOL_UNWRITABLE: 'EGRESS_SPOOL_UNWRITABLE',
+  /** A file in the spool directory named as a segment is not one (bad magic, other format version, wrong group). Exit 1. */
+  SPOOL_CORRUPT: 'EGRESS_SPOOL_CORRUPT',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
