@@ -81,7 +81,7 @@ export interface SpoolRecord {
 export interface SpoolOptions {
   /** Bound on the segment files together (default 64 MiB). */
   maxBytes: number;
-  /** Group commit: fsync at most this long after an append or ack (default 20 ms; 0: fsync every append). */
+  /** Group commit: fsync at most this long after an append or ack (default 20 ms; 0: fsync at every append and ack). */
   syncIntervalMs: number;
 }
 
