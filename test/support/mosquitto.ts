@@ -4,7 +4,7 @@
 // again on the same ports (broker outage tests).
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,23 @@ export class Mosquitto {
       conf.push(`acl_file ${acl}`);
     }
     writeFileSync(join(this.dir, 'mosquitto.conf'), `${conf.join('\n')}\n`);
+    // Started as root, mosquitto runs as its own user: it must read its files and write persistence here.
+    if (process.getuid?.() === 0) {
+      const ids = mosquittoUser();
+      if (ids)
+        for (const f of [this.dir, ...readdirSync(this.dir).map((n) => join(this.dir, n))])
+          chownSync(f, ids.uid, ids.gid);
+    }
+  }
+}
+
+function mosquittoUser(): { uid: number; gid: number } | null {
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'mosquitto'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'mosquitto'], { encoding: 'utf8' }).trim());
+    return { uid, gid };
+  } catch {
+    return null;
   }
 }
 
