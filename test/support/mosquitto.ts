@@ -84,6 +84,8 @@ export class Mosquitto {
       'log_type error',
       'log_type warning',
       `per_listener_settings false`,
+      // mosquitto's default (1000) drops QoS 1 messages queued for a slow subscriber; a dashboard must get every alert.
+      'max_queued_messages 0',
       `listener ${this.port} 127.0.0.1`,
     ];
     if (this.options.tls) {
