@@ -85,7 +85,7 @@ export class Mosquitto {
       'log_type warning',
       `per_listener_settings false`,
       // mosquitto's default (1000) drops QoS 1 messages queued for a slow subscriber; a dashboard must get every alert.
-      'max_queued_messages 0',
+      'max_queued_messages 1000000',
       `listener ${this.port} 127.0.0.1`,
     ];
     if (this.options.tls) {

@@ -48,6 +48,9 @@ Exit status: 0 replayed and every message delivered, 1 messages left in the
 spool (they are sent on the next start) or failure, 2 usage error,
 3 truncated or corrupt capture.`;
 
+/** No packet for this long on a live interface is reported in the status (a controller is rarely silent a minute). */
+const STALL_MS = 60_000;
+
 const RUN_OPTIONS = {
   ...LIVE_OPTIONS,
   interface: { type: 'string', short: 'i' },
@@ -89,6 +92,13 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   agent.captureHealth = () => {
     const h = capture.health();
     return { packets: h.packets, kernelDrops: h.kernelDrops, restarts: h.restarts, lastPacketAgeMs: h.lastPacketAgeMs };
+  };
+  agent.captureProblem = () => {
+    const h = capture.health();
+    if (h.error !== null) return `capture: ${h.error.message}`;
+    if (h.lastPacketAgeMs !== null && h.lastPacketAgeMs > STALL_MS)
+      return `capture: no packet for ${Math.round(h.lastPacketAgeMs / 1000)} s`;
+    return null;
   };
   log(`starting capture: ${capture.argv.join(' ')}`);
   capture.start();

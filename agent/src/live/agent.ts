@@ -77,6 +77,11 @@ export class LiveAgent {
   readonly spool: Spool;
   /** Capture health, filled in by whoever runs the source. */
   captureHealth: () => CaptureHealthView | null = () => null;
+  /** What is wrong with the capture right now (plain language), or null; filled in by whoever runs the source. */
+  captureProblem: () => string | null = () => null;
+  /** The condition last published in the retained status. */
+  private condition = 'ready';
+  private droppedSeen = 0;
   /** Stats of the source's reader, filled in by whoever runs the source. */
   readerInfo: () => Pick<ScanStats, 'format' | 'linkTypes'> = () => ({ format: 'pcap', linkTypes: [] });
   session: { id: string; name: string; startUs: number } | null = null;
@@ -141,7 +146,7 @@ export class LiveAgent {
       clientId: `egress-${gw}-${randomBytes(3).toString('hex')}`,
       ...auth,
       statusTopic: topicFor(gw, 'status'),
-      online: () => agent?.statusPayload('online') ?? Buffer.alloc(0),
+      online: () => agent?.statusPayload() ?? Buffer.alloc(0),
       offline: encodeStatus({
         gateway: gw,
         tsUs: 0,
@@ -225,6 +230,7 @@ export class LiveAgent {
 
   publishStats(): void {
     const gw = this.options.gateway;
+    this.updateStatus();
     this.publisher.send(
       'stats',
       topicFor(gw, 'stats'),
@@ -261,11 +267,33 @@ export class LiveAgent {
     return delivered;
   }
 
+  /** Republish the retained status when the agent's condition changes: capture trouble or spool drops make it DEGRADED. */
+  private updateStatus(): void {
+    const c = this.spool.counters;
+    const dropped = c.dropped_alert + c.dropped_flow + c.dropped_stats + c.dropped_session;
+    const problems: string[] = [];
+    const capture = this.captureProblem();
+    if (capture !== null) problems.push(capture);
+    if (dropped > this.droppedSeen) problems.push(`spool full: ${dropped - this.droppedSeen} messages dropped`);
+    this.droppedSeen = dropped;
+    const condition = problems.length === 0 ? 'ready' : problems.join('; ');
+    if (condition === this.condition) return;
+    this.condition = condition;
+    this.options.log(`status: ${condition}`);
+    this.publisher.publishRetained(
+      topicFor(this.options.gateway, 'status'),
+      this.statusPayload(problems.length === 0 ? 'online' : 'degraded', condition),
+    );
+  }
+
   private ctx(): MessageContext {
     return { gateway: this.options.gateway, session: this.session?.id ?? '', run: this.runId };
   }
 
-  private statusPayload(state: 'online' | 'degraded', text = 'ready'): Buffer {
+  private statusPayload(
+    state: 'online' | 'degraded' = this.condition === 'ready' ? 'online' : 'degraded',
+    text = this.condition,
+  ): Buffer {
     return encodeStatus({
       gateway: this.options.gateway,
       state,
@@ -325,7 +353,7 @@ export class LiveAgent {
           topicFor(gw, 'session'),
           encodeSession({ id: this.session.id, gateway: gw, name, state: 'open', startUs: now, endUs: null }),
         );
-        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload('online'));
+        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload());
         return `flight ${this.session.id} started`;
       }
       case 'end_flight': {
@@ -337,11 +365,11 @@ export class LiveAgent {
           topicFor(gw, 'session'),
           encodeSession({ id: s.id, gateway: gw, name: s.name, state: 'closed', startUs: s.startUs, endUs: now }),
         );
-        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload('online'));
+        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload());
         return `flight ${s.id} ended`;
       }
       case 'status':
-        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload('online'));
+        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload());
         this.publishStats();
         return 'status published';
       default:
