@@ -9,7 +9,6 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../agent/src/capture/reader.js';
-import { collectStats } from '../../agent/src/cli/scan.js';
 import { Enricher } from '../../agent/src/enrich/enricher.js';
 import { DEFAULT_GEO_PATH, GeoDb } from '../../agent/src/enrich/geo.js';
 import { EgressError } from '../../agent/src/errors.js';
@@ -34,6 +33,7 @@ import { commandTopic, parseTopic, replyTopic, topicFor } from '../../agent/src/
 import { FlowApp } from '../../agent/src/names/flow-app.js';
 import type { AlertRecord, FlowRecord } from '../../agent/src/output/flow-record.js';
 import { alertEventLine, flowEventLine, statsEvent } from '../../agent/src/output/ndjson.js';
+import { collectStats } from '../../agent/src/output/stats.js';
 import { isoMicros } from '../../agent/src/output/time.js';
 import { ScanPipeline } from '../../agent/src/pipeline.js';
 import { loadPolicy } from '../../agent/src/policy/load.js';

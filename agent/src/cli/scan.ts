@@ -9,7 +9,8 @@ import { Enricher } from '../enrich/enricher.js';
 import { DEFAULT_GEO_PATH, GeoDb } from '../enrich/geo.js';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
-import { alertEventLine, appEventLine, flowEventLine, type ScanStats, statsEvent } from '../output/ndjson.js';
+import { alertEventLine, appEventLine, flowEventLine, statsEvent } from '../output/ndjson.js';
+import { collectStats } from '../output/stats.js';
 import { DestinationTable } from '../output/table.js';
 import { LineWriter } from '../output/writer.js';
 import { type EventOutput, ScanPipeline } from '../pipeline.js';
@@ -138,41 +139,4 @@ function unreadable(file: string, err: unknown): EgressError {
   return new EgressError(ErrorCode.INPUT_UNREADABLE, `cannot read ${file}: ${e.code ?? ''} ${e.message}`.trim(), {
     file,
   });
-}
-
-export function collectStats(
-  p: ScanPipeline,
-  reader: CaptureReader,
-  error: EgressError | null,
-  policy: string,
-  databases: Record<string, string>,
-): ScanStats {
-  const c = p.flows.counters;
-  return {
-    packets: p.packets,
-    bytes: p.bytes,
-    firstUs: p.firstUs,
-    lastUs: p.lastUs,
-    format: reader.format,
-    linkTypes: reader.linkTypes(),
-    decoded: { transport: p.decoded[0], ip_only: p.decoded[1], not_ip: p.decoded[2], malformed: p.decoded[3] },
-    flows: c.created,
-    flowsInternet: p.flowsInternet,
-    flowsLocal: p.flowsLocal,
-    flowTable: {
-      max: p.flows.maxFlows,
-      active_max: c.activeMax,
-      ended_closed: c.endedClosed,
-      ended_timeout: c.endedTimeout,
-      ended_port_reuse: c.endedPortReuse,
-      ended_end_of_input: c.endedEndOfInput,
-      evicted_lru: c.evictedLru,
-    },
-    alerts: p.alerts,
-    names: { ...p.names.counters, dns_cache_entries: p.dnsCache.size, dns_cache_evictions: p.dnsCache.evictions },
-    policy,
-    databases,
-    anomalies: p.anomalies.toJSON(),
-    error,
-  };
 }

@@ -33,6 +33,7 @@ import { Spool } from '../mqtt/spool.js';
 import { commandFilter, parseTopic, replyTopic, topicFor } from '../mqtt/topics.js';
 import type { AlertRecord } from '../output/flow-record.js';
 import type { ScanStats } from '../output/ndjson.js';
+import { type CaptureInfo, collectStats } from '../output/stats.js';
 import { ScanPipeline } from '../pipeline.js';
 import type { Policy } from '../policy/policy.js';
 import type { Secrets } from './settings.js';
@@ -82,8 +83,8 @@ export class LiveAgent {
   /** The condition last published in the retained status. */
   private condition = 'ready';
   private droppedSeen = 0;
-  /** Stats of the source's reader, filled in by whoever runs the source. */
-  readerInfo: () => Pick<ScanStats, 'format' | 'linkTypes'> = () => ({ format: 'pcap', linkTypes: [] });
+  /** Format and link types of the source, filled in by whoever runs it. */
+  captureInfo: CaptureInfo = { format: 'pcap', linkTypes: () => [] };
   session: { id: string; name: string; startUs: number } | null = null;
   /** Called after each alert is spooled (for a console log). */
   onAlert: ((a: AlertRecord) => void) | null = null;
@@ -186,36 +187,8 @@ export class LiveAgent {
   }
 
   stats(): ScanStats {
-    const p = this.pipeline;
-    const c = p.flows.counters;
-    const info = this.readerInfo();
-    return {
-      packets: p.packets,
-      bytes: p.bytes,
-      firstUs: p.firstUs,
-      lastUs: p.lastUs,
-      format: info.format,
-      linkTypes: info.linkTypes,
-      decoded: { transport: p.decoded[0], ip_only: p.decoded[1], not_ip: p.decoded[2], malformed: p.decoded[3] },
-      flows: c.created,
-      flowsInternet: p.flowsInternet,
-      flowsLocal: p.flowsLocal,
-      flowTable: {
-        max: p.flows.maxFlows,
-        active_max: c.activeMax,
-        ended_closed: c.endedClosed,
-        ended_timeout: c.endedTimeout,
-        ended_port_reuse: c.endedPortReuse,
-        ended_end_of_input: c.endedEndOfInput,
-        evicted_lru: c.evictedLru,
-      },
-      alerts: p.alerts,
-      names: { ...p.names.counters, dns_cache_entries: p.dnsCache.size, dns_cache_evictions: p.dnsCache.evictions },
-      policy: this.options.policy.source,
-      databases: this.options.enricher.versions(),
-      anomalies: p.anomalies.toJSON(),
-      error: null,
-    };
+    const o = this.options;
+    return collectStats(this.pipeline, this.captureInfo, null, o.policy.source, o.enricher.versions());
   }
 
   /** Counters of the publisher and the spool, named "<component>.<counter>". */
