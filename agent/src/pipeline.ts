@@ -14,6 +14,7 @@ import { type FlowEndSink, FlowTable, type FlowTableOptions } from './flow/table
 import { DnsAnswerCache, type DnsAnswerCacheOptions } from './names/dns-cache.js';
 import { NamesEngine } from './names/engine.js';
 import { FlowApp, SEVERITY_RANK } from './names/flow-app.js';
+import { SettledFlows } from './names/settled.js';
 import { describeJudgement } from './output/describe.js';
 import {
   type AlertRecord,
@@ -74,7 +75,9 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     asn: null,
     asCountry: null,
   };
+  /** Flows being named (or holding DNS-over-TCP state); the others are settled. */
   private readonly apps: (FlowApp | undefined)[];
+  readonly settled: SettledFlows;
   private readonly policy: Policy;
   private readonly enricher: Enricher;
 
@@ -84,6 +87,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   ) {
     this.flows = new FlowTable(this, options);
     this.apps = new Array(this.flows.maxFlows);
+    this.settled = new SettledFlows(this.flows.maxFlows);
     this.policy = options.policy ?? loadPolicy({});
     this.enricher = options.enricher ?? new Enricher(null, this.policy.geoOverrides);
     this.dnsCache = new DnsAnswerCache(options.dnsCache);
@@ -107,14 +111,39 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     const flows = this.flows;
     const slot = flows.update(p, buf, origLen, tsUs);
     let app = this.apps[slot];
-    if (flows.lastCreated || app === undefined) app = this.startFlow(slot, tsUs);
+    if (flows.lastCreated) app = this.startFlow(slot, tsUs);
+    else if (app === undefined) {
+      // A settled flow: only DNS flows read more packets (their answers feed the cache and events).
+      if (this.settled.bits[slot] === 0) app = this.startFlow(slot, tsUs);
+      else if (!this.settled.isDns(slot)) return;
+      else app = this.restore(slot);
+    }
     if ((app.naming || app.appProto === 'dns') && this.names.onPacket(app, p, buf, flows.lastToServer, tsUs)) {
       this.decide(app, tsUs);
-    }
+      this.settle(slot, app);
+    } else if (app === this.apps[slot] && !app.naming) this.settle(slot, app);
   }
 
-  /** A new flow: who the destination is, which names led there, and a verdict now if an address or DNS name already denies. */
-  private startFlow(slot: number, tsUs: number): FlowApp {
+  /**
+   * Once a flow is decided and holds no naming state, its object is dropped
+   * and what it knows is kept in the settled record (names/settled.ts).
+   */
+  private settle(slot: number, app: FlowApp): void {
+    if (app.naming || app.holdsReassembly || app.dnsTcp !== null || !app.decided || app.judgedNames !== app.names()) {
+      return;
+    }
+    this.settled.settle(slot, app);
+    this.apps[slot] = undefined;
+  }
+
+  /** A settled flow's FlowApp, made again for an event (not kept). */
+  private restore(slot: number): FlowApp {
+    const app = this.newFlowApp(slot);
+    this.settled.restore(slot, app);
+    return app;
+  }
+
+  private newFlowApp(slot: number): FlowApp {
     const t = this.flows;
     const v6 = t.addrLen(slot) === 16;
     const w = this.words;
@@ -122,7 +151,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     const c = (i: number) => t.clientWord(slot, i);
     const proto = protoName(t.proto(slot));
     const icmp = proto === 'ICMP' || proto === 'ICMPv6';
-    const app = new FlowApp(
+    return new FlowApp(
       t.id[slot],
       v6 ? formatIpv6(c(0), c(1), c(2), c(3)) : formatIpv4(c(0)),
       icmp ? null : t.clientPort(slot),
@@ -135,6 +164,13 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
       w[3],
       v6,
     );
+  }
+
+  /** A new flow: who the destination is, which names led there, and a verdict now if an address or DNS name already denies. */
+  private startFlow(slot: number, tsUs: number): FlowApp {
+    const app = this.newFlowApp(slot);
+    const w = this.words;
+    const v6 = app.v6;
     app.internet = v6 ? isInternetV6(w[0], w[1], w[2], w[3]) : isInternetV4(w[0]);
     if (app.internet) {
       this.enricher.lookup(w, v6, app);
@@ -186,8 +222,12 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   }
 
   flowEnded(table: FlowTable, slot: number, reason: number): void {
-    const app = this.apps[slot] ?? this.startFlow(slot, table.lastUs[slot]);
+    let app = this.apps[slot];
+    if (app === undefined) {
+      app = this.settled.bits[slot] !== 0 ? this.restore(slot) : this.startFlow(slot, table.lastUs[slot]);
+    }
     this.apps[slot] = undefined;
+    this.settled.clear(slot);
     this.names.release(app);
     // Flow end: the final verdict, with every name seen (an alert if it is higher than before).
     this.decide(app, table.lastUs[slot]);

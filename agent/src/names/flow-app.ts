@@ -125,6 +125,14 @@ export class FlowApp implements GeoAnswer {
     this.namesMemo = null;
   }
 
+  /** Put back the names of a settled flow (names/settled.ts). */
+  restoreNames(dns: readonly string[], sni: string | null, host: string | null): void {
+    this.dnsNameList = dns;
+    this.sniName = sni;
+    this.hostName = host;
+    this.namesMemo = null;
+  }
+
   /** Every name of the flow: DNS answers, SNI, Host; sorted, without repeats. Do not modify. */
   names(): string[] {
     if (this.namesMemo !== null) return this.namesMemo;
