@@ -11,10 +11,10 @@ import { DecodeResult, Packet } from './decode/packet.js';
 import { Enricher } from './enrich/enricher.js';
 import { isInternetV4, isInternetV6 } from './enrich/scope.js';
 import { type FlowEndSink, FlowTable, type FlowTableOptions } from './flow/table.js';
+import { FlowsAtRest } from './names/at-rest.js';
 import { DnsAnswerCache, type DnsAnswerCacheOptions } from './names/dns-cache.js';
 import { NamesEngine } from './names/engine.js';
 import { FlowApp, SEVERITY_RANK } from './names/flow-app.js';
-import { SettledFlows } from './names/settled.js';
 import { describeJudgement } from './output/describe.js';
 import {
   type AlertRecord,
@@ -26,7 +26,6 @@ import {
 import { loadPolicy } from './policy/load.js';
 import type { Policy } from './policy/policy.js';
 import { type Destination, judge } from './policy/verdict.js';
-import { formatIpv4, formatIpv6 } from './util/ip.js';
 
 const FINISH_BATCH = 1024;
 
@@ -75,9 +74,9 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     asn: null,
     asCountry: null,
   };
-  /** Flows being named (or holding DNS-over-TCP state); the others are settled. */
+  /** Flows holding reassembly or DNS-over-TCP state; every other flow is recorded in `atRest`. */
   private readonly apps: (FlowApp | undefined)[];
-  readonly settled: SettledFlows;
+  readonly atRest: FlowsAtRest;
   private readonly policy: Policy;
   private readonly enricher: Enricher;
 
@@ -87,7 +86,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   ) {
     this.flows = new FlowTable(this, options);
     this.apps = new Array(this.flows.maxFlows);
-    this.settled = new SettledFlows(this.flows.maxFlows);
+    this.atRest = new FlowsAtRest(this.flows.maxFlows);
     this.policy = options.policy ?? loadPolicy({});
     this.enricher = options.enricher ?? new Enricher(null, this.policy.geoOverrides);
     this.dnsCache = new DnsAnswerCache(options.dnsCache);
@@ -113,56 +112,56 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     let app = this.apps[slot];
     if (flows.lastCreated) app = this.startFlow(slot, tsUs);
     else if (app === undefined) {
-      // A settled flow: only DNS flows read more packets (their answers feed the cache and events).
-      if (this.settled.bits[slot] === 0) app = this.startFlow(slot, tsUs);
-      else if (!this.settled.isDns(slot)) return;
+      // A recorded flow: most of its packets (and every packet once it is decided, unless it is DNS) need no object.
+      const rest = this.atRest;
+      if (rest.bits[slot] === 0) app = this.startFlow(slot, tsUs);
+      else if (!rest.readsPackets(slot)) return;
+      else if (rest.isNaming(slot) && !this.names.wantsPacket(p, flows.lastToServer)) return;
       else app = this.restore(slot);
     }
     if ((app.naming || app.appProto === 'dns') && this.names.onPacket(app, p, buf, flows.lastToServer, tsUs)) {
       this.decide(app, tsUs);
-      this.settle(slot, app);
-    } else if (app === this.apps[slot] && !app.naming) this.settle(slot, app);
+    }
+    this.rest(slot, app);
   }
 
-  /**
-   * Once a flow is decided and holds no naming state, its object is dropped
-   * and what it knows is kept in the settled record (names/settled.ts).
-   */
-  private settle(slot: number, app: FlowApp): void {
-    if (app.naming || app.holdsReassembly || app.dnsTcp !== null || !app.decided || app.judgedNames !== app.names()) {
+  /** After a packet: a flow that holds no reassembly state is recorded and its object dropped. */
+  private rest(slot: number, app: FlowApp): void {
+    if (app.holdsReassembly || app.dnsTcp !== null) {
+      this.apps[slot] = app;
       return;
     }
-    this.settled.settle(slot, app);
+    this.atRest.record(slot, app);
     this.apps[slot] = undefined;
   }
 
-  /** A settled flow's FlowApp, made again for an event (not kept). */
+  /** A recorded flow's FlowApp, made again for one packet or its end. */
   private restore(slot: number): FlowApp {
     const app = this.newFlowApp(slot);
-    this.settled.restore(slot, app);
+    this.atRest.restore(slot, app);
     return app;
   }
 
   private newFlowApp(slot: number): FlowApp {
     const t = this.flows;
-    const v6 = t.addrLen(slot) === 16;
     const w = this.words;
     for (let i = 0; i < 4; i++) w[i] = t.serverWord(slot, i);
-    const c = (i: number) => t.clientWord(slot, i);
     const proto = protoName(t.proto(slot));
     const icmp = proto === 'ICMP' || proto === 'ICMPv6';
     return new FlowApp(
       t.id[slot],
-      v6 ? formatIpv6(c(0), c(1), c(2), c(3)) : formatIpv4(c(0)),
       icmp ? null : t.clientPort(slot),
-      v6 ? formatIpv6(w[0], w[1], w[2], w[3]) : formatIpv4(w[0]),
       icmp ? null : t.serverPort(slot),
       proto,
+      t.addrLen(slot) === 16,
+      t.clientWord(slot, 0),
+      t.clientWord(slot, 1),
+      t.clientWord(slot, 2),
+      t.clientWord(slot, 3),
       w[0],
       w[1],
       w[2],
       w[3],
-      v6,
     );
   }
 
@@ -177,7 +176,6 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
       app.addDnsNames(this.dnsCache.namesFor(app.srcIp, app.destIp, tsUs));
       if (this.judge(app).verdict === 'high') this.decide(app, tsUs);
     }
-    this.apps[slot] = app;
     return app;
   }
 
@@ -224,10 +222,10 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   flowEnded(table: FlowTable, slot: number, reason: number): void {
     let app = this.apps[slot];
     if (app === undefined) {
-      app = this.settled.bits[slot] !== 0 ? this.restore(slot) : this.startFlow(slot, table.lastUs[slot]);
+      app = this.atRest.bits[slot] !== 0 ? this.restore(slot) : this.startFlow(slot, table.lastUs[slot]);
     }
     this.apps[slot] = undefined;
-    this.settled.clear(slot);
+    this.atRest.clear(slot);
     this.names.release(app);
     // Flow end: the final verdict, with every name seen (an alert if it is higher than before).
     this.decide(app, table.lastUs[slot]);

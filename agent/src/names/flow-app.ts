@@ -1,10 +1,13 @@
-// What the names, enrich and policy stages know about one flow, created
-// with the flow and dropped when it ends. The reassembly state it may hold
-// is bounded per flow and released as soon as a name is found.
+// What the names, enrich and policy stages know about one flow, while they
+// work on it: made when a packet of the flow needs them, and kept only while
+// it holds reassembly or DNS-over-TCP state (bounded per flow, released as
+// soon as a name is found). Between packets the rest of it is recorded in
+// slot-indexed arrays (settled.ts), and it is made again from there.
 
 import type { GeoAnswer } from '../enrich/geo.js';
 import type { ProtoName } from '../output/flow-record.js';
 import type { Judgement } from '../policy/verdict.js';
+import { formatIpv4, formatIpv6 } from '../util/ip.js';
 import type { DnsTcpFramer } from './dns-tcp.js';
 import type { EncryptedDns } from './encrypted-dns.js';
 import type { QuicInitialAssembler } from './quic.js';
@@ -69,21 +72,42 @@ export class FlowApp implements GeoAnswer {
   judgement: Judgement | null = null;
   /** The names() the judgement was made with (the memo: the same array while no name is added). */
   judgedNames: readonly string[] | null = null;
+  /** The addresses as text, made when first asked for. */
+  private srcText: string | null = null;
+  private destText: string | null = null;
 
   constructor(
     readonly flowId: number,
-    readonly srcIp: string,
     readonly srcPort: number | null,
-    readonly destIp: string,
     readonly destPort: number | null,
     readonly proto: ProtoName,
+    readonly v6: boolean,
+    /** Client address words as the flow table stores them (IPv4: c0 only). */
+    private readonly c0: number,
+    private readonly c1: number,
+    private readonly c2: number,
+    private readonly c3: number,
     /** Destination address words as the flow table stores them (IPv4: d0 only). */
     readonly d0: number,
     readonly d1: number,
     readonly d2: number,
     readonly d3: number,
-    readonly v6: boolean,
   ) {}
+
+  /** The client's address: dotted quad, or IPv6 as RFC 5952 writes it. */
+  get srcIp(): string {
+    if (this.srcText === null) {
+      this.srcText = this.v6 ? formatIpv6(this.c0, this.c1, this.c2, this.c3) : formatIpv4(this.c0);
+    }
+    return this.srcText;
+  }
+
+  get destIp(): string {
+    if (this.destText === null) {
+      this.destText = this.v6 ? formatIpv6(this.d0, this.d1, this.d2, this.d3) : formatIpv4(this.d0);
+    }
+    return this.destText;
+  }
 
   /** The destination address words into `out` (reused by the caller). */
   destWords(out: Int32Array): Int32Array {
