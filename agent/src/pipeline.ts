@@ -85,7 +85,8 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     options: PipelineOptions = {},
   ) {
     this.flows = new FlowTable(this, options);
-    this.apps = new Array(this.flows.maxFlows);
+    // Grows with the slots in use (the table hands out slots from the lowest up).
+    this.apps = [];
     this.atRest = new FlowsAtRest(this.flows.maxFlows);
     this.policy = options.policy ?? loadPolicy({});
     this.enricher = options.enricher ?? new Enricher(null, this.policy.geoOverrides);

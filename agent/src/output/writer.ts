@@ -55,9 +55,10 @@ export class LineWriter {
 
   private writeOut(): void {
     if (this.size === 0 || this.closed) return;
-    // The stream may hold on to what it is given until written: the next lines go into a new buffer.
     this.stream.write(this.batch.subarray(0, this.size));
-    this.batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+    // A stream that queued the bytes holds on to them until written: the next lines go into a new buffer.
+    // Files and pipes (written synchronously) and sockets that took them at once queue nothing.
+    if (this.stream.writableLength > 0) this.batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
     this.size = 0;
   }
 }
