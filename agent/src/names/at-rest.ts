@@ -39,6 +39,8 @@ interface FlowNames {
   dns: readonly string[];
   sni: string | null;
   host: string | null;
+  /** FlowApp.names() for these. */
+  all: string[];
 }
 
 /**
@@ -138,7 +140,7 @@ export class FlowsAtRest {
     this.quicDatagrams[slot] = Math.min(app.quicDatagrams, 255);
     this.recordGeo(slot, app);
     this.recordJudgement(slot, app.judgement);
-    this.recordNames(slot, app.dnsNames, app.sni, app.httpHost);
+    this.recordNames(slot, app);
   }
 
   /** Fill a FlowApp freshly made for `slot` (tuple and protocol set) with what was recorded. */
@@ -166,7 +168,7 @@ export class FlowsAtRest {
     const n = this.namesRef[slot];
     if (n !== 0) {
       const names = this.names.get(n - 1);
-      app.restoreNames(names.dns, names.sni, names.host);
+      app.restoreNames(names.dns, names.sni, names.host, names.all);
     }
     // Unless a name is added, the verdict stands (decide() compares this with names()).
     if ((bits & JUDGED_CURRENT) !== 0) app.judgedNames = app.names();
@@ -178,7 +180,7 @@ export class FlowsAtRest {
     this.bits[slot] = 0;
     this.recordGeo(slot, null);
     this.recordJudgement(slot, null);
-    this.recordNames(slot, NO_NAMES, null, null);
+    this.recordNames(slot, null);
   }
 
   // Each keeps the reference it holds when the value is the same, else takes the new one before letting go of the old.
@@ -210,16 +212,19 @@ export class FlowsAtRest {
     if (old !== 0) this.judgements.release(old - 1);
   }
 
-  private recordNames(slot: number, dns: readonly string[], sni: string | null, host: string | null): void {
+  private recordNames(slot: number, app: FlowApp | null): void {
     const old = this.namesRef[slot];
+    const dns = app === null ? NO_NAMES : app.dnsNames;
+    const sni = app === null ? null : app.sni;
+    const host = app === null ? null : app.httpHost;
     if (old !== 0) {
       const o = this.names.get(old - 1);
       if (o.dns === dns && o.sni === sni && o.host === host) return;
     }
     this.namesRef[slot] =
-      dns.length === 0 && sni === null && host === null
+      app === null || (dns.length === 0 && sni === null && host === null)
         ? 0
-        : 1 + this.names.acquire(JSON.stringify([sni, host, dns]), () => ({ dns, sni, host }));
+        : 1 + this.names.acquire(JSON.stringify([sni, host, dns]), () => ({ dns, sni, host, all: app.names() }));
     if (old !== 0) this.names.release(old - 1);
   }
 }

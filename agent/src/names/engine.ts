@@ -231,7 +231,6 @@ export class NamesEngine {
 
   clientHello(app: FlowApp, hello: ClientHelloInfo, type: 'tls' | 'quic', tsUs: number, version?: number): void {
     app.sni = hello.sni;
-    app.alpn = hello.alpn;
     app.ech = hello.ech;
     if (hello.ech) this.counters.ech++;
     const body: Record<string, unknown> = { sni: hello.sni, alpn: hello.alpn, ech: hello.ech };

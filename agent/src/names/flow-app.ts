@@ -43,7 +43,6 @@ export class FlowApp implements GeoAnswer {
   private hostName: string | null = null;
   /** names(), kept until a name is added. */
   private namesMemo: string[] | null = null;
-  alpn: readonly string[] = NONE;
   /** encrypted_client_hello offered: the real name may be hidden. */
   ech = false;
   /** DNS over TLS, QUIC or HTTPS: the names this client looks up are hidden from the gateway. */
@@ -149,17 +148,21 @@ export class FlowApp implements GeoAnswer {
     this.namesMemo = null;
   }
 
-  /** Put back the names of a settled flow (names/settled.ts). */
-  restoreNames(dns: readonly string[], sni: string | null, host: string | null): void {
+  /** Put back the names of a recorded flow (names/at-rest.ts), and names() made from them. */
+  restoreNames(dns: readonly string[], sni: string | null, host: string | null, all: string[]): void {
     this.dnsNameList = dns;
     this.sniName = sni;
     this.hostName = host;
-    this.namesMemo = null;
+    this.namesMemo = all;
   }
 
   /** Every name of the flow: DNS answers, SNI, Host; sorted, without repeats. Do not modify. */
   names(): string[] {
     if (this.namesMemo !== null) return this.namesMemo;
+    if (this.dnsNameList.length === 0 && this.sniName === null && this.hostName === null) {
+      this.namesMemo = NONE as string[];
+      return this.namesMemo;
+    }
     let all: string[] = this.dnsNameList.length === 0 ? [] : [...this.dnsNameList];
     if (this.sniName !== null && !all.includes(this.sniName)) all.push(this.sniName);
     if (this.hostName !== null && !all.includes(this.hostName)) all.push(this.hostName);
