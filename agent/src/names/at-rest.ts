@@ -47,8 +47,10 @@ interface FlowNames {
  * Values shared by the flows that hold them, each counted so that it goes
  * when its last holder lets go. `size` is the number of distinct values held.
  */
-export class SharedValues<T> {
+export class SharedValues<T extends object> {
   private readonly ids = new Map<string, number>();
+  /** The same, by the held value itself: a caller holding a shared value finds it without making a key. */
+  private readonly idsByValue = new Map<T, number>();
   private readonly values: (T | undefined)[] = [];
   private readonly keys: string[] = [];
   private refs = new Int32Array(64);
@@ -58,22 +60,35 @@ export class SharedValues<T> {
     return this.ids.size;
   }
 
-  /** A reference to the value known by `key` (`make()` gives it the first time). */
-  acquire(key: string, make: () => T): number {
-    let id = this.ids.get(key);
-    if (id === undefined) {
-      id = this.free.pop() ?? this.values.length;
-      if (id >= this.refs.length) {
-        const bigger = new Int32Array(this.refs.length * 2);
-        bigger.set(this.refs);
-        this.refs = bigger;
-      }
-      this.values[id] = make();
-      this.keys[id] = key;
-      this.ids.set(key, id);
-      this.refs[id] = 0;
-    }
+  /** The id of the held value known by `key`, or -1. Follow with hold(), or add() when -1. */
+  find(key: string): number {
+    return this.ids.get(key) ?? -1;
+  }
+
+  /** The id of `value` when it is itself the held one, or -1. */
+  findValue(value: T): number {
+    return this.idsByValue.get(value) ?? -1;
+  }
+
+  /** Take a reference to a held value. */
+  hold(id: number): number {
     this.refs[id]++;
+    return id;
+  }
+
+  /** Hold a new value, known by `key`; returns its id, with one reference taken. */
+  add(key: string, value: T): number {
+    const id = this.free.pop() ?? this.values.length;
+    if (id >= this.refs.length) {
+      const bigger = new Int32Array(this.refs.length * 2);
+      bigger.set(this.refs);
+      this.refs = bigger;
+    }
+    this.values[id] = value;
+    this.keys[id] = key;
+    this.ids.set(key, id);
+    this.idsByValue.set(value, id);
+    this.refs[id] = 1;
     return id;
   }
 
@@ -84,6 +99,7 @@ export class SharedValues<T> {
   release(id: number): void {
     if (--this.refs[id] > 0) return;
     this.ids.delete(this.keys[id]);
+    this.idsByValue.delete(this.values[id] as T);
     this.values[id] = undefined;
     this.keys[id] = '';
     this.free.push(id);
@@ -196,19 +212,32 @@ export class FlowsAtRest {
       const o = this.geos.get(old - 1);
       if (o.country === g.country && o.asn === g.asn && o.asOrg === g.asOrg && o.asCountry === g.asCountry) return;
     }
-    const { country, asn, asOrg, asCountry } = g;
+    const key = `${g.country} ${g.asn} ${g.asCountry} ${g.asOrg}`;
+    const id = this.geos.find(key);
     this.geoRef[slot] =
-      1 + this.geos.acquire(`${country} ${asn} ${asCountry} ${asOrg}`, () => ({ country, asn, asOrg, asCountry }));
+      1 +
+      (id >= 0
+        ? this.geos.hold(id)
+        : this.geos.add(key, { country: g.country, asn: g.asn, asOrg: g.asOrg, asCountry: g.asCountry }));
     if (old !== 0) this.geos.release(old - 1);
   }
 
   private recordJudgement(slot: number, j: Judgement | null): void {
     const old = this.judgementRef[slot];
     if (old !== 0 && j !== null && this.judgements.get(old - 1) === j) return;
-    this.judgementRef[slot] =
-      j === null
-        ? 0
-        : 1 + this.judgements.acquire(`${j.verdict} ${j.reasons.join(',')} ${JSON.stringify(j.matched)}`, () => j);
+    let ref = 0;
+    if (j !== null) {
+      // The shared judgements (allowed, not allow-listed) are found as themselves.
+      let id = this.judgements.findValue(j);
+      if (id < 0) {
+        const key = `${j.verdict} ${j.reasons.join(',')} ${JSON.stringify(j.matched)}`;
+        id = this.judgements.find(key);
+        if (id < 0) id = this.judgements.add(key, j);
+        else this.judgements.hold(id);
+      } else this.judgements.hold(id);
+      ref = 1 + id;
+    }
+    this.judgementRef[slot] = ref;
     if (old !== 0) this.judgements.release(old - 1);
   }
 
@@ -221,10 +250,13 @@ export class FlowsAtRest {
       const o = this.names.get(old - 1);
       if (o.dns === dns && o.sni === sni && o.host === host) return;
     }
-    this.namesRef[slot] =
-      app === null || (dns.length === 0 && sni === null && host === null)
-        ? 0
-        : 1 + this.names.acquire(JSON.stringify([sni, host, dns]), () => ({ dns, sni, host, all: app.names() }));
+    let ref = 0;
+    if (app !== null && (dns.length > 0 || sni !== null || host !== null)) {
+      const key = JSON.stringify([sni, host, dns]);
+      const id = this.names.find(key);
+      ref = 1 + (id >= 0 ? this.names.hold(id) : this.names.add(key, { dns, sni, host, all: app.names() }));
+    }
+    this.namesRef[slot] = ref;
     if (old !== 0) this.names.release(old - 1);
   }
 }

@@ -6,12 +6,19 @@ import type { FlowApp } from '../names/flow-app.js';
 import type { AlertRecord, AppEventRecord, FlowRecord } from './flow-record.js';
 import { isoMicros } from './time.js';
 
+/** The last tuple written: events of one flow often come together (an app event, then its alert). */
+let tupleApp: FlowApp | null = null;
+let tupleText = '';
+
 /** The tuple every flow-scoped event starts with. */
 function tuple(a: FlowApp): string {
-  return (
-    `"flow_id":${a.flowId},"src_ip":"${a.srcIp}","src_port":${a.srcPort},` +
-    `"dest_ip":"${a.destIp}","dest_port":${a.destPort},"proto":"${a.proto}"`
-  );
+  if (a !== tupleApp) {
+    tupleApp = a;
+    tupleText =
+      `"flow_id":${a.flowId},"src_ip":"${a.srcIp}","src_port":${a.srcPort},` +
+      `"dest_ip":"${a.destIp}","dest_port":${a.destPort},"proto":"${a.proto}"`;
+  }
+  return tupleText;
 }
 
 function dest(a: FlowApp, names: readonly string[]): string {
