@@ -11,6 +11,7 @@ import { DecodeResult, Packet } from './decode/packet.js';
 import { Enricher } from './enrich/enricher.js';
 import { isInternetV4, isInternetV6 } from './enrich/scope.js';
 import { type FlowEndSink, FlowTable, type FlowTableOptions } from './flow/table.js';
+import { FlowsAtRest } from './names/at-rest.js';
 import { DnsAnswerCache, type DnsAnswerCacheOptions } from './names/dns-cache.js';
 import { NamesEngine } from './names/engine.js';
 import { FlowApp, SEVERITY_RANK } from './names/flow-app.js';
@@ -25,7 +26,6 @@ import {
 import { loadPolicy } from './policy/load.js';
 import type { Policy } from './policy/policy.js';
 import { type Destination, judge } from './policy/verdict.js';
-import { formatIpv4, formatIpv6 } from './util/ip.js';
 
 const FINISH_BATCH = 1024;
 
@@ -74,7 +74,9 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     asn: null,
     asCountry: null,
   };
+  /** Flows holding reassembly or DNS-over-TCP state; every other flow is recorded in `atRest`. */
   private readonly apps: (FlowApp | undefined)[];
+  readonly atRest: FlowsAtRest;
   private readonly policy: Policy;
   private readonly enricher: Enricher;
 
@@ -83,7 +85,9 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     options: PipelineOptions = {},
   ) {
     this.flows = new FlowTable(this, options);
-    this.apps = new Array(this.flows.maxFlows);
+    // Grows with the slots in use (the table hands out slots from the lowest up).
+    this.apps = [];
+    this.atRest = new FlowsAtRest(this.flows.maxFlows);
     this.policy = options.policy ?? loadPolicy({});
     this.enricher = options.enricher ?? new Enricher(null, this.policy.geoOverrides);
     this.dnsCache = new DnsAnswerCache(options.dnsCache);
@@ -107,41 +111,72 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     const flows = this.flows;
     const slot = flows.update(p, buf, origLen, tsUs);
     let app = this.apps[slot];
-    if (flows.lastCreated || app === undefined) app = this.startFlow(slot, tsUs);
+    if (flows.lastCreated) app = this.startFlow(slot, tsUs);
+    else if (app === undefined) {
+      // A recorded flow: most of its packets (and every packet once it is decided, unless it is DNS) need no object.
+      const rest = this.atRest;
+      if (rest.bits[slot] === 0) app = this.startFlow(slot, tsUs);
+      else if (!rest.readsPackets(slot)) return;
+      else if (rest.isNaming(slot) && !this.names.wantsPacket(p, flows.lastToServer)) return;
+      else app = this.restore(slot);
+    }
     if ((app.naming || app.appProto === 'dns') && this.names.onPacket(app, p, buf, flows.lastToServer, tsUs)) {
       this.decide(app, tsUs);
     }
+    this.rest(slot, app);
   }
 
-  /** A new flow: who the destination is, which names led there, and a verdict now if an address or DNS name already denies. */
-  private startFlow(slot: number, tsUs: number): FlowApp {
+  /** After a packet: a flow that holds no reassembly state is recorded and its object dropped. */
+  private rest(slot: number, app: FlowApp): void {
+    if (app.holdsReassembly || app.dnsTcp !== null) {
+      this.apps[slot] = app;
+      return;
+    }
+    this.atRest.record(slot, app);
+    this.apps[slot] = undefined;
+  }
+
+  /** A recorded flow's FlowApp, made again for one packet or its end. */
+  private restore(slot: number): FlowApp {
+    const app = this.newFlowApp(slot);
+    this.atRest.restore(slot, app);
+    return app;
+  }
+
+  private newFlowApp(slot: number): FlowApp {
     const t = this.flows;
-    const v6 = t.addrLen(slot) === 16;
     const w = this.words;
     for (let i = 0; i < 4; i++) w[i] = t.serverWord(slot, i);
-    const c = (i: number) => t.clientWord(slot, i);
     const proto = protoName(t.proto(slot));
     const icmp = proto === 'ICMP' || proto === 'ICMPv6';
-    const app = new FlowApp(
+    return new FlowApp(
       t.id[slot],
-      v6 ? formatIpv6(c(0), c(1), c(2), c(3)) : formatIpv4(c(0)),
       icmp ? null : t.clientPort(slot),
-      v6 ? formatIpv6(w[0], w[1], w[2], w[3]) : formatIpv4(w[0]),
       icmp ? null : t.serverPort(slot),
       proto,
+      t.addrLen(slot) === 16,
+      t.clientWord(slot, 0),
+      t.clientWord(slot, 1),
+      t.clientWord(slot, 2),
+      t.clientWord(slot, 3),
       w[0],
       w[1],
       w[2],
       w[3],
-      v6,
     );
+  }
+
+  /** A new flow: who the destination is, which names led there, and a verdict now if an address or DNS name already denies. */
+  private startFlow(slot: number, tsUs: number): FlowApp {
+    const app = this.newFlowApp(slot);
+    const w = this.words;
+    const v6 = app.v6;
     app.internet = v6 ? isInternetV6(w[0], w[1], w[2], w[3]) : isInternetV4(w[0]);
     if (app.internet) {
       this.enricher.lookup(w, v6, app);
       app.addDnsNames(this.dnsCache.namesFor(app.srcIp, app.destIp, tsUs));
       if (this.judge(app).verdict === 'high') this.decide(app, tsUs);
     }
-    this.apps[slot] = app;
     return app;
   }
 
@@ -186,8 +221,12 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   }
 
   flowEnded(table: FlowTable, slot: number, reason: number): void {
-    const app = this.apps[slot] ?? this.startFlow(slot, table.lastUs[slot]);
+    let app = this.apps[slot];
+    if (app === undefined) {
+      app = this.atRest.bits[slot] !== 0 ? this.restore(slot) : this.startFlow(slot, table.lastUs[slot]);
+    }
     this.apps[slot] = undefined;
+    this.atRest.clear(slot);
     this.names.release(app);
     // Flow end: the final verdict, with every name seen (an alert if it is higher than before).
     this.decide(app, table.lastUs[slot]);

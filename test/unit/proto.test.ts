@@ -173,9 +173,13 @@ describe('egress.v1 payloads from real captures', () => {
   });
 });
 
+/** 10.0.0.2 and 203.0.113.9 as the flow table stores IPv4 addresses: one 32-bit word. */
+const CLIENT = 0x0a000002 | 0;
+const SERVER = 0xcb007109 | 0;
+
 describe('optional fields', () => {
   function record(proto: 'TCP' | 'ICMP', port: number | null): AlertRecord {
-    const app = new FlowApp(9, '10.0.0.2', port, '203.0.113.9', port, proto, 0, 0, 0, 0, false);
+    const app = new FlowApp(9, port, port, proto, false, CLIENT, 0, 0, 0, SERVER, 0, 0, 0);
     return { tsUs: 1, app, names: [], severity: 'high', reasons: ['deny_country'], text: 't' };
   }
 
@@ -243,7 +247,7 @@ describe('schema evolution', () => {
 });
 
 function optionalRecord(): AlertRecord {
-  const app = new FlowApp(1, '10.0.0.2', 40000, '203.0.113.9', 443, 'TCP', 0, 0, 0, 0, false);
+  const app = new FlowApp(1, 40000, 443, 'TCP', false, CLIENT, 0, 0, 0, SERVER, 0, 0, 0);
   return { tsUs: 1, app, names: [], severity: 'medium', reasons: ['not_allowlisted'], text: 't' };
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point of the `egress` binary.
 
+import './heap.js';
 import { ExitCode } from '../errors.js';
 import { main } from './main.js';
 

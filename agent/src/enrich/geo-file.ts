@@ -35,7 +35,7 @@ export interface GeoTables {
   /** Index 0 is null (unknown). */
   countries: (string | null)[];
   /** Index 0 is null (unknown). */
-  orgs: (string | null)[];
+  orgs: OrgNames;
 }
 
 export function parseGeoFile(bytes: Uint8Array, file: string): GeoTables {
@@ -83,9 +83,8 @@ export function parseGeoFile(bytes: Uint8Array, file: string): GeoTables {
 
   // The checksum catches damage; these catch a file that is well formed but
   // inconsistent, so a lookup can never read outside a table.
-  const orgs = splitLines(orgText);
-  if (orgs.length !== header.orgs || orgs[0] !== '') fail('geo database organisation table inconsistent');
-  orgs[0] = null;
+  const orgs = new OrgNames(orgText);
+  if (orgs.length !== header.orgs || !orgs.firstIsEmpty()) fail('geo database organisation table inconsistent');
   const countries: (string | null)[] = header.countries.slice();
   if (countries[0] !== '' || !countries.slice(1).every((c) => /^[A-Z]{2}$/.test(c as string))) {
     fail('geo database country table inconsistent');
@@ -113,18 +112,44 @@ function allBelow(values: Uint32Array, limit: number): boolean {
 }
 
 /**
- * The "\n"-separated UTF-8 names as separate strings. Decoding them one by one
- * keeps the ASCII ones (nearly all) one byte per character, where one decode
- * of the whole text and a split would keep it all as UTF-16.
+ * The "\n"-separated UTF-8 organisation names, each decoded when first asked
+ * for (a scan meets a few hundred of the 80,000): the text stays in the
+ * file's buffer, and the ones met are kept. One by one, the ASCII names
+ * (nearly all) are one byte per character, where one decode of the whole
+ * text and a split would keep it all as UTF-16. Name 0 (empty) is null.
  */
-function splitLines(text: Uint8Array): (string | null)[] {
-  const buf = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
-  const out: (string | null)[] = [];
-  for (let from = 0; ; ) {
-    const end = buf.indexOf(0x0a, from);
-    out.push(buf.toString('utf8', from, end < 0 ? buf.length : end));
-    if (end < 0) return out;
-    from = end + 1;
+export class OrgNames {
+  readonly length: number;
+  private readonly buf: Buffer;
+  /** Where name i starts; starts[length] is one past the end of the text. */
+  private readonly starts: Uint32Array;
+  private readonly decoded: (string | null | undefined)[];
+
+  constructor(text: Uint8Array) {
+    this.buf = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+    let n = 1;
+    for (let at = this.buf.indexOf(0x0a); at >= 0; at = this.buf.indexOf(0x0a, at + 1)) n++;
+    this.length = n;
+    this.starts = new Uint32Array(n + 1);
+    for (let i = 1, at = this.buf.indexOf(0x0a); at >= 0; at = this.buf.indexOf(0x0a, at + 1))
+      this.starts[i++] = at + 1;
+    this.starts[n] = this.buf.length + 1;
+    this.decoded = new Array(n);
+  }
+
+  firstIsEmpty(): boolean {
+    return this.starts[1] === 1;
+  }
+
+  get(i: number): string | null {
+    let name = this.decoded[i];
+    if (name === undefined) {
+      const from = this.starts[i];
+      const to = this.starts[i + 1] - 1;
+      name = i === 0 ? null : this.buf.toString('utf8', from, to);
+      this.decoded[i] = name;
+    }
+    return name;
   }
 }
 

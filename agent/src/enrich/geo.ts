@@ -34,7 +34,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EgressError, ErrorCode } from '../errors.js';
-import { type GeoTables, parseGeoFile } from './geo-file.js';
+import { type GeoTables, type OrgNames, parseGeoFile } from './geo-file.js';
 import { buildRangeIndex, findV4, findV6, type RangeIndex } from './geo-index.js';
 
 export interface GeoAnswer {
@@ -58,7 +58,7 @@ export class GeoDb {
   private readonly v6Recs: Uint32Array;
   private readonly records: Uint32Array;
   private readonly countries: (string | null)[];
-  private readonly orgs: (string | null)[];
+  private readonly orgs: OrgNames;
   private readonly v4Index: RangeIndex;
   private readonly v6Index: RangeIndex;
 
@@ -130,7 +130,7 @@ export class GeoDb {
     out.asCountry = this.countries[countries >>> 8];
     const asn = this.records[r + 1];
     out.asn = asn === 0 ? null : asn;
-    out.asOrg = this.orgs[this.records[r + 2]];
+    out.asOrg = this.orgs.get(this.records[r + 2]);
     return rec !== 0;
   }
 }

@@ -49,8 +49,10 @@ export class FlowTable {
   private readonly head = new Int32Array(CLASSES).fill(NONE);
   private readonly tail = new Int32Array(CLASSES).fill(NONE);
   private readonly timeoutUs = new Float64Array(CLASSES);
+  /** Slots freed by ended flows, reused first; then `fresh`, the lowest slot never used. */
   private readonly freeSlots: Int32Array;
-  private freeTop: number;
+  private freeTop = 0;
+  private fresh = 0;
   private readonly key: KeyBuilder;
   private nextExpiryUs = 0;
   /** Set by update(): the flow was created by this packet, and the packet went client→server. */
@@ -95,8 +97,6 @@ export class FlowTable {
     this.buckets = new Int32Array(nb).fill(NONE);
     this.bucketMask = nb - 1;
     this.freeSlots = new Int32Array(max);
-    for (let i = 0; i < max; i++) this.freeSlots[i] = max - 1 - i;
-    this.freeTop = max;
     const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.timeoutUs[TimeoutClass.TCP_NEW] = t.tcpNew * 1e6;
     this.timeoutUs[TimeoutClass.TCP_ESTABLISHED] = t.tcpEstablished * 1e6;
@@ -164,7 +164,21 @@ export class FlowTable {
    * End of input: the open flows, in the order they began. End them with
    * `endAtEndOfInput`, in batches if the output needs to breathe between them.
    */
-  openFlowsInOrder(): number[] {
+  openFlowsInOrder(): Int32Array | number[] {
+    const n = this.counters.active;
+    // Sorted as numbers, without a compare function: id and slot packed into one exact double.
+    const span = 2 ** Math.ceil(Math.log2(this.maxFlows + 1));
+    if (this.counters.created * span < Number.MAX_SAFE_INTEGER) {
+      const packed = new Float64Array(n);
+      let i = 0;
+      for (let c = 0; c < CLASSES; c++) {
+        for (let s = this.head[c]; s !== NONE; s = this.lruNext[s]) packed[i++] = this.id[s] * span + s;
+      }
+      packed.sort();
+      const slots = new Int32Array(n);
+      for (let j = 0; j < n; j++) slots[j] = packed[j] % span;
+      return slots;
+    }
     const slots: number[] = [];
     for (let c = 0; c < CLASSES; c++) for (let s = this.head[c]; s !== NONE; s = this.lruNext[s]) slots.push(s);
     return slots.sort((a, b) => this.id[a] - this.id[b]);
@@ -223,11 +237,11 @@ export class FlowTable {
   }
 
   private create(p: Packet, key: KeyBuilder, tsUs: number): number {
-    if (this.freeTop === 0) {
+    if (this.freeTop === 0 && this.fresh === this.maxFlows) {
       this.expireIdle(tsUs);
       if (this.freeTop === 0) this.evictLeastRecent();
     }
-    const slot = this.freeSlots[--this.freeTop];
+    const slot = this.freeTop > 0 ? this.freeSlots[--this.freeTop] : this.fresh++;
     this.keys.set(key.words, slot * KEY_WORDS);
     this.hashes[slot] = key.hash;
     const b = key.hash & this.bucketMask;

@@ -102,6 +102,20 @@ export class NamesEngine {
     return true;
   }
 
+  /**
+   * Can this packet matter to a flow still being named that holds no
+   * reassembly state (no protocol chosen yet)? The same tests onTcp and
+   * onUdp begin with; the caller skips the rest.
+   */
+  wantsPacket(p: Packet, toServer: boolean): boolean {
+    if (p.proto === IpProto.TCP) {
+      return toServer && (p.payloadLen > 0 || (p.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN);
+    }
+    if (p.proto === IpProto.UDP)
+      return p.dstPort === DNS_PORT || p.srcPort === DNS_PORT || (toServer && p.payloadLen > 0);
+    return true;
+  }
+
   private onTcp(app: FlowApp, p: Packet, buf: Buffer, toServer: boolean, tsUs: number): boolean {
     if (app.appProto === 'dns') return this.onDnsTcp(app, p, buf, toServer, tsUs);
     if (!toServer) return false;
@@ -217,7 +231,6 @@ export class NamesEngine {
 
   clientHello(app: FlowApp, hello: ClientHelloInfo, type: 'tls' | 'quic', tsUs: number, version?: number): void {
     app.sni = hello.sni;
-    app.alpn = hello.alpn;
     app.ech = hello.ech;
     if (hello.ech) this.counters.ech++;
     const body: Record<string, unknown> = { sni: hello.sni, alpn: hello.alpn, ech: hello.ech };

@@ -1,10 +1,13 @@
-// What the names, enrich and policy stages know about one flow, created
-// with the flow and dropped when it ends. The reassembly state it may hold
-// is bounded per flow and released as soon as a name is found.
+// What the names, enrich and policy stages know about one flow, while they
+// work on it: made when a packet of the flow needs them, and kept only while
+// it holds reassembly or DNS-over-TCP state (bounded per flow, released as
+// soon as a name is found). Between packets the rest of it is recorded in
+// slot-indexed arrays (settled.ts), and it is made again from there.
 
 import type { GeoAnswer } from '../enrich/geo.js';
 import type { ProtoName } from '../output/flow-record.js';
 import type { Judgement } from '../policy/verdict.js';
+import { formatIpv4, formatIpv6 } from '../util/ip.js';
 import type { DnsTcpFramer } from './dns-tcp.js';
 import type { EncryptedDns } from './encrypted-dns.js';
 import type { QuicInitialAssembler } from './quic.js';
@@ -40,7 +43,6 @@ export class FlowApp implements GeoAnswer {
   private hostName: string | null = null;
   /** names(), kept until a name is added. */
   private namesMemo: string[] | null = null;
-  alpn: readonly string[] = NONE;
   /** encrypted_client_hello offered: the real name may be hidden. */
   ech = false;
   /** DNS over TLS, QUIC or HTTPS: the names this client looks up are hidden from the gateway. */
@@ -69,21 +71,42 @@ export class FlowApp implements GeoAnswer {
   judgement: Judgement | null = null;
   /** The names() the judgement was made with (the memo: the same array while no name is added). */
   judgedNames: readonly string[] | null = null;
+  /** The addresses as text, made when first asked for. */
+  private srcText: string | null = null;
+  private destText: string | null = null;
 
   constructor(
     readonly flowId: number,
-    readonly srcIp: string,
     readonly srcPort: number | null,
-    readonly destIp: string,
     readonly destPort: number | null,
     readonly proto: ProtoName,
+    readonly v6: boolean,
+    /** Client address words as the flow table stores them (IPv4: c0 only). */
+    private readonly c0: number,
+    private readonly c1: number,
+    private readonly c2: number,
+    private readonly c3: number,
     /** Destination address words as the flow table stores them (IPv4: d0 only). */
     readonly d0: number,
     readonly d1: number,
     readonly d2: number,
     readonly d3: number,
-    readonly v6: boolean,
   ) {}
+
+  /** The client's address: dotted quad, or IPv6 as RFC 5952 writes it. */
+  get srcIp(): string {
+    if (this.srcText === null) {
+      this.srcText = this.v6 ? formatIpv6(this.c0, this.c1, this.c2, this.c3) : formatIpv4(this.c0);
+    }
+    return this.srcText;
+  }
+
+  get destIp(): string {
+    if (this.destText === null) {
+      this.destText = this.v6 ? formatIpv6(this.d0, this.d1, this.d2, this.d3) : formatIpv4(this.d0);
+    }
+    return this.destText;
+  }
 
   /** The destination address words into `out` (reused by the caller). */
   destWords(out: Int32Array): Int32Array {
@@ -125,9 +148,21 @@ export class FlowApp implements GeoAnswer {
     this.namesMemo = null;
   }
 
+  /** Put back the names of a recorded flow (names/at-rest.ts), and names() made from them. */
+  restoreNames(dns: readonly string[], sni: string | null, host: string | null, all: string[]): void {
+    this.dnsNameList = dns;
+    this.sniName = sni;
+    this.hostName = host;
+    this.namesMemo = all;
+  }
+
   /** Every name of the flow: DNS answers, SNI, Host; sorted, without repeats. Do not modify. */
   names(): string[] {
     if (this.namesMemo !== null) return this.namesMemo;
+    if (this.dnsNameList.length === 0 && this.sniName === null && this.hostName === null) {
+      this.namesMemo = NONE as string[];
+      return this.namesMemo;
+    }
     let all: string[] = this.dnsNameList.length === 0 ? [] : [...this.dnsNameList];
     if (this.sniName !== null && !all.includes(this.sniName)) all.push(this.sniName);
     if (this.hostName !== null && !all.includes(this.hostName)) all.push(this.hostName);

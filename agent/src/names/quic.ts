@@ -76,9 +76,20 @@ function hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Buffer {
 
 /** HKDF-Expand-Label with an empty context; every length used here fits one SHA-256 block. */
 function hkdfExpandLabel(secret: Uint8Array, label: string, length: number): Buffer {
-  const full = Buffer.from(`tls13 ${label}`, 'latin1');
-  const info = Buffer.concat([Buffer.from([length >> 8, length & 0xff, full.length]), full, Buffer.from([0, 1])]);
-  return createHmac('sha256', secret).update(info).digest().subarray(0, length);
+  return createHmac('sha256', secret).update(expandInfo(label, length)).digest().subarray(0, length);
+}
+
+/** The HkdfLabel structure and block counter for `label` (a handful of constants, made once each). */
+const expandInfos = new Map<string, Buffer>();
+function expandInfo(label: string, length: number): Buffer {
+  const id = `${label} ${length}`;
+  let info = expandInfos.get(id);
+  if (info === undefined) {
+    const full = Buffer.from(`tls13 ${label}`, 'latin1');
+    info = Buffer.concat([Buffer.from([length >> 8, length & 0xff, full.length]), full, Buffer.from([0, 1])]);
+    expandInfos.set(id, info);
+  }
+  return info;
 }
 
 export interface InitialSecrets {
@@ -112,6 +123,32 @@ interface OpenKeys {
   iv: Buffer;
   /** AES-128-ECB on one 16-byte block at a time (no padding): the header protection mask. */
   hp: Cipher;
+}
+
+/**
+ * Initial keys depend only on the version and the client's first DCID, and
+ * deriving them (five HMACs and a cipher) costs more than opening a packet:
+ * the keys of the last KEY_CACHE_SIZE connection IDs are kept, for a client
+ * that retries from another port (or address family) with the same DCID.
+ * The least recently used entry goes first.
+ */
+export const KEY_CACHE_SIZE = 1024;
+const keyCache = new Map<string, OpenKeys>();
+
+function initialKeys(version: number, dcid: Buffer): OpenKeys {
+  const id = `${version} ${dcid.toString('hex')}`;
+  let k = keyCache.get(id);
+  if (k !== undefined) {
+    keyCache.delete(id);
+  } else {
+    const s = clientInitialSecrets(version, dcid)!;
+    const hp = createCipheriv('aes-128-ecb', s.hp, null);
+    hp.setAutoPadding(false);
+    k = { key: s.key, iv: s.iv, hp };
+    if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value as string);
+  }
+  keyCache.set(id, k);
+  return k;
 }
 
 // ---- Variable-length integers (RFC 9000 §16) ----
@@ -248,10 +285,7 @@ export class QuicInitialAssembler {
     let k = this.keys.get(version);
     if (!k) {
       // Also for a second version after compatible version negotiation: same DCID, that version's salt.
-      const s = clientInitialSecrets(version, this.dcid!)!;
-      const hp = createCipheriv('aes-128-ecb', s.hp, null);
-      hp.setAutoPadding(false);
-      k = { key: s.key, iv: s.iv, hp };
+      k = initialKeys(version, this.dcid!);
       this.keys.set(version, k);
     }
     return k;

@@ -6,20 +6,36 @@ import type { FlowApp } from '../names/flow-app.js';
 import type { AlertRecord, AppEventRecord, FlowRecord } from './flow-record.js';
 import { isoMicros } from './time.js';
 
+/** The last tuple written: events of one flow often come together (an app event, then its alert). */
+let tupleApp: FlowApp | null = null;
+let tupleText = '';
+
 /** The tuple every flow-scoped event starts with. */
 function tuple(a: FlowApp): string {
-  return (
-    `"flow_id":${a.flowId},"src_ip":"${a.srcIp}","src_port":${a.srcPort},` +
-    `"dest_ip":"${a.destIp}","dest_port":${a.destPort},"proto":"${a.proto}"`
-  );
+  if (a !== tupleApp) {
+    tupleApp = a;
+    tupleText =
+      `"flow_id":${a.flowId},"src_ip":"${a.srcIp}","src_port":${a.srcPort},` +
+      `"dest_ip":"${a.destIp}","dest_port":${a.destPort},"proto":"${a.proto}"`;
+  }
+  return tupleText;
 }
 
 function dest(a: FlowApp, names: readonly string[]): string {
   const g = a;
   return (
-    `"dest":{"names":${JSON.stringify(names)},"country":${str(g.country)},"asn":${g.asn},` +
+    `"dest":{"names":${names.length === 0 ? '[]' : JSON.stringify(names)},"country":${str(g.country)},"asn":${g.asn},` +
     `"as_org":${g.asOrg === null ? 'null' : JSON.stringify(g.asOrg)},"as_country":${str(g.asCountry)}}`
   );
+}
+
+/** Reason codes are a closed set of identifiers: no escaping. */
+function reasons(rs: readonly string[]): string {
+  return rs.length === 0 ? '[]' : `["${rs.join('","')}"]`;
+}
+
+function hiddenBy(a: FlowApp): string {
+  return !a.ech && a.encryptedDns === null ? '[]' : JSON.stringify(a.hiddenBy());
 }
 
 /** Strings from closed sets (country codes, protocol and state names, timestamps) need no escaping. */
@@ -36,19 +52,19 @@ export function flowEventLine(r: FlowRecord): string {
   const end = isoMicros(r.endUs);
   return (
     `{"timestamp":"${end}","event_type":"flow",${tuple(r.app)},"app_proto":${str(r.app.appProto)},` +
-    `${dest(r.app, r.names)},"verdict":"${r.verdict}","reasons":${JSON.stringify(r.reasons)},` +
+    `${dest(r.app, r.names)},"verdict":"${r.verdict}","reasons":${reasons(r.reasons)},` +
     `"pkts_toserver":${r.pktsToServer},"pkts_toclient":${r.pktsToClient},` +
     `"bytes_toserver":${r.bytesToServer},"bytes_toclient":${r.bytesToClient},` +
     `"start":"${isoMicros(r.startUs)}","end":"${end}",` +
-    `"tcp_state":${str(r.tcpState)},"end_reason":"${r.endReason}","names_hidden_by":${JSON.stringify(r.app.hiddenBy())}}`
+    `"tcp_state":${str(r.tcpState)},"end_reason":"${r.endReason}","names_hidden_by":${hiddenBy(r.app)}}`
   );
 }
 
 export function alertEventLine(a: AlertRecord): string {
   return (
     `{"timestamp":"${isoMicros(a.tsUs)}","event_type":"alert",${tuple(a.app)},"app_proto":${str(a.app.appProto)},` +
-    `${dest(a.app, a.names)},"alert":{"severity":"${a.severity}","reasons":${JSON.stringify(a.reasons)},` +
-    `"text":${JSON.stringify(a.text)}},"names_hidden_by":${JSON.stringify(a.app.hiddenBy())}}`
+    `${dest(a.app, a.names)},"alert":{"severity":"${a.severity}","reasons":${reasons(a.reasons)},` +
+    `"text":${JSON.stringify(a.text)}},"names_hidden_by":${hiddenBy(a.app)}}`
   );
 }
 

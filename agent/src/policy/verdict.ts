@@ -33,36 +33,32 @@ const UNLISTED: Record<'medium' | 'high', Judgement> = {
   high: Object.freeze({ verdict: 'high', reasons: [ReasonCode.NOT_ALLOWLISTED], matched: {} }) as Judgement,
 };
 
+/** A `high` judgement with one more matched deny rule. */
+function deny(j: Judgement | null, reason: Reason, value: string): Judgement {
+  const out = j ?? { verdict: 'high', reasons: [], matched: {} };
+  out.reasons.push(reason);
+  out.matched[reason] = value;
+  return out;
+}
+
 export function judge(d: Destination, p: Policy): Judgement {
   if (!d.internet) return LOCAL;
-  const reasons: Reason[] = [];
-  const matched: Partial<Record<Reason, string>> = {};
-  if (d.country !== null && p.denyCountries.has(d.country)) {
-    reasons.push(ReasonCode.DENY_COUNTRY);
-    matched.deny_country = d.country;
-  }
+  // Made only when a deny rule matches: most destinations match none.
+  let denied: Judgement | null = null;
+  if (d.country !== null && p.denyCountries.has(d.country)) denied = deny(denied, ReasonCode.DENY_COUNTRY, d.country);
   if (d.asCountry !== null && p.denyAsCountries.has(d.asCountry)) {
-    reasons.push(ReasonCode.DENY_AS_COUNTRY);
-    matched.deny_as_country = d.asCountry;
+    denied = deny(denied, ReasonCode.DENY_AS_COUNTRY, d.asCountry);
   }
-  if (d.asn !== null && p.denyAsns.has(d.asn)) {
-    reasons.push(ReasonCode.DENY_ASN);
-    matched.deny_asn = `AS${d.asn}`;
-  }
+  if (d.asn !== null && p.denyAsns.has(d.asn)) denied = deny(denied, ReasonCode.DENY_ASN, `AS${d.asn}`);
   for (const name of d.names) {
     const rule = p.denyDomains.match(name);
     if (rule !== null) {
-      reasons.push(ReasonCode.DENY_DOMAIN);
-      matched.deny_domain = rule;
+      denied = deny(denied, ReasonCode.DENY_DOMAIN, rule);
       break;
     }
   }
-  if (reasons.length > 0) return { verdict: 'high', reasons, matched };
-  if (
-    p.allowCidrs.some((c) => cidrContains(c, d.words, d.v6)) ||
-    d.names.some((n) => p.allowDomains.match(n) !== null)
-  ) {
-    return ALLOWED;
-  }
+  if (denied !== null) return denied;
+  for (const c of p.allowCidrs) if (cidrContains(c, d.words, d.v6)) return ALLOWED;
+  for (const n of d.names) if (p.allowDomains.match(n) !== null) return ALLOWED;
   return UNLISTED[p.unlisted];
 }
