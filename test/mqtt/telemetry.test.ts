@@ -7,7 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeFlow, decodeStats, protoNameOf, u64, verdictName } from '../../agent/src/mqtt/codec.js';
+import {
+  decodeAlert,
+  decodeFlow,
+  decodeSession,
+  decodeStats,
+  egress as pb,
+  protoNameOf,
+  u64,
+  verdictName,
+} from '../../agent/src/mqtt/codec.js';
 import { EGRESS_BIN, egress, events, ROOT } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 
@@ -90,6 +99,20 @@ describe('flows and stats over MQTT', () => {
     const s = last[last.length - 1];
     expect([u64(s.packets), u64(s.flows), u64(s.alerts)]).toEqual([stats.packets, stats.flows, stats.alerts]);
     expect(u64(s.counters['mqtt.rate_limited_flow'])).toBe(0);
+  }, 30_000);
+
+  it('opens a flight session with --session, tags every alert with it, and closes it at the end', async () => {
+    expect(await replay('gw-session', ['--session', 'Flight 12', '--linger', '10'])).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    const sessions = got.filter((m) => m.topic === 'egress/v1/gw-session/session').map((m) => decodeSession(m.payload));
+    expect(sessions.map((x) => [x.name, x.state])).toEqual([
+      ['Flight 12', pb.v1.Session.State.OPEN],
+      ['Flight 12', pb.v1.Session.State.CLOSED],
+    ]);
+    expect(sessions[0].id).toBe(sessions[1].id);
+    const alerts = got.filter((m) => m.topic === 'egress/v1/gw-session/alert').map((m) => decodeAlert(m.payload));
+    expect(alerts.length).toBeGreaterThan(0);
+    expect(new Set(alerts.map((a) => a.session))).toEqual(new Set([sessions[0].id]));
   }, 30_000);
 
   it('drops flows over --flows-per-second and counts them', async () => {

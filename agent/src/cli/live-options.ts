@@ -20,6 +20,7 @@ export const LIVE_OPTIONS: Options = {
   'max-flows': { type: 'string' },
   'data-dir': { type: 'string' },
   gateway: { type: 'string' },
+  session: { type: 'string' },
   broker: { type: 'string' },
   'broker-user': { type: 'string' },
   ca: { type: 'string' },
@@ -40,6 +41,8 @@ export const LIVE_OPTIONS_HELP = `  --policy FILE           policy YAML (may ext
   --max-flows N           flow table limit (default ${DEFAULT_MAX_FLOWS})
   --data-dir DIR          spool and secrets (default: EGRESS_DATA_DIR or ~/.local/state/egress)
   --gateway ID            gateway id in every MQTT topic (default: the host name)
+  --session NAME          open a flight session with this name at start (closed at stop);
+                          otherwise sessions are opened and closed from the dashboard
   --broker URL            external broker: mqtt://, mqtts://, ws://, wss:// (default: the
                           embedded one on 127.0.0.1, port --mqtt-port, default 1883)
   --broker-user NAME      username for the external broker; the password comes from

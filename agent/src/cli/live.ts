@@ -170,6 +170,8 @@ async function startAgent(values: Record<string, unknown>, io: CliIo, log: (line
         ` (kept in ${options.dataDir}/secrets.json)`,
     );
   if (agent.spool.pending > 0) log(`${agent.spool.pending} messages from an earlier run are in the spool; sending`);
+  const session = values.session as string | undefined;
+  if (session !== undefined) log(`flight ${agent.startFlight(session).id} ("${session}") started`);
   if (!values.quiet) agent.onAlert = (a) => io.stdout.write(alertLine(a));
   return agent;
 }

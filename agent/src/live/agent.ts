@@ -232,12 +232,53 @@ export class LiveAgent {
     if (this.statsTimer) clearInterval(this.statsTimer);
     await this.finishFlows();
     this.publishStats();
+    if (this.session) this.endFlight();
     const delivered = await this.publisher.flush(flushMs, interrupt);
     await this.publisher.close();
     this.spool.close();
     await this.broker?.close();
     if (this.http) await new Promise<void>((r) => this.http?.close(() => r()));
     return delivered;
+  }
+
+  /** Open a flight session: alerts, flows and stats carry its id until it ends. */
+  startFlight(name: string): { id: string; name: string; startUs: number } {
+    if (this.session) throw new EgressError(ErrorCode.COMMAND_REJECTED, `flight ${this.session.id} is already open`);
+    const gw = this.options.gateway;
+    const now = Date.now() * 1000;
+    const id = `${gw}-${new Date(now / 1000).toISOString().replace(/[-:.]/g, '')}`;
+    this.session = { id, name: name.slice(0, 200), startUs: now };
+    this.publishSession(null);
+    return this.session;
+  }
+
+  /** Close the open flight session. */
+  endFlight(): { id: string; name: string; startUs: number } {
+    const s = this.session;
+    if (s === null) throw new EgressError(ErrorCode.COMMAND_REJECTED, 'no flight is open');
+    this.publishSession(Date.now() * 1000);
+    this.session = null;
+    this.publisher.publishRetained(topicFor(this.options.gateway, 'status'), this.statusPayload());
+    return s;
+  }
+
+  private publishSession(endUs: number | null): void {
+    const s = this.session;
+    if (s === null) return;
+    const gw = this.options.gateway;
+    this.publisher.send(
+      'session',
+      topicFor(gw, 'session'),
+      encodeSession({
+        id: s.id,
+        gateway: gw,
+        name: s.name,
+        state: endUs === null ? 'open' : 'closed',
+        startUs: s.startUs,
+        endUs,
+      }),
+    );
+    if (endUs === null) this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload());
   }
 
   /** Republish the retained status when the agent's condition changes: capture trouble or spool drops make it DEGRADED. */
@@ -314,33 +355,11 @@ export class LiveAgent {
 
   private run(verb: string, args: Record<string, string>): string {
     const gw = this.options.gateway;
-    const now = Date.now() * 1000;
     switch (verb) {
-      case 'start_flight': {
-        if (this.session)
-          throw new EgressError(ErrorCode.COMMAND_REJECTED, `flight ${this.session.id} is already open`);
-        const name = (args.name ?? '').slice(0, 200);
-        this.session = { id: `${gw}-${new Date(now / 1000).toISOString().replace(/[:.]/g, '')}`, name, startUs: now };
-        this.publisher.send(
-          'session',
-          topicFor(gw, 'session'),
-          encodeSession({ id: this.session.id, gateway: gw, name, state: 'open', startUs: now, endUs: null }),
-        );
-        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload());
-        return `flight ${this.session.id} started`;
-      }
-      case 'end_flight': {
-        const s = this.session;
-        if (s === null) throw new EgressError(ErrorCode.COMMAND_REJECTED, 'no flight is open');
-        this.session = null;
-        this.publisher.send(
-          'session',
-          topicFor(gw, 'session'),
-          encodeSession({ id: s.id, gateway: gw, name: s.name, state: 'closed', startUs: s.startUs, endUs: now }),
-        );
-        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload());
-        return `flight ${s.id} ended`;
-      }
+      case 'start_flight':
+        return `flight ${this.startFlight(args.name ?? '').id} started`;
+      case 'end_flight':
+        return `flight ${this.endFlight().id} ended`;
       case 'status':
         this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload());
         this.publishStats();
