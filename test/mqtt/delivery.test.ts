@@ -168,3 +168,35 @@ describe('store and forward', () => {
     await broker.stop();
   }, 90_000);
 });
+
+describe('a full disk', () => {
+  const small = join(dir, 'small');
+  beforeAll(() => {
+    execFileSync('mkdir', ['-p', small]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', small]);
+  });
+  afterAll(() => {
+    execFileSync('umount', [small]);
+  });
+
+  it('does not stop the agent: the alerts the spool cannot take are counted and logged', async () => {
+    const broker = new Mosquitto();
+    await broker.start();
+    await broker.stop(); // away: everything goes to the spool, which fills the 512 KiB disk
+    const child = replay(
+      [capture, '--speed', 'max', '--broker', broker.url, '--gateway', 'gw-full', '--linger', '1'],
+      small,
+    );
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    expect(await exited(child)).toBe(1); // messages left undelivered
+    expect(out).toContain(`alerts: ${expected.length}`); // every packet was still judged
+    expect(err).toMatch(/spool: .*(ENOSPC|no space)/i);
+  }, 60_000);
+});

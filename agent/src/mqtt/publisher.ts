@@ -46,6 +46,10 @@ export interface PublisherCounters {
   published_flow: number;
   published_stats: number;
   rate_limited_flow: number;
+  /** Messages the spool refused (disk full, I/O error); sent without it when connected. */
+  spool_errors: number;
+  /** Messages handed over after close() (at shutdown); not sent. */
+  dropped_after_close: number;
   connects: number;
   disconnects: number;
 }
@@ -59,6 +63,8 @@ export class Publisher {
     published_flow: 0,
     published_stats: 0,
     rate_limited_flow: 0,
+    spool_errors: 0,
+    dropped_after_close: 0,
     connects: 0,
     disconnects: 0,
   };
@@ -74,6 +80,7 @@ export class Publisher {
   private tokensAtMs = Date.now();
   private closed = false;
   lastError: string | null = null;
+  private lastSpoolError: string | null = null;
 
   constructor(private readonly options: PublisherOptions) {
     this.spool = options.spool;
@@ -128,22 +135,32 @@ export class Publisher {
    * to the spool when not.
    */
   send(cls: SpoolClass, topic: string, payload: Buffer): void {
-    if (this.closed) return;
-    if (QOS[cls] === 1 || !this.client.connected || this.spool.pending > 0) {
-      if (cls === 'flow' && !this.takeToken()) {
-        this.counters.rate_limited_flow++;
-        return;
-      }
-      this.spool.append(cls, topic, payload);
-      this.drain();
-      return;
-    }
     if (cls === 'flow' && !this.takeToken()) {
       this.counters.rate_limited_flow++;
       return;
     }
-    this.client.publish(topic, payload, { qos: 0 });
-    this.count(cls);
+    if (this.closed) {
+      this.counters.dropped_after_close++;
+      return;
+    }
+    if (QOS[cls] === 0 && this.client.connected && this.spool.pending === 0) {
+      this.client.publish(topic, payload, { qos: 0 });
+      this.count(cls);
+      return;
+    }
+    try {
+      this.spool.append(cls, topic, payload);
+    } catch (err) {
+      // The spool cannot take it (disk full, I/O error): never stop the capture for it. Counted
+      // and logged; when connected the message still goes out, just without the disk behind it.
+      this.counters.spool_errors++;
+      const message = (err as Error).message;
+      if (message !== this.lastSpoolError) this.options.log?.(`spool: ${message} (counted as mqtt.spool_errors)`);
+      this.lastSpoolError = message;
+      if (this.client.connected) this.client.publish(topic, payload, { qos: QOS[cls] }, (e) => e || this.count(cls));
+      return;
+    }
+    this.drain();
   }
 
   /** Publish a retained message now (status), when connected; nothing is spooled. */
