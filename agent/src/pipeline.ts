@@ -2,7 +2,10 @@
 // table → names → enrich → policy → outputs. One object is the capture sink
 // and the flow-end sink, so the per-packet path is a few monomorphic calls;
 // per-flow work (enrichment, verdicts) happens once per flow, and the names
-// stage only sees flows still being named and DNS flows.
+// stage only sees flows still being named and DNS flows. Between packets a
+// flow's names/enrich/policy state is a record in slot-indexed arrays
+// (names/at-rest.ts); a FlowApp object is kept only while it holds
+// reassembly or DNS-over-TCP state.
 
 import type { PacketSink } from './capture/types.js';
 import { Anomalies } from './decode/anomaly.js';

@@ -134,6 +134,12 @@ interface OpenKeys {
  */
 export const KEY_CACHE_SIZE = 1024;
 const keyCache = new Map<string, OpenKeys>();
+let keyCacheEvictions = 0;
+
+/** Entries held by the Initial key cache, and how many were pushed out by newer ones. */
+export function initialKeyCacheCounters(): { size: number; evictions: number } {
+  return { size: keyCache.size, evictions: keyCacheEvictions };
+}
 
 function initialKeys(version: number, dcid: Buffer): OpenKeys {
   const id = `${version} ${dcid.toString('hex')}`;
@@ -145,7 +151,10 @@ function initialKeys(version: number, dcid: Buffer): OpenKeys {
     const hp = createCipheriv('aes-128-ecb', s.hp, null);
     hp.setAutoPadding(false);
     k = { key: s.key, iv: s.iv, hp };
-    if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value as string);
+    if (keyCache.size >= KEY_CACHE_SIZE) {
+      keyCache.delete(keyCache.keys().next().value as string);
+      keyCacheEvictions++;
+    }
   }
   keyCache.set(id, k);
   return k;
