@@ -7,7 +7,9 @@
 //
 // ts_us is the capture timestamp of the packet that decided the alert (the
 // kernel's, when tcpdump captured it live). It also keeps the agent's last
-// stats message. On SIGTERM, or once --count alerts have arrived, or --idle
+// stats message, over a second connection: stats are QoS 0, and a broker
+// without TCP_NODELAY would hold the next alert behind one (Nagle's
+// algorithm against the subscriber's delayed ACK). On SIGTERM, or once --count alerts have arrived, or --idle
 // seconds after the last one, it prints a one-line JSON summary (count,
 // first and last arrival, rate; from the last stats: packets, alerts,
 // kernel drops, publisher and spool counters) and exits.
@@ -46,12 +48,8 @@ let done = false;
 let stats = null;
 
 const client = await connectAsync(values.url, { protocolVersion: 4, clean: true, reconnectPeriod: 200 });
-client.on('message', (topic, payload) => {
+client.on('message', (_topic, payload) => {
   const recv = nowUs();
-  if (topic.endsWith('/stats')) {
-    stats = decodeStats(payload);
-    return;
-  }
   const a = decodeAlert(payload);
   count++;
   if (firstUs === 0) firstUs = recv;
@@ -63,7 +61,12 @@ client.on('message', (topic, payload) => {
     idleTimer = setTimeout(finish, idleMs);
   }
 });
-await client.subscribeAsync([`egress/v1/${values.gateway}/alert`, `egress/v1/${values.gateway}/stats`], { qos: 1 });
+await client.subscribeAsync(`egress/v1/${values.gateway}/alert`, { qos: 1 });
+const statsClient = await connectAsync(values.url, { protocolVersion: 4, clean: true, reconnectPeriod: 200 });
+statsClient.on('message', (_topic, payload) => {
+  stats = decodeStats(payload);
+});
+await statsClient.subscribeAsync(`egress/v1/${values.gateway}/stats`, { qos: 0 });
 console.error('subscribed');
 process.on('SIGTERM', finish);
 process.on('SIGINT', finish);
@@ -88,7 +91,7 @@ function finish() {
     },
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
-  const end = () => client.end(true, () => process.exit(0));
+  const end = () => statsClient.end(true, () => client.end(true, () => process.exit(0)));
   if (out) out.end(end);
   else end();
 }
