@@ -13,7 +13,7 @@
 // Needs root (namespaces, capture), as CI has.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -196,6 +196,7 @@ afterAll(async () => {
       // already gone
     }
   }
+  rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
 describe('egress run: live capture in a namespace, alerts over a real mosquitto', () => {
