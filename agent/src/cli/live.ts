@@ -10,7 +10,7 @@ import { CaptureReplay, parseSpeed } from '../live/replay.js';
 import { TcpdumpCapture } from '../live/tcpdump.js';
 import type { AlertRecord } from '../output/flow-record.js';
 import { isoMicros } from '../output/time.js';
-import { parseCommand } from './args.js';
+import { parseCommand, positiveInt } from './args.js';
 import type { CliIo } from './io.js';
 import { LIVE_OPTIONS, LIVE_OPTIONS_HELP, liveAgentOptions } from './live-options.js';
 
@@ -25,6 +25,8 @@ Options:
   -i, --interface IF      interface to capture (wlan0, eth0, br0, any)
   --filter BPF            only traffic matching this tcpdump filter
   --tcpdump PATH          tcpdump to run (default: tcpdump on PATH)
+  --capture-buffer KIB    kernel capture buffer for tcpdump (-B); raise it when stats show
+                          kernel drops on a busy link (default: tcpdump's, 2 MiB on Linux)
   --quiet                 do not print alerts on standard output
 ${LIVE_OPTIONS_HELP}
 
@@ -56,6 +58,7 @@ const RUN_OPTIONS = {
   interface: { type: 'string', short: 'i' },
   filter: { type: 'string' },
   tcpdump: { type: 'string' },
+  'capture-buffer': { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 
@@ -83,6 +86,10 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     interface: iface,
     command: [(values.tcpdump as string | undefined) ?? 'tcpdump'],
     filter: values.filter as string | undefined,
+    bufferKiB:
+      values['capture-buffer'] === undefined
+        ? undefined
+        : positiveInt('capture-buffer', values['capture-buffer'] as string, 0),
     exclude,
     anomalies: agent.pipeline.anomalies,
     onTick: (nowUs) => agent.tick(nowUs),

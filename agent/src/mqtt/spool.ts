@@ -32,6 +32,7 @@
 
 import {
   closeSync,
+  fdatasync,
   fdatasyncSync,
   fsyncSync,
   ftruncateSync,
@@ -187,6 +188,9 @@ export class Spool {
   private cursorGeneration = 0;
   private cursorDirty = false;
   private timer: NodeJS.Timeout | null = null;
+  /** A background group commit is running; another is due when it ends. */
+  private syncing = false;
+  private syncAgain = false;
   private closed = false;
 
   private constructor(
@@ -725,7 +729,8 @@ export class Spool {
     }
   }
 
-  private writeCursor(): void {
+  /** Write the cursor into the older of its two slots (not yet synced). */
+  private writeCursorSlot(): void {
     this.cursorGeneration++;
     const slot = CURSOR_SLOT_OFFSETS[this.cursorGeneration % 2];
     const b = encodeCursor({
@@ -734,8 +739,54 @@ export class Spool {
       nextSeq: this.nextSeq,
     });
     writeSync(this.cursorFd, b, 0, b.length, slot);
-    fdatasyncSync(this.cursorFd);
     this.cursorDirty = false;
+  }
+
+  private writeCursor(): void {
+    this.writeCursorSlot();
+    fdatasyncSync(this.cursorFd);
+  }
+
+  /**
+   * Group commit off the event loop: the fdatasyncs run on libuv's thread
+   * pool, so a slow disk (an SD card takes 10-100 ms) never holds up capture
+   * and publishing. Records are already written (they survive a crash of the
+   * agent); this makes them survive a power cut too. One round at a time.
+   */
+  private syncInBackground(): void {
+    if (this.closed) return;
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    const fds: number[] = [];
+    for (const g of this.groups) {
+      for (const seg of g.segments) {
+        if (seg.dirty && seg.fd >= 0) {
+          fds.push(seg.fd);
+          seg.dirty = false;
+        }
+      }
+    }
+    if (this.cursorDirty) {
+      this.writeCursorSlot();
+      fds.push(this.cursorFd);
+    }
+    if (fds.length === 0) return;
+    this.syncing = true;
+    let left = fds.length;
+    for (const fd of fds) {
+      fdatasync(fd, (err) => {
+        // EBADF: the segment was dropped or fully delivered and closed meanwhile; nothing to keep.
+        if (err && err.code !== 'EBADF') this.counters.sync_errors++;
+        if (--left > 0) return;
+        this.syncing = false;
+        if (this.syncAgain) {
+          this.syncAgain = false;
+          this.scheduleSync();
+        }
+      });
+    }
   }
 
   private scheduleSync(): void {
@@ -746,11 +797,7 @@ export class Spool {
     if (this.timer !== null) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      try {
-        this.sync();
-      } catch {
-        this.counters.sync_errors++;
-      }
+      this.syncInBackground();
     }, this.options.syncIntervalMs);
     this.timer.unref();
   }
