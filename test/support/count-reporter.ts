@@ -9,8 +9,12 @@ export default class CountReporter implements Reporter {
     let passed = 0;
     let failed = 0;
     for (const mod of modules) {
-      // A file that failed to load has no tests but is a failure.
-      if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
+      // An error outside any test (a file that failed to load, a failed beforeAll or afterAll)
+      // is a failure: the tests it kept from running show as skipped, not failed.
+      const hookErrors = [mod, ...mod.children.allSuites()].filter((s) => s.errors().length > 0).length;
+      failed += hookErrors;
+      // A file that failed with no tests and no error of its own is a failure too.
+      if (hookErrors === 0 && mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
       for (const test of mod.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
