@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { egress, events } from '../support/cli.js';
 import { FIXTURES_DIR } from '../support/fixtures.js';
+import { stop } from '../support/netns.js';
 
 const NS = `egress-quic-${process.pid}`;
 const CLIENT = '10.0.0.2';
@@ -60,14 +61,6 @@ function startInNs(cmd: string, args: string[]): { child: ChildProcess; output: 
   child.stdout?.on('data', (c: Buffer) => (out += c));
   child.stderr?.on('data', (c: Buffer) => (out += c));
   return { child, output: () => out };
-}
-
-function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
 }
 
 /** Run a client in the namespace to its end (killed by PID after `ms`); its exit code and output. */

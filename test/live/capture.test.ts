@@ -10,7 +10,7 @@
 // the namespaces; every process is stopped by PID, the namespaces are deleted
 // afterwards. Needs root (namespaces, capture), as CI has.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import type { FlowRecord } from '../../agent/src/output/flow-record.js';
 import { ScanPipeline } from '../../agent/src/pipeline.js';
 import { loadPolicy } from '../../agent/src/policy/load.js';
 import { FIXTURES_DIR } from '../support/fixtures.js';
+import { inNs, startInNs, stop, waitFor } from '../support/netns.js';
 
 const NS_CTL = `egress-ctl-${process.pid}`;
 const NS_GW = `egress-gw-${process.pid}`;
@@ -35,48 +36,6 @@ const BROKER_PORT = 1883;
 const dir = mkdtempSync(join(tmpdir(), 'egress-capture-'));
 const started: ChildProcess[] = [];
 const captures: TcpdumpCapture[] = [];
-
-function inNs(ns: string, cmd: string, args: string[]): string {
-  return execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: 20_000 });
-}
-
-/** Start a server in a namespace; resolves once `ready` shows on its output, or after 2 s. */
-function startInNs(ns: string, cmd: string, args: string[], ready?: RegExp): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(child), 2000);
-    const check = (chunk: Buffer) => {
-      if (ready?.test(chunk.toString())) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout?.on('data', check);
-    child.stderr?.on('data', check);
-    child.on('error', reject);
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
-  return new Promise((resolve) => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(killer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A capture in the gateway namespace, feeding a pipeline whose flows land in `flows`. */
 function gatewayCapture(options: Partial<TcpdumpCaptureOptions> = {}) {
@@ -129,7 +88,7 @@ beforeAll(async () => {
     conf,
     `no-resolv\nno-hosts\nbind-interfaces\nlisten-address=${RESOLVER}\naddress=/${NAME}/${SERVER}\nlocal-ttl=300\n`,
   );
-  await startInNs(NS_GW, 'dnsmasq', [
+  await startInNs(started, NS_GW, 'dnsmasq', [
     '--keep-in-foreground',
     `--conf-file=${conf}`,
     '--user=root',
@@ -138,6 +97,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'index.html'), 'hello\n');
   const http = (addr: string, port: number) =>
     startInNs(
+      started,
       NS_GW,
       'python3',
       ['-u', '-m', 'http.server', String(port), '--bind', addr, '--directory', dir],

@@ -6,13 +6,14 @@
 // every process is stopped by PID and the namespace is deleted afterwards.
 // Needs root (namespaces, capture), as CI has.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { egress, events } from '../support/cli.js';
 import { FIXTURES_DIR } from '../support/fixtures.js';
+import { inNs, startInNs, stop } from '../support/netns.js';
 
 const NS = `egress-live-${process.pid}`;
 const CLIENT = '10.0.0.2';
@@ -22,36 +23,6 @@ const NAME = 'flysafe-api.dji.com';
 const dir = mkdtempSync(join(tmpdir(), 'egress-live-'));
 const capture = join(dir, 'live.pcap');
 const started: ChildProcess[] = [];
-
-function inNs(cmd: string, args: string[], input?: string): string {
-  return execFileSync('ip', ['netns', 'exec', NS, cmd, ...args], { encoding: 'utf8', input, timeout: 20_000 });
-}
-
-/** Start a server in the namespace; resolves once `ready` shows on its output, or after 2 s. */
-function startInNs(cmd: string, args: string[], ready?: RegExp): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', NS, cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  started.push(child);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(child), 2000);
-    const check = (chunk: Buffer) => {
-      if (ready?.test(chunk.toString())) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout?.on('data', check);
-    child.stderr?.on('data', check);
-    child.on('error', reject);
-  });
-}
-
-function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
-}
 
 beforeAll(async () => {
   if (process.getuid?.() !== 0)
@@ -90,21 +61,41 @@ beforeAll(async () => {
   // --immediate-mode: deliver each packet at once, or the last ones are still in the kernel
   // buffer when we stop; -Z root: Debian's tcpdump otherwise drops to a user that cannot write here.
   const tcpdump = await startInNs(
+    started,
+    NS,
     'tcpdump',
     ['--immediate-mode', '-U', '-n', '-Z', 'root', '-i', 'lo', '-s', '0', '-w', capture, 'not arp'],
     /listening on/,
   );
-  await startInNs('dnsmasq', [
+  await startInNs(started, NS, 'dnsmasq', [
     '--keep-in-foreground',
     `--conf-file=${conf}`,
     '--user=root',
     `--pid-file=${join(dir, 'dnsmasq.pid')}`,
   ]);
-  await startInNs('openssl', ['s_server', '-accept', `${SERVER}:443`, '-cert', cert, '-key', key, '-quiet']);
+  await startInNs(started, NS, 'openssl', [
+    's_server',
+    '-accept',
+    `${SERVER}:443`,
+    '-cert',
+    cert,
+    '-key',
+    key,
+    '-quiet',
+  ]);
   // A DNS-over-TLS resolver stand-in on port 853 (RFC 7858): the names asked over it are hidden.
-  await startInNs('openssl', ['s_server', '-accept', `${RESOLVER}:853`, '-cert', cert, '-key', key, '-quiet']);
+  await startInNs(started, NS, 'openssl', [
+    's_server',
+    '-accept',
+    `${RESOLVER}:853`,
+    '-cert',
+    cert,
+    '-key',
+    key,
+    '-quiet',
+  ]);
   // The clients: a DNS lookup, then TLS to the answer with the name as SNI, from the controller's address.
-  const answer = inNs('dig', ['+short', '-b', CLIENT, `@${RESOLVER}`, NAME]).trim();
+  const answer = inNs(NS, 'dig', ['+short', '-b', CLIENT, `@${RESOLVER}`, NAME]).trim();
   expect(answer).toBe(SERVER);
   const tlsArgs = [
     '5',
@@ -118,7 +109,7 @@ beforeAll(async () => {
     `${CLIENT}:0`,
     '-brief',
   ];
-  inNs('timeout', tlsArgs, 'hello\n');
+  inNs(NS, 'timeout', tlsArgs, 'hello\n');
   const dotArgs = [
     '5',
     'openssl',
@@ -131,7 +122,7 @@ beforeAll(async () => {
     `${CLIENT}:0`,
     '-brief',
   ];
-  inNs('timeout', dotArgs, 'hello\n');
+  inNs(NS, 'timeout', dotArgs, 'hello\n');
   await new Promise((r) => setTimeout(r, 300));
   await stop(tcpdump, 'SIGINT');
 }, 60_000);

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAlert, decodeFlow, decodeStatus, egress } from '../../agent/src/mqtt/codec.js';
 import { EGRESS_BIN } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
+import { inNs, startInNs, stop, waitFor } from '../support/netns.js';
 
 const NS_CTL = `egress-rctl-${process.pid}`;
 const NS_GW = `egress-rgw-${process.pid}`;
@@ -52,53 +53,6 @@ geo_overrides:
   - { cidr: 203.0.113.0/24, country: CN, asn: 64500, as_org: "Test CN", as_country: CN }
   - { cidr: 198.51.100.0/24, country: NL, asn: 64501, as_org: "Test NL", as_country: NL }
 `;
-
-function inNs(ns: string, cmd: string, args: string[], input?: string): string {
-  return execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], {
-    encoding: 'utf8',
-    input,
-    timeout: 20_000,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
-
-/** Start a server in a namespace; resolves once `ready` shows on its output, or after 2 s. */
-function startInNs(ns: string, cmd: string, args: string[], ready?: RegExp): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(child), 2000);
-    const check = (chunk: Buffer) => {
-      if (ready?.test(chunk.toString())) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout?.on('data', check);
-    child.stderr?.on('data', check);
-    child.on('error', reject);
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
-  return new Promise((resolve) => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(killer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The retained status of the gateway as a new subscriber gets it. */
 async function retainedStatus(): Promise<egress.v1.Status> {
@@ -150,7 +104,7 @@ beforeAll(async () => {
     conf,
     `no-resolv\nno-hosts\nbind-interfaces\nlisten-address=${RESOLVER}\naddress=/${DNS_NAME}/${CN_SERVER}\nlocal-ttl=300\n`,
   );
-  await startInNs(NS_GW, 'dnsmasq', [
+  await startInNs(started, NS_GW, 'dnsmasq', [
     '--keep-in-foreground',
     `--conf-file=${conf}`,
     '--user=root',
@@ -169,10 +123,20 @@ beforeAll(async () => {
     { stdio: 'ignore' },
   );
   for (const addr of [CN_SERVER, NL_SERVER])
-    await startInNs(NS_GW, 'openssl', ['s_server', '-accept', `${addr}:443`, '-cert', cert, '-key', key, '-quiet']);
+    await startInNs(started, NS_GW, 'openssl', [
+      's_server',
+      '-accept',
+      `${addr}:443`,
+      '-cert',
+      cert,
+      '-key',
+      key,
+      '-quiet',
+    ]);
   writeFileSync(join(dir, 'index.html'), 'hello\n');
   for (const addr of [CN_BARE, NL_SERVER])
     await startInNs(
+      started,
       NS_GW,
       'python3',
       ['-u', '-m', 'http.server', '80', '--bind', addr, '--directory', dir],
