@@ -1,7 +1,9 @@
 // Store-and-forward spool for MQTT messages while the broker is away
 // (DESIGN.md, "MQTT": alerts kept on disk and delivered in order afterwards).
-// Format: spool-format.ts. Shape after append-only logs with segment files
-// (Kafka's log segments, SQLite's WAL checksums), much smaller.
+// Format: spool-format.ts; the files: spool-files.ts; open after a crash:
+// spool-recovery.ts; one class group and its read window: spool-window.ts.
+// Shape after append-only logs with segment files (Kafka's log segments,
+// SQLite's WAL checksums), much smaller.
 //
 // Guarantees:
 // - append() write()s the record before it returns: it survives a crash of
@@ -30,46 +32,31 @@
 // each on PUBACK. Memory is bounded: peek reads from disk and holds at most
 // MAX_WINDOW_RECORDS / MAX_WINDOW_BYTES records past the oldest undelivered one.
 
+import { fdatasync, fdatasyncSync, ftruncateSync, writeSync } from 'node:fs';
 import {
-  closeSync,
-  fdatasync,
-  fdatasyncSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { join } from 'node:path';
-import { EgressError, ErrorCode } from '../errors.js';
+  CursorFile,
+  closeSegment,
+  createSegment,
+  deleteSegmentFile,
+  type Segment,
+  segmentFd,
+  syncSegment,
+  unwritable,
+} from './spool-files.js';
 import {
   CLASS_CODE,
   CLASS_OF,
-  CURSOR_SLOT,
-  CURSOR_SLOT_OFFSETS,
-  checkSegmentHeader,
-  decodeCursor,
-  encodeCursor,
   encodeRecord,
   GROUP_OF_CLASS,
   Group,
-  Parse,
-  ParsedRecord,
-  parseRecord,
   recordSize,
-  resync,
   SEGMENT_HEADER,
-  SEGMENT_NAME,
   type SpoolClass,
-  segmentHeader,
-  segmentName,
 } from './spool-format.js';
+import { listSegments, lockSpool, recoverGroup, unlockSpool } from './spool-recovery.js';
+import { GroupState } from './spool-window.js';
 
+export { MAX_WINDOW_BYTES, MAX_WINDOW_RECORDS } from './spool-window.js';
 export type { SpoolClass };
 
 export interface SpoolRecord {
@@ -89,10 +76,6 @@ export interface SpoolOptions {
 export const DEFAULT_SPOOL_OPTIONS: SpoolOptions = { maxBytes: 64 * 1024 * 1024, syncIntervalMs: 20 };
 /** Smallest maxBytes accepted: room for a few segments. */
 export const MIN_SPOOL_BYTES = 256 * 1024;
-/** Records and payload bytes peek() holds past the oldest undelivered record, per group. */
-export const MAX_WINDOW_RECORDS = 8192;
-export const MAX_WINDOW_BYTES = 8 * 1024 * 1024;
-const READ_CHUNK = 256 * 1024;
 
 export interface SpoolCounters {
   appended: number;
@@ -111,60 +94,6 @@ export interface SpoolCounters {
   sync_errors: number;
 }
 
-interface Segment {
-  path: string;
-  group: number;
-  firstSeq: number;
-  /** Bytes in the file (records end here). */
-  size: number;
-  fd: number;
-  dirty: boolean;
-  /** Undelivered records by class code. */
-  pending: number[];
-  /** Damaged regions already counted: start offset → offset of the next valid record (or size). */
-  bad: Map<number, number>;
-}
-
-interface Pos {
-  seg: Segment;
-  off: number;
-}
-
-interface WindowEntry {
-  record: SpoolRecord;
-  seg: Segment;
-  off: number;
-  acked: boolean;
-}
-
-class GroupState {
-  segments: Segment[] = [];
-  /** Every record of the group with seq <= acked is delivered or dropped. */
-  acked = 0;
-  /** The oldest undelivered record (or where the next one will be). */
-  head: Pos | null = null;
-  /** Where the window ends: the next record peek() reads. */
-  read: Pos | null = null;
-  /** Records read from `head` on, in order. */
-  window: WindowEntry[] = [];
-  windowStart = 0;
-  windowBytes = 0;
-  windowUnacked = 0;
-
-  constructor(readonly id: number) {}
-
-  get active(): Segment | undefined {
-    return this.segments[this.segments.length - 1];
-  }
-}
-
-function unwritable(dir: string, what: string, err: unknown): EgressError {
-  const e = err as NodeJS.ErrnoException;
-  return new EgressError(ErrorCode.SPOOL_UNWRITABLE, `spool ${dir}: ${what}: ${e.code ?? ''} ${e.message}`.trim(), {
-    file: dir,
-  });
-}
-
 export class Spool {
   readonly counters: SpoolCounters = {
     appended: 0,
@@ -178,15 +107,12 @@ export class Spool {
     corrupt: 0,
     sync_errors: 0,
   };
-  private readonly groups = [new GroupState(Group.ALERT), new GroupState(Group.BULK)];
+  private readonly groups: GroupState[];
   private readonly segmentBytes: number;
-  private readonly scratch = new ParsedRecord();
+  private readonly cursor: CursorFile;
   private nextSeq = 1;
   private totalBytes = 0;
   private pendingCount = 0;
-  private cursorFd = -1;
-  private cursorGeneration = 0;
-  private cursorDirty = false;
   private timer: NodeJS.Timeout | null = null;
   /** A background group commit is running; another is due when it ends. */
   private syncing = false;
@@ -198,6 +124,8 @@ export class Spool {
     readonly options: SpoolOptions,
   ) {
     this.segmentBytes = Math.min(4 * 1024 * 1024, Math.max(64 * 1024, Math.floor(options.maxBytes / 16)));
+    this.groups = [new GroupState(Group.ALERT, dir, this.counters), new GroupState(Group.BULK, dir, this.counters)];
+    this.cursor = new CursorFile(dir);
   }
 
   /** Open (creating) the spool in `dir`, recovering what a crash left. */
@@ -207,12 +135,12 @@ export class Spool {
       throw new RangeError(`spool maxBytes must be >= ${MIN_SPOOL_BYTES} and syncIntervalMs >= 0`);
     }
     const s = new Spool(dir, opts);
-    s.lock();
+    lockSpool(dir);
     try {
       s.recover();
     } catch (err) {
       s.closeFiles();
-      s.unlock();
+      unlockSpool(dir);
       throw err;
     }
     return s;
@@ -249,11 +177,11 @@ export class Spool {
     const seq = this.nextSeq++;
     const rec = encodeRecord(seq, code, topic, payload);
     try {
-      writeSync(this.fdOf(seg), rec, 0, rec.length, seg.size);
+      writeSync(segmentFd(this.dir, seg), rec, 0, rec.length, seg.size);
     } catch (err) {
       // Leave no partial record behind; the message is lost and counted.
       try {
-        ftruncateSync(this.fdOf(seg), seg.size);
+        ftruncateSync(segmentFd(this.dir, seg), seg.size);
       } catch {}
       this.countDropped(code, 1);
       throw unwritable(this.dir, `cannot append to ${seg.path}`, err);
@@ -274,7 +202,7 @@ export class Spool {
     const out: SpoolRecord[] = [];
     for (const g of this.groups) {
       if (out.length >= max) break;
-      this.fill(g, max - out.length);
+      g.fill(max - out.length);
       for (let i = g.windowStart; i < g.window.length && out.length < max; i++) {
         if (!g.window[i].acked) out.push(g.window[i].record);
       }
@@ -286,7 +214,7 @@ export class Spool {
   ack(seq: number): void {
     this.checkOpen();
     for (const g of this.groups) {
-      const i = this.findInWindow(g, seq);
+      const i = g.find(seq);
       if (i < 0) continue;
       const e = g.window[i];
       if (e.acked) return;
@@ -308,14 +236,12 @@ export class Spool {
     }
     if (this.closed) return;
     for (const g of this.groups) {
-      for (const s of g.segments) {
-        if (s.dirty && s.fd >= 0) {
-          fdatasyncSync(s.fd);
-          s.dirty = false;
-        }
-      }
+      for (const s of g.segments) syncSegment(s);
     }
-    if (this.cursorDirty) this.writeCursor();
+    if (this.cursor.dirty) {
+      this.writeCursor();
+      fdatasyncSync(this.cursor.fd);
+    }
   }
 
   close(): void {
@@ -323,295 +249,36 @@ export class Spool {
     this.sync();
     this.closed = true;
     this.closeFiles();
-    this.unlock();
-  }
-
-  // --- open and recovery ---
-
-  private lock(): void {
-    try {
-      mkdirSync(this.dir, { recursive: true });
-    } catch (err) {
-      throw unwritable(this.dir, 'cannot create the directory', err);
-    }
-    const path = join(this.dir, 'lock');
-    let holder = Number.NaN;
-    try {
-      holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    } catch {}
-    if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) {
-      throw new EgressError(ErrorCode.SPOOL_UNWRITABLE, `spool ${this.dir} is in use by process ${holder}`, {
-        file: this.dir,
-        pid: holder,
-      });
-    }
-    try {
-      writeFileSync(path, `${process.pid}\n`);
-    } catch (err) {
-      throw unwritable(this.dir, 'cannot write', err);
-    }
-  }
-
-  private unlock(): void {
-    try {
-      unlinkSync(join(this.dir, 'lock'));
-    } catch {}
+    unlockSpool(this.dir);
   }
 
   private recover(): void {
-    const cursorPath = join(this.dir, 'cursor');
-    try {
-      this.cursorFd = openSync(cursorPath, 'a+');
-      closeSync(this.cursorFd);
-      this.cursorFd = openSync(cursorPath, 'r+');
-    } catch (err) {
-      throw unwritable(this.dir, 'cannot open its cursor file', err);
+    const saved = this.cursor.open();
+    if (saved) {
+      this.groups[0].acked = saved.acked[0];
+      this.groups[1].acked = saved.acked[1];
+      this.nextSeq = Math.max(this.nextSeq, saved.nextSeq);
     }
-    const slots = CURSOR_SLOT_OFFSETS.map((off) => {
-      const b = Buffer.alloc(CURSOR_SLOT);
-      const n = readSync(this.cursorFd, b, 0, CURSOR_SLOT, off);
-      return n === CURSOR_SLOT ? decodeCursor(b) : null;
-    });
-    const cursor = slots.reduce((a, b) => (b !== null && (a === null || b.generation > a.generation) ? b : a), null);
-    if (cursor) {
-      this.cursorGeneration = cursor.generation;
-      this.groups[0].acked = cursor.acked[0];
-      this.groups[1].acked = cursor.acked[1];
-      this.nextSeq = Math.max(this.nextSeq, cursor.nextSeq);
-    }
-    const names = readdirSync(this.dir)
-      .map((name) => ({ name, m: SEGMENT_NAME.exec(name) }))
-      .filter((f) => f.m !== null)
-      .map((f) => ({ name: f.name, group: f.m![1] === 'alert' ? Group.ALERT : Group.BULK, first: Number(f.m![2]) }))
-      .sort((a, b) => a.first - b.first);
+    const files = listSegments(this.dir);
     for (const g of this.groups) {
-      const files = names.filter((f) => f.group === g.id);
-      files.forEach((f, i) => {
-        this.scanSegment(g, join(this.dir, f.name), f.first, i === files.length - 1);
-      });
-      this.placeHead(g);
+      const own = files.filter((f) => f.group === g.id);
+      const found = recoverGroup(this.dir, g, own, this.counters);
+      this.nextSeq = Math.max(this.nextSeq, found.nextSeq);
+      this.totalBytes += found.bytes;
+      this.pendingCount += found.pending;
     }
     this.counters.recovered = this.pendingCount;
   }
 
-  /** Read one segment at open: validate, count undelivered records, cut a torn tail. */
-  private scanSegment(g: GroupState, path: string, firstSeq: number, newest: boolean): void {
-    let buf: Buffer;
-    try {
-      buf = readFileSync(path);
-    } catch (err) {
-      throw unwritable(this.dir, `cannot read ${path}`, err);
-    }
-    const seg: Segment = {
-      path,
-      group: g.id,
-      firstSeq,
-      size: buf.length,
-      fd: -1,
-      dirty: false,
-      pending: [0, 0, 0, 0],
-      bad: new Map(),
-    };
-    const problem = checkSegmentHeader(buf, g.id);
-    if (problem !== null) {
-      if (newest && buf.length < SEGMENT_HEADER && buf.every((b) => b === 0)) {
-        // Created just before a crash, header not yet on disk: start it again.
-        seg.fd = this.openSegmentFile(path, 'w+');
-        writeSync(seg.fd, segmentHeader(g.id), 0, SEGMENT_HEADER, 0);
-        seg.size = SEGMENT_HEADER;
-        g.segments.push(seg);
-        this.totalBytes += seg.size;
-        this.nextSeq = Math.max(this.nextSeq, firstSeq);
-        return;
-      }
-      throw new EgressError(ErrorCode.SPOOL_CORRUPT, `spool segment ${path}: ${problem}`, { file: path, offset: 0 });
-    }
-    const r = this.scratch;
-    let maxSeq = firstSeq - 1;
-    let off = SEGMENT_HEADER;
-    while (off < buf.length) {
-      const res = parseRecord(buf, off, buf.length, r);
-      if (res === Parse.OK) {
-        if (r.seq > g.acked) {
-          seg.pending[r.cls]++;
-          this.pendingCount++;
-        }
-        maxSeq = Math.max(maxSeq, r.seq);
-        off = r.next;
-        continue;
-      }
-      const next = resync(buf, off + 1, buf.length, r);
-      if (next < 0 && newest) {
-        this.counters.torn++;
-        seg.fd = this.openSegmentFile(path, 'r+');
-        ftruncateSync(seg.fd, off);
-        seg.size = off;
-        seg.dirty = true;
-        break;
-      }
-      this.counters.corrupt++;
-      seg.bad.set(off, next < 0 ? buf.length : next);
-      if (next < 0) break;
-      off = next;
-    }
-    this.nextSeq = Math.max(this.nextSeq, maxSeq + 1, firstSeq);
-    g.segments.push(seg);
-    this.totalBytes += seg.size;
-  }
-
-  /** Head at the first undelivered record; segments wholly before it go. */
-  private placeHead(g: GroupState): void {
-    const first = g.segments.findIndex((s) => s.pending.some((n) => n > 0));
-    if (first < 0) {
-      const last = g.active;
-      g.head = last ? { seg: last, off: last.size } : null;
-      if (last) while (g.segments[0] !== last) this.removeSegment(g, g.segments[0]);
-    } else {
-      const seg = g.segments[first];
-      g.head = { seg, off: this.firstUndelivered(seg, g.acked) };
-      while (g.segments[0] !== seg) this.removeSegment(g, g.segments[0]);
-    }
-    g.read = g.head ? { ...g.head } : null;
-  }
-
-  private firstUndelivered(seg: Segment, acked: number): number {
-    const buf = readFileSync(seg.path).subarray(0, seg.size);
-    const r = this.scratch;
-    let off = SEGMENT_HEADER;
-    while (off < buf.length) {
-      const bad = seg.bad.get(off);
-      if (bad !== undefined) {
-        off = bad;
-        continue;
-      }
-      if (parseRecord(buf, off, buf.length, r) !== Parse.OK) break;
-      if (r.seq > acked) return off;
-      off = r.next;
-    }
-    return seg.size;
-  }
-
-  // --- reading, acking, dropping ---
-
-  /** Read records into the window until it holds `want` undelivered ones, the file ends or a bound is hit. */
-  private fill(g: GroupState, want: number): void {
-    while (
-      g.windowUnacked < want &&
-      g.window.length - g.windowStart < MAX_WINDOW_RECORDS &&
-      g.windowBytes < MAX_WINDOW_BYTES &&
-      this.readMore(g)
-    ) {}
-  }
-
-  private readMore(g: GroupState): boolean {
-    const pos = g.read;
-    if (pos === null) return false;
-    this.normalize(g, pos);
-    const seg = pos.seg;
-    if (pos.off >= seg.size) return false;
-    const bad = seg.bad.get(pos.off);
-    if (bad !== undefined) {
-      pos.off = bad;
-      return true;
-    }
-    const fd = this.fdOf(seg);
-    let len = Math.min(seg.size - pos.off, READ_CHUNK);
-    let buf = Buffer.allocUnsafe(len);
-    readSync(fd, buf, 0, len, pos.off);
-    const r = this.scratch;
-    let res = parseRecord(buf, 0, len, r);
-    if (res === Parse.SHORT && r.next > 0 && pos.off + r.next <= seg.size) {
-      // One record longer than a chunk.
-      len = r.next;
-      buf = Buffer.allocUnsafe(len);
-      readSync(fd, buf, 0, len, pos.off);
-      res = parseRecord(buf, 0, len, r);
-    }
-    let off = 0;
-    while (res === Parse.OK) {
-      const record: SpoolRecord = {
-        seq: r.seq,
-        cls: CLASS_OF[r.cls],
-        topic: buf.toString('utf8', r.topicStart, r.topicEnd),
-        payload: Buffer.from(buf.subarray(r.topicEnd, r.payloadEnd)),
-      };
-      if (r.seq > g.acked) {
-        g.window.push({ record, seg, off: pos.off + off, acked: false });
-        g.windowBytes += record.payload.length;
-        g.windowUnacked++;
-      }
-      off = r.next;
-      if (g.window.length - g.windowStart >= MAX_WINDOW_RECORDS || g.windowBytes >= MAX_WINDOW_BYTES) break;
-      res = parseRecord(buf, off, len, r);
-    }
-    if (res === Parse.BAD || (off === 0 && res === Parse.SHORT)) {
-      // Damaged since open (or never seen): skip to the next valid record, count it once.
-      const start = pos.off + off;
-      const known = seg.bad.get(start);
-      if (known !== undefined) {
-        pos.off = known;
-        return true;
-      }
-      const rest = Buffer.allocUnsafe(seg.size - start);
-      readSync(fd, rest, 0, rest.length, start);
-      const next = resync(rest, 1, rest.length, r);
-      const end = next < 0 ? seg.size : start + next;
-      seg.bad.set(start, end);
-      this.counters.corrupt++;
-      pos.off = end;
-      return true;
-    }
-    pos.off += off;
-    return true;
-  }
-
-  private findInWindow(g: GroupState, seq: number): number {
-    let lo = g.windowStart;
-    let hi = g.window.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const s = g.window[mid].record.seq;
-      if (s === seq) return mid;
-      if (s < seq) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
-  }
+  // --- acking and dropping ---
 
   /** Move the head past delivered records; delete segments left wholly behind it. */
   private advance(g: GroupState): void {
-    let moved = false;
-    while (g.windowStart < g.window.length && g.window[g.windowStart].acked) {
-      const e = g.window[g.windowStart++];
-      g.windowBytes -= e.record.payload.length;
-      g.acked = e.record.seq;
-      moved = true;
-    }
-    if (!moved) return;
-    this.cursorDirty = true;
+    if (!g.takeAcked()) return;
+    this.cursor.dirty = true;
     this.scheduleSync();
-    if (g.windowStart === g.window.length) {
-      g.window = [];
-      g.windowStart = 0;
-      g.head = { ...g.read! };
-    } else {
-      const e = g.window[g.windowStart];
-      g.head = { seg: e.seg, off: e.off };
-      if (g.windowStart > 1024 && g.windowStart * 2 > g.window.length) {
-        g.window = g.window.slice(g.windowStart);
-        g.windowStart = 0;
-      }
-    }
-    this.normalize(g, g.head);
-    while (g.segments[0] !== g.head.seg) this.removeSegment(g, g.segments[0]);
-  }
-
-  /** A position at the end of a segment that is not the newest moves to the start of the next. */
-  private normalize(g: GroupState, pos: Pos): void {
-    while (pos.off >= pos.seg.size && pos.seg !== g.active) {
-      pos.seg = g.segments[g.segments.indexOf(pos.seg) + 1];
-      pos.off = SEGMENT_HEADER;
-    }
+    g.moveHead();
+    while (g.segments[0] !== g.head!.seg) this.removeSegment(g, g.segments[0]);
   }
 
   /** Drop the oldest segment holding data, flows and stats before alerts; false when nothing is left to drop. */
@@ -632,22 +299,8 @@ export class Spool {
       this.countDropped(code, n);
       this.pendingCount -= n;
     });
-    const kept = g.window.slice(g.windowStart).filter((e) => e.seg !== seg);
-    for (const e of g.window.slice(g.windowStart)) {
-      if (e.seg === seg) {
-        g.windowBytes -= e.record.payload.length;
-        if (!e.acked) g.windowUnacked--;
-        g.acked = Math.max(g.acked, e.record.seq);
-      }
-    }
-    g.window = kept;
-    g.windowStart = 0;
-    const next = g.segments[g.segments.indexOf(seg) + 1];
-    g.acked = Math.max(g.acked, next.firstSeq - 1);
-    this.cursorDirty = true;
-    if (g.head!.seg === seg)
-      g.head = kept.length > 0 ? { seg: kept[0].seg, off: kept[0].off } : { seg: next, off: SEGMENT_HEADER };
-    if (g.read!.seg === seg) g.read = { seg: next, off: SEGMENT_HEADER };
+    g.forget(seg);
+    this.cursor.dirty = true;
     this.removeSegment(g, seg);
     // Records acked out of order may now lead the window.
     this.advance(g);
@@ -659,32 +312,13 @@ export class Spool {
     this.counters[key] += n;
   }
 
-  // --- files ---
+  // --- files and group commit ---
 
   /** Start a new newest segment for the group (the old one is synced first). */
   private rotate(g: GroupState): Segment {
     const old = g.active;
-    if (old?.dirty && old.fd >= 0) {
-      fdatasyncSync(old.fd);
-      old.dirty = false;
-    }
-    const path = join(this.dir, segmentName(g.id, this.nextSeq));
-    const seg: Segment = {
-      path,
-      group: g.id,
-      firstSeq: this.nextSeq,
-      size: SEGMENT_HEADER,
-      fd: this.openSegmentFile(path, 'wx+'),
-      dirty: true,
-      pending: [0, 0, 0, 0],
-      bad: new Map(),
-    };
-    try {
-      writeSync(seg.fd, segmentHeader(g.id), 0, SEGMENT_HEADER, 0);
-      this.syncDir();
-    } catch (err) {
-      throw unwritable(this.dir, `cannot write ${path}`, err);
-    }
+    if (old) syncSegment(old);
+    const seg = createSegment(this.dir, g.id, this.nextSeq);
     g.segments.push(seg);
     this.totalBytes += SEGMENT_HEADER;
     if (g.head === null) {
@@ -696,55 +330,14 @@ export class Spool {
 
   private removeSegment(g: GroupState, seg: Segment): void {
     g.segments.splice(g.segments.indexOf(seg), 1);
-    if (seg.fd >= 0) closeSync(seg.fd);
-    seg.fd = -1;
+    closeSegment(seg);
     this.totalBytes -= seg.size;
-    try {
-      unlinkSync(seg.path);
-    } catch (err) {
-      throw unwritable(this.dir, `cannot delete ${seg.path}`, err);
-    }
-  }
-
-  private openSegmentFile(path: string, flags: string): number {
-    try {
-      return openSync(path, flags);
-    } catch (err) {
-      throw unwritable(this.dir, `cannot open ${path}`, err);
-    }
-  }
-
-  private fdOf(seg: Segment): number {
-    if (seg.fd < 0) seg.fd = this.openSegmentFile(seg.path, 'r+');
-    return seg.fd;
-  }
-
-  /** A new file's name is durable only once its directory is synced. */
-  private syncDir(): void {
-    const fd = openSync(this.dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    deleteSegmentFile(this.dir, seg);
   }
 
   /** Write the cursor into the older of its two slots (not yet synced). */
-  private writeCursorSlot(): void {
-    this.cursorGeneration++;
-    const slot = CURSOR_SLOT_OFFSETS[this.cursorGeneration % 2];
-    const b = encodeCursor({
-      generation: this.cursorGeneration,
-      acked: [this.groups[0].acked, this.groups[1].acked],
-      nextSeq: this.nextSeq,
-    });
-    writeSync(this.cursorFd, b, 0, b.length, slot);
-    this.cursorDirty = false;
-  }
-
   private writeCursor(): void {
-    this.writeCursorSlot();
-    fdatasyncSync(this.cursorFd);
+    this.cursor.writeSlot([this.groups[0].acked, this.groups[1].acked], this.nextSeq);
   }
 
   /**
@@ -768,9 +361,9 @@ export class Spool {
         }
       }
     }
-    if (this.cursorDirty) {
-      this.writeCursorSlot();
-      fds.push(this.cursorFd);
+    if (this.cursor.dirty) {
+      this.writeCursor();
+      fds.push(this.cursor.fd);
     }
     if (fds.length === 0) return;
     this.syncing = true;
@@ -806,25 +399,12 @@ export class Spool {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     for (const g of this.groups) {
-      for (const s of g.segments) {
-        if (s.fd >= 0) closeSync(s.fd);
-        s.fd = -1;
-      }
+      for (const s of g.segments) closeSegment(s);
     }
-    if (this.cursorFd >= 0) closeSync(this.cursorFd);
-    this.cursorFd = -1;
+    this.cursor.close();
   }
 
   private checkOpen(): void {
     if (this.closed) throw new Error(`spool ${this.dir} is closed`);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
