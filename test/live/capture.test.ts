@@ -22,7 +22,7 @@ import type { FlowRecord } from '../../agent/src/output/flow-record.js';
 import { ScanPipeline } from '../../agent/src/pipeline.js';
 import { loadPolicy } from '../../agent/src/policy/load.js';
 import { FIXTURES_DIR } from '../support/fixtures.js';
-import { inNs, startInNs, stop, waitFor } from '../support/netns.js';
+import { inNs, makeNamespacePair, startDnsmasq, startInNs, stop, waitFor } from '../support/netns.js';
 
 const NS_CTL = `egress-ctl-${process.pid}`;
 const NS_GW = `egress-gw-${process.pid}`;
@@ -67,33 +67,16 @@ function curl(url: string, extra: string[] = []): string {
 }
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0)
-    throw new Error('this test needs root: it creates network namespaces and captures on them');
-  execFileSync('ip', ['netns', 'add', NS_CTL]);
-  execFileSync('ip', ['netns', 'add', NS_GW]);
-  execFileSync('ip', ['-n', NS_CTL, 'link', 'add', 'veth-ctl', 'type', 'veth', 'peer', 'name', IF_GW, 'netns', NS_GW]);
-  for (const [ns, ifname, addr] of [
-    [NS_CTL, 'veth-ctl', CLIENT],
-    [NS_GW, IF_GW, GATEWAY],
-  ]) {
-    execFileSync('ip', ['-n', ns, 'addr', 'add', `${addr}/24`, 'dev', ifname]);
-    execFileSync('ip', ['-n', ns, 'link', 'set', ifname, 'up']);
-    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  }
-  // The "internet" hosts live on the gateway's side; the controller routes everything there.
-  for (const a of [RESOLVER, SERVER]) execFileSync('ip', ['-n', NS_GW, 'addr', 'add', `${a}/32`, 'dev', 'lo']);
-  execFileSync('ip', ['-n', NS_CTL, 'route', 'add', 'default', 'via', GATEWAY]);
-  const conf = join(dir, 'dnsmasq.conf');
-  writeFileSync(
-    conf,
-    `no-resolv\nno-hosts\nbind-interfaces\nlisten-address=${RESOLVER}\naddress=/${NAME}/${SERVER}\nlocal-ttl=300\n`,
-  );
-  await startInNs(started, NS_GW, 'dnsmasq', [
-    '--keep-in-foreground',
-    `--conf-file=${conf}`,
-    '--user=root',
-    `--pid-file=${join(dir, 'dnsmasq.pid')}`,
-  ]);
+  makeNamespacePair({
+    ctl: NS_CTL,
+    ifCtl: 'veth-ctl',
+    gw: NS_GW,
+    ifGw: IF_GW,
+    client: CLIENT,
+    gateway: GATEWAY,
+    internet: [RESOLVER, SERVER],
+  });
+  await startDnsmasq(started, NS_GW, dir, RESOLVER, { [NAME]: SERVER });
   writeFileSync(join(dir, 'index.html'), 'hello\n');
   const http = (addr: string, port: number) =>
     startInNs(

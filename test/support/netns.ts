@@ -3,6 +3,8 @@
 // stop a child by PID (SIGTERM, then SIGKILL), and wait for a condition.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Run `cmd args` inside namespace `ns`; its standard output. */
 export function inNs(ns: string, cmd: string, args: string[], input?: string): string {
@@ -60,4 +62,57 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+export interface NamespacePair {
+  /** The controller's namespace and its end of the veth. */
+  ctl: string;
+  ifCtl: string;
+  /** The gateway's namespace and its end of the veth (the interface the agent captures). */
+  gw: string;
+  ifGw: string;
+  /** Addresses on the link (/24), the controller's default route via `gateway`. */
+  client: string;
+  gateway: string;
+  /** "Internet" hosts, on the gateway side's loopback (/32). */
+  internet: string[];
+}
+
+/** Two namespaces joined by a veth pair: a controller routing everything to the gateway, which holds the "internet". */
+export function makeNamespacePair(p: NamespacePair): void {
+  if (process.getuid?.() !== 0)
+    throw new Error('this test needs root: it creates network namespaces and captures on them');
+  execFileSync('ip', ['netns', 'add', p.ctl]);
+  execFileSync('ip', ['netns', 'add', p.gw]);
+  execFileSync('ip', ['-n', p.ctl, 'link', 'add', p.ifCtl, 'type', 'veth', 'peer', 'name', p.ifGw, 'netns', p.gw]);
+  for (const [ns, ifname, addr] of [
+    [p.ctl, p.ifCtl, p.client],
+    [p.gw, p.ifGw, p.gateway],
+  ]) {
+    execFileSync('ip', ['-n', ns, 'addr', 'add', `${addr}/24`, 'dev', ifname]);
+    execFileSync('ip', ['-n', ns, 'link', 'set', ifname, 'up']);
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+  for (const a of p.internet) execFileSync('ip', ['-n', p.gw, 'addr', 'add', `${a}/32`, 'dev', 'lo']);
+  execFileSync('ip', ['-n', p.ctl, 'route', 'add', 'default', 'via', p.gateway]);
+}
+
+/** dnsmasq in `ns` on `listen`, answering each name with its address (TTL 300), nothing else. */
+export function startDnsmasq(
+  started: ChildProcess[],
+  ns: string,
+  dir: string,
+  listen: string,
+  answers: Record<string, string>,
+): Promise<ChildProcess> {
+  const conf = join(dir, 'dnsmasq.conf');
+  const lines = ['no-resolv', 'no-hosts', 'bind-interfaces', `listen-address=${listen}`, 'local-ttl=300'];
+  for (const [name, addr] of Object.entries(answers)) lines.push(`address=/${name}/${addr}`);
+  writeFileSync(conf, `${lines.join('\n')}\n`);
+  return startInNs(started, ns, 'dnsmasq', [
+    '--keep-in-foreground',
+    `--conf-file=${conf}`,
+    '--user=root',
+    `--pid-file=${join(dir, 'dnsmasq.pid')}`,
+  ]);
 }
