@@ -93,6 +93,8 @@ export class LiveAgent {
   private readonly startedUs = Date.now() * 1000;
   private statsTimer: NodeJS.Timeout | null = null;
   private finished = false;
+  /** The agent's topics, egress/v1/<gateway>/<kind>. */
+  private readonly topic: Record<'status' | 'alert' | 'flow' | 'stats' | 'session', string>;
 
   private constructor(
     private readonly options: LiveAgentOptions,
@@ -105,13 +107,20 @@ export class LiveAgent {
     this.spool = spool;
     this.publisher = publisher;
     const gw = options.gateway;
+    this.topic = {
+      status: topicFor(gw, 'status'),
+      alert: topicFor(gw, 'alert'),
+      flow: topicFor(gw, 'flow'),
+      stats: topicFor(gw, 'stats'),
+      session: topicFor(gw, 'session'),
+    };
     this.pipeline = new ScanPipeline(
       {
         flow: (r) => {
-          if (r.internet) this.publisher.send('flow', topicFor(gw, 'flow'), encodeFlow(r, this.ctx()));
+          if (r.internet) this.publisher.send('flow', this.topic.flow, () => encodeFlow(r, this.ctx()));
         },
         alert: (a) => {
-          this.publisher.send('alert', topicFor(gw, 'alert'), encodeAlert(a, this.ctx()));
+          this.publisher.send('alert', this.topic.alert, encodeAlert(a, this.ctx()));
           this.onAlert?.(a);
         },
       },
@@ -202,11 +211,10 @@ export class LiveAgent {
   }
 
   publishStats(): void {
-    const gw = this.options.gateway;
     this.updateStatus();
     this.publisher.send(
       'stats',
-      topicFor(gw, 'stats'),
+      this.topic.stats,
       encodeStats(this.stats(), this.ctx(), {
         tsUs: Date.now() * 1000,
         counters: this.counters(),
@@ -258,7 +266,7 @@ export class LiveAgent {
     if (s === null) throw new EgressError(ErrorCode.COMMAND_REJECTED, 'no flight is open');
     this.publishSession(Date.now() * 1000);
     this.session = null;
-    this.publisher.publishRetained(topicFor(this.options.gateway, 'status'), this.statusPayload());
+    this.publisher.publishRetained(this.topic.status, this.statusPayload());
     return s;
   }
 
@@ -268,7 +276,7 @@ export class LiveAgent {
     const gw = this.options.gateway;
     this.publisher.send(
       'session',
-      topicFor(gw, 'session'),
+      this.topic.session,
       encodeSession({
         id: s.id,
         gateway: gw,
@@ -278,7 +286,7 @@ export class LiveAgent {
         endUs,
       }),
     );
-    if (endUs === null) this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload());
+    if (endUs === null) this.publisher.publishRetained(this.topic.status, this.statusPayload());
   }
 
   /** Republish the retained status when the agent's condition changes: capture trouble or spool drops make it DEGRADED. */
@@ -295,7 +303,7 @@ export class LiveAgent {
     this.condition = condition;
     this.options.log(`status: ${condition}`);
     this.publisher.publishRetained(
-      topicFor(this.options.gateway, 'status'),
+      this.topic.status,
       this.statusPayload(problems.length === 0 ? 'online' : 'degraded', condition),
     );
   }
@@ -354,14 +362,13 @@ export class LiveAgent {
   }
 
   private run(verb: string, args: Record<string, string>): string {
-    const gw = this.options.gateway;
     switch (verb) {
       case 'start_flight':
         return `flight ${this.startFlight(args.name ?? '').id} started`;
       case 'end_flight':
         return `flight ${this.endFlight().id} ended`;
       case 'status':
-        this.publisher.publishRetained(topicFor(gw, 'status'), this.statusPayload());
+        this.publisher.publishRetained(this.topic.status, this.statusPayload());
         this.publishStats();
         return 'status published';
       default:

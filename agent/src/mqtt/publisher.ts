@@ -139,7 +139,7 @@ export class Publisher {
    * flows and stats go straight out when connected (flows rate-limited), and
    * to the spool when not.
    */
-  send(cls: SpoolClass, topic: string, payload: Buffer): void {
+  send(cls: SpoolClass, topic: string, message: Buffer | (() => Buffer)): void {
     if (cls === 'flow' && !this.takeToken()) {
       this.counters.rate_limited_flow++;
       return;
@@ -148,6 +148,8 @@ export class Publisher {
       this.counters.dropped_after_close++;
       return;
     }
+    // Encoded only once admitted: a flow over the rate limit costs no protobuf encoding.
+    const payload = typeof message === 'function' ? message() : message;
     if (QOS[cls] === 0 && this.client.connected && this.spool.pending === 0) {
       this.client.publish(topic, payload, { qos: 0 });
       this.count(cls);
