@@ -18,6 +18,9 @@ export function egress(args: string[], opts: { input?: Buffer; cwd?: string } = 
     cwd: opts.cwd ?? ROOT,
     maxBuffer: 256 * 1024 * 1024,
     encoding: 'utf8',
+    // A command that hangs fails its test instead of holding the whole run.
+    timeout: 120_000,
+    killSignal: 'SIGKILL',
   });
   if (r.error) throw r.error;
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

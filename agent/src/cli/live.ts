@@ -3,6 +3,7 @@
 // broker, publishing alerts as they happen. Alerts are also printed on
 // standard output, one line each; the log goes to standard error.
 
+import { closeSync, openSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { LiveAgent } from '../live/agent.js';
@@ -127,12 +128,14 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
     throw new EgressError(ErrorCode.USAGE, `replay takes exactly one FILE\n${REPLAY_USAGE}`);
   const speed = parseSpeed((values.speed as string | undefined) ?? '1');
   const lingerMs = values.linger === undefined ? 10_000 : nonNegative('linger', values.linger as string) * 1000;
+  const file = positionals[0];
+  readable(file);
   const log = logger(io);
   const agent = await startAgent(values, io, log);
   const ac = new AbortController();
   const stopRequested = untilSignal().then(() => ac.abort());
   const paced = speed !== 'max';
-  const replay = new CaptureReplay(positionals[0], agent.sink, {
+  const replay = new CaptureReplay(file, agent.sink, {
     speed,
     loop: values.loop === true,
     signal: ac.signal,
@@ -144,6 +147,10 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
   let result: Awaited<ReturnType<CaptureReplay['run']>>;
   try {
     result = await replay.run();
+  } catch (err) {
+    // The capture could not be read at all: close the broker, spool and HTTP server before reporting it.
+    await agent.stop(0);
+    throw err;
   } finally {
     if (tick) clearInterval(tick);
   }
@@ -220,6 +227,16 @@ function untilSignal(): Promise<void> {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
+}
+
+/** Fail before anything starts when the capture cannot be opened. */
+function readable(file: string): void {
+  try {
+    closeSync(openSync(file, 'r'));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new EgressError(ErrorCode.INPUT_UNREADABLE, `cannot read ${file}: ${e.code ?? e.message}`, { file });
+  }
 }
 
 function nonNegative(name: string, value: string): number {
