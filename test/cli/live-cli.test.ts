@@ -22,6 +22,12 @@ describe('egress run / replay / tail command line', () => {
     expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('EGRESS_USAGE')]);
   });
 
+  it('run with an interface name tcpdump cannot take stops cleanly with EGRESS_CAPTURE_CONFIG_INVALID', () => {
+    const r = egress(['run', '--interface', 'not an interface', '--data-dir', join(dir, 'r'), ...common.slice(0, 4)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('EGRESS_CAPTURE_CONFIG_INVALID');
+  });
+
   it('replay refuses a bad --speed, --linger or --gateway', () => {
     const f = join(ROOT, 'scripts/demo-data/flight.pcap');
     for (const bad of [

@@ -81,22 +81,20 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   if (iface === undefined || positionals.length > 0)
     throw new EgressError(ErrorCode.USAGE, `run takes --interface IF and no other arguments\n${RUN_USAGE}`);
   const log = logger(io);
+  const bufferKiB =
+    values['capture-buffer'] === undefined
+      ? undefined
+      : positiveInt('capture-buffer', values['capture-buffer'] as string, 0);
   const agent = await startAgent(values, io, log);
-  const exclude = ownEndpoints(agent);
-  const capture = new TcpdumpCapture(agent.sink, {
-    interface: iface,
-    command: [(values.tcpdump as string | undefined) ?? 'tcpdump'],
-    filter: values.filter as string | undefined,
-    bufferKiB:
-      values['capture-buffer'] === undefined
-        ? undefined
-        : positiveInt('capture-buffer', values['capture-buffer'] as string, 0),
-    exclude,
-    anomalies: agent.pipeline.anomalies,
-    onTick: (nowUs) => agent.tick(nowUs),
-    onError: (err) => log(err.toLine()),
-    onListening: (info) => log(`capturing on ${info.interface} (${info.linkType}), tcpdump pid ${info.pid}`),
-  });
+  let capture: TcpdumpCapture;
+  try {
+    capture = newCapture(agent, iface, values, bufferKiB, log);
+  } catch (err) {
+    // Options tcpdump cannot take (a bad interface name or exclusion): close what started, then report.
+    await agent.stop(0);
+    throw err;
+  }
+
   agent.captureHealth = () => {
     const h = capture.health();
     return { packets: h.packets, kernelDrops: h.kernelDrops, restarts: h.restarts, lastPacketAgeMs: h.lastPacketAgeMs };
@@ -188,6 +186,26 @@ async function startAgent(values: Record<string, unknown>, io: CliIo, log: (line
   if (session !== undefined) log(`flight ${agent.startFlight(session).id} ("${session}") started`);
   if (!values.quiet) agent.onAlert = (a) => io.stdout.write(alertLine(a));
   return agent;
+}
+
+function newCapture(
+  agent: LiveAgent,
+  iface: string,
+  values: Record<string, unknown>,
+  bufferKiB: number | undefined,
+  log: (line: string) => void,
+): TcpdumpCapture {
+  return new TcpdumpCapture(agent.sink, {
+    interface: iface,
+    command: [(values.tcpdump as string | undefined) ?? 'tcpdump'],
+    filter: values.filter as string | undefined,
+    bufferKiB,
+    exclude: ownEndpoints(agent),
+    anomalies: agent.pipeline.anomalies,
+    onTick: (nowUs) => agent.tick(nowUs),
+    onError: (err) => log(err.toLine()),
+    onListening: (info) => log(`capturing on ${info.interface} (${info.linkType}), tcpdump pid ${info.pid}`),
+  });
 }
 
 /** The agent's own MQTT and HTTP endpoints, left out of the capture when they are on a numeric address. */
