@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { egress, ROOT } from '../support/cli.js';
+import { freePort } from '../support/mosquitto.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-live-cli-'));
 const common = ['--no-http', '--mqtt-port', '0', '--quiet', '--linger', '2'];
@@ -39,6 +40,13 @@ describe('egress run / replay / tail command line', () => {
       const r = egress(['replay', f, ...bad, '--data-dir', dir, ...common]);
       expect([r.code, r.stderr], bad.join(' ')).toEqual([2, expect.stringContaining('EGRESS_USAGE')]);
     }
+  });
+
+  it('tail reports a broker it cannot reach with EGRESS_BROKER_UNAVAILABLE, exit 1', async () => {
+    const port = await freePort(); // nothing listens there
+    const r = egress(['tail', '--broker', `mqtt://127.0.0.1:${port}`, '--count', '1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('EGRESS_BROKER_UNAVAILABLE');
   });
 
   it('replay of a missing file is EGRESS_INPUT_UNREADABLE, exit 1', () => {
