@@ -1,7 +1,8 @@
 // Test-side ClientHello builder (RFC 8446 §4.1.2): the handshake message
 // with the extensions the names stage reads, optionally a post-quantum sized
 // key share (X25519MLKEM768, 0x11ec: 1184 + 32 bytes, as Chromium sends), and
-// the record layer split at chosen sizes.
+// the record layer split at chosen sizes; and the ClientHello of RFC 9001
+// Appendix A.2 as an annotated byte vector.
 
 export interface HelloOptions {
   sni?: string | Buffer | null;
@@ -84,3 +85,34 @@ export function records(msg: Buffer, sizes: number[] = [16_384], version = 0x030
   }
   return Buffer.concat(out);
 }
+
+/** Bytes from hex written field by field; spaces between fields are ignored. */
+export function hex(...fields: string[]): Buffer {
+  const s = fields.join('').replace(/\s+/g, '');
+  if (!/^([0-9a-f]{2})*$/.test(s)) throw new Error(`bad hex vector: ${s}`);
+  return Buffer.from(s, 'hex');
+}
+
+// The ClientHello of RFC 9001 Appendix A.2 (carried there in a CRYPTO frame), in one TLS record.
+export const RFC9001_HELLO = hex(
+  '16 0301 00f1', //                          record: handshake, TLS 1.0 record version, 241 bytes
+  '01 0000ed', //                             ClientHello, 237 bytes
+  '0303', //                                  legacy_version TLS 1.2
+  'ebf8fa56f12939b9584a3896472ec40bb863cfd3e86804fe3a47f06a2b69484c', // random
+  '00', //                                    legacy_session_id: empty
+  '0004 1301 1302', //                        cipher_suites: TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384
+  '01 00', //                                 compression: null
+  '00c0', //                                  extensions: 192 bytes
+  '0000 0010 000e 00 000b 6578616d706c652e636f6d', // server_name: host_name "example.com"
+  'ff01 0001 00', //                          renegotiation_info
+  '000a 0008 0006 001d 0017 0018', //         supported_groups: x25519, secp256r1, secp384r1
+  '0010 0007 0005 04 616c706e', //            ALPN: "alpn"
+  '0005 0005 0100000000', //                  status_request
+  '0033 0026 0024 001d 0020 9370b2c9caa47fbabaf4559fedba753de171fa71f50f1ce15d43e994ec74d748', // key_share x25519
+  '002b 0003 02 0304', //                     supported_versions: TLS 1.3
+  '000d 0010 000e 0403 0503 0603 0203 0804 0805 0806', // signature_algorithms
+  '002d 0002 01 01', //                       psk_key_exchange_modes: psk_dhe_ke
+  '001c 0002 4001', //                        record_size_limit
+  '0039 0032', //                            quic_transport_parameters, 50 bytes:
+  '0408ffffffffffffffff 05048000ffff 07048000ffff 080110 010480007530 090110 0f088394c8f03e515708 06048000ffff',
+);
