@@ -1,9 +1,11 @@
 // Processes inside the network namespaces a live test creates: run a
-// command to completion, start a server and wait until it says it is ready,
-// stop a child by PID (SIGTERM, then SIGKILL), and wait for a condition.
+// command to completion, start a server and wait until it says it is ready
+// or listens, run a client to its end, stop a child by PID (SIGTERM, then
+// SIGKILL), wait for a condition, and delete a namespace with what was left
+// running in it.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Run `cmd args` inside namespace `ns`; its standard output. */
@@ -27,8 +29,7 @@ export function startInNs(
   args: string[],
   ready?: RegExp,
 ): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  started.push(child);
+  const { child } = spawnInNs(started, ns, cmd, args, 'pipe');
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => resolve(child), 2000);
     const check = (chunk: Buffer) => {
@@ -41,6 +42,81 @@ export function startInNs(
     child.stderr?.on('data', check);
     child.on('error', reject);
   });
+}
+
+/**
+ * Start `cmd args` in namespace `ns`, added to `started` (for the test's
+ * afterAll), at once; its standard output and error are kept for error messages.
+ */
+export function spawnInNs(
+  started: ChildProcess[],
+  ns: string,
+  cmd: string,
+  args: string[],
+  stdin: 'ignore' | 'pipe' = 'ignore',
+): { child: ChildProcess; output: () => string } {
+  const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: [stdin, 'pipe', 'pipe'] });
+  started.push(child);
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c));
+  child.stderr?.on('data', (c: Buffer) => (out += c));
+  return { child, output: () => out };
+}
+
+/** Run a client in namespace `ns` to its end (killed by PID after `ms`); its exit code and output. */
+export function runInNs(
+  started: ChildProcess[],
+  ns: string,
+  cmd: string,
+  args: string[],
+  ms: number,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
+  const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  const { child, output } = spawnInNs(started, ns, 'env', [...envArgs, cmd, ...args]);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output: output() });
+    });
+  });
+}
+
+/** Resolves once something in namespace `ns` listens on `addr:port` (ss), within 10 s. */
+export async function waitListen(ns: string, proto: 'tcp' | 'udp', addr: string, port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (inNs(ns, 'ss', [proto === 'tcp' ? '-Hltn' : '-Hlun', `sport = :${port} and src ${addr}`]).trim()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${proto} ${addr}:${port} in ${ns}`);
+}
+
+/**
+ * Delete namespace `ns`: kill by PID what is still running in it (a client
+ * left behind; it started there, so it is the test's), remove its
+ * /etc/netns/NS files (and /etc/netns when nothing else is in it).
+ */
+export function deleteNamespace(ns: string): void {
+  try {
+    const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 20_000 });
+    for (const pid of pids.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // exited meanwhile
+      }
+    }
+    execFileSync('ip', ['netns', 'del', ns], { timeout: 20_000 });
+  } catch {
+    // already gone
+  }
+  rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
+  try {
+    rmdirSync('/etc/netns');
+  } catch {
+    // not empty, or gone
+  }
 }
 
 /** Stop a child by PID: `signal`, then SIGKILL after 3 s; resolves when it is gone. */

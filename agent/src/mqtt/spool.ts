@@ -1,7 +1,8 @@
 // Store-and-forward spool for MQTT messages while the broker is away
 // (DESIGN.md, "MQTT": alerts kept on disk and delivered in order afterwards).
 // Format: spool-format.ts; the files: spool-files.ts; open after a crash:
-// spool-recovery.ts; one class group and its read window: spool-window.ts.
+// spool-recovery.ts; one class group and its read window: spool-window.ts;
+// group commit (fsync batching): spool-commit.ts.
 // Shape after append-only logs with segment files (Kafka's log segments,
 // SQLite's WAL checksums), much smaller.
 //
@@ -32,7 +33,8 @@
 // each on PUBACK. Memory is bounded: peek reads from disk and holds at most
 // MAX_WINDOW_RECORDS / MAX_WINDOW_BYTES records past the oldest undelivered one.
 
-import { fdatasync, fdatasyncSync, ftruncateSync, writeSync } from 'node:fs';
+import { ftruncateSync, writeSync } from 'node:fs';
+import { GroupCommit } from './spool-commit.js';
 import {
   CursorFile,
   closeSegment,
@@ -113,10 +115,7 @@ export class Spool {
   private nextSeq = 1;
   private totalBytes = 0;
   private pendingCount = 0;
-  private timer: NodeJS.Timeout | null = null;
-  /** A background group commit is running; another is due when it ends. */
-  private syncing = false;
-  private syncAgain = false;
+  private readonly commit: GroupCommit;
   private closed = false;
 
   private constructor(
@@ -126,6 +125,7 @@ export class Spool {
     this.segmentBytes = Math.min(4 * 1024 * 1024, Math.max(64 * 1024, Math.floor(options.maxBytes / 16)));
     this.groups = [new GroupState(Group.ALERT, dir, this.counters), new GroupState(Group.BULK, dir, this.counters)];
     this.cursor = new CursorFile(dir);
+    this.commit = new GroupCommit(this.groups, this.cursor, options.syncIntervalMs, this.counters, () => this.nextSeq);
   }
 
   /** Open (creating) the spool in `dir`, recovering what a crash left. */
@@ -192,7 +192,7 @@ export class Spool {
     this.totalBytes += rec.length;
     this.pendingCount++;
     this.counters.appended++;
-    this.scheduleSync();
+    this.commit.schedule();
     return seq;
   }
 
@@ -230,18 +230,7 @@ export class Spool {
 
   /** fsync what was written since the last sync, and persist the delivery cursor. */
   sync(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (this.closed) return;
-    for (const g of this.groups) {
-      for (const s of g.segments) syncSegment(s);
-    }
-    if (this.cursor.dirty) {
-      this.writeCursor();
-      fdatasyncSync(this.cursor.fd);
-    }
+    this.commit.syncNow();
   }
 
   close(): void {
@@ -276,7 +265,7 @@ export class Spool {
   private advance(g: GroupState): void {
     if (!g.takeAcked()) return;
     this.cursor.dirty = true;
-    this.scheduleSync();
+    this.commit.schedule();
     g.moveHead();
     while (g.segments[0] !== g.head!.seg) this.removeSegment(g, g.segments[0]);
   }
@@ -312,7 +301,7 @@ export class Spool {
     this.counters[key] += n;
   }
 
-  // --- files and group commit ---
+  // --- files ---
 
   /** Start a new newest segment for the group (the old one is synced first). */
   private rotate(g: GroupState): Segment {
@@ -335,69 +324,8 @@ export class Spool {
     deleteSegmentFile(this.dir, seg);
   }
 
-  /** Write the cursor into the older of its two slots (not yet synced). */
-  private writeCursor(): void {
-    this.cursor.writeSlot([this.groups[0].acked, this.groups[1].acked], this.nextSeq);
-  }
-
-  /**
-   * Group commit off the event loop: the fdatasyncs run on libuv's thread
-   * pool, so a slow disk (an SD card takes 10-100 ms) never holds up capture
-   * and publishing. Records are already written (they survive a crash of the
-   * agent); this makes them survive a power cut too. One round at a time.
-   */
-  private syncInBackground(): void {
-    if (this.closed) return;
-    if (this.syncing) {
-      this.syncAgain = true;
-      return;
-    }
-    const fds: number[] = [];
-    for (const g of this.groups) {
-      for (const seg of g.segments) {
-        if (seg.dirty && seg.fd >= 0) {
-          fds.push(seg.fd);
-          seg.dirty = false;
-        }
-      }
-    }
-    if (this.cursor.dirty) {
-      this.writeCursor();
-      fds.push(this.cursor.fd);
-    }
-    if (fds.length === 0) return;
-    this.syncing = true;
-    let left = fds.length;
-    for (const fd of fds) {
-      fdatasync(fd, (err) => {
-        // EBADF: the segment was dropped or fully delivered and closed meanwhile; nothing to keep.
-        if (err && err.code !== 'EBADF') this.counters.sync_errors++;
-        if (--left > 0) return;
-        this.syncing = false;
-        if (this.syncAgain) {
-          this.syncAgain = false;
-          this.scheduleSync();
-        }
-      });
-    }
-  }
-
-  private scheduleSync(): void {
-    if (this.options.syncIntervalMs === 0) {
-      this.sync();
-      return;
-    }
-    if (this.timer !== null) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.syncInBackground();
-    }, this.options.syncIntervalMs);
-    this.timer.unref();
-  }
-
   private closeFiles(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.commit.stop();
     for (const g of this.groups) {
       for (const s of g.segments) closeSegment(s);
     }
