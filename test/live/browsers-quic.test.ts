@@ -171,14 +171,17 @@ describe('live: Chromium forced onto QUIC against ngtcp2, a ClientHello in two I
     });
   }, 90_000);
 
-  it('spreads the ClientHello over 2+ client Initials before the server answers (tshark)', () => {
+  it('spreads the ClientHello over 2+ client Initials (tshark)', () => {
     expect(tshark(file, 'tcp', ['frame.number']), 'TCP packets').toEqual([]);
     const fields = ['ip.src', 'quic.long.packet_type', 'quic.frame_type', 'tls.handshake.extensions_server_name'];
     const packets = tshark(file, 'quic', [...fields, 'quic.crypto.fragment.count', 'frame.time_epoch']);
-    const firstAnswer = packets.findIndex(([src]) => src === CHROMIUM_QUIC.addr);
-    expect(firstAnswer, 'a packet from the server').toBeGreaterThan(0);
+    expect(
+      packets.some(([src]) => src === CHROMIUM_QUIC.addr),
+      'a packet from the server',
+    ).toBe(true);
+    // The server may acknowledge the first Initial before the second is captured (a race on a
+    // loaded machine), so the client's Initials are taken in order wherever the server's fall.
     const initials = packets
-      .slice(0, firstAnswer)
       .filter(([src, types]) => src === CLIENT && types?.split(',').includes('0'))
       .filter(([, , frames]) => frames?.split(',').includes('6')); // CRYPTO
     expect(initials.length, 'client Initials with CRYPTO frames').toBeGreaterThanOrEqual(2);
