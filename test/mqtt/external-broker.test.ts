@@ -67,47 +67,54 @@ function tls(): string[] {
   return ['--ca', t.ca];
 }
 
+/** `egress replay` of the fixture over mqtts:// as the agent user, with the given password. */
+function replayOverTls(gateway: string, dataDir: string, extra: string[], password = AGENT_PW) {
+  return run(
+    [
+      'replay',
+      fixture,
+      '--speed',
+      'max',
+      '--policy',
+      policy,
+      '--gateway',
+      gateway,
+      '--broker',
+      broker.tlsUrl,
+      ...tls(),
+    ].concat(['--broker-user', 'egress-agent', '--data-dir', join(dir, dataDir), '--no-http', ...extra]),
+    { EGRESS_BROKER_PASSWORD: password },
+  );
+}
+
+/** `egress tail` over mqtts:// as the viewer, for one gateway. */
+function tailOverTls(gateway: string, extra: string[]) {
+  return run(
+    ['tail', '--broker', broker.tlsUrl, ...tls(), '--gateway', gateway, '--username', 'egress-viewer'].concat([
+      '--token',
+      VIEWER_PW,
+      ...extra,
+    ]),
+  );
+}
+
 describe('external mosquitto with TLS, passwords and an ACL', () => {
   it('carries the alerts from replay to tail, decoded', async () => {
     const expected = events(egress(['scan', fixture, '--policy', policy, '--format', 'ndjson']).stdout).filter(
       (e) => e.event_type === 'alert',
     );
     expect(expected.length).toBeGreaterThan(0);
-    const tail = run([
-      'tail',
-      '--broker',
-      broker.tlsUrl,
-      ...tls(),
-      '--gateway',
-      'gw-tls',
-      '--username',
-      'egress-viewer',
-      '--token',
-      VIEWER_PW,
-      '--json',
-      '--count',
-      String(expected.length),
-    ]);
+    const tail = tailOverTls('gw-tls', ['--json', '--count', String(expected.length)]);
     await new Promise((r) => setTimeout(r, 800)); // subscribed
     const t = broker.tlsMaterial;
-    const replay = run(
-      [
-        'replay',
-        fixture,
-        '--speed',
-        'max',
-        '--policy',
-        policy,
-        '--gateway',
-        'gw-tls',
-        '--broker',
-        broker.tlsUrl,
-        ...tls(),
-      ]
-        .concat(['--cert', t?.clientCert ?? '', '--key', t?.clientKey ?? ''])
-        .concat(['--broker-user', 'egress-agent', '--data-dir', join(dir, 'a'), '--no-http', '--linger', '10']),
-      { EGRESS_BROKER_PASSWORD: AGENT_PW },
-    );
+    const replay = replayOverTls('gw-tls', 'a', [
+      '--cert',
+      t?.clientCert ?? '',
+      '--key',
+      t?.clientKey ?? '',
+      '--linger',
+      '10',
+    ]);
     expect(await replay.code).toBe(0);
     expect(await tail.code).toBe(0);
     const got = tail
@@ -123,37 +130,9 @@ describe('external mosquitto with TLS, passwords and an ACL', () => {
   }, 60_000);
 
   it('prints alerts readably without --json', async () => {
-    const tail = run([
-      'tail',
-      '--broker',
-      broker.tlsUrl,
-      ...tls(),
-      '--gateway',
-      'gw-text',
-      '--username',
-      'egress-viewer',
-      '--token',
-      VIEWER_PW,
-      '--count',
-      '1',
-    ]);
+    const tail = tailOverTls('gw-text', ['--count', '1']);
     await new Promise((r) => setTimeout(r, 800));
-    const replay = run(
-      [
-        'replay',
-        fixture,
-        '--speed',
-        'max',
-        '--policy',
-        policy,
-        '--gateway',
-        'gw-text',
-        '--broker',
-        broker.tlsUrl,
-        ...tls(),
-      ].concat(['--broker-user', 'egress-agent', '--data-dir', join(dir, 'b'), '--no-http', '--quiet']),
-      { EGRESS_BROKER_PASSWORD: AGENT_PW },
-    );
+    const replay = replayOverTls('gw-text', 'b', ['--quiet']);
     expect(await replay.code).toBe(0);
     expect(await tail.code).toBe(0);
     expect(tail.out()).toMatch(/HIGH +gw-text +\S+ -> 198\.51\.100\.40:443 TCP .*AS45102.*\[deny_as_country/);
@@ -180,31 +159,7 @@ describe('external mosquitto with TLS, passwords and an ACL', () => {
   }, 15_000);
 
   it('keeps alerts in the spool when the broker refuses the password, and says so', async () => {
-    const replay = run(
-      [
-        'replay',
-        fixture,
-        '--speed',
-        'max',
-        '--policy',
-        policy,
-        '--gateway',
-        'gw-badpw',
-        '--broker',
-        broker.tlsUrl,
-        ...tls(),
-      ].concat([
-        '--broker-user',
-        'egress-agent',
-        '--data-dir',
-        join(dir, 'c'),
-        '--no-http',
-        '--linger',
-        '2',
-        '--quiet',
-      ]),
-      { EGRESS_BROKER_PASSWORD: 'wrong' },
-    );
+    const replay = replayOverTls('gw-badpw', 'c', ['--linger', '2', '--quiet'], 'wrong');
     expect(await replay.code).toBe(1);
     expect(replay.err()).toMatch(/Not authorized|Bad username or password/i);
     expect(replay.err()).toMatch(/\d+ messages stay in the spool/);
