@@ -29,7 +29,7 @@
 //                                                           blocks in Frankfurt are CN here
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,20 +71,25 @@ const outPath = option('--out') ?? join(agentDir, 'data', 'geo.bin');
 const fromDir = option('--from');
 
 // mmdb-lib is the agent's dependency; the data packages come from --from when given.
+const resolvePackage = (name) => {
+  try {
+    return agentRequire.resolve(`${name}/package.json`);
+  } catch {
+    return null;
+  }
+};
 const agentRequire = createRequire(join(agentDir, 'package.json'));
-const dataRequire = fromDir === undefined ? agentRequire : createRequire(join(resolve(fromDir), 'package.json'));
 const { Reader } = agentRequire('mmdb-lib');
 const started = performance.now();
 
 const inputs = ['build-geo.mjs', 'geo-csv.mjs', 'geo-mmdb.mjs', 'geo-special.mjs'].map((f) => join(scriptDir, f));
 const packages = {};
 for (const [key, src] of Object.entries(SOURCES)) {
-  let pkgJson;
-  try {
-    pkgJson = dataRequire.resolve(`${src.pkg}/package.json`);
-  } catch {
+  // --from: DIR/node_modules only (not NODE_PATH or parent folders), so the bundle holds what the user installed there.
+  const pkgJson =
+    fromDir === undefined ? resolvePackage(src.pkg) : join(resolve(fromDir), 'node_modules', src.pkg, 'package.json');
+  if (pkgJson === null || !existsSync(pkgJson))
     fatal(`package ${src.pkg} not found${fromDir === undefined ? '' : ` in ${fromDir}/node_modules`}`);
-  }
   const dir = dirname(pkgJson);
   const version = JSON.parse(readFileSync(pkgJson, 'utf8')).version;
   const ext = src.kind === 'csv' ? '-num.csv' : '.mmdb';
