@@ -13,6 +13,7 @@
 import type { Enricher } from './enricher.js';
 import { GeoDb } from './geo.js';
 import { type GeoDataHealth, geoDataHealth } from './geo-age.js';
+import { readGeoHeader } from './geo-file.js';
 import { chooseGeoData, fileSignature, type GeoChoice, type GeoOrigin, GeoStore } from './geo-store.js';
 
 export interface GeoSourceOptions {
@@ -74,6 +75,9 @@ export class GeoSource {
     this.signature = signature;
     const choice = chooseGeoData(this.options.dataDir, this.options.explicit);
     try {
+      // A damaged install (header unreadable) must not silently send the agent back to older shipped data.
+      if (signature !== 'absent' && choice.path !== this.watched && readGeoHeader(this.watched) === null)
+        throw new Error('not a readable geo database');
       const db = GeoDb.load(choice.path);
       if (db.header.sha256 === this.db.header.sha256) {
         this.choice = choice;
@@ -87,7 +91,7 @@ export class GeoSource {
       return true;
     } catch (err) {
       this.counters.reload_failures++;
-      this.options.log(`geo: kept the data in use; ${choice.path} failed to load: ${(err as Error).message}`);
+      this.options.log(`geo: kept the data in use; ${this.watched} failed to load: ${(err as Error).message}`);
       return false;
     }
   }
