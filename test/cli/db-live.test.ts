@@ -22,11 +22,11 @@ let out = '';
 let err = '';
 
 /** Resolves when `pattern` appears in the agent's output after `from`; fails after `ms`. */
-function waitFor(pattern: RegExp, from: number, ms = 30_000): Promise<string> {
+function waitFor(pattern: RegExp, from: number, ms = 30_000, stream: () => string = () => out): Promise<string> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const poll = setInterval(() => {
-      const m = pattern.exec(out.slice(from));
+      const m = pattern.exec(stream().slice(from));
       if (m) {
         clearInterval(poll);
         resolve(m[0]);
@@ -105,11 +105,29 @@ describe('egress db update under a running egress replay', () => {
     expect(child?.exitCode).toBeNull(); // the same process all along
   }, 60_000);
 
+  it('the retained status says which data and how old', () => {
+    const broker = /broker (mqtt:\/\/127\.0\.0\.1:\d+)/.exec(err)?.[1];
+    expect(broker, err).toBeDefined();
+    const args = ['tail', '--broker', broker as string, '--gateway', 'gw-db-live', '--data-dir', data];
+    const tail = spawnSync(process.execPath, [EGRESS_BIN, ...args, '--status', '--json', '--count', '1'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const status = tail.stdout
+      .split('\n')
+      .filter((l) => l.includes('geo_data'))
+      .map((l) => JSON.parse(l))[0];
+    expect(status, tail.stdout + tail.stderr).toBeDefined();
+    expect(status.geo_data_date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(status.geo_data_age_days).toBeGreaterThanOrEqual(0);
+    expect(typeof status.geo_data_stale).toBe('boolean');
+  }, 60_000);
+
   it('a geo file damaged on disk is refused by the agent, which keeps answering from the data in use', async () => {
     writeFileSync(join(data, 'geo', 'geo.bin'), 'not a geo database');
+    await waitFor(/geo: kept the data in use; .*geo\.bin failed to load/, 0, 30_000, () => err);
     const mark = out.length;
     await waitFor(/ALERT HIGH .*Test A \(AS64500/, mark);
-    expect(err).toMatch(/geo: kept the data in use; .*geo\.bin failed to load/);
     expect(out.slice(mark)).not.toContain('AS132203');
   }, 60_000);
 });
