@@ -35,6 +35,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCsvRanges } from './geo-csv.mjs';
 import { readMmdbRanges } from './geo-mmdb.mjs';
+import { RecordTable } from './geo-records.mjs';
 import { blankRanges, SPECIAL_PURPOSE } from './geo-special.mjs';
 
 const MAGIC = 'EGEOBIN\0';
@@ -82,7 +83,9 @@ const agentRequire = createRequire(join(agentDir, 'package.json'));
 const { Reader } = agentRequire('mmdb-lib');
 const started = performance.now();
 
-const inputs = ['build-geo.mjs', 'geo-csv.mjs', 'geo-mmdb.mjs', 'geo-special.mjs'].map((f) => join(scriptDir, f));
+const inputs = ['build-geo.mjs', 'geo-csv.mjs', 'geo-mmdb.mjs', 'geo-records.mjs', 'geo-special.mjs'].map((f) =>
+  join(scriptDir, f),
+);
 const packages = {};
 for (const [key, src] of Object.entries(SOURCES)) {
   // --from: DIR/node_modules only (not NODE_PATH or parent folders), so the bundle holds what the user installed there.
@@ -110,27 +113,13 @@ if (!force && isFresh(outPath, inputs)) {
   process.exit(0);
 }
 
-// Records: index 0 is "nothing known" and covers every gap.
-const countries = [''];
-const countryIndex = new Map([['', 0]]);
-const orgs = [''];
-const orgIndex = new Map([['', 0]]);
-const recCountry = [0];
-const recAsCountry = [0];
-const recAsn = [0];
-const recOrg = [0];
-const recordIndex = new Map([['0,0,0,0', 0]]);
+const table = new RecordTable();
 let overlapCount = 0;
-
-// How often each (ASN, AS country) pair was seen, over both families: the
-// AS country of an ASN where IPtoASN does not cover the address itself.
-const asnCountrySeen = new Map();
 const v4Swept = buildFamily(false);
 const v6Swept = buildFamily(true);
-const countryOfAsn = majorityCountryOfAsn();
-let asCountryFilled = 0;
-const v4 = fillAsCountry(v4Swept, false);
-const v6 = fillAsCountry(v6Swept, true);
+table.learnAsCountries();
+const v4 = table.fillAsCountry(v4Swept, false);
+const v6 = table.fillAsCountry(v6Swept, true);
 
 const sections = {
   v4Starts: u32Bytes(v4.starts),
@@ -138,8 +127,8 @@ const sections = {
   v6Starts: u32Bytes(v6.starts),
   v6Recs: u32Bytes(v6.recs),
   // One record = 3 words, so a lookup reads one cache line: countries, ASN, organisation.
-  records: u32Bytes(recAsn.flatMap((asn, r) => [recCountry[r] | (recAsCountry[r] << 8), asn, recOrg[r]])),
-  orgNames: new TextEncoder().encode(orgs.join('\n')),
+  records: u32Bytes(table.words()),
+  orgNames: new TextEncoder().encode(table.orgs.join('\n')),
 };
 
 const buildDate = process.env.SOURCE_DATE_EPOCH ? new Date(Number(process.env.SOURCE_DATE_EPOCH) * 1000) : new Date();
@@ -155,9 +144,9 @@ const header = {
     .sort()[0],
   v4Ranges: v4.recs.length,
   v6Ranges: v6.recs.length,
-  records: recAsn.length,
-  orgs: orgs.length,
-  countries,
+  records: table.size,
+  orgs: table.orgs.length,
+  countries: table.countries,
   sections: [],
   sha256: '',
 };
@@ -194,7 +183,7 @@ const size = statSync(outPath).size;
 const secs = ((performance.now() - started) / 1000).toFixed(1);
 console.log(
   `geo: built ${shown} (${(size / 1048576).toFixed(1)} MiB; IPv4 ${v4.recs.length} ranges, IPv6 ${v6.recs.length} ranges, ` +
-    `${recAsn.length} records, ${orgs.length - 1} organisations; ${overlapCount} overlapping rows resolved; ${asCountryFilled} ranges given their AS's country) in ${secs} s`,
+    `${table.size} records, ${table.orgs.length - 1} organisations; ${overlapCount} overlapping rows resolved; ${table.asCountryFilled} ranges given their AS's country) in ${secs} s`,
 );
 
 // --- helpers ---
@@ -258,104 +247,13 @@ function u32Bytes(values) {
   return bytes;
 }
 
-function intern(map, list, value) {
-  let index = map.get(value);
-  if (index === undefined) {
-    index = list.length;
-    list.push(value);
-    map.set(value, index);
-  }
-  return index;
-}
-
-function countryCode(value, where) {
-  if (!/^[A-Z]{2}$/.test(value)) throw new Error(`${where}: not a country code: ${JSON.stringify(value)}`);
-  const index = intern(countryIndex, countries, value);
-  if (index > 255) throw new Error('more than 255 country codes');
-  return index;
-}
-
-function record(country, asn, org, asCountry) {
-  const key = `${country},${asn},${org},${asCountry}`;
-  let index = recordIndex.get(key);
-  if (index === undefined) {
-    index = recAsn.length;
-    recCountry.push(country);
-    recAsn.push(asn);
-    recOrg.push(org);
-    recAsCountry.push(asCountry);
-    recordIndex.set(key, index);
-  }
-  return index;
-}
-
-function parseAsn(rest, where) {
-  const comma = rest.indexOf(',');
-  const asn = Number(rest.slice(0, comma));
-  if (!Number.isInteger(asn) || asn <= 0 || asn > 0xffffffff) throw new Error(`${where}: bad ASN`);
-  let org = rest.slice(comma + 1).replace(/\r$/, '');
-  if (org.startsWith('"')) {
-    if (!org.endsWith('"')) throw new Error(`${where}: unterminated quoted organisation`);
-    org = org.slice(1, -1).replaceAll('""', '"');
-  }
-  if (org.includes('\n')) throw new Error(`${where}: newline in organisation`);
-  return { asn, org: org === '' ? 0 : intern(orgIndex, orgs, org) };
-}
-
-/**
- * IPtoASN gives the registry country of the AS announcing an address, so it
- * is a fact about the AS: where it does not cover an address that the asn
- * package puts in an AS (4.7% of the IPv4 space, among them Tencent Cloud
- * ranges abroad), the country IPtoASN gives that same AS elsewhere answers.
- * Of several (the two datasets disagree on a few announcements), the most
- * often seen; a tie answers nothing.
- */
-function majorityCountryOfAsn() {
-  const best = new Map();
-  for (const [key, count] of asnCountrySeen) {
-    const asn = Math.floor(key / 256);
-    const cc = key % 256;
-    const b = best.get(asn);
-    if (b === undefined || count > b.count) best.set(asn, { cc, count, tie: false });
-    else if (count === b.count) b.tie = true;
-  }
-  const out = new Map();
-  for (const [asn, b] of best) if (!b.tie) out.set(asn, b.cc);
-  return out;
-}
-
-/** A swept family with the AS country filled in by ASN where IPtoASN said nothing; equal neighbours merged again. */
-function fillAsCountry(family, isV6) {
-  const width = isV6 ? 4 : 1;
-  const remap = new Map();
-  const starts = [];
-  const recs = [];
-  for (let i = 0; i < family.recs.length; i++) {
-    let rec = family.recs[i];
-    if (rec !== 0 && recAsCountry[rec] === 0 && recAsn[rec] !== 0) {
-      let to = remap.get(rec);
-      if (to === undefined) {
-        const cc = countryOfAsn.get(recAsn[rec]);
-        to = cc === undefined ? rec : record(recCountry[rec], recAsn[rec], recOrg[rec], cc);
-        remap.set(rec, to);
-      }
-      if (to !== rec) asCountryFilled++;
-      rec = to;
-    }
-    if (recs.length > 0 && recs[recs.length - 1] === rec) continue;
-    for (let w = 0; w < width; w++) starts.push(family.starts[i * width + w]);
-    recs.push(rec);
-  }
-  return { starts, recs };
-}
-
 /** The merged range table of one family: starts (v6: 4 words each, most significant first) and record indexes. */
 function buildFamily(isV6) {
   const family = isV6 ? 'v6' : 'v4';
-  const cc = (rest, where) => countryCode(rest.replace(/\r$/, ''), where);
+  const cc = (rest, where) => table.countryCode(rest.replace(/\r$/, ''), where);
   const lists = [
     sourceRanges(packages.country, isV6, cc),
-    sourceRanges(packages.asn, isV6, parseAsn),
+    sourceRanges(packages.asn, isV6, (rest, where) => table.parseAsn(rest, where)),
     sourceRanges(packages.asCountry, isV6, cc),
     blankRanges(SPECIAL_PURPOSE[family], isV6),
   ];
@@ -384,11 +282,8 @@ function buildFamily(isV6) {
     }
     const asn = active[1];
     // In a special-purpose block (active[3]): nothing known, whatever the sources say.
-    const rec = active[3] ? 0 : record(active[0] ?? 0, asn ? asn.asn : 0, asn ? asn.org : 0, active[2] ?? 0);
-    if (rec !== 0 && asn && active[2]) {
-      const key = asn.asn * 256 + active[2];
-      asnCountrySeen.set(key, (asnCountrySeen.get(key) ?? 0) + 1);
-    }
+    const rec = active[3] ? 0 : table.record(active[0] ?? 0, asn ? asn.asn : 0, asn ? asn.org : 0, active[2] ?? 0);
+    if (rec !== 0 && asn && active[2]) table.sawAsCountry(asn.asn, active[2]);
     if (recs.length === 0 || recs[recs.length - 1] !== rec) {
       if (isV6) {
         for (let w = 3; w >= 0; w--) starts.push(Number((pos >> BigInt(32 * w)) & 0xffffffffn));
