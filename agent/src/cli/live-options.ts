@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Enricher } from '../enrich/enricher.js';
-import { DEFAULT_GEO_PATH, GeoDb } from '../enrich/geo.js';
+import { GeoSource } from '../enrich/geo-source.js';
 import { EgressError, ErrorCode } from '../errors.js';
 import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
 import type { BrokerChoice, LiveAgentOptions } from '../live/agent.js';
@@ -37,9 +37,11 @@ export const LIVE_OPTIONS: Options = {
 
 export const LIVE_OPTIONS_HELP = `  --policy FILE           policy YAML (may extend a profile)
   --profile NAME          built-in profile: ${profileNames().join(', ')}
-  --geo-db FILE           geo/ASN database (default: the one built with the agent)
+  --geo-db FILE           geo/ASN database (default: the newer of the data installed by
+                          "egress db update" in --data-dir and the one built with the agent)
   --max-flows N           flow table limit (default ${DEFAULT_MAX_FLOWS})
-  --data-dir DIR          spool and secrets (default: EGRESS_DATA_DIR or ~/.local/state/egress)
+  --data-dir DIR          spool, secrets, installed geo data (default: EGRESS_DATA_DIR or
+                          ~/.local/state/egress)
   --gateway ID            gateway id in every MQTT topic (default: the host name)
   --session NAME          open a flight session with this name at start (closed at stop);
                           otherwise sessions are opened and closed from the dashboard
@@ -64,8 +66,9 @@ export function liveAgentOptions(
 ): LiveAgentOptions & { secretsCreated: boolean } {
   const str = (k: string) => values[k] as string | undefined;
   const policy = loadPolicy({ file: str('policy'), profile: str('profile') });
-  const enricher = new Enricher(GeoDb.load(str('geo-db') ?? DEFAULT_GEO_PATH), policy.geoOverrides);
   const dir = ensureDir(dataDir(str('data-dir')));
+  const geo = GeoSource.open({ dataDir: dir, explicit: str('geo-db'), log });
+  const enricher = new Enricher(geo.database, policy.geoOverrides);
   const secrets = loadSecrets(dir);
   let broker: BrokerChoice;
   const url = str('broker');
@@ -97,6 +100,7 @@ export function liveAgentOptions(
     secretsCreated: secrets.created,
     policy,
     enricher,
+    geo,
     version: version(),
     broker,
     http: values['no-http'] ? null : hostPort('http', str('http') ?? '127.0.0.1:8080'),

@@ -2,6 +2,7 @@
 // stderr with a stable code, and a documented exit status (docs/errors.md).
 
 import { EgressError, ExitCode, exitCodeFor } from '../errors.js';
+import { dbCommand } from './db.js';
 import type { CliIo } from './io.js';
 import { replayCommand, runCommand } from './live.js';
 import { scanCommand } from './scan.js';
@@ -18,6 +19,7 @@ Commands:
   run             the live agent: capture an interface, publish alerts over MQTT
   replay FILE     run a capture through the live agent, with its timing
   tail            print alerts from the broker as they arrive
+  db              geo/ASN data: info, build, update FILE, rollback
 
 Options:
   -h, --help      help (also: egress COMMAND --help)
@@ -32,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   tail: tailCommand,
   run: runCommand,
   replay: replayCommand,
+  db: dbCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

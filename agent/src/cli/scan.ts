@@ -6,9 +6,11 @@ import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { CaptureReader, fileChunks, readCapture } from '../capture/reader.js';
 import { Enricher } from '../enrich/enricher.js';
-import { DEFAULT_GEO_PATH, GeoDb } from '../enrich/geo.js';
+import { GeoDb } from '../enrich/geo.js';
+import { chooseGeoData } from '../enrich/geo-store.js';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
+import { dataDir } from '../live/settings.js';
 import { alertEventLine, appEventLine, flowEventLine, statsEvent } from '../output/ndjson.js';
 import { collectStats } from '../output/stats.js';
 import { DestinationTable } from '../output/table.js';
@@ -31,7 +33,10 @@ Options:
   --policy FILE           policy YAML (allow, deny, geo_overrides; may extend a profile)
   --profile NAME          built-in profile: ${profileNames().join(', ')}
                           (default when neither is given: ${DEFAULT_PROFILE})
-  --geo-db FILE           geo/ASN database (default: the one built with the agent)
+  --geo-db FILE           geo/ASN database (default: the newer of the data installed by
+                          "egress db update" and the one built with the agent)
+  --data-dir DIR          where "egress db update" installs data (default: EGRESS_DATA_DIR
+                          or ~/.local/state/egress)
   --max-flows N           flow table limit (default ${DEFAULT_MAX_FLOWS}); flows beyond it
                           evict the least recently active one (counted)
   --progress, --no-progress
@@ -52,6 +57,7 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
       policy: { type: 'string' },
       profile: { type: 'string' },
       'geo-db': { type: 'string' },
+      'data-dir': { type: 'string' },
       progress: { type: 'boolean' },
       'no-progress': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -76,10 +82,8 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
     file: values.policy as string | undefined,
     profile: values.profile as string | undefined,
   });
-  const enricher = new Enricher(
-    GeoDb.load((values['geo-db'] as string | undefined) ?? DEFAULT_GEO_PATH),
-    policy.geoOverrides,
-  );
+  const geo = chooseGeoData(dataDir(values['data-dir'] as string | undefined), values['geo-db'] as string | undefined);
+  const enricher = new Enricher(GeoDb.load(geo.path), policy.geoOverrides);
 
   const writer = new LineWriter(io.stdout);
   const table = new DestinationTable();

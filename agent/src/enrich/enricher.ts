@@ -6,20 +6,39 @@
 import { cidrContains } from '../policy/cidr.js';
 import type { GeoOverride } from '../policy/policy.js';
 import type { GeoAnswer, GeoDb } from './geo.js';
+import { type GeoDataHealth, geoDataHealth } from './geo-age.js';
 
 export class Enricher {
   private readonly overrides: GeoOverride[];
+  private db: GeoDb | null;
 
-  constructor(
-    private readonly db: GeoDb | null,
-    overrides: readonly GeoOverride[] = [],
-  ) {
+  constructor(db: GeoDb | null, overrides: readonly GeoOverride[] = []) {
+    this.db = db;
     this.overrides = [...overrides].sort((a, b) => b.cidr.bits - a.cidr.bits);
   }
 
-  /** Database versions, for stats and sessions. */
+  /** Database versions and data date (`data_date`), for stats and sessions. */
   versions(): Record<string, string> {
     return this.db?.versions() ?? {};
+  }
+
+  /** Date and age of the data at `nowMs` (stale after 90 days), or null without a database. */
+  dataHealth(nowMs: number): GeoDataHealth | null {
+    return this.db === null ? null : geoDataHealth(this.db.header, nowMs);
+  }
+
+  /** The database in use. */
+  get database(): GeoDb | null {
+    return this.db;
+  }
+
+  /**
+   * Answer from another database from now on (a newer bundle installed
+   * under a running agent: geo-source.ts). Lookups already made keep the
+   * answers they got; the next lookup uses the new data.
+   */
+  replaceDatabase(db: GeoDb): void {
+    this.db = db;
   }
 
   /** Fill `out` for the address in `words` (1 word IPv4, 4 words IPv6). */

@@ -3,8 +3,9 @@
 // with the file and, where it helps, the byte offset.
 
 import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { EgressError, ErrorCode } from '../errors.js';
+import { EgressError, ErrorCode, type ErrorCodeValue } from '../errors.js';
 
 export const GEO_MAGIC = 'EGEOBIN\0';
 export const GEO_FORMAT = 1;
@@ -22,6 +23,17 @@ export interface GeoHeader {
   countries: string[];
   sections: { name: string; offset: number; length: number }[];
   sha256: string;
+  /** Which source answers which field, its version and data date (ISO); absent in files built before it was added. */
+  tables?: GeoTableSource[];
+  /** The oldest of the tables' data dates (ISO): how old the answers may be. */
+  dataDate?: string | null;
+}
+
+export interface GeoTableSource {
+  fields: string;
+  source: string;
+  version: string;
+  date: string | null;
 }
 
 export interface GeoTables {
@@ -38,9 +50,19 @@ export interface GeoTables {
   orgs: OrgNames;
 }
 
-export function parseGeoFile(bytes: Uint8Array, file: string): GeoTables {
+/**
+ * Checks a whole geo.bin image and returns views of its tables. `code` and
+ * `hint` say what a fault is reported as: the agent's own database (rebuild
+ * it), or a data bundle being installed (geo-bundle.ts).
+ */
+export function parseGeoFile(
+  bytes: Uint8Array,
+  file: string,
+  code: ErrorCodeValue = ErrorCode.GEO_DB_INVALID,
+  hint = '; rebuild it with `pnpm build`',
+): GeoTables {
   const fail = (why: string, offset?: number): never => {
-    throw new EgressError(ErrorCode.GEO_DB_INVALID, `${why}; rebuild it with \`pnpm build\``, {
+    throw new EgressError(code, `${why}${hint}`, {
       file,
       ...(offset === undefined ? {} : { offset }),
     });
@@ -104,6 +126,35 @@ export function parseGeoFile(bytes: Uint8Array, file: string): GeoTables {
   if (!allBelow(v4Recs, nr) || !allBelow(v6Recs, nr)) fail('geo database range points past the records');
 
   return { header, v4Starts, v4Recs, v6Starts, v6Recs, records, countries, orgs };
+}
+
+/**
+ * The header of a geo.bin file alone (a few kilobytes read), or null when the
+ * file is missing or its header is not readable: enough to compare data
+ * dates before loading. parseGeoFile still checks everything on load.
+ */
+export function readGeoHeader(path: string): GeoHeader | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const prefix = Buffer.alloc(PREFIX_BYTES);
+    if (readSync(fd, prefix, 0, PREFIX_BYTES, 0) !== PREFIX_BYTES) return null;
+    if (prefix.toString('latin1', 0, 8) !== GEO_MAGIC || prefix.readUInt32LE(8) !== GEO_FORMAT) return null;
+    const length = prefix.readUInt32LE(12);
+    if (length > 16 * 1024 * 1024) return null;
+    const text = Buffer.alloc(length);
+    if (readSync(fd, text, 0, length, PREFIX_BYTES) !== length) return null;
+    const header: unknown = JSON.parse(text.toString('utf8'));
+    return isHeader(header) ? header : null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function allBelow(values: Uint32Array, limit: number): boolean {
@@ -172,6 +223,10 @@ function compare6(s: Uint32Array, i: number, j: number): number {
   return 0;
 }
 
+function isIsoDate(v: unknown): boolean {
+  return typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v) && !Number.isNaN(Date.parse(v));
+}
+
 function isHeader(h: unknown): h is GeoHeader {
   if (typeof h !== 'object' || h === null) return false;
   const x = h as Record<string, unknown>;
@@ -190,6 +245,18 @@ function isHeader(h: unknown): h is GeoHeader {
     count(x.orgs) &&
     Array.isArray(x.countries) &&
     x.countries.every((c) => typeof c === 'string') &&
+    (x.tables === undefined ||
+      (Array.isArray(x.tables) &&
+        x.tables.every(
+          (t) =>
+            typeof t === 'object' &&
+            t !== null &&
+            typeof t.fields === 'string' &&
+            typeof t.source === 'string' &&
+            typeof t.version === 'string' &&
+            (t.date === null || isIsoDate(t.date)),
+        ))) &&
+    (x.dataDate === undefined || x.dataDate === null || isIsoDate(x.dataDate)) &&
     Array.isArray(x.sections) &&
     x.sections.every(
       (s) => typeof s === 'object' && s !== null && typeof s.name === 'string' && count(s.offset) && count(s.length),

@@ -1,6 +1,6 @@
 // Offline country and network of an address: the ip-location-db packages
 // (geo-whois-asn-country: country of the IP; asn: AS number and organisation;
-// asn-country: country where the AS is registered), compacted by
+// iptoasn-country-mmdb: registry country of the AS's owner), compacted by
 // agent/scripts/build-geo.mjs into agent/data/geo.bin.
 //
 // geo.bin, all integers little-endian:
@@ -9,7 +9,9 @@
 //   12  u32      H, byte length of the header JSON (padded with spaces so the body starts 8-aligned)
 //   16  H bytes  header JSON: format, built (ISO date), sources {package: version}, v4Ranges, v6Ranges,
 //                records, orgs, countries (["", "AD", …]), sections [{name, offset, length}] (offsets from
-//                the body start, each 8-aligned), sha256 (hex, of the whole body)
+//                the body start, each 8-aligned), sha256 (hex, of the whole body); optional:
+//                tables [{fields, source, version, date}] (which source answers which field, the
+//                date of its data) and dataDate (the oldest of those dates)
 //   16+H body, the sections:
 //     v4Starts     u32[v4Ranges]     first address of each range, ascending, first = 0.0.0.0
 //     v4Recs       u32[v4Ranges]     record of each range
@@ -34,7 +36,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EgressError, ErrorCode } from '../errors.js';
-import { type GeoTables, type OrgNames, parseGeoFile } from './geo-file.js';
+import { dataDateOf } from './geo-age.js';
+import { type GeoHeader, type GeoTables, type OrgNames, parseGeoFile } from './geo-file.js';
 import { buildRangeIndex, findV4, findV6, type RangeIndex } from './geo-index.js';
 
 export interface GeoAnswer {
@@ -112,15 +115,22 @@ export class GeoDb {
     return this.fill(this.v6Recs[j], out);
   }
 
-  /** Which data this is: format, build date, SHA-256 of the tables and each source package's version. */
   /**
-   * What the answers depend on: the source packages' versions and the hash of
-   * the table they were compacted into. Not the local build time, so the same
-   * data gives the same record on every machine.
+   * What the answers depend on: the source packages' versions, the hash of
+   * the table they were compacted into, and the date of the data
+   * (`data_date`, YYYY-MM-DD). Not the local build time, so the same data
+   * gives the same record on every machine. Its age at a moment:
+   * geoDataHealth(db.header, now) in geo-age.ts.
    */
   versions(): Record<string, string> {
     const h = this.tables.header;
-    return { format: String(h.format), sha256: h.sha256, ...h.sources };
+    const date = dataDateOf(h);
+    return { format: String(h.format), sha256: h.sha256, ...h.sources, ...(date === null ? {} : { data_date: date }) };
+  }
+
+  /** The file's header: sources, tables with their dates, build time. */
+  get header(): GeoHeader {
+    return this.tables.header;
   }
 
   private fill(rec: number, out: GeoAnswer): boolean {

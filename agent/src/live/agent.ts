@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { PacketSink } from '../capture/types.js';
 import type { Enricher } from '../enrich/enricher.js';
+import type { GeoSource } from '../enrich/geo-source.js';
 import { EgressError, ErrorCode } from '../errors.js';
 import { AGENT_USER, EmbeddedBroker, sameSecret } from '../mqtt/broker.js';
 import {
@@ -55,6 +56,8 @@ export interface LiveAgentOptions {
   secrets: Secrets;
   policy: Policy;
   enricher: Enricher;
+  /** Where the enricher's geo data comes from; checked on every stats tick for a newly installed bundle. */
+  geo?: GeoSource;
   version: string;
   broker: BrokerChoice;
   /** HTTP server for the dashboard and MQTT over WebSocket; null: none. */
@@ -207,10 +210,19 @@ export class LiveAgent {
     for (const [k, v] of Object.entries(this.spool.counters)) out[`spool.${k}`] = v;
     out['spool.pending'] = this.spool.pending;
     out['spool.bytes'] = this.spool.bytes;
+    const geo = this.options.geo;
+    if (geo) {
+      for (const [k, v] of Object.entries(geo.counters)) out[`geo.${k}`] = v;
+      const age = geo.health().ageDays;
+      if (age !== null) out['geo.data_age_days'] = age;
+    }
     return out;
   }
 
   publishStats(): void {
+    // A bundle installed by `egress db update` since the last tick: answer from it, and say so in the status.
+    if (this.options.geo?.refresh(this.options.enricher))
+      this.publisher.publishRetained(this.topic.status, this.statusPayload());
     this.updateStatus();
     this.publisher.send(
       'stats',
@@ -322,6 +334,7 @@ export class LiveAgent {
       text,
       agentVersion: this.options.version,
       databases: this.options.enricher.versions(),
+      geoData: this.options.enricher.dataHealth(Date.now()),
       startedAtUs: this.startedUs,
       tsUs: Date.now() * 1000,
       session: this.session?.id ?? '',

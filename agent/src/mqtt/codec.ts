@@ -196,6 +196,8 @@ export interface StatusInfo {
   text: string;
   /** The open flight session; '' when none is open. */
   session: string;
+  /** Date, age and staleness of the geo data in use (enrich/geo-age.ts); absent: unknown. */
+  geoData?: { dataDate: string | null; ageDays: number | null; stale: boolean } | null;
 }
 
 export function encodeStatus(s: StatusInfo): Buffer {
@@ -209,6 +211,9 @@ export function encodeStatus(s: StatusInfo): Buffer {
       started_at_us: s.startedAtUs,
       text: s.text,
       session: s.session,
+      geo_data_date: s.geoData?.dataDate ?? '',
+      geo_data_age_days: s.geoData?.ageDays ?? null,
+      geo_data_stale: s.geoData?.stale ?? false,
     }).finish(),
   );
 }
