@@ -1008,6 +1008,12 @@ export namespace egress {
             /** Status session. */
             session: string;
 
+            /** Status key_fingerprint. */
+            key_fingerprint: string;
+
+            /** Status evidence_records. */
+            evidence_records: (number|Long);
+
             /**
              * Creates a new Status instance using the specified properties.
              * @param [properties] Properties to set
@@ -1116,6 +1122,12 @@ export namespace egress {
                 /** Status session */
                 session?: string;
 
+                /** Status key_fingerprint */
+                key_fingerprint?: string;
+
+                /** Status evidence_records */
+                evidence_records?: (number|Long);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -1176,6 +1188,30 @@ export namespace egress {
 
             /** Session end_us. */
             end_us: (number|Long|null);
+
+            /** Session unit. */
+            unit: string;
+
+            /** Session drone_serial. */
+            drone_serial: string;
+
+            /** Session controller_serial. */
+            controller_serial: string;
+
+            /** Session mission_ref. */
+            mission_ref: string;
+
+            /** Session key_fingerprint. */
+            key_fingerprint: string;
+
+            /** Session records. */
+            records: (number|Long);
+
+            /** Session capture_gaps. */
+            capture_gaps: number;
+
+            /** Session resumed. */
+            resumed: number;
 
             /**
              * Creates a new Session instance using the specified properties.
@@ -1278,6 +1314,30 @@ export namespace egress {
 
                 /** Session end_us */
                 end_us?: (number|Long|null);
+
+                /** Session unit */
+                unit?: string;
+
+                /** Session drone_serial */
+                drone_serial?: string;
+
+                /** Session controller_serial */
+                controller_serial?: string;
+
+                /** Session mission_ref */
+                mission_ref?: string;
+
+                /** Session key_fingerprint */
+                key_fingerprint?: string;
+
+                /** Session records */
+                records?: (number|Long);
+
+                /** Session capture_gaps */
+                capture_gaps?: number;
+
+                /** Session resumed */
+                resumed?: number;
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

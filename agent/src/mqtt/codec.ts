@@ -196,6 +196,9 @@ export interface StatusInfo {
   text: string;
   /** The open flight session; '' when none is open. */
   session: string;
+  /** Evidence signing key fingerprint; '' when there is none. */
+  keyFingerprint?: string;
+  evidenceRecords?: number;
 }
 
 export function encodeStatus(s: StatusInfo): Buffer {
@@ -209,6 +212,8 @@ export function encodeStatus(s: StatusInfo): Buffer {
       started_at_us: s.startedAtUs,
       text: s.text,
       session: s.session,
+      key_fingerprint: s.keyFingerprint ?? '',
+      evidence_records: s.evidenceRecords ?? 0,
     }).finish(),
   );
 }
@@ -221,6 +226,17 @@ export interface SessionInfo {
   startUs: number;
   /** null while open. */
   endUs: number | null;
+  /** Evidence facts, when the session is recorded. */
+  evidence?: {
+    unit?: string;
+    droneSerial?: string;
+    controllerSerial?: string;
+    missionRef?: string;
+    keyFingerprint: string;
+    records: number;
+    captureGaps: number;
+    resumed: number;
+  };
 }
 
 export function encodeSession(s: SessionInfo): Buffer {
@@ -232,6 +248,14 @@ export function encodeSession(s: SessionInfo): Buffer {
       state: s.state === 'open' ? pb.Session.State.OPEN : pb.Session.State.CLOSED,
       start_us: s.startUs,
       end_us: s.endUs,
+      unit: s.evidence?.unit ?? '',
+      drone_serial: s.evidence?.droneSerial ?? '',
+      controller_serial: s.evidence?.controllerSerial ?? '',
+      mission_ref: s.evidence?.missionRef ?? '',
+      key_fingerprint: s.evidence?.keyFingerprint ?? '',
+      records: s.evidence?.records ?? 0,
+      capture_gaps: s.evidence?.captureGaps ?? 0,
+      resumed: s.evidence?.resumed ?? 0,
     }).finish(),
   );
 }
