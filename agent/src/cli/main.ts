@@ -2,9 +2,11 @@
 // stderr with a stable code, and a documented exit status (docs/errors.md).
 
 import { EgressError, ExitCode, exitCodeFor } from '../errors.js';
+import { exportCommand, keyCommand, verifyCommand } from './evidence.js';
 import type { CliIo } from './io.js';
 import { replayCommand, runCommand } from './live.js';
 import { scanCommand } from './scan.js';
+import { sessionCommand } from './session.js';
 import { tailCommand } from './tail.js';
 import { version } from './version.js';
 
@@ -18,6 +20,10 @@ Commands:
   run             the live agent: capture an interface, publish alerts over MQTT
   replay FILE     run a capture through the live agent, with its timing
   tail            print alerts from the broker as they arrive
+  session         start, end or list flight sessions (start|end|list)
+  export SESSION  write a flight's signed evidence bundle (--out bundle.zip)
+  verify FILE     check an evidence bundle (exit 0 intact, 1 altered, 2 not a bundle)
+  key export      print the gateway's evidence public key (PEM)
 
 Options:
   -h, --help      help (also: egress COMMAND --help)
@@ -32,6 +38,10 @@ const COMMANDS: Record<string, Command> = {
   tail: tailCommand,
   run: runCommand,
   replay: replayCommand,
+  session: sessionCommand,
+  export: exportCommand,
+  verify: verifyCommand,
+  key: keyCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

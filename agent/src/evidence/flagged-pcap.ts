@@ -142,3 +142,8 @@ function sectionHeader(application: string): Buffer {
 function pad4(n: number): number {
   return (n + 3) & ~3;
 }
+
+/** A pcapng with only a section header: a valid, empty capture (no flagged packet). */
+export function emptyPcapng(application: string): Buffer {
+  return sectionHeader(application);
+}

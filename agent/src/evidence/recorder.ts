@@ -58,6 +58,8 @@ export class EvidenceRecorder implements PacketSink {
   private flowsLocal = 0;
   private alerts = 0;
   private gaps = 0;
+  /** Packets seen while a session is open (this run). */
+  private packets = 0;
   private readonly now: () => number;
 
   constructor(
@@ -90,7 +92,7 @@ export class EvidenceRecorder implements PacketSink {
   suspend(): void {
     const s = this.session;
     if (s === null) return;
-    this.append('suspend', '{}');
+    this.append('suspend', JSON.stringify({ packets: this.packets }));
     this.pcap?.close();
     s.log.close();
     this.session = null;
@@ -111,7 +113,7 @@ export class EvidenceRecorder implements PacketSink {
 
   start(name: string, operator: OperatorFields = {}): SessionMeta {
     const s = startSession(this.dataDir, this.ctx, name, operator);
-    this.flowsInternet = this.flowsLocal = this.alerts = this.gaps = 0;
+    this.flowsInternet = this.flowsLocal = this.alerts = this.gaps = this.packets = 0;
     this.open(s);
     return s.meta;
   }
@@ -122,6 +124,7 @@ export class EvidenceRecorder implements PacketSink {
     const pc = this.pcap?.counters ?? { packets: 0, bytes: 0, dropped: 0 };
     this.pcap?.close();
     const meta = endSession(s, this.ctx, {
+      packets: this.packets,
       flows_internet: this.flowsInternet,
       flows_local: this.flowsLocal,
       alerts: this.alerts,
@@ -139,6 +142,7 @@ export class EvidenceRecorder implements PacketSink {
   packet(buf: Buffer, off: number, caplen: number, origLen: number, tsUs: number, linkType: number): void {
     this.pipeline.packet(buf, off, caplen, origLen, tsUs, linkType);
     if (this.session === null) return;
+    this.packets++;
     const id = this.pipeline.lastFlowId;
     const comment = id < 0 ? undefined : this.flagged.get(id);
     if (comment !== undefined) this.pcap?.write(buf, off, caplen, origLen, tsUs, linkType, comment);
