@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeSession, decodeStatus, egress as egressPb } from '../../agent/src/mqtt/codec.js';
 import { EGRESS_BIN, egress } from '../support/cli.js';
 import { freePort } from '../support/mosquitto.js';
 import { deleteNamespace, inNs, spawnInNs, startInNs, stop, waitFor, waitListen } from '../support/netns.js';
@@ -39,6 +40,30 @@ function session(...args: string[]): string {
     '--gateway',
     GW,
   ]);
+}
+
+/** The retained message on egress/v1/<gw>/<kind>, read with mosquitto_sub inside the namespace. */
+function retained(kind: string): Buffer {
+  const token = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')).dashboard;
+  const hex = inNs(NS, 'mosquitto_sub', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(mqttPort),
+    '-u',
+    'egress-viewer',
+    '-P',
+    token,
+    '-t',
+    `egress/v1/${GW}/${kind}`,
+    '-C',
+    '1',
+    '-W',
+    '5',
+    '-F',
+    '%x',
+  ]);
+  return Buffer.from(hex.trim(), 'hex');
 }
 
 function curl(n: number): void {
@@ -115,6 +140,18 @@ describe('flight sessions on a live gateway', () => {
     );
     clean = out.match(/flight (\S+) started/)?.[1] ?? '';
     expect(clean).toMatch(new RegExp(`^${GW}-`));
+    // Retained while open, with the operator fields and the signing key; the status names the key too.
+    const open = decodeSession(retained('session'));
+    expect([open.id, open.state, open.unit, open.drone_serial, open.mission_ref]).toEqual([
+      clean,
+      egressPb.v1.Session.State.OPEN,
+      'Eenheid Noord',
+      '1581F5FHD23',
+      'M-42',
+    ]);
+    const fp = egress(['key', 'export', '--data-dir', dataDir]).stderr.match(/[0-9a-f]{64}/)?.[0];
+    expect(open.key_fingerprint).toBe(fp);
+    expect(decodeStatus(retained('status')).key_fingerprint).toBe(fp);
     curl(3);
     await new Promise((r) => setTimeout(r, 1500));
     expect(session('end')).toBe(`flight ${clean} ended\n`);
