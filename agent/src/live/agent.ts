@@ -239,7 +239,6 @@ export class LiveAgent {
 
   publishStats(): void {
     this.updateStatus();
-    if (this.session) this.publishSession(null);
     this.publisher.send(
       'stats',
       this.topic.stats,
@@ -304,9 +303,8 @@ export class LiveAgent {
     const s = this.session;
     if (s === null) return;
     const payload = encodeSession(sessionInfo(this.options.gateway, s, endUs, meta, records, this.evidence.gapCount));
+    // Spooled like alerts, and retained (publisher.ts): a dashboard that connects later sees the open flight.
     this.publisher.send('session', this.topic.session, payload);
-    // Retained while open, so a dashboard that connects later sees it; cleared when it closes.
-    this.publisher.publishRetained(this.topic.session, endUs === null ? payload : Buffer.alloc(0));
     if (endUs === null) this.publisher.publishRetained(this.topic.status, this.statusPayload());
   }
 
