@@ -47,6 +47,8 @@ export const ErrorCode = {
   SESSION_UNKNOWN: 'EGRESS_SESSION_UNKNOWN',
   /** Evidence: the session is not in the state the command needs (one already open, none open, still open). Exit 1. */
   SESSION_STATE: 'EGRESS_SESSION_STATE',
+  /** Evidence: a session's chained log is damaged before its last record (not a torn write); nothing is appended to it. Exit 1. */
+  EVIDENCE_LOG_DAMAGED: 'EGRESS_EVIDENCE_LOG_DAMAGED',
   /** Evidence: the file given to verify is not an evidence bundle (not a zip, no manifest). Exit 2. */
   BUNDLE_INVALID: 'EGRESS_BUNDLE_INVALID',
   /** Evidence: the bundle was altered: a file's hash, the signature or the chained log does not check. Exit 1. */

@@ -3,7 +3,7 @@
 // person can act on, each with its stable code and exit status.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -60,6 +60,36 @@ describe('egress session / key / export without an agent', () => {
     const e = egress(['export', id ?? '', '--out', out, ...d.slice(0, 2)]);
     expect([e.code, e.stdout]).toEqual([0, expect.stringContaining('; statement: no egress observed (refused)\n')]);
     expect(egress(['verify', out, '--pubkey', pem]).code).toBe(0);
+  });
+
+  it('a log damaged on disk: export and resume refuse it with EGRESS_EVIDENCE_LOG_DAMAGED and the record', () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'egress-session-damaged-'));
+    const d2 = ['--data-dir', dir2, '--gateway', 'gw-cli'];
+    const id = egress(['session', 'start', ...d2]).stdout.match(/flight (\S+) started/)?.[1] ?? '';
+    const log = join(dir2, 'sessions', id, 'events.ndjson');
+    const lines = readFileSync(log, 'utf8').split('\n');
+    // Record 0 altered: the checkpoint after it no longer chains to it.
+    lines[0] = lines[0].replace('"resumed":0', '"resumed":7');
+    writeFileSync(log, lines.join('\n'));
+    const end = egress(['session', 'end', ...d2]);
+    expect([end.code, end.stderr]).toEqual([
+      1,
+      `egress: EGRESS_EVIDENCE_LOG_DAMAGED of ${log}: record 0 was altered: record 1 does not chain to it\n`,
+    ]);
+    // A closed session damaged afterwards: export refuses it rather than sign it.
+    const dir3 = mkdtempSync(join(tmpdir(), 'egress-session-damaged-'));
+    const d3 = ['--data-dir', dir3, '--gateway', 'gw-cli'];
+    const id3 = egress(['session', 'start', ...d3]).stdout.match(/flight (\S+) started/)?.[1] ?? '';
+    expect(egress(['session', 'end', ...d3]).code).toBe(0);
+    const log3 = join(dir3, 'sessions', id3, 'events.ndjson');
+    const l3 = readFileSync(log3, 'utf8').split('\n');
+    [l3[1], l3[2]] = [l3[2], l3[1]];
+    writeFileSync(log3, l3.join('\n'));
+    const ex = egress(['export', id3, '--out', join(dir3, 'b.zip'), ...d3.slice(0, 2)]);
+    expect([ex.code, ex.stderr]).toEqual([
+      1,
+      `egress: EGRESS_EVIDENCE_LOG_DAMAGED of ${log3}: the log of ${id3} is damaged: record at line 2 has seq 2, expected 1: a record is missing or out of order\n`,
+    ]);
   });
 
   it('usage errors: exit 2', () => {

@@ -7,6 +7,7 @@
 
 import { createHash, type KeyObject } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { EgressError, ErrorCode } from '../errors.js';
 import { isoMicros } from '../output/time.js';
 import { type SigningKey, signBytes, verifyBytes } from './keys.js';
 
@@ -136,7 +137,7 @@ export class ChainWriter {
       if (last) this.lastTsUs = Date.parse(last.ts) * 1000;
       if (c.error !== null && !c.tornTail) {
         // Damage before the end is not ours to repair: keep the file, refuse to append to it.
-        throw new Error(`${file}: ${c.error}`);
+        throw new EgressError(ErrorCode.EVIDENCE_LOG_DAMAGED, c.error, { file });
       }
       this.fd = openSync(file, 'r+');
       if (this.tornBytes > 0) ftruncateSync(this.fd, c.goodBytes);

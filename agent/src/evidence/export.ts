@@ -52,7 +52,7 @@ export function buildBundle(
   const events = readFileSync(join(dir, 'events.ndjson'));
   const chain = checkChain(events, key.publicKey);
   if (chain.error !== null)
-    throw new EgressError(ErrorCode.BUNDLE_TAMPERED, `the log of ${sessionId} is damaged: ${chain.error}`, {
+    throw new EgressError(ErrorCode.EVIDENCE_LOG_DAMAGED, `the log of ${sessionId} is damaged: ${chain.error}`, {
       file: join(dir, 'events.ndjson'),
     });
   const model = readModel(meta, chain.records);
