@@ -67,7 +67,8 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   alerts = 0;
   /** Flow id of the last packet handed in (-1: not a transport packet); the evidence ring files packets by it. */
   lastFlowId = -1;
-  private readonly view = new Packet();
+  /** The last packet decoded (valid until the next one; the evidence recorder reads its ports). */
+  readonly view = new Packet();
   /** Scratch address words and destination for enrich and policy lookups. */
   private readonly words = new Int32Array(4);
   private readonly dest: Destination = {

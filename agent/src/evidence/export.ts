@@ -36,6 +36,11 @@ export function exportSession(dataDir: string, sessionId: string, outPath: strin
   return { ...result, file: outPath };
 }
 
+/** The bundle of a closed session as bytes, for an HTTP download (`GET /api/sessions/<id>/export`). */
+export function exportSessionBytes(dataDir: string, sessionId: string, now = new Date()): Buffer {
+  return buildBundle(dataDir, sessionId, loadKey(dataDir), now).zip;
+}
+
 export function buildBundle(
   dataDir: string,
   sessionId: string,

@@ -42,6 +42,8 @@ export interface EvidenceOptions {
   log?: (line: string) => void;
 }
 
+const DNS_PORT = 53;
+
 /** Flagged flows remembered for writing their later packets (bounded; the oldest is forgotten). */
 const MAX_FLAGGED_FLOWS = 4096;
 
@@ -146,7 +148,11 @@ export class EvidenceRecorder implements PacketSink {
     const id = this.pipeline.lastFlowId;
     const comment = id < 0 ? undefined : this.flagged.get(id);
     if (comment !== undefined) this.pcap?.write(buf, off, caplen, origLen, tsUs, linkType, comment);
-    else this.ring.push(buf, off, caplen, origLen, tsUs, linkType, id);
+    else {
+      const v = this.pipeline.view;
+      const dns = id >= 0 && (v.srcPort === DNS_PORT || v.dstPort === DNS_PORT) ? 1 : 0;
+      this.ring.push(buf, off, caplen, origLen, tsUs, linkType, id, dns);
+    }
   }
 
   flow(r: FlowRecord): void {
@@ -178,7 +184,7 @@ export class EvidenceRecorder implements PacketSink {
     this.ring.take(
       (p) =>
         p.flowId === id ||
-        (wire.length > 0 && wire.some((w) => p.buf.subarray(p.off, p.off + p.caplen).indexOf(w) >= 0)),
+        (p.mark === 1 && wire.length > 0 && wire.some((w) => p.buf.subarray(p.off, p.off + p.caplen).indexOf(w) >= 0)),
       (p) =>
         pcap.write(
           p.buf,

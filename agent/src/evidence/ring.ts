@@ -21,6 +21,8 @@ export interface RingPacket {
   tsUs: number;
   linkType: number;
   flowId: number;
+  /** A mark given at push time (the recorder: 1 for DNS packets). */
+  mark: number;
 }
 
 export class PacketRing {
@@ -34,6 +36,7 @@ export class PacketRing {
   private readonly linkType: Int32Array;
   private readonly ts: Float64Array;
   private readonly flow: Float64Array;
+  private readonly marks: Uint8Array;
   /** Index of the oldest packet, and how many are kept. */
   private head = 0;
   private count = 0;
@@ -53,7 +56,8 @@ export class PacketRing {
     this.linkType = new Int32Array(this.maxPackets);
     this.ts = new Float64Array(this.maxPackets);
     this.flow = new Float64Array(this.maxPackets);
-    this.view = { buf: this.data, off: 0, caplen: 0, origLen: 0, tsUs: 0, linkType: 0, flowId: -1 };
+    this.marks = new Uint8Array(this.maxPackets);
+    this.view = { buf: this.data, off: 0, caplen: 0, origLen: 0, tsUs: 0, linkType: 0, flowId: -1, mark: 0 };
   }
 
   get size(): number {
@@ -68,6 +72,7 @@ export class PacketRing {
     tsUs: number,
     linkType: number,
     flowId: number,
+    mark = 0,
   ): void {
     if (caplen > this.maxBytes) {
       this.counters.too_large++;
@@ -92,6 +97,7 @@ export class PacketRing {
     this.linkType[i] = linkType;
     this.ts[i] = tsUs;
     this.flow[i] = flowId;
+    this.marks[i] = mark;
     this.count++;
     this.counters.pushed++;
     this.writePos = pos + caplen;
@@ -114,6 +120,7 @@ export class PacketRing {
       v.tsUs = this.ts[i];
       v.linkType = this.linkType[i];
       v.flowId = this.flow[i];
+      v.mark = this.marks[i];
       if (!pick(v)) continue;
       fn(v);
       this.flow[i] = TAKEN;
