@@ -60,6 +60,13 @@ describe('egress session / key / export without an agent', () => {
     const e = egress(['export', id ?? '', '--out', out, ...d.slice(0, 2)]);
     expect([e.code, e.stdout]).toEqual([0, expect.stringContaining('; statement: no egress observed (refused)\n')]);
     expect(egress(['verify', out, '--pubkey', pem]).code).toBe(0);
+    const html = execFileSync('unzip', ['-p', out, 'report.html'], { encoding: 'utf8' });
+    expect(html).toContain('Geen verklaring mogelijk');
+    expect(html).toContain('The capture saw no packet at all in this session.');
+    expect(html).not.toContain('No gaps: the capture ran');
+    expect(execFileSync('unzip', ['-p', out, 'manifest.json'], { encoding: 'utf8' })).toContain(
+      '"controller_serial": "RC-7"',
+    );
   });
 
   it('a log damaged on disk: export and resume refuse it with EGRESS_EVIDENCE_LOG_DAMAGED and the record', () => {

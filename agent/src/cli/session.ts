@@ -112,7 +112,7 @@ export async function sessionCommand(argv: string[], io: CliIo): Promise<number>
     io.stdout.write(`flight ${s.meta.id} started (no agent running: it resumes this flight when it starts)\n`);
     return ExitCode.OK;
   }
-  const r = resumeSession(dir, ctx);
+  const r = resumeSession(dir, ctx, false);
   if (r === null) throw new EgressError(ErrorCode.SESSION_STATE, 'no flight is open');
   const meta = endSession(r.session, ctx, { ended_by: 'egress session end (no agent running)' });
   io.stdout.write(`flight ${meta.id} ended\n`);

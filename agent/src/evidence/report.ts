@@ -74,7 +74,7 @@ function section(m: SessionModel, lang: Lang, fp: string): string {
       t.databases,
       Object.entries(meta.databases)
         .map(([k, v]) => `${esc(k)}: <span class="mono">${esc(v)}</span>`)
-        .join('<br>'),
+        .join('<br>') || `<i>${t.notGiven}</i>`,
     ],
     [t.key, `<span class="mono">${esc(fp)}</span>`],
     [t.records, String(m.records)],
@@ -170,7 +170,7 @@ function shortTime(iso: string): string {
 
 function gaps(m: SessionModel, lang: Lang): string {
   const t = TEXT[lang];
-  if (m.gaps.length === 0) return `<p>${t.noGaps}</p>`;
+  if (m.gaps.length === 0) return `<p>${m.packets === 0 ? t.noPackets : t.noGaps}</p>`;
   const rows = m.gaps.map(
     (g) =>
       `<tr class="gap"><td class="mono">${esc(g.start)}</td><td class="mono">${esc(g.end)}</td><td>${esc(t.gapCauses[g.cause] ?? g.cause)}</td><td class="num">${g.packets_dropped ?? t.unknown}</td></tr>`,

@@ -188,6 +188,8 @@ export function startSession(
 export function resumeSession(
   dataDir: string,
   ctx: RecorderContext,
+  /** false: reopened only to be closed (egress session end without an agent), not an agent restart. */
+  restart = true,
 ): { session: OpenSession; gapStartUs: number | null; tornBytes: number } | null {
   const id = openSessionId(dataDir);
   if (id === null) return null;
@@ -196,7 +198,7 @@ export function resumeSession(
     checkpointEvery: ctx.checkpointEvery,
     now: ctx.now,
   });
-  meta.resumed++;
+  if (restart) meta.resumed++;
   const s = new OpenSession(dataDir, meta, log);
   s.saveMeta();
   return { session: s, gapStartUs: log.lastTsUs, tornBytes: log.tornBytes };
