@@ -99,6 +99,12 @@ describe('egress session / key / export without an agent', () => {
     ]);
   });
 
+  it.each(['session', 'export', 'verify', 'key'])('%s --help describes the command and exits 0', (cmd) => {
+    const r = egress([cmd, '--help']);
+    expect([r.code, r.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^Usage: egress ${cmd}`))]);
+    expect(egress(['--help']).stdout).toMatch(new RegExp(`\\n  ${cmd} `));
+  });
+
   it('usage errors: exit 2', () => {
     for (const args of [['session'], ['session', 'pause'], ['verify'], ['key'], ['export']]) {
       const r = egress([...args, ...d.slice(0, 2)]);
