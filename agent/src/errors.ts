@@ -49,6 +49,18 @@ export const ErrorCode = {
   SPOOL_UNWRITABLE: 'EGRESS_SPOOL_UNWRITABLE',
   /** A file in the spool directory named as a segment is not one (bad magic, other format version, wrong group). Exit 1. */
   SPOOL_CORRUPT: 'EGRESS_SPOOL_CORRUPT',
+  /** Evidence: no signing key in DATA_DIR/keys, or it is not an Ed25519 private key. Exit 1. */
+  KEY_MISSING: 'EGRESS_KEY_MISSING',
+  /** Evidence: no session with that id in the data directory. Exit 1. */
+  SESSION_UNKNOWN: 'EGRESS_SESSION_UNKNOWN',
+  /** Evidence: the session is not in the state the command needs (one already open, none open, still open). Exit 1. */
+  SESSION_STATE: 'EGRESS_SESSION_STATE',
+  /** Evidence: a session's chained log is damaged before its last record (not a torn write); nothing is appended to it. Exit 1. */
+  EVIDENCE_LOG_DAMAGED: 'EGRESS_EVIDENCE_LOG_DAMAGED',
+  /** Evidence: the file given to verify is not an evidence bundle (not a zip, no manifest). Exit 2. */
+  BUNDLE_INVALID: 'EGRESS_BUNDLE_INVALID',
+  /** Evidence: the bundle was altered: a file's hash, the signature or the chained log does not check. Exit 1. */
+  BUNDLE_TAMPERED: 'EGRESS_BUNDLE_TAMPERED',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -94,6 +106,7 @@ export function exitCodeFor(err: EgressError): number {
     case ErrorCode.USAGE:
     case ErrorCode.POLICY_INVALID:
     case ErrorCode.CAPTURE_CONFIG_INVALID:
+    case ErrorCode.BUNDLE_INVALID:
       return ExitCode.USAGE;
     case ErrorCode.CAPTURE_BAD_MAGIC:
     case ErrorCode.PCAP_TRUNCATED:

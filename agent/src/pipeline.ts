@@ -65,7 +65,10 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   flowsInternet = 0;
   flowsLocal = 0;
   alerts = 0;
-  private readonly view = new Packet();
+  /** Flow id of the last packet handed in (-1: not a transport packet); the evidence ring files packets by it. */
+  lastFlowId = -1;
+  /** The last packet decoded (valid until the next one; the evidence recorder reads its ports). */
+  readonly view = new Packet();
   /** Scratch address words and destination for enrich and policy lookups. */
   private readonly words = new Int32Array(4);
   private readonly dest: Destination = {
@@ -110,9 +113,11 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     const p = this.view;
     const r = decodePacket(buf, off, caplen, linkType, p, this.anomalies.counts);
     this.decoded[r]++;
+    this.lastFlowId = -1;
     if (r !== DecodeResult.TRANSPORT) return;
     const flows = this.flows;
     const slot = flows.update(p, buf, origLen, tsUs);
+    this.lastFlowId = flows.id[slot];
     let app = this.apps[slot];
     if (flows.lastCreated) app = this.startFlow(slot, tsUs);
     else if (app === undefined) {

@@ -1017,6 +1017,12 @@ export namespace egress {
             /** Status geo_data_stale. */
             geo_data_stale: boolean;
 
+            /** Status key_fingerprint. */
+            key_fingerprint: string;
+
+            /** Status evidence_records. */
+            evidence_records: (number|Long);
+
             /**
              * Creates a new Status instance using the specified properties.
              * @param [properties] Properties to set
@@ -1134,6 +1140,12 @@ export namespace egress {
                 /** Status geo_data_stale */
                 geo_data_stale?: boolean;
 
+                /** Status key_fingerprint */
+                key_fingerprint?: string;
+
+                /** Status evidence_records */
+                evidence_records?: (number|Long);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -1194,6 +1206,30 @@ export namespace egress {
 
             /** Session end_us. */
             end_us: (number|Long|null);
+
+            /** Session unit. */
+            unit: string;
+
+            /** Session drone_serial. */
+            drone_serial: string;
+
+            /** Session controller_serial. */
+            controller_serial: string;
+
+            /** Session mission_ref. */
+            mission_ref: string;
+
+            /** Session key_fingerprint. */
+            key_fingerprint: string;
+
+            /** Session records. */
+            records: (number|Long);
+
+            /** Session capture_gaps. */
+            capture_gaps: number;
+
+            /** Session resumed. */
+            resumed: number;
 
             /**
              * Creates a new Session instance using the specified properties.
@@ -1296,6 +1332,30 @@ export namespace egress {
 
                 /** Session end_us */
                 end_us?: (number|Long|null);
+
+                /** Session unit */
+                unit?: string;
+
+                /** Session drone_serial */
+                drone_serial?: string;
+
+                /** Session controller_serial */
+                controller_serial?: string;
+
+                /** Session mission_ref */
+                mission_ref?: string;
+
+                /** Session key_fingerprint */
+                key_fingerprint?: string;
+
+                /** Session records */
+                records?: (number|Long);
+
+                /** Session capture_gaps */
+                capture_gaps?: number;
+
+                /** Session resumed */
+                resumed?: number;
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -2811,6 +2811,8 @@ export const egress = $root.egress = (() => {
             Status.prototype.geo_data_date = "";
             Status.prototype.geo_data_age_days = null;
             Status.prototype.geo_data_stale = false;
+            Status.prototype.key_fingerprint = "";
+            Status.prototype.evidence_records = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             let $oneOfFields;
 
@@ -2848,6 +2850,10 @@ export const egress = $root.egress = (() => {
                     writer.uint32(58).string(message.text);
                 if (message.session != null && $Object.hasOwnProperty.call(message, "session") && message.session !== "")
                     writer.uint32(66).string(message.session);
+                if (message.key_fingerprint != null && $Object.hasOwnProperty.call(message, "key_fingerprint") && message.key_fingerprint !== "")
+                    writer.uint32(122).string(message.key_fingerprint);
+                if (message.evidence_records != null && $Object.hasOwnProperty.call(message, "evidence_records") && (typeof message.evidence_records === "object" ? message.evidence_records.low || message.evidence_records.high : message.evidence_records !== 0))
+                    writer.uint32(128).uint64(message.evidence_records);
                 if (message.geo_data_date != null && $Object.hasOwnProperty.call(message, "geo_data_date") && message.geo_data_date !== "")
                     writer.uint32(170).string(message.geo_data_date);
                 if (message.geo_data_age_days != null && $Object.hasOwnProperty.call(message, "geo_data_age_days"))
@@ -3015,6 +3021,24 @@ export const egress = $root.egress = (() => {
                                 delete message.geo_data_stale;
                             continue;
                         }
+                    case 15: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key_fingerprint = value;
+                            else
+                                delete message.key_fingerprint;
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.evidence_records = value;
+                            else
+                                delete message.evidence_records;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3086,6 +3110,12 @@ export const egress = $root.egress = (() => {
                 if (message.geo_data_stale != null && $Object.hasOwnProperty.call(message, "geo_data_stale"))
                     if (typeof message.geo_data_stale !== "boolean")
                         return "geo_data_stale: boolean expected";
+                if (message.key_fingerprint != null && $Object.hasOwnProperty.call(message, "key_fingerprint"))
+                    if (!$util.isString(message.key_fingerprint))
+                        return "key_fingerprint: string expected";
+                if (message.evidence_records != null && $Object.hasOwnProperty.call(message, "evidence_records"))
+                    if (!$util.isInteger(message.evidence_records) && !(message.evidence_records && $util.isInteger(message.evidence_records.low) && $util.isInteger(message.evidence_records.high)))
+                        return "evidence_records: integer|Long expected";
                 return null;
             };
 
@@ -3171,6 +3201,19 @@ export const egress = $root.egress = (() => {
                 if (object.geo_data_stale != null)
                     if (object.geo_data_stale)
                         message.geo_data_stale = $Boolean(object.geo_data_stale);
+                if (object.key_fingerprint != null)
+                    if (typeof object.key_fingerprint !== "string" || object.key_fingerprint.length)
+                        message.key_fingerprint = $String(object.key_fingerprint);
+                if (object.evidence_records != null)
+                    if (typeof object.evidence_records === "object" ? object.evidence_records.low || object.evidence_records.high : $Number(object.evidence_records) !== 0)
+                        if ($util.Long)
+                            message.evidence_records = $util.Long.fromValue(object.evidence_records, true);
+                        else if (typeof object.evidence_records === "string")
+                            message.evidence_records = $parseInt(object.evidence_records, 10);
+                        else if (typeof object.evidence_records === "number")
+                            message.evidence_records = object.evidence_records;
+                        else if (typeof object.evidence_records === "object")
+                            message.evidence_records = new $util.LongBits(object.evidence_records.low >>> 0, object.evidence_records.high >>> 0).toNumber(true);
                 return message;
             };
 
@@ -3200,6 +3243,12 @@ export const egress = $root.egress = (() => {
                         object.started_at_us = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.text = "";
                     object.session = "";
+                    object.key_fingerprint = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.evidence_records = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.evidence_records = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.geo_data_date = "";
                     object.geo_data_stale = false;
                 }
@@ -3236,6 +3285,15 @@ export const egress = $root.egress = (() => {
                     object.text = message.text;
                 if (message.session != null && $Object.hasOwnProperty.call(message, "session"))
                     object.session = message.session;
+                if (message.key_fingerprint != null && $Object.hasOwnProperty.call(message, "key_fingerprint"))
+                    object.key_fingerprint = message.key_fingerprint;
+                if (message.evidence_records != null && $Object.hasOwnProperty.call(message, "evidence_records"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.evidence_records = typeof message.evidence_records === "number" ? $BigInt(message.evidence_records) : $util.Long.fromBits(message.evidence_records.low >>> 0, message.evidence_records.high >>> 0, true).toBigInt();
+                    else if (typeof message.evidence_records === "number")
+                        object.evidence_records = options.longs === $String ? $String(message.evidence_records) : message.evidence_records;
+                    else
+                        object.evidence_records = options.longs === $String ? $util.Long.prototype.toString.call(message.evidence_records) : options.longs === $Number ? new $util.LongBits(message.evidence_records.low >>> 0, message.evidence_records.high >>> 0).toNumber(true) : message.evidence_records;
                 if (message.geo_data_date != null && $Object.hasOwnProperty.call(message, "geo_data_date"))
                     object.geo_data_date = message.geo_data_date;
                 if (message.geo_data_age_days != null && $Object.hasOwnProperty.call(message, "geo_data_age_days"))
@@ -3282,6 +3340,14 @@ export const egress = $root.egress = (() => {
             Session.prototype.state = 0;
             Session.prototype.start_us = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
             Session.prototype.end_us = null;
+            Session.prototype.unit = "";
+            Session.prototype.drone_serial = "";
+            Session.prototype.controller_serial = "";
+            Session.prototype.mission_ref = "";
+            Session.prototype.key_fingerprint = "";
+            Session.prototype.records = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Session.prototype.capture_gaps = 0;
+            Session.prototype.resumed = 0;
 
             let $oneOfFields;
 
@@ -3314,6 +3380,22 @@ export const egress = $root.egress = (() => {
                     writer.uint32(40).uint64(message.start_us);
                 if (message.end_us != null && $Object.hasOwnProperty.call(message, "end_us"))
                     writer.uint32(48).uint64(message.end_us);
+                if (message.unit != null && $Object.hasOwnProperty.call(message, "unit") && message.unit !== "")
+                    writer.uint32(58).string(message.unit);
+                if (message.drone_serial != null && $Object.hasOwnProperty.call(message, "drone_serial") && message.drone_serial !== "")
+                    writer.uint32(66).string(message.drone_serial);
+                if (message.controller_serial != null && $Object.hasOwnProperty.call(message, "controller_serial") && message.controller_serial !== "")
+                    writer.uint32(74).string(message.controller_serial);
+                if (message.mission_ref != null && $Object.hasOwnProperty.call(message, "mission_ref") && message.mission_ref !== "")
+                    writer.uint32(82).string(message.mission_ref);
+                if (message.key_fingerprint != null && $Object.hasOwnProperty.call(message, "key_fingerprint") && message.key_fingerprint !== "")
+                    writer.uint32(90).string(message.key_fingerprint);
+                if (message.records != null && $Object.hasOwnProperty.call(message, "records") && (typeof message.records === "object" ? message.records.low || message.records.high : message.records !== 0))
+                    writer.uint32(96).uint64(message.records);
+                if (message.capture_gaps != null && $Object.hasOwnProperty.call(message, "capture_gaps") && message.capture_gaps !== 0)
+                    writer.uint32(104).uint32(message.capture_gaps);
+                if (message.resumed != null && $Object.hasOwnProperty.call(message, "resumed") && message.resumed !== 0)
+                    writer.uint32(112).uint32(message.resumed);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3403,6 +3485,78 @@ export const egress = $root.egress = (() => {
                             message._end_us = "end_us";
                             continue;
                         }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.unit = value;
+                            else
+                                delete message.unit;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.drone_serial = value;
+                            else
+                                delete message.drone_serial;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.controller_serial = value;
+                            else
+                                delete message.controller_serial;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.mission_ref = value;
+                            else
+                                delete message.mission_ref;
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key_fingerprint = value;
+                            else
+                                delete message.key_fingerprint;
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.records = value;
+                            else
+                                delete message.records;
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.capture_gaps = value;
+                            else
+                                delete message.capture_gaps;
+                            continue;
+                        }
+                    case 14: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.resumed = value;
+                            else
+                                delete message.resumed;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3454,6 +3608,30 @@ export const egress = $root.egress = (() => {
                     if (!$util.isInteger(message.end_us) && !(message.end_us && $util.isInteger(message.end_us.low) && $util.isInteger(message.end_us.high)))
                         return "end_us: integer|Long expected";
                 }
+                if (message.unit != null && $Object.hasOwnProperty.call(message, "unit"))
+                    if (!$util.isString(message.unit))
+                        return "unit: string expected";
+                if (message.drone_serial != null && $Object.hasOwnProperty.call(message, "drone_serial"))
+                    if (!$util.isString(message.drone_serial))
+                        return "drone_serial: string expected";
+                if (message.controller_serial != null && $Object.hasOwnProperty.call(message, "controller_serial"))
+                    if (!$util.isString(message.controller_serial))
+                        return "controller_serial: string expected";
+                if (message.mission_ref != null && $Object.hasOwnProperty.call(message, "mission_ref"))
+                    if (!$util.isString(message.mission_ref))
+                        return "mission_ref: string expected";
+                if (message.key_fingerprint != null && $Object.hasOwnProperty.call(message, "key_fingerprint"))
+                    if (!$util.isString(message.key_fingerprint))
+                        return "key_fingerprint: string expected";
+                if (message.records != null && $Object.hasOwnProperty.call(message, "records"))
+                    if (!$util.isInteger(message.records) && !(message.records && $util.isInteger(message.records.low) && $util.isInteger(message.records.high)))
+                        return "records: integer|Long expected";
+                if (message.capture_gaps != null && $Object.hasOwnProperty.call(message, "capture_gaps"))
+                    if (!$util.isInteger(message.capture_gaps))
+                        return "capture_gaps: integer expected";
+                if (message.resumed != null && $Object.hasOwnProperty.call(message, "resumed"))
+                    if (!$util.isInteger(message.resumed))
+                        return "resumed: integer expected";
                 return null;
             };
 
@@ -3513,6 +3691,37 @@ export const egress = $root.egress = (() => {
                         message.end_us = object.end_us;
                     else if (typeof object.end_us === "object")
                         message.end_us = new $util.LongBits(object.end_us.low >>> 0, object.end_us.high >>> 0).toNumber(true);
+                if (object.unit != null)
+                    if (typeof object.unit !== "string" || object.unit.length)
+                        message.unit = $String(object.unit);
+                if (object.drone_serial != null)
+                    if (typeof object.drone_serial !== "string" || object.drone_serial.length)
+                        message.drone_serial = $String(object.drone_serial);
+                if (object.controller_serial != null)
+                    if (typeof object.controller_serial !== "string" || object.controller_serial.length)
+                        message.controller_serial = $String(object.controller_serial);
+                if (object.mission_ref != null)
+                    if (typeof object.mission_ref !== "string" || object.mission_ref.length)
+                        message.mission_ref = $String(object.mission_ref);
+                if (object.key_fingerprint != null)
+                    if (typeof object.key_fingerprint !== "string" || object.key_fingerprint.length)
+                        message.key_fingerprint = $String(object.key_fingerprint);
+                if (object.records != null)
+                    if (typeof object.records === "object" ? object.records.low || object.records.high : $Number(object.records) !== 0)
+                        if ($util.Long)
+                            message.records = $util.Long.fromValue(object.records, true);
+                        else if (typeof object.records === "string")
+                            message.records = $parseInt(object.records, 10);
+                        else if (typeof object.records === "number")
+                            message.records = object.records;
+                        else if (typeof object.records === "object")
+                            message.records = new $util.LongBits(object.records.low >>> 0, object.records.high >>> 0).toNumber(true);
+                if (object.capture_gaps != null)
+                    if ($Number(object.capture_gaps) !== 0)
+                        message.capture_gaps = object.capture_gaps >>> 0;
+                if (object.resumed != null)
+                    if ($Number(object.resumed) !== 0)
+                        message.resumed = object.resumed >>> 0;
                 return message;
             };
 
@@ -3534,6 +3743,18 @@ export const egress = $root.egress = (() => {
                         object.start_us = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.start_us = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.unit = "";
+                    object.drone_serial = "";
+                    object.controller_serial = "";
+                    object.mission_ref = "";
+                    object.key_fingerprint = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.records = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.records = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.capture_gaps = 0;
+                    object.resumed = 0;
                 }
                 if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
                     object.id = message.id;
@@ -3557,6 +3778,27 @@ export const egress = $root.egress = (() => {
                         object.end_us = options.longs === $String ? $String(message.end_us) : message.end_us;
                     else
                         object.end_us = options.longs === $String ? $util.Long.prototype.toString.call(message.end_us) : options.longs === $Number ? new $util.LongBits(message.end_us.low >>> 0, message.end_us.high >>> 0).toNumber(true) : message.end_us;
+                if (message.unit != null && $Object.hasOwnProperty.call(message, "unit"))
+                    object.unit = message.unit;
+                if (message.drone_serial != null && $Object.hasOwnProperty.call(message, "drone_serial"))
+                    object.drone_serial = message.drone_serial;
+                if (message.controller_serial != null && $Object.hasOwnProperty.call(message, "controller_serial"))
+                    object.controller_serial = message.controller_serial;
+                if (message.mission_ref != null && $Object.hasOwnProperty.call(message, "mission_ref"))
+                    object.mission_ref = message.mission_ref;
+                if (message.key_fingerprint != null && $Object.hasOwnProperty.call(message, "key_fingerprint"))
+                    object.key_fingerprint = message.key_fingerprint;
+                if (message.records != null && $Object.hasOwnProperty.call(message, "records"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.records = typeof message.records === "number" ? $BigInt(message.records) : $util.Long.fromBits(message.records.low >>> 0, message.records.high >>> 0, true).toBigInt();
+                    else if (typeof message.records === "number")
+                        object.records = options.longs === $String ? $String(message.records) : message.records;
+                    else
+                        object.records = options.longs === $String ? $util.Long.prototype.toString.call(message.records) : options.longs === $Number ? new $util.LongBits(message.records.low >>> 0, message.records.high >>> 0).toNumber(true) : message.records;
+                if (message.capture_gaps != null && $Object.hasOwnProperty.call(message, "capture_gaps"))
+                    object.capture_gaps = message.capture_gaps;
+                if (message.resumed != null && $Object.hasOwnProperty.call(message, "resumed"))
+                    object.resumed = message.resumed;
                 return object;
             };
 

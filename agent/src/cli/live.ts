@@ -183,7 +183,11 @@ async function startAgent(values: Record<string, unknown>, io: CliIo, log: (line
     );
   if (agent.spool.pending > 0) log(`${agent.spool.pending} messages from an earlier run are in the spool; sending`);
   const session = values.session as string | undefined;
-  if (session !== undefined) log(`flight ${agent.startFlight(session).id} ("${session}") started`);
+  if (session !== undefined) {
+    if (agent.session !== null) log(`flight ${agent.session.id} resumed; --session "${session}" ends it at stop`);
+    else log(`flight ${agent.startFlight(session).id} ("${session}") started`);
+    agent.endSessionOnStop = true;
+  }
   if (!values.quiet) agent.onAlert = (a) => io.stdout.write(alertLine(a));
   return agent;
 }

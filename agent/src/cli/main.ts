@@ -3,9 +3,11 @@
 
 import { EgressError, ExitCode, exitCodeFor } from '../errors.js';
 import { dbCommand } from './db.js';
+import { exportCommand, keyCommand, verifyCommand } from './evidence.js';
 import type { CliIo } from './io.js';
 import { replayCommand, runCommand } from './live.js';
 import { scanCommand } from './scan.js';
+import { sessionCommand } from './session.js';
 import { tailCommand } from './tail.js';
 import { version } from './version.js';
 
@@ -20,6 +22,10 @@ Commands:
   replay FILE     run a capture through the live agent, with its timing
   tail            print alerts from the broker as they arrive
   db              geo/ASN data: info, build, update FILE, rollback
+  session         start, end or list flight sessions (start|end|list)
+  export SESSION  write a flight's signed evidence bundle (--out bundle.zip)
+  verify FILE     check an evidence bundle (exit 0 intact, 1 altered, 2 not a bundle)
+  key export      print the gateway's evidence public key (PEM)
 
 Options:
   -h, --help      help (also: egress COMMAND --help)
@@ -35,6 +41,10 @@ const COMMANDS: Record<string, Command> = {
   run: runCommand,
   replay: replayCommand,
   db: dbCommand,
+  session: sessionCommand,
+  export: exportCommand,
+  verify: verifyCommand,
+  key: keyCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

@@ -18,6 +18,10 @@ import type { PacketSink } from '../capture/types.js';
 import type { Enricher } from '../enrich/enricher.js';
 import type { GeoSource } from '../enrich/geo-source.js';
 import { EgressError, ErrorCode } from '../errors.js';
+import { recorderContext } from '../evidence/context.js';
+import { type EvidenceOptions, EvidenceRecorder } from '../evidence/recorder.js';
+import { operatorArgs, sessionInfo } from '../evidence/session-message.js';
+import type { OperatorFields } from '../evidence/session-store.js';
 import { AGENT_USER, EmbeddedBroker, sameSecret } from '../mqtt/broker.js';
 import {
   decodeCommand,
@@ -69,6 +73,8 @@ export interface LiveAgentOptions {
   flowsPerSecond?: number;
   /** Spool size bound in bytes (default 64 MiB). */
   spoolBytes?: number;
+  /** Flight-session evidence (ring, flagged.pcapng bounds, checkpoint interval). */
+  evidence?: EvidenceOptions;
   log: (line: string) => void;
 }
 
@@ -79,6 +85,11 @@ export class LiveAgent {
   readonly pipeline: ScanPipeline;
   readonly publisher: Publisher;
   readonly spool: Spool;
+  /** Flight sessions and their evidence (agent/src/evidence/). */
+  readonly evidence: EvidenceRecorder;
+  /** End the open session when the agent stops (a session opened with --session); otherwise it resumes on the next start. */
+  endSessionOnStop = false;
+  private evidenceTimer: NodeJS.Timeout | null = null;
   /** Capture health, filled in by whoever runs the source. */
   captureHealth: () => CaptureHealthView | null = () => null;
   /** What is wrong with the capture right now (plain language), or null; filled in by whoever runs the source. */
@@ -120,15 +131,22 @@ export class LiveAgent {
     this.pipeline = new ScanPipeline(
       {
         flow: (r) => {
+          this.evidence.flow(r);
           if (r.internet) this.publisher.send('flow', this.topic.flow, () => encodeFlow(r, this.ctx()));
         },
         alert: (a) => {
           this.publisher.send('alert', this.topic.alert, encodeAlert(a, this.ctx()));
+          this.evidence.alert(a);
           this.onAlert?.(a);
         },
       },
       { maxFlows: options.maxFlows, policy: options.policy, enricher: options.enricher },
     );
+    const ctx = recorderContext({ ...options, databases: options.enricher.versions() });
+    this.evidence = new EvidenceRecorder(options.dataDir, ctx, this.pipeline, {
+      log: options.log,
+      ...options.evidence,
+    });
   }
 
   static async start(options: LiveAgentOptions): Promise<LiveAgent> {
@@ -178,12 +196,20 @@ export class LiveAgent {
     publisher.subscribe(commandFilter(gw), (topic, payload) => agent?.command(topic, payload));
     agent.statsTimer = setInterval(() => agent?.publishStats(), options.statsIntervalMs ?? 5000);
     agent.statsTimer.unref();
+    const resumed = agent.evidence.resume();
+    if (resumed) agent.session = { id: resumed.id, name: resumed.name, startUs: Date.parse(resumed.start) * 1000 };
+    if (resumed) agent.publishSession(null);
+    agent.evidenceTimer = setInterval(() => {
+      agent?.evidence.captureHealth(agent.captureHealth());
+      agent?.evidence.tick();
+    }, 1000);
+    agent.evidenceTimer.unref();
     return agent;
   }
 
   /** The sink a capture source feeds. */
   get sink(): PacketSink {
-    return this.pipeline;
+    return this.evidence;
   }
 
   /** Wall-clock tick from the source: end flows that went idle. */
@@ -216,6 +242,7 @@ export class LiveAgent {
       const age = geo.health().ageDays;
       if (age !== null) out['geo.data_age_days'] = age;
     }
+    Object.assign(out, this.evidence.counters());
     return out;
   }
 
@@ -250,9 +277,11 @@ export class LiveAgent {
    */
   async stop(flushMs = 5000, interrupt?: Promise<unknown>): Promise<boolean> {
     if (this.statsTimer) clearInterval(this.statsTimer);
+    if (this.evidenceTimer) clearInterval(this.evidenceTimer);
     await this.finishFlows();
     this.publishStats();
-    if (this.session) this.endFlight();
+    if (this.session && this.endSessionOnStop) this.endFlight();
+    else this.evidence.suspend();
     const delivered = await this.publisher.flush(flushMs, interrupt);
     await this.publisher.close();
     this.spool.close();
@@ -262,12 +291,10 @@ export class LiveAgent {
   }
 
   /** Open a flight session: alerts, flows and stats carry its id until it ends. */
-  startFlight(name: string): { id: string; name: string; startUs: number } {
+  startFlight(name: string, operator: OperatorFields = {}): { id: string; name: string; startUs: number } {
     if (this.session) throw new EgressError(ErrorCode.COMMAND_REJECTED, `flight ${this.session.id} is already open`);
-    const gw = this.options.gateway;
-    const now = Date.now() * 1000;
-    const id = `${gw}-${new Date(now / 1000).toISOString().replace(/[-:.]/g, '')}`;
-    this.session = { id, name: name.slice(0, 200), startUs: now };
+    const m = this.evidence.start(name, operator);
+    this.session = { id: m.id, name: m.name, startUs: Date.parse(m.start) * 1000 };
     this.publishSession(null);
     return this.session;
   }
@@ -276,28 +303,20 @@ export class LiveAgent {
   endFlight(): { id: string; name: string; startUs: number } {
     const s = this.session;
     if (s === null) throw new EgressError(ErrorCode.COMMAND_REJECTED, 'no flight is open');
-    this.publishSession(Date.now() * 1000);
+    const records = this.evidence.records;
+    const meta = this.evidence.end();
+    this.publishSession(meta?.end ? Date.parse(meta.end) * 1000 : Date.now() * 1000, meta, records);
     this.session = null;
     this.publisher.publishRetained(this.topic.status, this.statusPayload());
     return s;
   }
 
-  private publishSession(endUs: number | null): void {
+  private publishSession(endUs: number | null, meta = this.evidence.current, records = this.evidence.records): void {
     const s = this.session;
     if (s === null) return;
-    const gw = this.options.gateway;
-    this.publisher.send(
-      'session',
-      this.topic.session,
-      encodeSession({
-        id: s.id,
-        gateway: gw,
-        name: s.name,
-        state: endUs === null ? 'open' : 'closed',
-        startUs: s.startUs,
-        endUs,
-      }),
-    );
+    const payload = encodeSession(sessionInfo(this.options.gateway, s, endUs, meta, records, this.evidence.gapCount));
+    // Spooled like alerts, and retained (publisher.ts): a dashboard that connects later sees the open flight.
+    this.publisher.send('session', this.topic.session, payload);
     if (endUs === null) this.publisher.publishRetained(this.topic.status, this.statusPayload());
   }
 
@@ -338,6 +357,8 @@ export class LiveAgent {
       startedAtUs: this.startedUs,
       tsUs: Date.now() * 1000,
       session: this.session?.id ?? '',
+      keyFingerprint: this.evidence.fingerprint,
+      evidenceRecords: this.evidence.records,
     });
   }
 
@@ -367,6 +388,7 @@ export class LiveAgent {
       reply(cmd.id, false, `unknown command "${verb}" (known: ${COMMAND_VERBS.join(', ')})`);
       return;
     }
+    this.evidence.command(verb, cmd.args);
     try {
       reply(cmd.id, true, this.run(verb, cmd.args));
     } catch (err) {
@@ -377,7 +399,7 @@ export class LiveAgent {
   private run(verb: string, args: Record<string, string>): string {
     switch (verb) {
       case 'start_flight':
-        return `flight ${this.startFlight(args.name ?? '').id} started`;
+        return `flight ${this.startFlight(args.name ?? '', operatorArgs(args)).id} started`;
       case 'end_flight':
         return `flight ${this.endFlight().id} ended`;
       case 'status':

@@ -198,6 +198,9 @@ export interface StatusInfo {
   session: string;
   /** Date, age and staleness of the geo data in use (enrich/geo-age.ts); absent: unknown. */
   geoData?: { dataDate: string | null; ageDays: number | null; stale: boolean } | null;
+  /** Evidence signing key fingerprint; '' when there is none. */
+  keyFingerprint?: string;
+  evidenceRecords?: number;
 }
 
 export function encodeStatus(s: StatusInfo): Buffer {
@@ -214,6 +217,8 @@ export function encodeStatus(s: StatusInfo): Buffer {
       geo_data_date: s.geoData?.dataDate ?? '',
       geo_data_age_days: s.geoData?.ageDays ?? null,
       geo_data_stale: s.geoData?.stale ?? false,
+      key_fingerprint: s.keyFingerprint ?? '',
+      evidence_records: s.evidenceRecords ?? 0,
     }).finish(),
   );
 }
@@ -226,6 +231,17 @@ export interface SessionInfo {
   startUs: number;
   /** null while open. */
   endUs: number | null;
+  /** Evidence facts, when the session is recorded. */
+  evidence?: {
+    unit?: string;
+    droneSerial?: string;
+    controllerSerial?: string;
+    missionRef?: string;
+    keyFingerprint: string;
+    records: number;
+    captureGaps: number;
+    resumed: number;
+  };
 }
 
 export function encodeSession(s: SessionInfo): Buffer {
@@ -237,6 +253,14 @@ export function encodeSession(s: SessionInfo): Buffer {
       state: s.state === 'open' ? pb.Session.State.OPEN : pb.Session.State.CLOSED,
       start_us: s.startUs,
       end_us: s.endUs,
+      unit: s.evidence?.unit ?? '',
+      drone_serial: s.evidence?.droneSerial ?? '',
+      controller_serial: s.evidence?.controllerSerial ?? '',
+      mission_ref: s.evidence?.missionRef ?? '',
+      key_fingerprint: s.evidence?.keyFingerprint ?? '',
+      records: s.evidence?.records ?? 0,
+      capture_gaps: s.evidence?.captureGaps ?? 0,
+      resumed: s.evidence?.resumed ?? 0,
     }).finish(),
   );
 }

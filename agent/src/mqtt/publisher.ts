@@ -164,7 +164,8 @@ export class Publisher {
       const message = (err as Error).message;
       if (message !== this.lastSpoolError) this.options.log?.(`spool: ${message} (counted as mqtt.spool_errors)`);
       this.lastSpoolError = message;
-      if (this.client.connected) this.client.publish(topic, payload, { qos: QOS[cls] }, (e) => e || this.count(cls));
+      if (this.client.connected)
+        this.client.publish(topic, payload, { qos: QOS[cls], retain: cls === 'session' }, (e) => e || this.count(cls));
       return;
     }
     this.drain();
@@ -268,7 +269,8 @@ export class Publisher {
 
   private publishSpooled(rec: SpoolRecord): void {
     this.inFlight.add(rec.seq);
-    this.client.publish(rec.topic, rec.payload, { qos: QOS[rec.cls] }, (err) => {
+    // A session message is retained: a dashboard that connects later sees the open (or last) flight.
+    this.client.publish(rec.topic, rec.payload, { qos: QOS[rec.cls], retain: rec.cls === 'session' }, (err) => {
       if (err) {
         // The client gave up on it (closing); it stays in the spool for the next start.
         this.inFlight.delete(rec.seq);

@@ -1,0 +1,211 @@
+// What a recorded session says, read back from its chained log: the flows,
+// the flagged destinations, the capture gaps, the timeline, and the
+// "no egress observed" statement with how far the gaps weaken it. The
+// report, flows.csv and the manifest are all made from this one reading.
+
+import type { ChainRecord } from './chain.js';
+import type { SessionMeta } from './session-store.js';
+
+export interface FlowRow {
+  flow_id: number;
+  start: string;
+  end: string;
+  src_ip: string;
+  src_port: number | null;
+  dest_ip: string;
+  dest_port: number | null;
+  proto: string;
+  app_proto: string | null;
+  dest: {
+    names: string[];
+    country: string | null;
+    asn: number | null;
+    as_org: string | null;
+    as_country: string | null;
+  };
+  verdict: 'allowed' | 'medium' | 'high';
+  reasons: string[];
+  pkts_toserver: number;
+  pkts_toclient: number;
+  bytes_toserver: number;
+  bytes_toclient: number;
+}
+
+export interface Destination {
+  ip: string;
+  names: string[];
+  country: string | null;
+  asn: number | null;
+  asOrg: string | null;
+  asCountry: string | null;
+  severity: 'medium' | 'high';
+  reasons: string[];
+  flows: number;
+  bytesToServer: number;
+  bytesToClient: number;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface Gap {
+  start: string;
+  end: string;
+  cause: string;
+  packets_dropped: number | null;
+  note?: string;
+}
+
+export interface TimelineEntry {
+  ts: string;
+  kind: 'start' | 'alert' | 'gap' | 'resume' | 'pcap_truncated' | 'end';
+  text: string;
+}
+
+/** The signed statement for a session without any internet connection. */
+export interface Statement {
+  kind: 'no_egress_observed' | 'egress_observed';
+  /** plain: no gap; weakened: gaps listed; refused: the capture was down for too much of the window, or saw nothing. */
+  strength: 'plain' | 'weakened' | 'refused' | 'not_applicable';
+  window: { start: string; end: string };
+  gapSeconds: number;
+  gaps: number;
+}
+
+export interface SessionModel {
+  meta: SessionMeta;
+  records: number;
+  flows: FlowRow[];
+  destinations: Destination[];
+  gaps: Gap[];
+  timeline: TimelineEntry[];
+  alerts: number;
+  packets: number;
+  flaggedPackets: number;
+  pcapTruncated: boolean;
+  statement: Statement;
+}
+
+/** A gap this large a share of the window leaves nothing to state. */
+const REFUSE_SHARE = 0.5;
+const TIMELINE_MAX = 500;
+
+export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionModel {
+  const flows: FlowRow[] = [];
+  const gaps: Gap[] = [];
+  const timeline: TimelineEntry[] = [];
+  const dests = new Map<string, Destination>();
+  let alerts = 0;
+  let packets = 0;
+  let flaggedPackets = 0;
+  let pcapTruncated = false;
+  const add = (e: TimelineEntry) => {
+    if (timeline.length < TIMELINE_MAX) timeline.push(e);
+  };
+  for (const r of records) {
+    // biome-ignore lint/suspicious/noExplicitAny: records are checked JSON of known types, read field by field
+    const d = r.data as Record<string, any>;
+    switch (r.type) {
+      case 'session_start':
+        add({ ts: String(d.start), kind: 'start', text: String(d.name ?? '') });
+        break;
+      case 'flow': {
+        const f = d as unknown as FlowRow;
+        flows.push(f);
+        if (f.verdict !== 'allowed') touch(dests, f.dest_ip, f.dest, f.verdict, f.reasons, f.start, f.end).flows++;
+        const dest = dests.get(f.dest_ip);
+        if (dest && f.verdict !== 'allowed') {
+          dest.bytesToServer += f.bytes_toserver;
+          dest.bytesToClient += f.bytes_toclient;
+        }
+        break;
+      }
+      case 'alert': {
+        alerts++;
+        const a = d.alert as { severity: 'medium' | 'high'; reasons: string[]; text: string };
+        touch(dests, d.dest_ip, d.dest, a.severity, a.reasons, d.timestamp, d.timestamp);
+        add({ ts: String(d.timestamp), kind: 'alert', text: `${a.severity.toUpperCase()}: ${a.text}` });
+        break;
+      }
+      case 'capture_gap':
+        gaps.push(d as unknown as Gap);
+        add({ ts: String(d.start), kind: 'gap', text: `${d.cause} ${d.start} – ${d.end}` });
+        break;
+      case 'resume':
+        add({ ts: r.ts, kind: 'resume', text: 'agent restarted; session resumed' });
+        break;
+      case 'pcap_truncated':
+        pcapTruncated = true;
+        add({ ts: r.ts, kind: 'pcap_truncated', text: `flagged.pcapng reached ${d.max_bytes} bytes` });
+        break;
+      case 'suspend':
+        packets += Number(d.packets ?? 0);
+        break;
+      case 'session_end':
+        packets += Number(d.packets ?? 0);
+        flaggedPackets += Number(d.flagged_packets ?? 0);
+        add({ ts: String(d.end), kind: 'end', text: '' });
+        break;
+    }
+  }
+  const start = meta.start;
+  const end = meta.end ?? records[records.length - 1]?.ts ?? start;
+  return {
+    meta,
+    records: records.length,
+    flows,
+    destinations: [...dests.values()].sort((a, b) => a.firstSeen.localeCompare(b.firstSeen)),
+    gaps,
+    timeline,
+    alerts,
+    packets,
+    flaggedPackets,
+    pcapTruncated,
+    statement: statement(start, end, flows.length, gaps, packets),
+  };
+}
+
+function statement(start: string, end: string, internetFlows: number, gaps: Gap[], packets: number): Statement {
+  const windowS = Math.max(0, (Date.parse(end) - Date.parse(start)) / 1000);
+  let gapSeconds = 0;
+  for (const g of gaps) gapSeconds += Math.max(0, (Date.parse(g.end) - Date.parse(g.start)) / 1000);
+  const base = { window: { start, end }, gapSeconds, gaps: gaps.length };
+  if (internetFlows > 0) return { kind: 'egress_observed', strength: 'not_applicable', ...base };
+  const down = packets === 0 || (windowS > 0 && gapSeconds >= REFUSE_SHARE * windowS);
+  return { kind: 'no_egress_observed', strength: down ? 'refused' : gaps.length > 0 ? 'weakened' : 'plain', ...base };
+}
+
+function touch(
+  dests: Map<string, Destination>,
+  ip: string,
+  dest: FlowRow['dest'],
+  severity: 'medium' | 'high' | 'allowed',
+  reasons: string[],
+  first: string,
+  last: string,
+): Destination {
+  let d = dests.get(ip);
+  if (d === undefined) {
+    d = {
+      ip,
+      names: [],
+      country: dest.country,
+      asn: dest.asn,
+      asOrg: dest.as_org,
+      asCountry: dest.as_country,
+      severity: severity === 'high' ? 'high' : 'medium',
+      reasons: [],
+      flows: 0,
+      bytesToServer: 0,
+      bytesToClient: 0,
+      firstSeen: first,
+      lastSeen: last,
+    };
+    dests.set(ip, d);
+  }
+  for (const n of dest.names) if (!d.names.includes(n)) d.names.push(n);
+  for (const r of reasons) if (!d.reasons.includes(r)) d.reasons.push(r);
+  if (severity === 'high') d.severity = 'high';
+  if (first < d.firstSeen) d.firstSeen = first;
+  if (last > d.lastSeen) d.lastSeen = last;
+  return d;
+}
