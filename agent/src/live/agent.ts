@@ -11,12 +11,11 @@
 // capture: the spool and the rate limit bound what waits.
 
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { PacketSink } from '../capture/types.js';
 import type { Enricher } from '../enrich/enricher.js';
 import { EgressError, ErrorCode } from '../errors.js';
+import { DashboardServer } from '../http/server.js';
 import { AGENT_USER, EmbeddedBroker, sameSecret } from '../mqtt/broker.js';
 import {
   decodeCommand,
@@ -59,6 +58,8 @@ export interface LiveAgentOptions {
   broker: BrokerChoice;
   /** HTTP server for the dashboard and MQTT over WebSocket; null: none. */
   http: { host: string; port: number } | null;
+  /** The built dashboard (default dashboard/dist of the repository). */
+  dashboardDir?: string;
   maxFlows?: number;
   /** Stats message interval (default 5000 ms). */
   statsIntervalMs?: number;
@@ -99,7 +100,7 @@ export class LiveAgent {
   private constructor(
     private readonly options: LiveAgentOptions,
     private readonly broker: EmbeddedBroker | null,
-    private readonly http: HttpServer | null,
+    readonly http: DashboardServer | null,
     readonly brokerUrl: string,
     spool: Spool,
     publisher: Publisher,
@@ -130,19 +131,25 @@ export class LiveAgent {
 
   static async start(options: LiveAgentOptions): Promise<LiveAgent> {
     const spool = Spool.open(join(options.dataDir, 'spool'), { maxBytes: options.spoolBytes ?? 64 * 1024 * 1024 });
-    let http: HttpServer | null = null;
+    let http: DashboardServer | null = null;
     let broker: EmbeddedBroker | null = null;
     let url: string;
     let auth: { username?: string; password?: string; ca?: Buffer; cert?: Buffer; key?: Buffer };
-    if (options.http) http = await listenHttp(options.http.host, options.http.port);
+    if (options.http)
+      http = await DashboardServer.listen({
+        ...options.http,
+        token: options.secrets.dashboard,
+        gateway: options.gateway,
+        staticDir: options.dashboardDir,
+      });
     if (options.broker.kind === 'embedded') {
       broker = await EmbeddedBroker.start({
         host: options.broker.host,
         port: options.broker.port,
         agentToken: options.secrets.agent,
         viewerToken: options.secrets.dashboard,
-        http: http ?? undefined,
       });
+      if (http) http.mqttSocket = (socket, req) => broker?.acceptWebSocket(socket, req);
       url = broker.url;
       auth = { username: AGENT_USER, password: options.secrets.agent };
     } else {
@@ -191,7 +198,7 @@ export class LiveAgent {
   /** Where the dashboard is served (HTTP, MQTT over WebSocket at /mqtt). */
   get httpAddress(): string | null {
     if (this.http === null) return null;
-    const a = this.http.address() as AddressInfo;
+    const a = this.http.address;
     return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
 
@@ -245,7 +252,7 @@ export class LiveAgent {
     await this.publisher.close();
     this.spool.close();
     await this.broker?.close();
-    if (this.http) await new Promise<void>((r) => this.http?.close(() => r()));
+    await this.http?.close();
     return delivered;
   }
 
@@ -375,20 +382,4 @@ export class LiveAgent {
         return 'pong';
     }
   }
-}
-
-function listenHttp(host: string, port: number): Promise<HttpServer> {
-  const server = createServer((req, res) => {
-    if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new EgressError(ErrorCode.USAGE, `cannot listen on ${host}:${port} for HTTP: ${err.code ?? err.message}`)),
-    );
-    server.listen(port, host, () => resolve(server));
-  });
 }
