@@ -1008,6 +1008,15 @@ export namespace egress {
             /** Status session. */
             session: string;
 
+            /** Status policy. */
+            policy: string;
+
+            /** Status allow_overlay. */
+            allow_overlay: string[];
+
+            /** Status clock_synchronised. */
+            clock_synchronised: (boolean|null);
+
             /**
              * Creates a new Status instance using the specified properties.
              * @param [properties] Properties to set
@@ -1115,6 +1124,15 @@ export namespace egress {
 
                 /** Status session */
                 session?: string;
+
+                /** Status policy */
+                policy?: string;
+
+                /** Status allow_overlay */
+                allow_overlay?: string[];
+
+                /** Status clock_synchronised */
+                clock_synchronised?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

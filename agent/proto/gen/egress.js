@@ -2794,6 +2794,7 @@ export const egress = $root.egress = (() => {
 
             const Status = function (properties) {
                 this.databases = {};
+                this.allow_overlay = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -2808,6 +2809,17 @@ export const egress = $root.egress = (() => {
             Status.prototype.started_at_us = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
             Status.prototype.text = "";
             Status.prototype.session = "";
+            Status.prototype.policy = "";
+            Status.prototype.allow_overlay = $util.emptyArray;
+            Status.prototype.clock_synchronised = null;
+
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Status.prototype, "_clock_synchronised", {
+                get: $util.oneOfGetter($oneOfFields = ["clock_synchronised"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
 
             Status.create = function(properties) {
                 return new Status(properties);
@@ -2837,6 +2849,13 @@ export const egress = $root.egress = (() => {
                     writer.uint32(58).string(message.text);
                 if (message.session != null && $Object.hasOwnProperty.call(message, "session") && message.session !== "")
                     writer.uint32(66).string(message.session);
+                if (message.policy != null && $Object.hasOwnProperty.call(message, "policy") && message.policy !== "")
+                    writer.uint32(74).string(message.policy);
+                if (message.allow_overlay != null && message.allow_overlay.length)
+                    for (let i = 0; i < message.allow_overlay.length; ++i)
+                        writer.uint32(82).string(message.allow_overlay[i]);
+                if (message.clock_synchronised != null && $Object.hasOwnProperty.call(message, "clock_synchronised"))
+                    writer.uint32(88).bool(message.clock_synchronised);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2973,6 +2992,30 @@ export const egress = $root.egress = (() => {
                                 delete message.session;
                             continue;
                         }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.policy = value;
+                            else
+                                delete message.policy;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.allow_overlay && message.allow_overlay.length))
+                                message.allow_overlay = [];
+                            message.allow_overlay.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 0)
+                                break;
+                            message.clock_synchronised = reader.bool();
+                            message._clock_synchronised = "clock_synchronised";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3003,6 +3046,7 @@ export const egress = $root.egress = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
+                let properties = {};
                 if (message.gateway != null && $Object.hasOwnProperty.call(message, "gateway"))
                     if (!$util.isString(message.gateway))
                         return "gateway: string expected";
@@ -3032,6 +3076,21 @@ export const egress = $root.egress = (() => {
                 if (message.session != null && $Object.hasOwnProperty.call(message, "session"))
                     if (!$util.isString(message.session))
                         return "session: string expected";
+                if (message.policy != null && $Object.hasOwnProperty.call(message, "policy"))
+                    if (!$util.isString(message.policy))
+                        return "policy: string expected";
+                if (message.allow_overlay != null && $Object.hasOwnProperty.call(message, "allow_overlay")) {
+                    if (!$Array.isArray(message.allow_overlay))
+                        return "allow_overlay: array expected";
+                    for (let i = 0; i < message.allow_overlay.length; ++i)
+                        if (!$util.isString(message.allow_overlay[i]))
+                            return "allow_overlay: string[] expected";
+                }
+                if (message.clock_synchronised != null && $Object.hasOwnProperty.call(message, "clock_synchronised")) {
+                    properties._clock_synchronised = 1;
+                    if (typeof message.clock_synchronised !== "boolean")
+                        return "clock_synchronised: boolean expected";
+                }
                 return null;
             };
 
@@ -3109,6 +3168,18 @@ export const egress = $root.egress = (() => {
                 if (object.session != null)
                     if (typeof object.session !== "string" || object.session.length)
                         message.session = $String(object.session);
+                if (object.policy != null)
+                    if (typeof object.policy !== "string" || object.policy.length)
+                        message.policy = $String(object.policy);
+                if (object.allow_overlay) {
+                    if (!$Array.isArray(object.allow_overlay))
+                        throw $TypeError(".egress.v1.Status.allow_overlay: array expected");
+                    message.allow_overlay = $Array(object.allow_overlay.length);
+                    for (let i = 0; i < object.allow_overlay.length; ++i)
+                        message.allow_overlay[i] = $String(object.allow_overlay[i]);
+                }
+                if (object.clock_synchronised != null)
+                    message.clock_synchronised = $Boolean(object.clock_synchronised);
                 return message;
             };
 
@@ -3120,6 +3191,8 @@ export const egress = $root.egress = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.allow_overlay = [];
                 if (options.objects || options.defaults)
                     object.databases = {};
                 if (options.defaults) {
@@ -3138,6 +3211,7 @@ export const egress = $root.egress = (() => {
                         object.started_at_us = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.text = "";
                     object.session = "";
+                    object.policy = "";
                 }
                 if (message.gateway != null && $Object.hasOwnProperty.call(message, "gateway"))
                     object.gateway = message.gateway;
@@ -3172,6 +3246,15 @@ export const egress = $root.egress = (() => {
                     object.text = message.text;
                 if (message.session != null && $Object.hasOwnProperty.call(message, "session"))
                     object.session = message.session;
+                if (message.policy != null && $Object.hasOwnProperty.call(message, "policy"))
+                    object.policy = message.policy;
+                if (message.allow_overlay && message.allow_overlay.length) {
+                    object.allow_overlay = $Array(message.allow_overlay.length);
+                    for (let j = 0; j < message.allow_overlay.length; ++j)
+                        object.allow_overlay[j] = message.allow_overlay[j];
+                }
+                if (message.clock_synchronised != null && $Object.hasOwnProperty.call(message, "clock_synchronised"))
+                    object.clock_synchronised = message.clock_synchronised;
                 return object;
             };
 

@@ -34,7 +34,9 @@ import type { AlertRecord } from '../output/flow-record.js';
 import type { ScanStats } from '../output/ndjson.js';
 import { type CaptureInfo, collectStats } from '../output/stats.js';
 import { ScanPipeline } from '../pipeline.js';
+import { AllowOverlay } from '../policy/overlay.js';
 import type { Policy } from '../policy/policy.js';
+import { ClockCheck } from './clock.js';
 import type { Secrets } from './settings.js';
 
 export type BrokerChoice =
@@ -71,7 +73,7 @@ export interface LiveAgentOptions {
 }
 
 /** Verbs a dashboard may send on cmd/<verb>. */
-export const COMMAND_VERBS = ['start_flight', 'end_flight', 'status', 'ping'] as const;
+export const COMMAND_VERBS = ['start_flight', 'end_flight', 'allow', 'status', 'ping'] as const;
 
 export class LiveAgent {
   readonly pipeline: ScanPipeline;
@@ -93,6 +95,9 @@ export class LiveAgent {
   private readonly runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   private readonly startedUs = Date.now() * 1000;
   private statsTimer: NodeJS.Timeout | null = null;
+  /** Destinations allowed from the dashboard, applied on top of the policy. */
+  readonly overlay: AllowOverlay;
+  private readonly clock = new ClockCheck();
   private finished = false;
   /** The agent's topics, egress/v1/<gateway>/<kind>. */
   private readonly topic: Record<'status' | 'alert' | 'flow' | 'stats' | 'session', string>;
@@ -104,9 +109,12 @@ export class LiveAgent {
     readonly brokerUrl: string,
     spool: Spool,
     publisher: Publisher,
+    overlay: AllowOverlay,
   ) {
     this.spool = spool;
     this.publisher = publisher;
+    this.overlay = overlay;
+    this.clock.start();
     const gw = options.gateway;
     this.topic = {
       status: topicFor(gw, 'status'),
@@ -130,6 +138,8 @@ export class LiveAgent {
   }
 
   static async start(options: LiveAgentOptions): Promise<LiveAgent> {
+    // Before anything opens: a bad overlay file stops the start with nothing to close.
+    const overlay = AllowOverlay.load(options.dataDir, options.policy);
     const spool = Spool.open(join(options.dataDir, 'spool'), { maxBytes: options.spoolBytes ?? 64 * 1024 * 1024 });
     let http: DashboardServer | null = null;
     let broker: EmbeddedBroker | null = null;
@@ -178,7 +188,7 @@ export class LiveAgent {
       flowsPerSecond: options.flowsPerSecond,
       log: options.log,
     });
-    agent = new LiveAgent(options, broker, http, url, spool, publisher);
+    agent = new LiveAgent(options, broker, http, url, spool, publisher, overlay);
     publisher.subscribe(commandFilter(gw), (topic, payload) => agent?.command(topic, payload));
     agent.statsTimer = setInterval(() => agent?.publishStats(), options.statsIntervalMs ?? 5000);
     agent.statsTimer.unref();
@@ -214,6 +224,7 @@ export class LiveAgent {
     for (const [k, v] of Object.entries(this.spool.counters)) out[`spool.${k}`] = v;
     out['spool.pending'] = this.spool.pending;
     out['spool.bytes'] = this.spool.bytes;
+    out['policy.allow_overlay'] = this.overlay.entries().length;
     return out;
   }
 
@@ -245,6 +256,7 @@ export class LiveAgent {
    */
   async stop(flushMs = 5000, interrupt?: Promise<unknown>): Promise<boolean> {
     if (this.statsTimer) clearInterval(this.statsTimer);
+    this.clock.stop();
     await this.finishFlows();
     this.publishStats();
     if (this.session) this.endFlight();
@@ -332,6 +344,9 @@ export class LiveAgent {
       startedAtUs: this.startedUs,
       tsUs: Date.now() * 1000,
       session: this.session?.id ?? '',
+      policy: this.options.policy.source,
+      allowOverlay: this.overlay.entries(),
+      clockSynchronised: this.clock.synchronised,
     });
   }
 
@@ -374,6 +389,11 @@ export class LiveAgent {
         return `flight ${this.startFlight(args.name ?? '').id} started`;
       case 'end_flight':
         return `flight ${this.endFlight().id} ended`;
+      case 'allow': {
+        const r = this.overlay.add(args.destination ?? '');
+        this.publisher.publishRetained(this.topic.status, this.statusPayload());
+        return r.added ? `${r.rule} added to the allow overlay` : `${r.rule} is already in the allow overlay`;
+      }
       case 'status':
         this.publisher.publishRetained(this.topic.status, this.statusPayload());
         this.publishStats();

@@ -196,6 +196,12 @@ export interface StatusInfo {
   text: string;
   /** The open flight session; '' when none is open. */
   session: string;
+  /** The active policy's source. */
+  policy?: string;
+  /** Entries of the allow overlay. */
+  allowOverlay?: string[];
+  /** Clock synchronised (NTP); null or absent when unknown. */
+  clockSynchronised?: boolean | null;
 }
 
 export function encodeStatus(s: StatusInfo): Buffer {
@@ -209,6 +215,9 @@ export function encodeStatus(s: StatusInfo): Buffer {
       started_at_us: s.startedAtUs,
       text: s.text,
       session: s.session,
+      policy: s.policy ?? '',
+      allow_overlay: s.allowOverlay ?? [],
+      clock_synchronised: s.clockSynchronised ?? null,
     }).finish(),
   );
 }
