@@ -3,6 +3,7 @@
 
 import { countUnacknowledged } from './derive.js';
 import { duration, localTime, number, t, utcTime } from './i18n.js';
+import { SeverityIcon } from './icons.js';
 import type { Store } from './store.js';
 
 export function Banner({ store, now }: { store: Store; now: number }) {
@@ -28,11 +29,22 @@ export function Banner({ store, now }: { store: Store; now: number }) {
   }[state];
   const drops = stats?.capture?.kernelDrops ?? 0;
   const session = st?.session ? store.sessions.get(st.session) : undefined;
-  const geo = st ? Object.entries(st.databases).map(([k, v]) => `${k} ${v}`) : [];
+  // Database versions carry their date (…2026061719 → 2026-06-17); the full names go in the title.
+  const geoFull = st ? Object.entries(st.databases).map(([k, v]) => `${k} ${v}`) : [];
+  const geoDates = [
+    ...new Set(
+      geoFull.map((v) => /(20\d\d)(\d\d)(\d\d)\d{0,2}$/.exec(v)).flatMap((m) => (m ? [`${m[1]}-${m[2]}-${m[3]}`] : [])),
+    ),
+  ];
   return (
     <section class={`banner banner-${state}`} aria-label={t('title')}>
       <div class="banner-state" role="status" aria-live="polite">
-        <span class="banner-word">{label}</span>
+        <span class="banner-word">
+          <SeverityIcon
+            s={state === 'alert' ? 'high' : state === 'ready' || state === 'capturing' ? 'allowed' : 'medium'}
+          />
+          {label}
+        </span>
         {open > 0 && <span class="banner-sub">{t('alertsOpen', { n: open })}</span>}
         {st?.state === 'degraded' && st.text && <span class="banner-sub">{st.text}</span>}
       </div>
@@ -73,7 +85,9 @@ export function Banner({ store, now }: { store: Store; now: number }) {
         </div>
         <div>
           <dt>{t('geoDb')}</dt>
-          <dd class="small">{geo.length > 0 ? geo.join(', ') : '—'}</dd>
+          <dd title={geoFull.join('\n')} data-testid="geo-db">
+            {geoDates.length > 0 ? geoDates.join(', ') : geoFull.length > 0 ? geoFull.length : '—'}
+          </dd>
         </div>
         <div>
           <dt>{t('broker')}</dt>

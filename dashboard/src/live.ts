@@ -51,6 +51,8 @@ export async function connect(): Promise<void> {
     clientId: `egress-dashboard-${crypto.getRandomValues(new Uint32Array(2)).join('')}`,
     reconnectPeriod: 1000,
     connectTimeout: 5000,
+    // MQTT.js would run its keep-alive timer in a Worker made from a blob: URL, which the CSP forbids.
+    timerVariant: 'native',
   });
   client.on('connect', () => {
     store.setBroker('connected');

@@ -5,5 +5,7 @@ import { App } from './app.js';
 import { connect } from './live.js';
 import './style.css';
 
-render(<App />, document.getElementById('app') as HTMLElement);
+const root = document.getElementById('app') as HTMLElement;
+root.textContent = ''; // the "loading" line of index.html
+render(<App />, root);
 connect().catch(() => undefined);

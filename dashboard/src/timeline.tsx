@@ -42,8 +42,8 @@ export function Timeline({ store }: { store: Store }) {
             </text>
           </g>
         ))}
-        {ticks.map((us) => (
-          <text key={us} class="tick" x={x(us)} y={H - 6} text-anchor="middle">
+        {ticks.map((us, i) => (
+          <text key={us} class="tick" x={x(us)} y={H - 6} text-anchor={i === 0 ? 'start' : i === 4 ? 'end' : 'middle'}>
             {localTime(us)}
           </text>
         ))}
