@@ -250,10 +250,9 @@ describe('dashboard in Chromium', () => {
   it('renders in Dutch and in English, and saves screenshots at tablet and laptop sizes', async () => {
     const shots = artifactsDir();
     // From the top, as a person opening the page sees it.
-    await page.evaluate(() => {
-      window.scrollTo(0, 0);
-      document.querySelector('[data-testid="alert-list"]')?.scrollTo(0, 0);
-    });
+    await page.evaluate(
+      'window.scrollTo(0, 0); document.querySelector(\'[data-testid="alert-list"]\')?.scrollTo(0, 0)',
+    );
     await page.setViewportSize({ width: 1440, height: 900 });
     await page.screenshot({ path: join(shots, 'laptop-1440x900-en.png') });
     await page.screenshot({ path: join(shots, 'laptop-1440x900-en-full.png'), fullPage: true });

@@ -155,7 +155,12 @@ export class DashboardServer {
     if (!hasSession(req, this.options.token)) refuse(socket, 401, 'Unauthorized');
     else if (!sameOrigin(req)) refuse(socket, 403, 'Forbidden');
     else if (path !== MQTT_PATH || handler === null) refuse(socket, 404, 'Not Found');
-    else this.wss.handleUpgrade(req, socket, head, (ws) => handler(ws, req));
+    else
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        // A frame above maxPayload (or any protocol error) closes this socket, never the agent.
+        ws.on('error', () => ws.terminate());
+        handler(ws, req);
+      });
   }
 }
 
