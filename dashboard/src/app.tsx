@@ -82,8 +82,8 @@ export function App() {
         <div class="grid">
           <AlertFeed store={store} onReply={onReply} />
           <div class="side">
-            <WorldMap store={store} home={HOME} />
-            <Timeline store={store} />
+            <WorldMap store={store} home={HOME} tick={Math.floor(now / 1000)} />
+            <Timeline store={store} tick={Math.floor(now / 1000)} />
           </div>
         </div>
         <Connections store={store} now={now} />

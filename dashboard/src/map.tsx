@@ -6,8 +6,8 @@
 // grey for allowed — and the countries are also listed in words below.
 
 import { type GeoProjection, geoCentroid, geoNaturalEarth1, geoPath } from 'd3-geo';
-import { useEffect, useState } from 'preact/hooks';
-import { countryName, flag, severityLabel, t } from './i18n.js';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { countryName, flag, lang, severityLabel, t } from './i18n.js';
 import type { Severity } from './proto.js';
 import type { Store } from './store.js';
 
@@ -73,11 +73,17 @@ async function loadMap(): Promise<MapData> {
   return { shapes, centroid: (c) => centres.get(c) ?? SMALL_PLACES[c] ?? null, projection };
 }
 
-export function WorldMap({ store, home }: { store: Store; home: string }) {
+export function WorldMap({ store, home, tick }: { store: Store; home: string; tick: number }) {
   const [data, setData] = useState<MapData | null>(null);
   useEffect(() => {
     loadMap().then(setData, () => setData(null));
   }, []);
+  // Drawn again at most once a second (tick), when the map data arrives, or when the language changes.
+  const language = lang();
+  return useMemo(() => draw(store, home, data), [tick, data, language, store.firstContact.size === 0]);
+}
+
+function draw(store: Store, home: string, data: MapData | null) {
   const projection = data?.projection ?? null;
   // Worst verdict per destination country.
   const byCountry = new Map<string, Severity>();
