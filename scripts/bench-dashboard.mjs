@@ -127,6 +127,28 @@ async function heapMb() {
   return h.usedSize / 1024 / 1024;
 }
 
+async function profile() {
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.start');
+  await page.waitForTimeout(4000);
+  const { profile } = await cdp.send('Profiler.stop');
+  const self = new Map();
+  const dt = profile.timeDeltas;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  profile.samples.forEach((id, i) => {
+    const n = byId.get(id);
+    const k = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`;
+    self.set(k, (self.get(k) ?? 0) + (dt[i] ?? 0));
+  });
+  console.log(
+    [...self.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25)
+      .map(([k, v]) => `${(v / 1000).toFixed(0)} ms ${k}`)
+      .join('\n'),
+  );
+}
+
 const heapStart = await heapMb();
 await collect();
 
@@ -163,27 +185,6 @@ const flowsDone = (async () => {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
 })();
-if (process.env.PROFILE) {
-  await cdp.send('Profiler.enable');
-  await cdp.send('Profiler.start');
-  await page.waitForTimeout(4000);
-  const { profile } = await cdp.send('Profiler.stop');
-  const self = new Map();
-  const dt = profile.timeDeltas;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  profile.samples.forEach((id, i) => {
-    const n = byId.get(id);
-    const k = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`;
-    self.set(k, (self.get(k) ?? 0) + (dt[i] ?? 0));
-  });
-  console.log(
-    [...self.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 25)
-      .map(([k, v]) => `${(v / 1000).toFixed(0)} ms ${k}`)
-      .join('\n'),
-  );
-}
 const typed1 = await typing(t1 + (FLOWS / 5_000) * 1000);
 await flowsDone;
 const sentMs = Date.now() - t1;
@@ -226,6 +227,7 @@ const alertsDone = (async () => {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
 })();
+if (process.env.PROFILE) await profile();
 const typed2 = await typing(t2 + SECONDS * 1000);
 await alertsDone;
 const p2 = await collect();
