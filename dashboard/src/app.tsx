@@ -7,7 +7,7 @@ import { AlertFeed } from './alerts.js';
 import { Banner } from './banner.js';
 import { Connections } from './connections.js';
 import { Controls } from './controls.js';
-import { type Lang, setLang, t } from './i18n.js';
+import { agentReply, type Lang, setLang, t } from './i18n.js';
 import { WorldMap } from './map.js';
 import { store } from './store.js';
 import { Timeline } from './timeline.js';
@@ -77,7 +77,10 @@ export function App() {
       <main>
         <Banner store={store} now={now} />
         <div class="reply" role="status" aria-live="polite" data-testid="reply" data-ok={reply ? String(reply.ok) : ''}>
-          {reply && (reply.ok ? t('replyOk', { message: reply.msg }) : t('replyRefused', { message: reply.msg }))}
+          {reply &&
+            (reply.ok
+              ? t('replyOk', { message: agentReply(reply.msg) })
+              : t('replyRefused', { message: agentReply(reply.msg) }))}
         </div>
         <div class="grid">
           <AlertFeed store={store} onReply={onReply} />

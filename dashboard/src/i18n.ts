@@ -102,6 +102,10 @@ const en = {
   sessions: 'Flights',
   replyOk: 'Agent: {message}',
   replyRefused: 'Refused by the agent: {message}',
+  agentFlightStarted: 'flight {x} started',
+  agentFlightEnded: 'flight {x} ended',
+  agentAllowed: '{x} added to the allow overlay',
+  agentAllowedAlready: '{x} is already in the allow overlay',
   attribution: 'Network data: IP Geolocation by DB-IP',
   utc: 'UTC',
   reducedMotion: 'Animations off',
@@ -207,6 +211,10 @@ const nl: Record<MessageKey, string> = {
   sessions: 'Vluchten',
   replyOk: 'Agent: {message}',
   replyRefused: 'Geweigerd door de agent: {message}',
+  agentFlightStarted: 'vlucht {x} gestart',
+  agentFlightEnded: 'vlucht {x} beëindigd',
+  agentAllowed: '{x} toegevoegd aan de lijst toegestaan via dit dashboard',
+  agentAllowedAlready: '{x} staat al op de lijst toegestaan via dit dashboard',
   attribution: 'Netwerkgegevens: IP Geolocation by DB-IP',
   utc: 'UTC',
   reducedMotion: 'Animaties uit',
@@ -266,6 +274,22 @@ export function reasonText(code: string, d: Dest): string {
   };
   const key = `reason_${code}` as MessageKey;
   return key in en ? t(key, params) : t('reason_other', params);
+}
+
+const AGENT_REPLIES: [RegExp, MessageKey][] = [
+  [/^flight (\S+) started$/, 'agentFlightStarted'],
+  [/^flight (\S+) ended$/, 'agentFlightEnded'],
+  [/^(\S+) added to the allow overlay$/, 'agentAllowed'],
+  [/^(\S+) is already in the allow overlay$/, 'agentAllowedAlready'],
+];
+
+/** The agent answers in English; the replies the page knows are said in the page's language. */
+export function agentReply(message: string): string {
+  for (const [re, key] of AGENT_REPLIES) {
+    const m = re.exec(message);
+    if (m) return t(key, { x: m[1] });
+  }
+  return message;
 }
 
 /** Local time, "14:03:12"; the UTC time goes in a title (hover). */
