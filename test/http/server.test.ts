@@ -116,6 +116,10 @@ describe('dashboard HTTP server', () => {
       mqtt: '/mqtt',
     });
     expect(await (await get('/api/sessions/s-7/export', { cookie })).text()).toBe('export s-7');
+    expect((await fetch(`${origin}/api/sessions/s-7/export`, { method: 'HEAD', headers: { cookie } })).status).toBe(
+      200,
+    );
+    expect((await fetch(`${origin}/api/sessions/s-7/nope`, { method: 'HEAD', headers: { cookie } })).status).toBe(404);
     expect((await fetch(`${origin}/`, { method: 'DELETE', headers: { cookie } })).status).toBe(405);
   });
 

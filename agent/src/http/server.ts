@@ -123,7 +123,8 @@ export class DashboardServer {
       return;
     }
     for (const r of this.routes) {
-      if (r.method !== req.method) continue;
+      // HEAD is answered by the GET route (Node sends no body): the page asks HEAD before a download.
+      if (r.method !== req.method && !(r.method === 'GET' && req.method === 'HEAD')) continue;
       const m = r.pattern.exec(url.pathname);
       if (m !== null) {
         r.handler(req, res, m);
