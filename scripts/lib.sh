@@ -16,7 +16,7 @@ install_workspace() {
 }
 
 # Debian packages the tests drive as real peers; installed only when running as root with apt.
-TEST_APT_PACKAGES="tcpdump tshark tcpreplay dnsutils dnsmasq-base iputils-ping iproute2 ethtool openssl curl python3 time libndpi-bin mosquitto mosquitto-clients chromium ngtcp2-client ngtcp2-server nftables unzip procps"
+TEST_APT_PACKAGES="tcpdump tshark tcpreplay dnsutils dnsmasq-base iputils-ping iproute2 ethtool openssl curl python3 time libndpi-bin mosquitto mosquitto-clients chromium fonts-noto-color-emoji ngtcp2-client ngtcp2-server nftables unzip procps"
 
 install_test_packages() {
   local missing=""
@@ -24,6 +24,8 @@ install_test_packages() {
     chromium gtlsclient gtlsserver nft unzip pgrep; do
     command -v "$bin" >/dev/null 2>&1 || missing="$missing $bin"
   done
+  # The dashboard's country flags in the browser tests' screenshots.
+  [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing="$missing fonts-noto-color-emoji"
   [ -z "$missing" ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing test tools with apt-get (missing:$missing)"

@@ -1,32 +1,41 @@
 // The embedded broker (aedes) with the real MQTT.js client, over TCP and over
-// WebSocket on an HTTP server: who may publish and subscribe where.
+// WebSocket on the agent's HTTP server (logged in with the session cookie):
+// who may publish and subscribe where.
 
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_USER, EmbeddedBroker, isCommandTopic, MQTT_WS_PATH, VIEWER_USER } from '../../agent/src/mqtt/broker.js';
+import { DashboardServer } from '../../agent/src/http/server.js';
+import { AGENT_USER, EmbeddedBroker, isCommandTopic, VIEWER_USER } from '../../agent/src/mqtt/broker.js';
+import { dashboardCookie } from '../support/dashboard-http.js';
 
 let broker: EmbeddedBroker;
-let http: Server;
+let http: DashboardServer;
 let wsUrl: string;
+let cookie: string;
 const clients: MqttClient[] = [];
 
 beforeAll(async () => {
-  http = createServer((_req, res) => res.writeHead(404).end());
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
-  wsUrl = `ws://127.0.0.1:${(http.address() as AddressInfo).port}${MQTT_WS_PATH}`;
-  broker = await EmbeddedBroker.start({ port: 0, agentToken: 'agent-secret', viewerToken: 'viewer-secret', http });
+  http = await DashboardServer.listen({ host: '127.0.0.1', port: 0, token: 'viewer-secret', gateway: 'gw1' });
+  wsUrl = `ws://127.0.0.1:${http.address.port}/mqtt`;
+  broker = await EmbeddedBroker.start({ port: 0, agentToken: 'agent-secret', viewerToken: 'viewer-secret' });
+  http.mqttSocket = (socket, req) => broker.acceptWebSocket(socket, req);
+  cookie = await dashboardCookie(`http://127.0.0.1:${http.address.port}`, 'viewer-secret');
 });
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.endAsync(true)));
   await broker.close();
-  await new Promise<void>((r) => http.close(() => r()));
+  await http.close();
 });
 
 async function client(url: string, username: string, password: string): Promise<MqttClient> {
-  const c = await connectAsync(url, { username, password, reconnectPeriod: 0, protocolVersion: 4 });
+  const c = await connectAsync(url, {
+    username,
+    password,
+    reconnectPeriod: 0,
+    protocolVersion: 4,
+    wsOptions: { headers: { cookie } },
+  });
   clients.push(c);
   return c;
 }

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectAsync, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeCommandReply,
@@ -17,6 +17,7 @@ import {
   egress as pb,
 } from '../../agent/src/mqtt/codec.js';
 import { EGRESS_BIN, ROOT } from '../support/cli.js';
+import { connectViewerWs } from '../support/dashboard-http.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-commands-'));
 const fixture = join(ROOT, 'test/fixtures/names/tls13/input.pcap');
@@ -44,15 +45,10 @@ beforeAll(async () => {
   });
   const end = Date.now() + 15_000;
   while (!/dashboard: (http:\S+)/.test(log) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  const http = /dashboard: (http:\S+)/.exec(log)?.[1];
+  const http = /dashboard: (http:\/\/[^/\s]+)/.exec(log)?.[1];
   if (!http) throw new Error(`agent did not start: ${log}`);
   token = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')).dashboard;
-  viewer = await connectAsync(`${http.replace('http:', 'ws:')}/mqtt`, {
-    username: 'egress-viewer',
-    password: token,
-    reconnectPeriod: 0,
-    protocolVersion: 4,
-  });
+  viewer = await connectViewerWs(http, token);
   viewer.on('message', (topic, payload) => received.push({ topic, payload }));
   await viewer.subscribeAsync([`egress/v1/${GW}/reply/+`, `egress/v1/${GW}/session`, `egress/v1/${GW}/status`], {
     qos: 1,

@@ -1023,6 +1023,15 @@ export namespace egress {
             /** Status evidence_records. */
             evidence_records: (number|Long);
 
+            /** Status policy. */
+            policy: string;
+
+            /** Status allow_overlay. */
+            allow_overlay: string[];
+
+            /** Status clock_synchronised. */
+            clock_synchronised: (boolean|null);
+
             /**
              * Creates a new Status instance using the specified properties.
              * @param [properties] Properties to set
@@ -1145,6 +1154,15 @@ export namespace egress {
 
                 /** Status evidence_records */
                 evidence_records?: (number|Long);
+
+                /** Status policy */
+                policy?: string;
+
+                /** Status allow_overlay */
+                allow_overlay?: string[];
+
+                /** Status clock_synchronised */
+                clock_synchronised?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -2794,6 +2794,7 @@ export const egress = $root.egress = (() => {
 
             const Status = function (properties) {
                 this.databases = {};
+                this.allow_overlay = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -2813,12 +2814,21 @@ export const egress = $root.egress = (() => {
             Status.prototype.geo_data_stale = false;
             Status.prototype.key_fingerprint = "";
             Status.prototype.evidence_records = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            Status.prototype.policy = "";
+            Status.prototype.allow_overlay = $util.emptyArray;
+            Status.prototype.clock_synchronised = null;
 
             let $oneOfFields;
 
             // Virtual OneOf for proto3 optional field
             $Object.defineProperty(Status.prototype, "_geo_data_age_days", {
                 get: $util.oneOfGetter($oneOfFields = ["geo_data_age_days"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Status.prototype, "_clock_synchronised", {
+                get: $util.oneOfGetter($oneOfFields = ["clock_synchronised"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2850,6 +2860,13 @@ export const egress = $root.egress = (() => {
                     writer.uint32(58).string(message.text);
                 if (message.session != null && $Object.hasOwnProperty.call(message, "session") && message.session !== "")
                     writer.uint32(66).string(message.session);
+                if (message.policy != null && $Object.hasOwnProperty.call(message, "policy") && message.policy !== "")
+                    writer.uint32(74).string(message.policy);
+                if (message.allow_overlay != null && message.allow_overlay.length)
+                    for (let i = 0; i < message.allow_overlay.length; ++i)
+                        writer.uint32(82).string(message.allow_overlay[i]);
+                if (message.clock_synchronised != null && $Object.hasOwnProperty.call(message, "clock_synchronised"))
+                    writer.uint32(88).bool(message.clock_synchronised);
                 if (message.key_fingerprint != null && $Object.hasOwnProperty.call(message, "key_fingerprint") && message.key_fingerprint !== "")
                     writer.uint32(122).string(message.key_fingerprint);
                 if (message.evidence_records != null && $Object.hasOwnProperty.call(message, "evidence_records") && (typeof message.evidence_records === "object" ? message.evidence_records.low || message.evidence_records.high : message.evidence_records !== 0))
@@ -3039,6 +3056,30 @@ export const egress = $root.egress = (() => {
                                 delete message.evidence_records;
                             continue;
                         }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.policy = value;
+                            else
+                                delete message.policy;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.allow_overlay && message.allow_overlay.length))
+                                message.allow_overlay = [];
+                            message.allow_overlay.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 0)
+                                break;
+                            message.clock_synchronised = reader.bool();
+                            message._clock_synchronised = "clock_synchronised";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3116,6 +3157,21 @@ export const egress = $root.egress = (() => {
                 if (message.evidence_records != null && $Object.hasOwnProperty.call(message, "evidence_records"))
                     if (!$util.isInteger(message.evidence_records) && !(message.evidence_records && $util.isInteger(message.evidence_records.low) && $util.isInteger(message.evidence_records.high)))
                         return "evidence_records: integer|Long expected";
+                if (message.policy != null && $Object.hasOwnProperty.call(message, "policy"))
+                    if (!$util.isString(message.policy))
+                        return "policy: string expected";
+                if (message.allow_overlay != null && $Object.hasOwnProperty.call(message, "allow_overlay")) {
+                    if (!$Array.isArray(message.allow_overlay))
+                        return "allow_overlay: array expected";
+                    for (let i = 0; i < message.allow_overlay.length; ++i)
+                        if (!$util.isString(message.allow_overlay[i]))
+                            return "allow_overlay: string[] expected";
+                }
+                if (message.clock_synchronised != null && $Object.hasOwnProperty.call(message, "clock_synchronised")) {
+                    properties._clock_synchronised = 1;
+                    if (typeof message.clock_synchronised !== "boolean")
+                        return "clock_synchronised: boolean expected";
+                }
                 return null;
             };
 
@@ -3214,6 +3270,18 @@ export const egress = $root.egress = (() => {
                             message.evidence_records = object.evidence_records;
                         else if (typeof object.evidence_records === "object")
                             message.evidence_records = new $util.LongBits(object.evidence_records.low >>> 0, object.evidence_records.high >>> 0).toNumber(true);
+                if (object.policy != null)
+                    if (typeof object.policy !== "string" || object.policy.length)
+                        message.policy = $String(object.policy);
+                if (object.allow_overlay) {
+                    if (!$Array.isArray(object.allow_overlay))
+                        throw $TypeError(".egress.v1.Status.allow_overlay: array expected");
+                    message.allow_overlay = $Array(object.allow_overlay.length);
+                    for (let i = 0; i < object.allow_overlay.length; ++i)
+                        message.allow_overlay[i] = $String(object.allow_overlay[i]);
+                }
+                if (object.clock_synchronised != null)
+                    message.clock_synchronised = $Boolean(object.clock_synchronised);
                 return message;
             };
 
@@ -3225,6 +3293,8 @@ export const egress = $root.egress = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.allow_overlay = [];
                 if (options.objects || options.defaults)
                     object.databases = {};
                 if (options.defaults) {
@@ -3243,6 +3313,7 @@ export const egress = $root.egress = (() => {
                         object.started_at_us = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.text = "";
                     object.session = "";
+                    object.policy = "";
                     object.key_fingerprint = "";
                     if ($util.Long) {
                         let long = new $util.Long(0, 0, true);
@@ -3285,6 +3356,15 @@ export const egress = $root.egress = (() => {
                     object.text = message.text;
                 if (message.session != null && $Object.hasOwnProperty.call(message, "session"))
                     object.session = message.session;
+                if (message.policy != null && $Object.hasOwnProperty.call(message, "policy"))
+                    object.policy = message.policy;
+                if (message.allow_overlay && message.allow_overlay.length) {
+                    object.allow_overlay = $Array(message.allow_overlay.length);
+                    for (let j = 0; j < message.allow_overlay.length; ++j)
+                        object.allow_overlay[j] = message.allow_overlay[j];
+                }
+                if (message.clock_synchronised != null && $Object.hasOwnProperty.call(message, "clock_synchronised"))
+                    object.clock_synchronised = message.clock_synchronised;
                 if (message.key_fingerprint != null && $Object.hasOwnProperty.call(message, "key_fingerprint"))
                     object.key_fingerprint = message.key_fingerprint;
                 if (message.evidence_records != null && $Object.hasOwnProperty.call(message, "evidence_records"))

@@ -175,7 +175,11 @@ async function startAgent(values: Record<string, unknown>, io: CliIo, log: (line
   const options = liveAgentOptions(values, log);
   const agent = await LiveAgent.start(options);
   log(`gateway ${options.gateway}, policy ${options.policy.source}, broker ${agent.brokerUrl}`);
-  if (agent.httpAddress) log(`dashboard: ${agent.httpAddress} (MQTT over WebSocket at /mqtt)`);
+  if (agent.httpAddress)
+    log(
+      `dashboard: ${agent.httpAddress}/?token=${encodeURIComponent(options.secrets.dashboard)}` +
+        ` (MQTT over WebSocket at /mqtt)${agent.http?.built === false ? '; not built yet: run pnpm build' : ''}`,
+    );
   if (options.broker.kind === 'embedded')
     log(
       `viewer login for the dashboard and \`egress tail\`: user egress-viewer, token ${options.secrets.dashboard}` +

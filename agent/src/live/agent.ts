@@ -11,8 +11,6 @@
 // capture: the spool and the rate limit bound what waits.
 
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { PacketSink } from '../capture/types.js';
 import type { Enricher } from '../enrich/enricher.js';
@@ -22,6 +20,8 @@ import { recorderContext } from '../evidence/context.js';
 import { type EvidenceOptions, EvidenceRecorder } from '../evidence/recorder.js';
 import { operatorArgs, sessionInfo } from '../evidence/session-message.js';
 import type { OperatorFields } from '../evidence/session-store.js';
+import { addEvidenceRoutes } from '../http/evidence-routes.js';
+import { DashboardServer } from '../http/server.js';
 import { AGENT_USER, EmbeddedBroker, sameSecret } from '../mqtt/broker.js';
 import {
   decodeCommand,
@@ -40,7 +40,9 @@ import type { AlertRecord } from '../output/flow-record.js';
 import type { ScanStats } from '../output/ndjson.js';
 import { type CaptureInfo, collectStats } from '../output/stats.js';
 import { ScanPipeline } from '../pipeline.js';
+import { AllowOverlay } from '../policy/overlay.js';
 import type { Policy } from '../policy/policy.js';
+import { ClockCheck } from './clock.js';
 import type { Secrets } from './settings.js';
 
 export type BrokerChoice =
@@ -66,6 +68,8 @@ export interface LiveAgentOptions {
   broker: BrokerChoice;
   /** HTTP server for the dashboard and MQTT over WebSocket; null: none. */
   http: { host: string; port: number } | null;
+  /** The built dashboard (default dashboard/dist of the repository). */
+  dashboardDir?: string;
   maxFlows?: number;
   /** Stats message interval (default 5000 ms). */
   statsIntervalMs?: number;
@@ -79,7 +83,7 @@ export interface LiveAgentOptions {
 }
 
 /** Verbs a dashboard may send on cmd/<verb>. */
-export const COMMAND_VERBS = ['start_flight', 'end_flight', 'status', 'ping'] as const;
+export const COMMAND_VERBS = ['start_flight', 'end_flight', 'allow', 'status', 'ping'] as const;
 
 export class LiveAgent {
   readonly pipeline: ScanPipeline;
@@ -106,6 +110,9 @@ export class LiveAgent {
   private readonly runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   private readonly startedUs = Date.now() * 1000;
   private statsTimer: NodeJS.Timeout | null = null;
+  /** Destinations allowed from the dashboard, applied on top of the policy. */
+  readonly overlay: AllowOverlay;
+  private readonly clock = new ClockCheck();
   private finished = false;
   /** The agent's topics, egress/v1/<gateway>/<kind>. */
   private readonly topic: Record<'status' | 'alert' | 'flow' | 'stats' | 'session', string>;
@@ -113,13 +120,16 @@ export class LiveAgent {
   private constructor(
     private readonly options: LiveAgentOptions,
     private readonly broker: EmbeddedBroker | null,
-    private readonly http: HttpServer | null,
+    readonly http: DashboardServer | null,
     readonly brokerUrl: string,
     spool: Spool,
     publisher: Publisher,
+    overlay: AllowOverlay,
   ) {
     this.spool = spool;
     this.publisher = publisher;
+    this.overlay = overlay;
+    this.clock.start();
     const gw = options.gateway;
     this.topic = {
       status: topicFor(gw, 'status'),
@@ -150,20 +160,29 @@ export class LiveAgent {
   }
 
   static async start(options: LiveAgentOptions): Promise<LiveAgent> {
+    // Before anything opens: a bad overlay file stops the start with nothing to close.
+    const overlay = AllowOverlay.load(options.dataDir, options.policy);
     const spool = Spool.open(join(options.dataDir, 'spool'), { maxBytes: options.spoolBytes ?? 64 * 1024 * 1024 });
-    let http: HttpServer | null = null;
+    let http: DashboardServer | null = null;
     let broker: EmbeddedBroker | null = null;
     let url: string;
     let auth: { username?: string; password?: string; ca?: Buffer; cert?: Buffer; key?: Buffer };
-    if (options.http) http = await listenHttp(options.http.host, options.http.port);
+    if (options.http)
+      http = await DashboardServer.listen({
+        ...options.http,
+        token: options.secrets.dashboard,
+        gateway: options.gateway,
+        staticDir: options.dashboardDir,
+      });
+    if (http) addEvidenceRoutes(http, options.dataDir);
     if (options.broker.kind === 'embedded') {
       broker = await EmbeddedBroker.start({
         host: options.broker.host,
         port: options.broker.port,
         agentToken: options.secrets.agent,
         viewerToken: options.secrets.dashboard,
-        http: http ?? undefined,
       });
+      if (http) http.mqttSocket = (socket, req) => broker?.acceptWebSocket(socket, req);
       url = broker.url;
       auth = { username: AGENT_USER, password: options.secrets.agent };
     } else {
@@ -192,7 +211,7 @@ export class LiveAgent {
       flowsPerSecond: options.flowsPerSecond,
       log: options.log,
     });
-    agent = new LiveAgent(options, broker, http, url, spool, publisher);
+    agent = new LiveAgent(options, broker, http, url, spool, publisher, overlay);
     publisher.subscribe(commandFilter(gw), (topic, payload) => agent?.command(topic, payload));
     agent.statsTimer = setInterval(() => agent?.publishStats(), options.statsIntervalMs ?? 5000);
     agent.statsTimer.unref();
@@ -220,7 +239,7 @@ export class LiveAgent {
   /** Where the dashboard is served (HTTP, MQTT over WebSocket at /mqtt). */
   get httpAddress(): string | null {
     if (this.http === null) return null;
-    const a = this.http.address() as AddressInfo;
+    const a = this.http.address;
     return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
 
@@ -243,6 +262,7 @@ export class LiveAgent {
       if (age !== null) out['geo.data_age_days'] = age;
     }
     Object.assign(out, this.evidence.counters());
+    out['policy.allow_overlay'] = this.overlay.entries().length;
     return out;
   }
 
@@ -278,6 +298,7 @@ export class LiveAgent {
   async stop(flushMs = 5000, interrupt?: Promise<unknown>): Promise<boolean> {
     if (this.statsTimer) clearInterval(this.statsTimer);
     if (this.evidenceTimer) clearInterval(this.evidenceTimer);
+    this.clock.stop();
     await this.finishFlows();
     this.publishStats();
     if (this.session && this.endSessionOnStop) this.endFlight();
@@ -286,7 +307,7 @@ export class LiveAgent {
     await this.publisher.close();
     this.spool.close();
     await this.broker?.close();
-    if (this.http) await new Promise<void>((r) => this.http?.close(() => r()));
+    await this.http?.close();
     return delivered;
   }
 
@@ -359,6 +380,9 @@ export class LiveAgent {
       session: this.session?.id ?? '',
       keyFingerprint: this.evidence.fingerprint,
       evidenceRecords: this.evidence.records,
+      policy: this.options.policy.source,
+      allowOverlay: this.overlay.entries(),
+      clockSynchronised: this.clock.synchronised,
     });
   }
 
@@ -402,6 +426,11 @@ export class LiveAgent {
         return `flight ${this.startFlight(args.name ?? '', operatorArgs(args)).id} started`;
       case 'end_flight':
         return `flight ${this.endFlight().id} ended`;
+      case 'allow': {
+        const r = this.overlay.add(args.destination ?? '');
+        this.publisher.publishRetained(this.topic.status, this.statusPayload());
+        return r.added ? `${r.rule} added to the allow overlay` : `${r.rule} is already in the allow overlay`;
+      }
       case 'status':
         this.publisher.publishRetained(this.topic.status, this.statusPayload());
         this.publishStats();
@@ -410,20 +439,4 @@ export class LiveAgent {
         return 'pong';
     }
   }
-}
-
-function listenHttp(host: string, port: number): Promise<HttpServer> {
-  const server = createServer((req, res) => {
-    if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new EgressError(ErrorCode.USAGE, `cannot listen on ${host}:${port} for HTTP: ${err.code ?? err.message}`)),
-    );
-    server.listen(port, host, () => resolve(server));
-  });
 }

@@ -1,14 +1,15 @@
 // The embedded MQTT broker (aedes, MQTT 3.1.1): plain TCP on 127.0.0.1 for
-// the agent and local tools, and MQTT over WebSocket on the agent's HTTP
-// server for the dashboard. Who may do what is decided here, like a
+// the agent and local tools, and MQTT over WebSocket for the dashboard (the
+// agent's HTTP server, agent/src/http, upgrades /mqtt for a logged-in browser
+// and hands the socket over with acceptWebSocket). Who may do what is decided here, like a
 // mosquitto ACL: the agent publishes its own topic tree; a viewer (the
 // dashboard, `egress tail`) reads everything and may publish only commands.
 
 import { timingSafeEqual } from 'node:crypto';
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import { Aedes, type AuthenticateError } from 'aedes';
-import { createWebSocketStream, WebSocketServer } from 'ws';
+import { createWebSocketStream, type WebSocket } from 'ws';
 import { EgressError, ErrorCode } from '../errors.js';
 import { parseTopic } from './topics.js';
 
@@ -16,8 +17,6 @@ import { parseTopic } from './topics.js';
 export const AGENT_USER = 'egress-agent';
 /** MQTT username of dashboards and `egress tail`. */
 export const VIEWER_USER = 'egress-viewer';
-/** Path of the MQTT-over-WebSocket endpoint on the agent's HTTP server. */
-export const MQTT_WS_PATH = '/mqtt';
 
 export interface EmbeddedBrokerOptions {
   /** Default 127.0.0.1: the broker is for this host; the dashboard reaches it over the HTTP server. */
@@ -28,8 +27,6 @@ export interface EmbeddedBrokerOptions {
   agentToken: string;
   /** Password of VIEWER_USER. */
   viewerToken: string;
-  /** When given, MQTT over WebSocket is served on this server at MQTT_WS_PATH. */
-  http?: HttpServer;
 }
 
 type Role = 'agent' | 'viewer';
@@ -38,7 +35,6 @@ export class EmbeddedBroker {
   private constructor(
     private readonly aedes: Aedes,
     private readonly tcp: Server,
-    private readonly wss: WebSocketServer | null,
     readonly host: string,
     readonly port: number,
   ) {}
@@ -88,13 +84,15 @@ export class EmbeddedBroker {
       );
       tcp.listen(options.port, host, () => resolve());
     });
-    let wss: WebSocketServer | null = null;
-    if (options.http) {
-      wss = new WebSocketServer({ server: options.http, path: MQTT_WS_PATH });
-      wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req));
-    }
     const port = (tcp.address() as AddressInfo).port;
-    return new EmbeddedBroker(aedes, tcp, wss, host, port);
+    return new EmbeddedBroker(aedes, tcp, host, port);
+  }
+
+  /** An MQTT-over-WebSocket connection the HTTP server accepted; the client still logs in as usual. */
+  acceptWebSocket(socket: WebSocket, req: IncomingMessage): void {
+    const stream = createWebSocketStream(socket);
+    stream.on('error', () => socket.terminate());
+    this.aedes.handle(stream, req);
   }
 
   /** Clients connected right now. */
@@ -103,7 +101,6 @@ export class EmbeddedBroker {
   }
 
   async close(): Promise<void> {
-    this.wss?.close();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
   }

@@ -201,6 +201,12 @@ export interface StatusInfo {
   /** Evidence signing key fingerprint; '' when there is none. */
   keyFingerprint?: string;
   evidenceRecords?: number;
+  /** The active policy's source. */
+  policy?: string;
+  /** Entries of the allow overlay. */
+  allowOverlay?: string[];
+  /** Clock synchronised (NTP); null or absent when unknown. */
+  clockSynchronised?: boolean | null;
 }
 
 export function encodeStatus(s: StatusInfo): Buffer {
@@ -219,6 +225,9 @@ export function encodeStatus(s: StatusInfo): Buffer {
       geo_data_stale: s.geoData?.stale ?? false,
       key_fingerprint: s.keyFingerprint ?? '',
       evidence_records: s.evidenceRecords ?? 0,
+      policy: s.policy ?? '',
+      allow_overlay: s.allowOverlay ?? [],
+      clock_synchronised: s.clockSynchronised ?? null,
     }).finish(),
   );
 }
