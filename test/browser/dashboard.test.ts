@@ -22,6 +22,7 @@ import {
   type RunningAgent,
   startReplayAgent,
 } from '../support/browser.js';
+import { egress } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-browser-'));
 const dataDir = join(dir, 'data');
@@ -223,9 +224,16 @@ describe('dashboard in Chromium', () => {
     await page.click('[data-testid="end-flight"]');
     await expect.poll(() => reply.textContent(), { timeout: 10_000 }).toMatch(/^Agent: flight demo-\S+ ended$/);
     await expect.poll(() => page.getByTestId('flight').textContent()).toBe('no flight open');
-    // The closed flight offers its evidence; this agent has no export yet and the page says so.
-    await page.getByTestId('export').first().click();
-    await expect.poll(() => reply.textContent()).toContain('cannot export evidence yet (it answered 404)');
+    // The closed flight offers its evidence: the download is a bundle egress verify calls intact.
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 30_000 }),
+      page.getByTestId('export').first().click(),
+    ]);
+    const bundle = join(dataDir, 'dashboard-export.zip');
+    await download.saveAs(bundle);
+    const verified = egress(['verify', bundle]);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^intact: \d+ records, \d+ files, signed by [0-9a-f]{64}/);
     // Allow the medium (not allowlisted) destination fakedji.com.
     await alert(page, '192.0.2.41').getByTestId('allow').click();
     await expect
