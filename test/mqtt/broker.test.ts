@@ -5,17 +5,18 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_USER, EmbeddedBroker, isCommandTopic, MQTT_WS_PATH, VIEWER_USER } from '../../agent/src/mqtt/broker.js';
+import { AGENT_USER, EmbeddedBroker, isCommandTopic, VIEWER_USER } from '../../agent/src/mqtt/broker.js';
+import { connectMqttWs } from '../support/mqtt-ws.js';
 
 let broker: EmbeddedBroker;
 let http: Server;
-let wsUrl: string;
+let httpBase: string;
 const clients: MqttClient[] = [];
 
 beforeAll(async () => {
   http = createServer((_req, res) => res.writeHead(404).end());
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
-  wsUrl = `ws://127.0.0.1:${(http.address() as AddressInfo).port}${MQTT_WS_PATH}`;
+  httpBase = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   broker = await EmbeddedBroker.start({ port: 0, agentToken: 'agent-secret', viewerToken: 'viewer-secret', http });
 });
 
@@ -42,14 +43,29 @@ function nextMessage(c: MqttClient, ms = 2000): Promise<{ topic: string; payload
 }
 
 describe('embedded broker', () => {
-  it('listens on 127.0.0.1 only, on a free port', () => {
-    expect(broker.host).toBe('127.0.0.1');
-    expect(broker.port).toBeGreaterThan(0);
+  it('listens on 127.0.0.1 only, on a free port: the address its socket is bound to', () => {
+    const bound = broker.boundAddress;
+    expect([bound.family, bound.address]).toEqual(['IPv4', '127.0.0.1']);
+    expect(bound.port).toBeGreaterThan(0);
+    expect(broker.url).toBe(`mqtt://127.0.0.1:${bound.port}`);
+  });
+
+  it('binds the host it is given, and reports a port it cannot take with a stable code', async () => {
+    const v6 = await EmbeddedBroker.start({ host: '::1', port: 0, agentToken: 'a', viewerToken: 'v' });
+    try {
+      expect([v6.boundAddress.family, v6.boundAddress.address]).toEqual(['IPv6', '::1']);
+      await expect(
+        EmbeddedBroker.start({ port: broker.boundAddress.port, agentToken: 'a', viewerToken: 'v' }),
+      ).rejects.toMatchObject({ code: 'EGRESS_BROKER_UNAVAILABLE', message: expect.stringMatching(/EADDRINUSE/) });
+    } finally {
+      await v6.close();
+    }
   });
 
   it('delivers the agent’s alert to a dashboard over WebSocket', async () => {
     const agent = await client(broker.url, AGENT_USER, 'agent-secret');
-    const viewer = await client(wsUrl, VIEWER_USER, 'viewer-secret');
+    const viewer = await connectMqttWs(httpBase, { username: VIEWER_USER, password: 'viewer-secret' });
+    clients.push(viewer);
     await viewer.subscribeAsync('egress/v1/gw1/#', { qos: 1 });
     const got = nextMessage(viewer);
     await agent.publishAsync('egress/v1/gw1/alert', Buffer.from([1, 2, 3]), { qos: 1 });

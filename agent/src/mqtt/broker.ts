@@ -97,6 +97,11 @@ export class EmbeddedBroker {
     return new EmbeddedBroker(aedes, tcp, wss, host, port);
   }
 
+  /** The address the TCP listener is bound to, read from its socket. */
+  get boundAddress(): AddressInfo {
+    return this.tcp.address() as AddressInfo;
+  }
+
   /** Clients connected right now. */
   get clients(): number {
     return this.aedes.connectedClients;
