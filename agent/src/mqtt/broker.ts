@@ -77,17 +77,20 @@ export class EmbeddedBroker {
     });
     const host = options.host ?? '127.0.0.1';
     const tcp = createServer(aedes.handle);
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          new EgressError(
-            ErrorCode.BROKER_UNAVAILABLE,
-            `cannot listen on ${host}:${options.port} for the embedded broker: ${err.code ?? err.message}`,
-          ),
-        ),
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(options.port, host, () => resolve());
+      });
+    } catch (e) {
+      // aedes keeps timers running: close it, or the process lives on after reporting the error.
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      const err = e as NodeJS.ErrnoException;
+      throw new EgressError(
+        ErrorCode.BROKER_UNAVAILABLE,
+        `cannot listen on ${host}:${options.port} for the embedded broker: ${err.code ?? err.message}`,
       );
-      tcp.listen(options.port, host, () => resolve());
-    });
+    }
     let wss: WebSocketServer | null = null;
     if (options.http) {
       wss = new WebSocketServer({ server: options.http, path: MQTT_WS_PATH });
