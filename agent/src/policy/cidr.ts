@@ -12,12 +12,14 @@ export interface Cidr {
 /** Parse "a.b.c.d/n" or "x:y::/n" (a bare address is a /32 or /128); null when invalid. */
 export function parseCidr(text: string): Cidr | null {
   const slash = text.indexOf('/');
+  // Stryker disable next-line EqualityOperator: equivalent, a text starting with "/" is no address either way
   const addr = slash < 0 ? text : text.slice(0, slash);
   const words = parseAddress(addr);
   if (words === null) return null;
   const v6 = words.length === 4;
   const max = v6 ? 128 : 32;
   let bits = max;
+  // Stryker disable next-line EqualityOperator: equivalent, slash 0 has already returned null
   if (slash >= 0) {
     const b = text.slice(slash + 1);
     if (!/^\d{1,3}$/.test(b)) return null;
@@ -67,7 +69,8 @@ function parseIpv6(addr: string): Int32Array | null {
 export function cidrContains(c: Cidr, words: ArrayLike<number>, v6: boolean): boolean {
   if (c.v6 !== v6) return false;
   let left = c.bits;
-  for (let i = 0; i < c.words.length && left > 0; i++) {
+  // bits <= 32 × words, so the prefix ends within the words.
+  for (let i = 0; left > 0; i++) {
     const take = Math.min(32, left);
     const mask = take === 32 ? -1 : ~(-1 >>> take);
     if ((c.words[i] & mask) !== (words[i] & mask)) return false;
