@@ -13,9 +13,10 @@ const detected = n.Killed + n.Timeout;
 const valid = detected + n.Survived + n.NoCoverage;
 const score = valid === 0 ? 100 : (100 * detected) / valid;
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-const target = TARGET[folder];
+const target = TARGET[folder.split('/')[0]];
+const label = folder.endsWith('.ts') ? folder : `${folder}/`;
 const row =
-  `| \`${folder}/\` | **${score.toFixed(1)} %** | ${target ? `${target} %` : '—'} | ${n.Killed} | ${n.Timeout} | ` +
+  `| \`${label}\` | **${score.toFixed(1)} %** | ${target ? `${target} %` : '—'} | ${n.Killed} | ${n.Timeout} | ` +
   `${n.Survived} | ${n.NoCoverage} | ${n.Ignored} | ${n.CompileError} | ${Math.round(Number(seconds) / 60)} min | ` +
   `${commit}, ${new Date().toISOString().slice(0, 10)} |`;
 
@@ -41,7 +42,7 @@ const rows = table
   .trim()
   .split('\n')
   .slice(2)
-  .filter((l) => l.startsWith('|') && !l.startsWith(`| \`${folder}/\``));
+  .filter((l) => l.startsWith('|') && !l.startsWith(`| \`${label}\``));
 rows.push(row);
 rows.sort();
 doc = `${before}${START}\n${[...HEAD, ...rows].join('\n')}\n${END}${after}`;
