@@ -98,6 +98,57 @@ describe('embedded broker', () => {
     expect(await forged).toBeNull();
   });
 
+  // Subscriptions a role may make: granted, or refused (aedes then closes the connection).
+  it.each([
+    ['viewer', 'egress/v1/#', 1],
+    ['viewer', 'egress/v1/gw1/alert', 1],
+    ['viewer', '#', 128],
+    ['viewer', '$SYS/#', 128],
+    ['viewer', 'other/egress/#', 128],
+    ['viewer', 'egress', 128],
+    ['agent', '#', 1],
+    ['agent', 'other/topic', 1],
+  ])('%s subscribing to %s gets QoS %i', async (role, topic, granted) => {
+    const c = await client(
+      broker.url,
+      role === 'agent' ? AGENT_USER : VIEWER_USER,
+      role === 'agent' ? 'agent-secret' : 'viewer-secret',
+    );
+    const sub = c.subscribeAsync(topic, { qos: 1 });
+    if (granted === 128) await expect(sub).rejects.toThrow(/Connection closed/);
+    else expect((await sub)[0].qos).toBe(granted);
+  });
+
+  // Publications a role may make, seen (or not) by an agent subscribed to everything.
+  it.each([
+    ['viewer', 'egress/v1/gw2/cmd/start_flight', true],
+    ['viewer', 'egress/v1/gw2/cmd/start_flight/x', false],
+    ['viewer', 'egress/v1/gw2/status', false],
+    ['viewer', 'other/topic', false],
+    ['agent', 'egress/v1/gw2/alert', true],
+    ['agent', 'other/topic', true],
+  ])('%s publishing to %s is delivered: %s', async (role, topic, delivered) => {
+    const watcher = await client(broker.url, AGENT_USER, 'agent-secret');
+    await watcher.subscribeAsync('#', { qos: 1 });
+    const c = await client(
+      broker.url,
+      role === 'agent' ? AGENT_USER : VIEWER_USER,
+      role === 'agent' ? 'agent-secret' : 'viewer-secret',
+    );
+    const got = nextMessage(watcher, 600);
+    c.publish(topic, Buffer.from('x'), { qos: 0 });
+    expect((await got)?.topic ?? null).toBe(delivered ? topic : null);
+  });
+
+  it('counts its clients', async () => {
+    const before = broker.clients;
+    const c = await client(broker.url, AGENT_USER, 'agent-secret');
+    expect(broker.clients).toBe(before + 1);
+    await c.endAsync();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(broker.clients).toBe(before);
+  });
+
   it('knows a command topic when it sees one', () => {
     expect(isCommandTopic('egress/v1/gw1/cmd/start_flight')).toBe(true);
     expect(isCommandTopic('egress/v1/gw1/cmd/start_flight/reply')).toBe(false);
