@@ -103,6 +103,9 @@ describe('cidrContains: every bit of the prefix, in every word', () => {
     ['192.0.2.128/25', '192.0.2.127', false],
     ['192.0.2.1/32', '192.0.2.1', true],
     ['192.0.2.1/32', '192.0.2.2', false],
+    ['192.0.2.1/32', '192.0.3.1', false],
+    ['2001:db8::1/128', '2001:db8::3', false],
+    ['2001:db8::1/128', '2001:db9::1', false],
     ['0.0.0.0/0', '203.0.113.9', true],
     ['128.0.0.0/1', '127.255.255.255', false],
     ['2001:db8::/32', '2001:db8:ffff::1', true],
@@ -129,7 +132,8 @@ describe('cidrContains: every bit of the prefix, in every word', () => {
 });
 
 describe('DomainSet', () => {
-  const set = new DomainSet(['dji.com', '*.amap.com', 'Example.ORG.']);
+  // Made inside each test, so that mutation testing sees the rules being added.
+  const rules = () => new DomainSet(['dji.com', '*.amap.com', 'Example.ORG.']);
   it.each([
     ['dji.com', 'dji.com'],
     ['flysafe-api.dji.com', 'dji.com'],
@@ -143,11 +147,13 @@ describe('DomainSet', () => {
     ['restapi.amap.com', '*.amap.com'],
     ['www.example.org', 'example.org'],
     ['com', null],
+    [' www.dji.com ', 'dji.com'],
   ])('%s → %s', (name, rule) => {
-    expect(set.match(name)).toBe(rule);
+    expect(rules().match(name)).toBe(rule);
   });
 
   it('lists its rules, and starts empty', () => {
+    const set = rules();
     expect(set.size).toBe(3);
     expect(set.rules()).toEqual(['*.amap.com', 'dji.com', 'example.org']);
     expect([new DomainSet().size, new DomainSet().rules(), new DomainSet().match('dji.com')]).toEqual([0, [], null]);
@@ -193,6 +199,14 @@ describe('loading', () => {
     expect(loadPolicy({ profile: 'dji', file: f }).source).toBe(`profile default + profile dji + ${f}`);
   });
 
+  it.each(['medium', 'high'])('takes unlisted: %s', (v) => {
+    expect(loadPolicy({ file: policyFile(`unlisted: ${v}\n`) }).unlisted).toBe(v);
+  });
+
+  it.each(['', '~\n', 'null\n', '# nothing\n'])('reads %j as an empty policy', (text) => {
+    expect(parsePolicyText(text, 'empty.yaml')).toMatchObject({ extends: [], allowCidrs: [], denyAsns: [] });
+  });
+
   it('starts a file with empty lists: only what it says', () => {
     const p = loadPolicy({ file: policyFile('unlisted: high\n') });
     expect(p.unlisted).toBe('high');
@@ -233,6 +247,8 @@ describe('loading', () => {
     ['colour: red\n', 1, /^unknown key "colour" \(known here: /],
     ['unlisted:\n  low\n', 2, /^unlisted must be medium or high$/],
     ['unlisted:\n', 1, /^unlisted must be medium or high$/],
+    ['geo_overrides:\n  cidr: 192.0.2.0/24\n', 2, /^geo_overrides must be a list/],
+    ['? [a, b]\n: 1\n', 1, /^unknown key "" \(known here: /],
     [
       'geo_overrides: { cidr: 192.0.2.0/24 }\n',
       1,
@@ -251,6 +267,8 @@ describe('loading', () => {
     ['deny:\n  asns: [4294967296]\n', 2, /"4294967296" is not an AS number/],
     ['deny:\n  asns: [-1]\n', 2, /"-1" is not an AS number/],
     ['deny:\n  asns: [1.5]\n', 2, /"1.5" is not an AS number/],
+    ['deny:\n  asns: ["37963 "]\n', 2, /"37963 " is not an AS number/],
+    ['deny:\n  asns: [" 37963"]\n', 2, /" 37963" is not an AS number/],
   ])('%j: line %s', (text, line, message) => {
     const f = policyFile(text);
     const e = invalid(() => loadPolicy({ file: f }));
