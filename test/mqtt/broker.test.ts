@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AGENT_USER, EmbeddedBroker, isCommandTopic, VIEWER_USER } from '../../agent/src/mqtt/broker.js';
 import { connectMqttWs } from '../support/mqtt-ws.js';
 
@@ -13,15 +13,17 @@ let http: Server;
 let httpBase: string;
 const clients: MqttClient[] = [];
 
-beforeAll(async () => {
+// A fresh broker for every test (not one in beforeAll): mutation testing's per-test coverage
+// only sees the broker's start-up code when a test runs it.
+beforeEach(async () => {
   http = createServer((_req, res) => res.writeHead(404).end());
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
   httpBase = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   broker = await EmbeddedBroker.start({ port: 0, agentToken: 'agent-secret', viewerToken: 'viewer-secret', http });
 });
 
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.endAsync(true)));
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
   await broker.close();
   await new Promise<void>((r) => http.close(() => r()));
 });
@@ -56,7 +58,10 @@ describe('embedded broker', () => {
       expect([v6.boundAddress.family, v6.boundAddress.address]).toEqual(['IPv6', '::1']);
       await expect(
         EmbeddedBroker.start({ port: broker.boundAddress.port, agentToken: 'a', viewerToken: 'v' }),
-      ).rejects.toMatchObject({ code: 'EGRESS_BROKER_UNAVAILABLE', message: expect.stringMatching(/EADDRINUSE/) });
+      ).rejects.toMatchObject({
+        code: 'EGRESS_BROKER_UNAVAILABLE',
+        message: `cannot listen on 127.0.0.1:${broker.boundAddress.port} for the embedded broker: EADDRINUSE`,
+      });
     } finally {
       await v6.close();
     }
@@ -138,6 +143,18 @@ describe('embedded broker', () => {
     const got = nextMessage(watcher, 600);
     c.publish(topic, Buffer.from('x'), { qos: 0 });
     expect((await got)?.topic ?? null).toBe(delivered ? topic : null);
+  });
+
+  it('frees its port when closed', async () => {
+    const other = await EmbeddedBroker.start({ port: 0, agentToken: 'a', viewerToken: 'v' });
+    const { port } = other.boundAddress;
+    await other.close();
+    const again = await EmbeddedBroker.start({ port, agentToken: 'a', viewerToken: 'v' });
+    expect(again.boundAddress.port).toBe(port);
+    await again.close();
+    await expect(
+      connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 2000 }),
+    ).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it('counts its clients', async () => {

@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AGENT_USER, EmbeddedBroker, VIEWER_USER } from '../../agent/src/mqtt/broker.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import { connectMqttWs } from '../support/mqtt-ws.js';
@@ -62,19 +62,22 @@ const mosquitto = new Mosquitto({
   acl: `user ${AGENT_USER}\ntopic readwrite egress/v1/#\nuser ${VIEWER_USER}\ntopic read egress/v1/#\ntopic write egress/v1/+/cmd/+\n`,
 });
 
-beforeAll(async () => {
+beforeAll(() => mosquitto.start());
+afterAll(() => mosquitto.stop());
+
+// A fresh embedded broker for every test (not one in beforeAll): mutation testing's per-test
+// coverage only sees the broker's start-up (its authentication hooks) when a test runs it.
+beforeEach(async () => {
   http = createServer((_req, res) => res.writeHead(404).end());
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
   httpBase = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   embedded = await EmbeddedBroker.start({ port: 0, agentToken: AGENT_TOKEN, viewerToken: VIEWER_TOKEN, http });
-  await mosquitto.start();
 });
 
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.endAsync(true)));
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
   await embedded.close();
   await new Promise<void>((r) => http.close(() => r()));
-  await mosquitto.stop();
 });
 
 interface Transport {
