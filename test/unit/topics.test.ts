@@ -53,6 +53,8 @@ describe('parseTopic', () => {
     ['egress/v1/gw1/cmd/ping', { gateway: 'gw1', kind: 'cmd', verb: 'ping' }],
     ['egress/v1/gw1/reply/end_flight', { gateway: 'gw1', kind: 'reply', verb: 'end_flight' }],
     ['egress/v1/gw1', null],
+    ['egress/v1', null],
+    ['egress', null],
     ['egress/v1/gw1/alerts', null],
     ['egress/v1/gw1/alert/x', null],
     ['egress/v1/gw1/cmd/', null],
