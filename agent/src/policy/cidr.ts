@@ -11,17 +11,14 @@ export interface Cidr {
 
 /** Parse "a.b.c.d/n" or "x:y::/n" (a bare address is a /32 or /128); null when invalid. */
 export function parseCidr(text: string): Cidr | null {
-  const slash = text.indexOf('/');
-  // Stryker disable next-line EqualityOperator: equivalent, a text starting with "/" is no address either way
-  const addr = slash < 0 ? text : text.slice(0, slash);
+  const [addr, b, extra] = text.split('/');
+  if (extra !== undefined) return null;
   const words = parseAddress(addr);
   if (words === null) return null;
   const v6 = words.length === 4;
   const max = v6 ? 128 : 32;
   let bits = max;
-  // Stryker disable next-line EqualityOperator: equivalent, slash 0 has already returned null
-  if (slash >= 0) {
-    const b = text.slice(slash + 1);
+  if (b !== undefined) {
     if (!/^\d{1,3}$/.test(b)) return null;
     bits = Number(b);
     if (bits > max) return null;
@@ -56,15 +53,12 @@ function parseIpv6(addr: string): Int32Array | null {
   const fill = 8 - head.length - rest.length;
   if ((halves.length === 2 && fill < 1) || (halves.length === 1 && fill !== 0)) return null;
   const groups: number[] = [];
-  // Stryker disable next-line ConditionalExpression: equivalent, without "::" fill is 0 (checked above)
-  for (const g of [...head, ...new Array<string>(halves.length === 2 ? fill : 0).fill('0'), ...rest]) {
+  // fill is 0 without "::" (checked above).
+  for (const g of [...head, ...new Array<string>(fill).fill('0'), ...rest]) {
     if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
     groups.push(Number.parseInt(g, 16));
   }
-  const w = new Int32Array(4);
-  // Stryker disable next-line EqualityOperator: equivalent, a write past the end of a typed array is dropped
-  for (let i = 0; i < 4; i++) w[i] = (groups[2 * i] << 16) | groups[2 * i + 1];
-  return w;
+  return Int32Array.from([0, 1, 2, 3], (i) => (groups[2 * i] << 16) | groups[2 * i + 1]);
 }
 
 /** Does the address (1 or 4 words) fall inside the prefix? */
