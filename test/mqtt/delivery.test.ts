@@ -72,15 +72,47 @@ async function until(cond: () => boolean, ms: number): Promise<void> {
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
 }
 
+/** The publisher's QoS 1 in-flight window (PublisherOptions.inflight, the agent uses the default). */
+const INFLIGHT = 64;
+/** mosquitto's default max_inflight_messages towards one subscriber. */
+const SUBSCRIBER_INFLIGHT = 20;
+
 /**
- * Alert ids are gateway/run/flow_id/severity: the flow_id/severity part of
- * each id at its first arrival, and the runs seen. MQTT QoS 1 is at least
- * once: a message in flight when the connection drops is sent again, so a
- * subscriber sees it twice with the same id and keeps the first.
+ * What is promised, per alert id (gateway/run/flow_id/severity): at least
+ * once, never lost, first arrivals in the order the alerts were raised, and
+ * duplicates bounded. A copy arrives twice only when it was in flight when a
+ * connection dropped or the agent died: the publisher re-sends its in-flight
+ * window (at most INFLIGHT records), and a broker restart re-sends what it had
+ * in flight to the subscriber (at most SUBSCRIBER_INFLIGHT). With no drop
+ * while messages are in flight, that is exactly once.
+ *
+ * Counts every delivery (no de-duplication before comparing) and asserts:
+ * every expected alert arrived, nothing else arrived, first arrivals in
+ * order, one run, and at most `maxDuplicates` extra copies in all, none
+ * delivered more than twice.
  */
-function alertsOf(ids: string[]): { keys: string[]; runs: Set<string> } {
-  const parts = [...new Set(ids)].map((id) => id.split('/'));
-  return { keys: parts.map((p) => `${p[2]}/${p[3]}`), runs: new Set(parts.map((p) => p[1])) };
+function expectDelivered(
+  ids: string[],
+  maxDuplicates: number,
+  maxCopies = maxDuplicates === 0 ? 1 : 2,
+): { duplicates: number } {
+  const counts = new Map<string, number>();
+  const runs = new Set<string>();
+  for (const id of ids) {
+    const p = id.split('/');
+    runs.add(p[1]);
+    const key = `${p[2]}/${p[3]}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const duplicates = ids.length - counts.size;
+  const firsts = [...counts.keys()];
+  const at = firsts.findIndex((k, i) => k !== expected[i]);
+  const facts = `${ids.length} deliveries, ${counts.size} distinct of ${expected.length}, ${duplicates} duplicates, first difference at ${at}`;
+  expect(runs.size, facts).toBe(1);
+  expect(firsts, facts).toEqual(expected); // every alert, nothing else, first arrivals in order
+  expect(duplicates, facts).toBeLessThanOrEqual(maxDuplicates);
+  expect(Math.max(...counts.values()), facts).toBeLessThanOrEqual(maxCopies);
+  return { duplicates };
 }
 
 describe('store and forward', () => {
@@ -108,9 +140,8 @@ describe('store and forward', () => {
     await until(() => sub.ids.length >= expected.length, 30_000);
     expect(await exited(child)).toBe(0); // everything delivered within --linger
     await new Promise((r) => setTimeout(r, 300)); // anything late or extra would arrive now
-    const got = alertsOf(sub.ids);
-    expect(got.runs.size).toBe(1);
-    expect(got.keys).toEqual(expected); // every alert, once by id, in the order they were raised
+    // Nothing was in flight when the broker went away (it was away before the first publish): exactly once.
+    expectDelivered(sub.ids, 0);
     await broker.stop();
   }, 90_000);
 
@@ -132,10 +163,13 @@ describe('store and forward', () => {
     expect(await exited(child)).toBe(0);
     await until(() => sub.ids.length >= expected.length, 10_000);
     await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 300));
     expect(atStop).toBeLessThan(expected.length); // the outage really came in the middle
-    const got = alertsOf(sub.ids);
-    expect(got.runs.size).toBe(1);
-    expect(got.keys).toEqual(expected);
+    // One drop with messages in flight on both sides of the broker. Open question (issue 19 report): under
+    // load, 104 duplicates were seen once (more than INFLIGHT + SUBSCRIBER_INFLIGHT = 84), as if the
+    // publisher's window were sent again twice after the reconnect; bounded here at twice the window until
+    // that is understood, so a re-send of everything still fails.
+    expectDelivered(sub.ids, 2 * INFLIGHT + SUBSCRIBER_INFLIGHT, 3);
     await broker.stop();
   }, 90_000);
 
@@ -162,9 +196,44 @@ describe('store and forward', () => {
     const second = replay([quiet, '--speed', 'max', '--broker', broker.url, '--gateway', gw, '--linger', '20'], data);
     await until(() => sub.ids.length >= printed, 30_000);
     expect(await exited(second)).toBe(0);
-    const got = alertsOf(sub.ids);
-    expect(got.runs.size).toBe(1); // all from the killed agent's run
-    expect(got.keys).toEqual(expected);
+    await new Promise((r) => setTimeout(r, 300));
+    // The killed agent never reached the broker: nothing was in flight, so exactly once, all from its run.
+    expectDelivered(sub.ids, 0);
+    await broker.stop();
+  }, 90_000);
+
+  it('sends at most its in-flight window twice when killed with SIGKILL mid-delivery, and loses nothing', async () => {
+    const broker = new Mosquitto({ persistent: true });
+    await broker.start();
+    const gw = 'gw-kill-midway';
+    const sub = await subscribe(broker, gw);
+    const data = join(dir, 'kill-midway');
+    // About 4 s of alerts (see the mid-replay outage above), published as they are raised.
+    const first = replay(
+      [capture, '--speed', '0.0005', '--broker', broker.url, '--gateway', gw, '--linger', '20', '--quiet'],
+      data,
+    );
+    await until(() => sub.ids.length >= 10, 10_000);
+    first.kill('SIGKILL');
+    await exited(first);
+    const atKill = new Set(sub.ids).size;
+    expect(atKill).toBeLessThan(expected.length); // killed in the middle, alerts still to come
+    // A new agent on the same data directory sends what the spool holds: the alerts the killed one raised and
+    // had not had acknowledged (its in-flight window again, at worst).
+    const second = replay([quiet, '--speed', 'max', '--broker', broker.url, '--gateway', gw, '--linger', '20'], data);
+    expect(await exited(second)).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    // The first N alerts of the capture, N at least what had arrived at the kill, first arrivals in order.
+    const counts = new Map<string, number>();
+    for (const id of sub.ids) {
+      const key = id.split('/').slice(2).join('/');
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    expect(counts.size).toBeGreaterThanOrEqual(atKill);
+    expect([...counts.keys()]).toEqual(expected.slice(0, counts.size));
+    expect(new Set(sub.ids.map((id) => id.split('/')[1])).size).toBe(1);
+    expect(sub.ids.length - counts.size).toBeLessThanOrEqual(INFLIGHT);
+    expect(Math.max(...counts.values())).toBeLessThanOrEqual(2);
     await broker.stop();
   }, 90_000);
 });

@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EgressError } from '../../agent/src/errors.js';
-import { MIN_SPOOL_BYTES, Spool, type SpoolClass, type SpoolRecord } from '../../agent/src/mqtt/spool.js';
+import {
+  DEFAULT_SPOOL_OPTIONS,
+  MIN_SPOOL_BYTES,
+  Spool,
+  type SpoolClass,
+  type SpoolRecord,
+} from '../../agent/src/mqtt/spool.js';
 import { ROOT } from '../support/cli.js';
 import { Rng } from '../support/fuzz.js';
 
@@ -106,6 +112,19 @@ describe('spool order and delivery', () => {
     expect([empty.pending, empty.peek(10).length]).toEqual([0, 0]);
     expect(put(empty, 'alert', 'next')).toBe(11);
     empty.close();
+  });
+
+  it('keeps acks across a crash before the group commit: only unacked records come back', () => {
+    const dir = tempDir();
+    // No group commit happens within the test: what a crash leaves is only what was write()n.
+    const s = Spool.open(dir, { ...DEFAULT_SPOOL_OPTIONS, syncIntervalMs: 60_000 });
+    for (let i = 1; i <= 10; i++) put(s, 'alert', `a${i}`);
+    const first = s.peek(10);
+    for (const r of first.slice(0, 6)) s.ack(r.seq);
+    // The handle is abandoned, as by SIGKILL: no sync(), no close().
+    const again = Spool.open(dir);
+    expect(show(again.peek(10))).toEqual(show(first.slice(6)));
+    again.close();
   });
 
   it('deletes segments once every record in them is delivered', () => {

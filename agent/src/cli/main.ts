@@ -49,9 +49,14 @@ const COMMANDS: Record<string, Command> = {
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+  if (name === undefined) {
+    // A usage error like any other: its code on stderr, the usage with it, stdout left empty.
+    io.stderr.write(`egress: EGRESS_USAGE: no command given\n${USAGE}\n`);
+    return ExitCode.USAGE;
+  }
+  if (name === '-h' || name === '--help' || name === 'help') {
     io.stdout.write(`${USAGE}\n`);
-    return name === undefined ? ExitCode.USAGE : ExitCode.OK;
+    return ExitCode.OK;
   }
   if (name === '-V' || name === '--version') {
     io.stdout.write(`egress ${version()}\n`);

@@ -52,6 +52,7 @@ export class EmbeddedBroker {
         if (role === null) {
           const err = new Error('bad username or password') as AuthenticateError;
           err.returnCode = 4;
+          // Stryker disable next-line BooleanLiteral: equivalent, aedes refuses whenever an error is given
           done(err, false);
           return;
         }
@@ -73,17 +74,20 @@ export class EmbeddedBroker {
     });
     const host = options.host ?? '127.0.0.1';
     const tcp = createServer(aedes.handle);
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          new EgressError(
-            ErrorCode.BROKER_UNAVAILABLE,
-            `cannot listen on ${host}:${options.port} for the embedded broker: ${err.code ?? err.message}`,
-          ),
-        ),
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(options.port, host, () => resolve());
+      });
+    } catch (e) {
+      // aedes keeps timers running: close it, or the process lives on after reporting the error.
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      const err = e as NodeJS.ErrnoException;
+      throw new EgressError(
+        ErrorCode.BROKER_UNAVAILABLE,
+        `cannot listen on ${host}:${options.port} for the embedded broker: ${err.code ?? err.message}`,
       );
-      tcp.listen(options.port, host, () => resolve());
-    });
+    }
     const port = (tcp.address() as AddressInfo).port;
     return new EmbeddedBroker(aedes, tcp, host, port);
   }
@@ -93,6 +97,11 @@ export class EmbeddedBroker {
     const stream = createWebSocketStream(socket);
     stream.on('error', () => socket.terminate());
     this.aedes.handle(stream, req);
+  }
+
+  /** The address the TCP listener is bound to, read from its socket. */
+  get boundAddress(): AddressInfo {
+    return this.tcp.address() as AddressInfo;
   }
 
   /** Clients connected right now. */

@@ -40,6 +40,20 @@ export class GroupCommit {
     this.timer.unref();
   }
 
+  /**
+   * Acks or drops moved the delivery cursor: write it now (it then survives a
+   * crash of the agent, so a restarted agent re-sends only what was in flight,
+   * not every record acked since the last group commit) and fsync it with the
+   * next group commit. Between two fsyncs both slots may be rewritten, so a
+   * power cut can leave neither intact: recovery then re-sends every record
+   * still in the spool's files — more duplicates, never a loss.
+   */
+  cursorMoved(): void {
+    if (!this.stopped && this.cursor.fd >= 0) this.writeCursor();
+    else this.cursor.dirty = true;
+    this.schedule();
+  }
+
   /** fsync what was written since the last sync, and persist the delivery cursor. */
   syncNow(): void {
     this.cancelTimer();
@@ -47,9 +61,10 @@ export class GroupCommit {
     for (const g of this.groups) {
       for (const s of g.segments) syncSegment(s);
     }
-    if (this.cursor.dirty) {
-      this.writeCursor();
+    if (this.cursor.dirty) this.writeCursor();
+    if (this.cursor.unsynced) {
       fdatasyncSync(this.cursor.fd);
+      this.cursor.unsynced = false;
     }
   }
 
@@ -92,9 +107,10 @@ export class GroupCommit {
         }
       }
     }
-    if (this.cursor.dirty) {
-      this.writeCursor();
+    if (this.cursor.dirty) this.writeCursor();
+    if (this.cursor.unsynced) {
       fds.push(this.cursor.fd);
+      this.cursor.unsynced = false;
     }
     if (fds.length === 0) return;
     this.syncing = true;

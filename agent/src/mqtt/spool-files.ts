@@ -110,6 +110,8 @@ export class CursorFile {
   generation = 0;
   /** Acks or drops not yet written. */
   dirty = false;
+  /** Written since the last fdatasync. */
+  unsynced = false;
 
   constructor(readonly dir: string) {}
 
@@ -140,6 +142,7 @@ export class CursorFile {
     const b = encodeCursor({ generation: this.generation, acked, nextSeq });
     writeSync(this.fd, b, 0, b.length, slot);
     this.dirty = false;
+    this.unsynced = true;
   }
 
   close(): void {

@@ -19,8 +19,10 @@
 //   (flows, stats) before any alert or session. Every undelivered record
 //   dropped is counted under its class.
 // - Delivery is at least once: ack(seq) marks a record delivered; the
-//   cursor is persisted with the next group commit, so after a crash a few
-//   delivered records may come again (alerts carry an id for that).
+//   cursor is written at once (a crash of the agent loses no ack, so only
+//   what was in flight comes again) and fsynced with the next group commit
+//   (after a power cut more delivered records may come again; alerts carry
+//   an id for that).
 // - Damage is never silent: a torn record at the end of the newest segment
 //   of a group (a crash mid-write) is cut off and counted (`torn`); a
 //   damaged record elsewhere is skipped and counted (`corrupt`); a file
@@ -264,8 +266,7 @@ export class Spool {
   /** Move the head past delivered records; delete segments left wholly behind it. */
   private advance(g: GroupState): void {
     if (!g.takeAcked()) return;
-    this.cursor.dirty = true;
-    this.commit.schedule();
+    this.commit.cursorMoved();
     g.moveHead();
     while (g.segments[0] !== g.head!.seg) this.removeSegment(g, g.segments[0]);
   }

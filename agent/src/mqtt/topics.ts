@@ -72,7 +72,8 @@ export type ParsedTopic =
 /** What a received topic is; null when it is not an egress/v1 topic this schema knows. */
 export function parseTopic(topic: string): ParsedTopic | null {
   const parts = topic.split('/');
-  if (parts.length < 4 || `${parts[0]}/${parts[1]}` !== TOPIC_PREFIX || !GATEWAY_ID.test(parts[2])) return null;
+  // Fewer than 4 levels: no kind below matches (parts.length is neither 4 nor 5).
+  if (`${parts[0]}/${parts[1]}` !== TOPIC_PREFIX || !GATEWAY_ID.test(parts[2] ?? '')) return null;
   const gateway = parts[2];
   const kind = parts[3];
   if (parts.length === 4) {

@@ -11,15 +11,14 @@ export interface Cidr {
 
 /** Parse "a.b.c.d/n" or "x:y::/n" (a bare address is a /32 or /128); null when invalid. */
 export function parseCidr(text: string): Cidr | null {
-  const slash = text.indexOf('/');
-  const addr = slash < 0 ? text : text.slice(0, slash);
+  const [addr, b, extra] = text.split('/');
+  if (extra !== undefined) return null;
   const words = parseAddress(addr);
   if (words === null) return null;
   const v6 = words.length === 4;
   const max = v6 ? 128 : 32;
   let bits = max;
-  if (slash >= 0) {
-    const b = text.slice(slash + 1);
+  if (b !== undefined) {
     if (!/^\d{1,3}$/.test(b)) return null;
     bits = Number(b);
     if (bits > max) return null;
@@ -54,20 +53,20 @@ function parseIpv6(addr: string): Int32Array | null {
   const fill = 8 - head.length - rest.length;
   if ((halves.length === 2 && fill < 1) || (halves.length === 1 && fill !== 0)) return null;
   const groups: number[] = [];
-  for (const g of [...head, ...new Array<string>(halves.length === 2 ? fill : 0).fill('0'), ...rest]) {
+  // fill is 0 without "::" (checked above).
+  for (const g of [...head, ...new Array<string>(fill).fill('0'), ...rest]) {
     if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
     groups.push(Number.parseInt(g, 16));
   }
-  const w = new Int32Array(4);
-  for (let i = 0; i < 4; i++) w[i] = (groups[2 * i] << 16) | groups[2 * i + 1];
-  return w;
+  return Int32Array.from([0, 1, 2, 3], (i) => (groups[2 * i] << 16) | groups[2 * i + 1]);
 }
 
 /** Does the address (1 or 4 words) fall inside the prefix? */
 export function cidrContains(c: Cidr, words: ArrayLike<number>, v6: boolean): boolean {
   if (c.v6 !== v6) return false;
   let left = c.bits;
-  for (let i = 0; i < c.words.length && left > 0; i++) {
+  // bits <= 32 × words, so the prefix ends within the words.
+  for (let i = 0; left > 0; i++) {
     const take = Math.min(32, left);
     const mask = take === 32 ? -1 : ~(-1 >>> take);
     if ((c.words[i] & mask) !== (words[i] & mask)) return false;

@@ -50,8 +50,7 @@ export function isValidDomainRule(rule: string): boolean {
   const r = normaliseName(rule);
   const body = r.startsWith('*.') ? r.slice(2) : r;
   return (
-    body.length > 0 &&
-    body.length <= 253 &&
-    body.split('.').every((l) => /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(l))
+    // An empty body is refused by the label test ("" is no label).
+    body.length <= 253 && body.split('.').every((l) => /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/.test(l))
   );
 }
