@@ -52,7 +52,7 @@ describe('GET /api/sessions/<id>/export', () => {
     for (const sid of ['gw1-20000101T000000000Z', '.hidden', 'a b', '..%2Fkeys']) {
       const res = await fetch(exportUrl(sid), { headers: { cookie } });
       expect(res.status, sid).toBe(404);
-      expect((await res.json()).code).toBe('EGRESS_SESSION_UNKNOWN');
+      expect(((await res.json()) as { code: string }).code).toBe('EGRESS_SESSION_UNKNOWN');
     }
   });
 
@@ -67,7 +67,7 @@ describe('GET /api/sessions/<id>/export', () => {
     expect(flying).toBeDefined();
     const res = await fetch(exportUrl(flying?.id ?? ''), { headers: { cookie } });
     expect(res.status).toBe(409);
-    expect((await res.json()).code).toBe('EGRESS_SESSION_STATE');
+    expect(((await res.json()) as { code: string }).code).toBe('EGRESS_SESSION_STATE');
   });
 
   it('is 401 without the session cookie', async () => {

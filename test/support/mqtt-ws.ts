@@ -4,12 +4,12 @@
 // the MQTT login with whatever credentials the test gives.
 
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { MQTT_WS_PATH } from '../../agent/src/mqtt/broker.js';
+import { MQTT_PATH } from '../../agent/src/http/server.js';
 import { dashboardCookie } from './dashboard-http.js';
 
 /** The WebSocket URL of the MQTT endpoint on an agent HTTP server (`http://host:port`). */
 export function mqttWsUrl(httpBase: string): string {
-  return `${httpBase.replace(/^http/, 'ws').replace(/\/$/, '')}${MQTT_WS_PATH}`;
+  return `${httpBase.replace(/^http/, 'ws').replace(/\/$/, '')}${MQTT_PATH}`;
 }
 
 /**
