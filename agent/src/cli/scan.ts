@@ -9,7 +9,7 @@ import { Enricher } from '../enrich/enricher.js';
 import { DEFAULT_GEO_PATH, GeoDb } from '../enrich/geo.js';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
-import { alertEventLine, appEventLine, flowEventLine, statsEvent } from '../output/ndjson.js';
+import { alertEventLine, appEventLine, captureGapLine, flowEventLine, statsEvent } from '../output/ndjson.js';
 import { collectStats } from '../output/stats.js';
 import { DestinationTable } from '../output/table.js';
 import { LineWriter } from '../output/writer.js';
@@ -91,6 +91,7 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
           },
           alert: (a) => writer.line(alertEventLine(a)),
           app: (e) => writer.line(appEventLine(e)),
+          gap: (g) => writer.line(captureGapLine(g)),
         }
       : { flow: (r) => table.flow(r), alert: (a) => table.alert(a), app: () => {} };
   const pipeline = new ScanPipeline(output, { maxFlows, policy, enricher });
