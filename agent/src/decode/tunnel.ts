@@ -78,6 +78,11 @@ function enter(p: Packet, type: number, counts: Float64Array): boolean {
     p.outerSrcPort = p.srcPort;
     p.outerDstPort = p.dstPort;
   }
+  // The outer transport's fields belong to the outer header: the inner packet starts clean.
+  p.srcPort = 0;
+  p.dstPort = 0;
+  p.tcpFlags = 0;
+  p.payloadLen = 0;
   counts[TUNNEL_COUNTERS[type]]++;
   return true;
 }
