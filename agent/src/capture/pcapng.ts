@@ -246,7 +246,7 @@ export class PcapngParser implements FormatParser {
       this.countBad(Anomaly.PCAPNG_UNKNOWN_INTERFACE);
       return;
     }
-    const gap = dropsSince(iface, s, (hi, lo) => toMicros(iface, hi, lo));
+    const gap = dropsSince(iface, s, (hi, lo) => statisticsMicros(iface, hi, lo));
     if (gap !== null) this.sink.captureGap?.(gap);
   }
 
@@ -266,6 +266,21 @@ export class PcapngParser implements FormatParser {
   private u16(buf: Buffer, off: number): number {
     return this.littleEndian ? buf.readUInt16LE(off) : buf.readUInt16BE(off);
   }
+}
+
+/** 2000-01-01T00:00:00Z in µs: no capture file is older. */
+const Y2000_US = 946_684_800_000_000;
+
+/**
+ * An ISB timestamp. dumpcap 4.0 writes them in microseconds even on an
+ * interface with if_tsresol 9 (nanoseconds): read in the interface's units
+ * they land in January 1970. Then the microsecond reading is the one meant.
+ */
+function statisticsMicros(iface: Interface, hi: number, lo: number): number {
+  const us = toMicros(iface, hi, lo);
+  if (iface.decimalExp === 6 || us >= Y2000_US) return us;
+  const raw = hi * TWO_POW_32 + lo + iface.offsetSec * 1_000_000;
+  return raw >= Y2000_US ? raw : us;
 }
 
 /** Timestamp units → microseconds since the epoch, exact for decimal resolutions without BigInt. */
