@@ -7,10 +7,10 @@
 // (names/at-rest.ts); a FlowApp object is kept only while it holds
 // reassembly or DNS-over-TCP state.
 
-import type { PacketSink } from './capture/types.js';
+import type { CaptureGap, PacketSink } from './capture/types.js';
 import { Anomalies } from './decode/anomaly.js';
 import { decodePacket } from './decode/decode.js';
-import { DecodeResult, Packet } from './decode/packet.js';
+import { DecodeResult, IpProto, Packet } from './decode/packet.js';
 import { Enricher } from './enrich/enricher.js';
 import { isInternetV4, isInternetV6 } from './enrich/scope.js';
 import { type FlowEndSink, FlowTable, type FlowTableOptions } from './flow/table.js';
@@ -26,9 +26,11 @@ import {
   protoName,
   readFlowRecord,
 } from './output/flow-record.js';
+import { readTunnel, type TunnelInfo } from './output/tunnel.js';
 import { loadPolicy } from './policy/load.js';
 import type { Policy } from './policy/policy.js';
 import { type Destination, judge } from './policy/verdict.js';
+import { i32be } from './util/bytes.js';
 
 const FINISH_BATCH = 1024;
 
@@ -39,6 +41,8 @@ export interface EventOutput {
   alert?(record: AlertRecord): void;
   /** DNS, TLS, QUIC and HTTP events, as they are seen. */
   app?(record: AppEventRecord): void;
+  /** The capture was blind for a while (a pcapng statistics block's drop count). */
+  gap?(gap: CaptureGap): void;
 }
 
 export interface PipelineOptions extends FlowTableOptions {
@@ -69,6 +73,10 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   lastFlowId = -1;
   /** The last packet decoded (valid until the next one; the evidence recorder reads its ports). */
   readonly view = new Packet();
+  /** The outer header of a UDP tunnel (VXLAN, Geneve) whose endpoint is on the internet: a flow of its own. */
+  private readonly outerView = new Packet();
+  /** Tunnelled flows by flow id (bounded by the flow table): what carried them, for their record and alert text. */
+  readonly tunnels = new Map<number, TunnelInfo>();
   /** Scratch address words and destination for enrich and policy lookups. */
   private readonly words = new Int32Array(4);
   private readonly dest: Destination = {
@@ -115,12 +123,49 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     this.decoded[r]++;
     this.lastFlowId = -1;
     if (r !== DecodeResult.TRANSPORT) return;
+    this.track(p, buf, origLen, tsUs);
+    if (p.tunnelType !== 0 && p.outerProto === IpProto.UDP) this.outerFlow(p, buf, origLen, tsUs);
+  }
+
+  /**
+   * A UDP tunnel whose endpoint is on the internet is a flow of its own, beside the inner one.
+   * (IP-in-IP and GRE outer headers are no TCP/UDP/ICMP flow the event contract can carry:
+   * their inner flow records the outer addresses in `tunnel`.)
+   */
+  private outerFlow(p: Packet, buf: Buffer, origLen: number, tsUs: number): void {
+    const v6 = p.outerIpVersion === 6;
+    if (!this.isInternetAt(buf, p.outerSrcAddrOff, v6) && !this.isInternetAt(buf, p.outerDstAddrOff, v6)) return;
+    const o = this.outerView;
+    o.reset();
+    o.ipVersion = p.outerIpVersion;
+    o.addrLen = p.outerAddrLen;
+    o.srcAddrOff = p.outerSrcAddrOff;
+    o.dstAddrOff = p.outerDstAddrOff;
+    o.proto = IpProto.UDP;
+    o.srcPort = p.outerSrcPort;
+    o.dstPort = p.outerDstPort;
+    // The payload is the tunnel's, already decoded: nothing in it for the names stage.
+    // The packet stays filed under its inner flow (lastFlowId) for the evidence ring.
+    const inner = this.lastFlowId;
+    this.track(o, buf, origLen, tsUs);
+    this.lastFlowId = inner;
+  }
+
+  private isInternetAt(buf: Buffer, off: number, v6: boolean): boolean {
+    if (!v6) return isInternetV4(i32be(buf, off));
+    return isInternetV6(i32be(buf, off), i32be(buf, off + 4), i32be(buf, off + 8), i32be(buf, off + 12));
+  }
+
+  /** One decoded packet into its flow, and the flow through names, enrichment and policy. */
+  private track(p: Packet, buf: Buffer, origLen: number, tsUs: number): void {
     const flows = this.flows;
     const slot = flows.update(p, buf, origLen, tsUs);
     this.lastFlowId = flows.id[slot];
     let app = this.apps[slot];
-    if (flows.lastCreated) app = this.startFlow(slot, tsUs);
-    else if (app === undefined) {
+    if (flows.lastCreated) {
+      if (p.tunnelType !== 0) this.tunnels.set(flows.id[slot], readTunnel(p, buf));
+      app = this.startFlow(slot, tsUs);
+    } else if (app === undefined) {
       // A recorded flow: most of its packets (and every packet once it is decided, unless it is DNS) need no object.
       const rest = this.atRest;
       if (rest.bits[slot] === 0) app = this.startFlow(slot, tsUs);
@@ -132,6 +177,10 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
       this.decide(app, tsUs);
     }
     this.rest(slot, app);
+  }
+
+  captureGap(gap: CaptureGap): void {
+    this.out.gap?.(gap);
   }
 
   /** After a packet: a flow that holds no reassembly state is recorded and its object dropped. */
@@ -216,6 +265,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     if (rank > app.alerted && j.verdict !== 'allowed') {
       app.alerted = rank;
       this.alerts++;
+      const tunnel = this.tunnels.size === 0 ? null : (this.tunnels.get(app.flowId) ?? null);
       const names = app.names();
       this.out.alert?.({
         tsUs,
@@ -223,7 +273,8 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
         names,
         severity: j.verdict,
         reasons: j.reasons,
-        text: describeJudgement(app, names, j),
+        text: describeJudgement(app, names, j, tunnel),
+        tunnel,
       });
     }
   }
@@ -240,7 +291,12 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     this.decide(app, table.lastUs[slot]);
     if (app.internet) this.flowsInternet++;
     else this.flowsLocal++;
-    this.out.flow(readFlowRecord(table, slot, reason, app));
+    let tunnel: TunnelInfo | null = null;
+    if (this.tunnels.size !== 0) {
+      tunnel = this.tunnels.get(app.flowId) ?? null;
+      this.tunnels.delete(app.flowId);
+    }
+    this.out.flow(readFlowRecord(table, slot, reason, app, tunnel));
   }
 
   /**

@@ -115,7 +115,10 @@ describe.each(fixtures)('fixture $name', (fx) => {
 });
 
 // tshark is no oracle for broken files (it reads some corrupt pcaps as another format: see bad/*/README.md).
-describe.each(fixtures.filter((f) => !f.bad))('fixture $name against tshark', (fx) => {
+// Tunnelled captures hold two headers per packet, which this per-field view cannot pair up:
+// test/cli/tunnels.test.ts checks them against tshark layer by layer.
+const TUNNELLED = /^tunnel\/(ipip|6in4|gre|gretap|vxlan|geneve)$/;
+describe.each(fixtures.filter((f) => !f.bad && !TUNNELLED.test(f.name)))('fixture $name against tshark', (fx) => {
   const ev = events(egress(['scan', fx.input, '--format', 'ndjson']).stdout);
   const stats = ev[ev.length - 1] ?? {};
 

@@ -53,6 +53,53 @@ function withIpv6Ext(pkt: Buffer, headers: [number, Buffer][]): Buffer {
 /** Destination options, 8 bytes: next header (rewritten), length 0, PadN of 4. */
 const DEST_OPTS_PAD4 = Buffer.from('0000010400000000', 'hex');
 
+/** Tunnelled packets (decode/tunnel.ts), each around a valid inner packet: annotated headers. */
+function tunnelSeeds(inner4: Buffer, inner6: Buffer): Buffer[] {
+  const outer = { src: '10.1.0.1', dst: '10.1.0.2' };
+  const outer6 = { src: 'fd01::1', dst: 'fd01::2' };
+  const ip = (e: typeof V4, proto: number, bytes: Buffer) => ipPacket(e, { proto, bytes });
+  // GRE: flags C|K|S (0xb000), version 0, protocol; checksum+reserved, key 42, sequence 7
+  const greCks = (proto: string, payload: Buffer) =>
+    Buffer.concat([Buffer.from(`b000${proto}00000000` + '0000002a' + '00000007', 'hex'), payload]);
+  const vxlan = (frame: Buffer) => Buffer.concat([Buffer.from('0800000000002a00', 'hex'), frame]); // I flag, VNI 42
+  // Geneve: version 0, 1 option word; protocol TEB; VNI 42; one 4-byte option (class, type, length 0)
+  const geneve = (frame: Buffer) =>
+    Buffer.concat([Buffer.from('0100655800002a00', 'hex'), Buffer.from('01020300', 'hex'), frame]);
+  const udpTo = (dport: number, payload: Buffer) =>
+    ipPacket(outer, udpDatagram({ ...outer, sport: 49200, dport, payload }));
+  return [
+    ip(outer, 4, inner4), // IPv4 in IPv4
+    ip(outer, 41, inner6), // 6in4
+    ip(outer6, 4, inner4), // 4in6
+    ip(outer6, 41, inner6), // 6in6
+    ip(outer, 47, greCks('0800', inner4)),
+    ip(outer, 47, greCks('86dd', inner6)),
+    ip(outer, 47, Buffer.concat([Buffer.from('20006558' + '0000002a', 'hex'), ethernet(inner4)])), // gretap, key
+    ip(outer, 47, Buffer.concat([Buffer.from('00010800', 'hex'), inner4])), // GRE version 1 (PPTP): not followed
+    udpTo(4789, vxlan(ethernet(inner4))),
+    udpTo(4789, vxlan(ethernet(inner6, [0x8100]))),
+    udpTo(6081, geneve(ethernet(inner4))),
+    // five tunnels deep: one past MAX_TUNNEL_DEPTH
+    [1, 2, 3, 4, 5].reduce((p) => ip(outer, 4, p), inner4),
+  ];
+}
+
+/** PPPoE frames (RFC 2516): a session carrying IPv4 and IPv6, link control, discovery (PADI). */
+export function pppoeFrames(inner4: Buffer, inner6: Buffer): Buffer[] {
+  const macs = '020000000001020000000002';
+  const session = (ppp: string, payload: Buffer) => {
+    const h = Buffer.from(`${macs}8864` + '1100' + '0001' + '0000' + ppp, 'hex');
+    h.writeUInt16BE(2 + payload.length, 18); // PPPoE length: PPP protocol field and payload
+    return Buffer.concat([h, payload]);
+  };
+  return [
+    session('0021', inner4),
+    session('0057', inner6),
+    session('c021', Buffer.from('0101000a0104058c', 'hex')), // LCP Configure-Request
+    Buffer.from(`ffffffffffff020000000001` + '8863' + '1109' + '0000' + '0004' + '01010000', 'hex'), // PADI
+  ];
+}
+
 /** IP packets (no link header) that exercise every decoder path when valid. */
 export function ipSeeds(): Buffer[] {
   const tcp = (e: typeof V4, flags: number, payload?: Buffer) =>
@@ -97,6 +144,7 @@ export function ipSeeds(): Buffer[] {
       udp(V6, pad(4)),
       Array.from({ length: 17 }, () => [60, DEST_OPTS_PAD4] as [number, Buffer]),
     ),
+    ...tunnelSeeds(tcp(V4, 0x18, Buffer.from('GET / HTTP/1.1\r\nHost: example.cn\r\n\r\n')), udp(V6, dnsQuery)),
   ];
 }
 
@@ -145,6 +193,14 @@ export function linkFrame(linkType: number, ip: Buffer, rng: Rng): Buffer {
     case LinkType.RAW_DLT12:
     case LinkType.RAW_DLT14:
       return Buffer.from(ip);
+    case LinkType.IPV4:
+    case LinkType.IPV6:
+      return Buffer.from(ip);
+    case LinkType.C_HDLC: {
+      const h = Buffer.from([rng.chance(0.9) ? 0x0f : 0x8f, 0, 0, 0]);
+      h.writeUInt16BE(v6 ? 0x86dd : 0x0800, 2);
+      return Buffer.concat([h, ip]);
+    }
     default:
       return Buffer.concat([rng.bytes(rng.below(24)), ip]);
   }
@@ -160,6 +216,9 @@ export const FUZZ_LINK_TYPES: readonly number[] = [
   LinkType.LOOP,
   LinkType.LINUX_SLL,
   LinkType.LINUX_SLL2,
+  LinkType.C_HDLC,
+  LinkType.IPV4,
+  LinkType.IPV6,
 ];
 
 /** Any link type: mostly known ones, sometimes a random 16-bit value. */
@@ -170,6 +229,8 @@ export function randomLinkType(rng: Rng): number {
 /** A valid frame for `linkType`: one of the IP seeds under its link header, or ARP on Ethernet. */
 export function seedFrame(rng: Rng, linkType: number, seeds: readonly Buffer[] = ipSeeds()): Buffer {
   if (linkType === LinkType.ETHERNET && rng.chance(0.05)) return Buffer.from(ARP);
+  if (linkType === LinkType.ETHERNET && rng.chance(0.05))
+    return rng.pick(pppoeFrames(seeds[0], seeds[seeds.length - 1]));
   return linkFrame(linkType, rng.pick(seeds), rng);
 }
 

@@ -202,18 +202,17 @@ describe('IPv4', () => {
     expect(d.anomalies).toEqual({ 'ipv4.trunc_header': 1 });
   });
 
-  it('GRE (47) and other protocols: IP only, ip.other_proto', () => {
+  it('ESP (50) and other protocols: IP only, ip.other_proto (tunnels are opened: decode-tunnel.test.ts)', () => {
     const frame = hex(
-      ...ipv4Header('00 18', '00 00', '2f'), // total length 24, protocol GRE
-      '00 00', // GRE flags, version 0
-      '08 00', // GRE protocol type IPv4 (inner packet not captured)
+      ...ipv4Header('00 18', '00 00', '32'), // total length 24, protocol ESP
+      '00 00 10 01', // ESP security parameters index
     );
     expect(decode(frame, LinkType.RAW)).toEqual({
       result: 'IP_ONLY',
       ipVersion: 4,
       src: '10.0.0.2',
       dst: '198.51.100.10',
-      proto: 47,
+      proto: 50,
       srcPort: 0,
       dstPort: 0,
       tcpFlags: 0,

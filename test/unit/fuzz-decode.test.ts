@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { ANOMALY_NAMES, Anomaly } from '../../agent/src/decode/anomaly.js';
 import { decodePacket } from '../../agent/src/decode/decode.js';
 import { DecodeResult, IpProto, Packet } from '../../agent/src/decode/packet.js';
+import { MAX_TUNNEL_DEPTH } from '../../agent/src/decode/tunnel.js';
 import { caseRng, mutate, type Rng } from '../support/fuzz.js';
 import {
   FUZZ_LINK_TYPES,
@@ -37,6 +38,9 @@ import {
 const run: FuzzRun = new FuzzRun(import.meta.url);
 /** Cases run in batches under the watchdog; a batch normally takes tens of milliseconds. */
 const DECODE_BATCH = 1_000;
+/** Counters of tunnels opened (one per packet per tunnel), and of what made a packet NOT_IP. */
+const DECAP_COUNTERS = ANOMALY_NAMES.flatMap((n, i) => (n.startsWith('tunnel.') && n !== 'tunnel.too_deep' ? [i] : []));
+const NOT_IP_COUNTERS = [Anomaly.LINK_NOT_IP, Anomaly.PPPOE_DISCOVERY, Anomaly.PPPOE_NOT_IP];
 const SEEDS = ipSeeds();
 /** Real traffic from the fixtures: half the frame seeds. */
 const REAL_FRAMES = fixtureFrames(fixtureCaptures());
@@ -137,8 +141,14 @@ class DecodeHarness {
     let total = 0;
     for (const c of counts) total += c;
     if (r === DecodeResult.MALFORMED && total === 0) bad('MALFORMED without a named anomaly');
-    if ((r === DecodeResult.NOT_IP) !== (counts[Anomaly.LINK_NOT_IP] === 1)) bad('NOT_IP and link.not_ip disagree');
-    if (r === DecodeResult.NOT_IP && total !== 1) bad('NOT_IP counted more than link.not_ip');
+    // Tunnels opened on the way are counted too (tunnel.<kind>); what stopped the packet is exactly one counter.
+    let opened = 0;
+    for (const i of DECAP_COUNTERS) opened += counts[i];
+    if (opened > MAX_TUNNEL_DEPTH + 1) bad(`${opened} tunnels opened`);
+    let notIp = 0;
+    for (const i of NOT_IP_COUNTERS) notIp += counts[i];
+    if ((r === DecodeResult.NOT_IP) !== (notIp === 1)) bad('NOT_IP and its counters (link.not_ip, pppoe.*) disagree');
+    if (r === DecodeResult.NOT_IP && total - opened !== 1) bad('NOT_IP counted more than once');
     if (r !== DecodeResult.TRANSPORT && r !== DecodeResult.IP_ONLY) return;
     if (!((p.ipVersion === 4 && p.addrLen === 4) || (p.ipVersion === 6 && p.addrLen === 16))) {
       bad(`ipVersion ${p.ipVersion} with addrLen ${p.addrLen}`);

@@ -19,6 +19,8 @@ describe('HTTP request head', () => {
         version: 'HTTP/1.1',
         host: 'statistical-report.djiservice.org',
         userAgent: 'curl/7.88.1',
+        // the whole head, blank line included: where a CONNECT tunnel's own bytes begin
+        headLength: req.length,
       },
     });
   });

@@ -2,10 +2,12 @@
 // (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng-02.html).
 // Section Header (either byte order, several sections), Interface
 // Description with if_tsresol/if_tsoffset, Enhanced, Simple and obsolete
-// Packet Blocks. Every other block is skipped by its length and counted.
+// Packet Blocks, Interface Statistics (§4.6: its drop counts become a
+// `capture_gap`). Every other block is skipped by its length and counted.
 
 import { type Anomalies, Anomaly } from '../decode/anomaly.js';
 import { EgressError, ErrorCode } from '../errors.js';
+import { dropsSince, readStatistics } from './pcapng-stats.js';
 import { type FormatParser, MAX_BLOCK_BYTES, type PacketSink } from './types.js';
 
 export const BlockType = {
@@ -24,7 +26,6 @@ export const BlockType = {
 
 const KNOWN_OTHER_BLOCKS = new Set<number>([
   BlockType.NAME_RESOLUTION,
-  BlockType.INTERFACE_STATISTICS,
   BlockType.DECRYPTION_SECRETS,
   BlockType.CUSTOM,
   BlockType.CUSTOM_NO_COPY,
@@ -42,7 +43,7 @@ const IF_TSRESOL = 9;
 const IF_TSOFFSET = 14;
 const TWO_POW_32 = 4_294_967_296;
 
-interface Interface {
+export interface Interface {
   linkType: number;
   snaplen: number;
   /** Timestamp units per second is 10^decimalExp, or 2^binaryExp when decimalExp < 0. */
@@ -50,6 +51,9 @@ interface Interface {
   binaryExp: number;
   /** Seconds added to every timestamp (if_tsoffset). */
   offsetSec: number;
+  /** Drops the last statistics block reported (they are totals since the capture began), and when. */
+  dropsReported: number;
+  statsUs: number;
 }
 
 export class PcapngParser implements FormatParser {
@@ -125,6 +129,9 @@ export class PcapngParser implements FormatParser {
       case BlockType.SECTION_HEADER:
         this.sectionHeader(buf, off, len);
         return;
+      case BlockType.INTERFACE_STATISTICS:
+        this.statistics(buf, off, len);
+        return;
       default:
         this.anomalies.counts[
           KNOWN_OTHER_BLOCKS.has(type) ? Anomaly.PCAPNG_OTHER_BLOCK : Anomaly.PCAPNG_UNKNOWN_BLOCK
@@ -156,6 +163,8 @@ export class PcapngParser implements FormatParser {
       decimalExp: 6,
       binaryExp: 0,
       offsetSec: 0,
+      dropsReported: 0,
+      statsUs: -1,
     };
     // Options: code u16, length u16, value padded to 32 bits, until opt_endofopt.
     let o = off + 16;
@@ -228,6 +237,19 @@ export class PcapngParser implements FormatParser {
     this.sink.packet(buf, off + 12, caplen, origLen, 0, iface.linkType);
   }
 
+  /** An Interface Statistics Block: packets dropped since the last one for that interface make a capture_gap. */
+  private statistics(buf: Buffer, off: number, len: number): void {
+    const s = readStatistics(buf, off, len, this.littleEndian, this.anomalies);
+    if (s === null) return;
+    const iface = this.interfaces[s.interfaceId];
+    if (iface === undefined) {
+      this.countBad(Anomaly.PCAPNG_UNKNOWN_INTERFACE);
+      return;
+    }
+    const gap = dropsSince(iface, s, (hi, lo) => statisticsMicros(iface, hi, lo));
+    if (gap !== null) this.sink.captureGap?.(gap);
+  }
+
   private countBad(which: number): void {
     this.anomalies.counts[which]++;
   }
@@ -244,6 +266,21 @@ export class PcapngParser implements FormatParser {
   private u16(buf: Buffer, off: number): number {
     return this.littleEndian ? buf.readUInt16LE(off) : buf.readUInt16BE(off);
   }
+}
+
+/** 2000-01-01T00:00:00Z in µs: no capture file is older. */
+const Y2000_US = 946_684_800_000_000;
+
+/**
+ * An ISB timestamp. dumpcap 4.0 writes them in microseconds even on an
+ * interface with if_tsresol 9 (nanoseconds): read in the interface's units
+ * they land in January 1970. Then the microsecond reading is the one meant.
+ */
+function statisticsMicros(iface: Interface, hi: number, lo: number): number {
+  const us = toMicros(iface, hi, lo);
+  if (iface.decimalExp === 6 || us >= Y2000_US) return us;
+  const raw = hi * TWO_POW_32 + lo + iface.offsetSec * 1_000_000;
+  return raw >= Y2000_US ? raw : us;
 }
 
 /** Timestamp units → microseconds since the epoch, exact for decimal resolutions without BigInt. */

@@ -4,6 +4,17 @@
 
 export interface PacketSink {
   packet(buf: Buffer, off: number, caplen: number, origLen: number, tsUs: number, linkType: number): void;
+  /** The capture says it missed packets (a pcapng Interface Statistics Block's drop count). */
+  captureGap?(gap: CaptureGap): void;
+}
+
+/** A while the capture was blind (DESIGN.md `capture_gap`). */
+export interface CaptureGap {
+  startUs: number;
+  endUs: number;
+  cause: 'kernel_drop' | 'interface_drop' | 'capture_restart' | 'capture_down' | 'file_drop_count';
+  /** null when unknown. */
+  packetsDropped: number | null;
 }
 
 /**

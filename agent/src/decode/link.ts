@@ -1,7 +1,9 @@
 // Link-layer decoders: Ethernet II (IEEE 802.3) with 802.1Q / 802.1ad tags,
 // Linux cooked capture v1 and v2 (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html,
-// .../LINKTYPE_LINUX_SLL2.html), BSD null/loop, and raw IP. Each returns the
-// offset of the IP header and leaves its EtherType in `linkResult.etherType`.
+// .../LINKTYPE_LINUX_SLL2.html), BSD null/loop, raw IP (guessed, or fixed by
+// LINKTYPE_IPV4/IPV6 228/229) and Cisco HDLC (LINKTYPE_C_HDLC, 104). Each
+// returns the offset of the network header and leaves its EtherType in
+// `linkResult.etherType`.
 
 import { LinkType } from '../capture/linktype.js';
 import { u16be, u32be, u32le } from '../util/bytes.js';
@@ -14,6 +16,10 @@ export const EtherType = {
   QINQ: 0x88a8, // IEEE 802.1ad service tag
   QINQ_OLD: 0x9100, // pre-standard double tagging
   IPV6: 0x86dd,
+  PPPOE_DISCOVERY: 0x8863, // RFC 2516 §4
+  PPPOE_SESSION: 0x8864, // RFC 2516 §5
+  /** Transparent Ethernet Bridging: an Ethernet frame follows (GRE "gretap", Geneve). */
+  TEB: 0x6558,
 } as const;
 
 /** BSD address-family values for IPv6 differ by OS; IPv4 is 2 everywhere. */
@@ -26,6 +32,8 @@ const MAX_VLAN_TAGS = 4;
 const SLL_HEADER_LEN = 16;
 const SLL2_HEADER_LEN = 20;
 const NULL_HEADER_LEN = 4;
+/** Cisco HDLC: address (0x0f unicast, 0x8f broadcast), control (0), protocol (an EtherType). */
+const C_HDLC_HEADER_LEN = 4;
 
 /** Out-parameter of decodeLink, reused. */
 export const linkResult = { etherType: 0 };
@@ -52,13 +60,24 @@ export function decodeLink(buf: Buffer, off: number, end: number, linkType: numb
     case LinkType.NULL:
     case LinkType.LOOP:
       return decodeNull(buf, off, end, linkType, counts);
+    case LinkType.IPV4:
+      linkResult.etherType = EtherType.IPV4;
+      return off;
+    case LinkType.IPV6:
+      linkResult.etherType = EtherType.IPV6;
+      return off;
+    case LinkType.C_HDLC:
+      if (end - off < C_HDLC_HEADER_LEN) return truncated(counts);
+      linkResult.etherType = u16be(buf, off + 2);
+      return off + C_HDLC_HEADER_LEN;
     default:
       counts[Anomaly.UNKNOWN_LINKTYPE]++;
       return -1;
   }
 }
 
-function decodeEthernet(buf: Buffer, off: number, end: number, counts: Float64Array): number {
+/** An Ethernet header (also inside a tunnel); the offset after it, or -1 (counted). */
+export function decodeEthernet(buf: Buffer, off: number, end: number, counts: Float64Array): number {
   if (end - off < ETHERNET_HEADER_LEN) return truncated(counts);
   return decodeEtherTypeChain(buf, off + 12, end, counts);
 }

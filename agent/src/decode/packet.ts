@@ -4,8 +4,11 @@
 
 export const IpProto = {
   ICMP: 1,
+  IPIP: 4, // IPv4 in IP (RFC 2003)
   TCP: 6,
   UDP: 17,
+  IPV6: 41, // IPv6 in IP (RFC 4213 §3.5, RFC 2473)
+  GRE: 47, // RFC 2784
   IPV6_ICMP: 58,
 } as const;
 
@@ -57,6 +60,18 @@ export class Packet {
   payloadLen = 0;
   /** Offset of the IP header. */
   ipOff = 0;
+  /** TunnelType of the outermost tunnel the packet came through; 0 when it came through none. */
+  tunnelType = 0;
+  /** Tunnels opened so far (decode/tunnel.ts bounds it). */
+  tunnelDepth = 0;
+  /** The outermost tunnel's IP header and (for UDP tunnels) ports, as they were before decapsulation. */
+  outerIpVersion = 0;
+  outerSrcAddrOff = 0;
+  outerDstAddrOff = 0;
+  outerAddrLen = 0;
+  outerProto = 0;
+  outerSrcPort = 0;
+  outerDstPort = 0;
 
   reset(): void {
     this.ipVersion = 0;
@@ -69,5 +84,7 @@ export class Packet {
     this.icmpEcho = false;
     this.payloadOff = 0;
     this.payloadLen = 0;
+    this.tunnelType = 0;
+    this.tunnelDepth = 0;
   }
 }

@@ -5,6 +5,7 @@
 import { u16be, u32be } from '../util/bytes.js';
 import { Anomaly } from './anomaly.js';
 import { DecodeResult, IpProto, type Packet } from './packet.js';
+import { decodeIpTunnel, decodeUdpTunnel, UdpTunnelPort } from './tunnel.js';
 
 const TCP_MIN_HEADER = 20;
 const UDP_HEADER = 8;
@@ -49,8 +50,7 @@ export function decodeTransport(buf: Buffer, off: number, end: number, p: Packet
         Anomaly.ICMPV6_TRUNC_HEADER,
       );
     default:
-      counts[Anomaly.IP_OTHER_PROTO]++;
-      return DecodeResult.IP_ONLY;
+      return decodeIpTunnel(buf, off, end, p, counts);
   }
 }
 
@@ -87,6 +87,9 @@ function decodeUdp(buf: Buffer, off: number, end: number, p: Packet, counts: Flo
   if (len !== 0 && len < UDP_HEADER) counts[Anomaly.UDP_BAD_LENGTH]++;
   const udpEnd = len >= UDP_HEADER ? Math.min(off + len, end) : end;
   p.payloadLen = udpEnd - p.payloadOff;
+  if (p.dstPort === UdpTunnelPort.VXLAN || p.dstPort === UdpTunnelPort.GENEVE) {
+    return decodeUdpTunnel(buf, p.payloadOff, udpEnd, p, counts);
+  }
   return DecodeResult.TRANSPORT;
 }
 

@@ -7,22 +7,26 @@
 import { isIP } from 'node:net';
 import type { Anomalies } from '../decode/anomaly.js';
 import { IpProto, type Packet, TcpFlag } from '../decode/packet.js';
+import { u16be, u32be } from '../util/bytes.js';
+import { ConnectState, isConnectSuccess } from './connect.js';
 import { type DnsMessage, parseDnsMessage } from './dns.js';
 import type { DnsAnswerCache } from './dns-cache.js';
 import { DnsTcpFramer } from './dns-tcp.js';
 import { encryptedDnsOf } from './encrypted-dns.js';
 import type { AppProto, DnsTcpDirection, FlowApp } from './flow-app.js';
 import { type HttpRequestInfo, looksLikeHttpRequest, parseHttpRequest } from './http.js';
-import { isKnownQuicVersion, QuicInitialAssembler } from './quic.js';
+import { QuicInitialAssembler } from './quic.js';
+import { isVersionNegotiation, looksLikeLongHeader, probeQuicInitial, QuicProbe } from './quic-probe.js';
 import { TcpStreamAssembler } from './stream.js';
 import { parseTlsClientHello } from './tls.js';
 import type { ClientHelloInfo } from './types.js';
 
 const DNS_PORT = 53;
 /** Header form and fixed bits of a QUIC long header (RFC 9000 §17.2). */
-const QUIC_LONG_HEADER = 0xc0;
 /** Client datagrams read for an Initial before the flow is judged without a name. */
 const MAX_QUIC_DATAGRAMS = 8;
+/** From a UDP payload back to the header's length field. */
+const UDP_LENGTH_BACK = 4;
 const TLS_HANDSHAKE = 0x16;
 /** DNS over TCP is read up to this many bytes per direction; beyond it only counters move. */
 const DNS_TCP_MAX_BYTES = 65_536;
@@ -118,6 +122,7 @@ export class NamesEngine {
 
   private onTcp(app: FlowApp, p: Packet, buf: Buffer, toServer: boolean, tsUs: number): boolean {
     if (app.appProto === 'dns') return this.onDnsTcp(app, p, buf, toServer, tsUs);
+    if (app.connectState !== ConnectState.NONE && !this.onConnect(app, p, buf, toServer)) return false;
     if (!toServer) return false;
     if ((p.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
       app.clientIsn = p.tcpSeq;
@@ -172,9 +177,50 @@ export class NamesEngine {
     }
     if (r.kind === 'done') {
       if (app.appProto === 'tls') this.clientHello(app, r.value as ClientHelloInfo, 'tls', tsUs);
-      else this.httpRequest(app, r.value as HttpRequestInfo, tsUs);
+      else {
+        const req = r.value as HttpRequestInfo;
+        this.httpRequest(app, req, tsUs);
+        // A CONNECT: judged now by its target, and read again once the proxy opens the tunnel.
+        if (req.method === 'CONNECT' && app.clientIsn >= 0 && this.acquire(app)) {
+          app.connectState = ConnectState.AWAIT_REPLY;
+          app.connectSeq = (app.clientIsn + 1 + req.headLength) >>> 0;
+          app.clientStream = null;
+          return true;
+        }
+      }
     }
     this.done(app);
+    return true;
+  }
+
+  /**
+   * A CONNECT flow (names/connect.ts): false while the packet is not for the
+   * ClientHello reader; true to let the client's tunnelled bytes through it.
+   */
+  private onConnect(app: FlowApp, p: Packet, buf: Buffer, toServer: boolean): boolean {
+    if (app.connectState === ConnectState.AWAIT_REPLY) {
+      if (toServer || p.payloadLen === 0) return false;
+      if (!isConnectSuccess(buf, p.payloadOff, p.payloadLen)) {
+        this.done(app);
+        return false;
+      }
+      // The tunnel is open: the client's stream starts again right after the CONNECT head.
+      app.connectState = ConnectState.TUNNEL;
+      app.clientIsn = (app.connectSeq - 1) >>> 0;
+      app.appProto = 'tls';
+      return false;
+    }
+    // ConnectState.TUNNEL: the first tunnelled bytes must open a TLS handshake record.
+    if (
+      toServer &&
+      p.payloadLen > 0 &&
+      p.tcpSeq === app.connectSeq &&
+      app.clientStream === null &&
+      !(buf[p.payloadOff] === TLS_HANDSHAKE && (p.payloadLen < 2 || buf[p.payloadOff + 1] === 0x03))
+    ) {
+      this.done(app);
+      return false;
+    }
     return true;
   }
 
@@ -252,8 +298,27 @@ export class NamesEngine {
       }
       return false;
     }
-    if (!toServer || p.payloadLen === 0) return false;
+    if (!toServer) return app.quic !== null && app.appProto === null ? this.onQuicReply(app, p, buf, tsUs) : false;
+    if (p.payloadLen === 0) return false;
     return this.onQuic(app, p, buf, tsUs);
+  }
+
+  /** The server's answer to an unknown version: Version Negotiation makes it QUIC; anything else a look-alike. */
+  private onQuicReply(app: FlowApp, p: Packet, buf: Buffer, tsUs: number): boolean {
+    if (p.payloadLen === 0) return false;
+    if (!isVersionNegotiation(buf, p.payloadOff, p.payloadLen)) return this.notQuic(app);
+    app.appProto = 'quic';
+    this.counters.quic++;
+    this.anomalies.count('quic.unknown_version');
+    const version = app.quic?.version ?? 0;
+    this.emit(app, tsUs, 'quic', { version: hexVersion(version), sni: null, alpn: [], ech: false });
+    this.done(app);
+    return true;
+  }
+
+  private notQuic(app: FlowApp): boolean {
+    this.anomalies.count('quic.not_quic');
+    return this.unnamed(app);
   }
 
   /**
@@ -263,10 +328,24 @@ export class NamesEngine {
    */
   private onQuic(app: FlowApp, p: Packet, buf: Buffer, tsUs: number): boolean {
     if (app.quic === null) {
-      if ((buf[p.payloadOff] & QUIC_LONG_HEADER) !== QUIC_LONG_HEADER || !this.acquire(app)) return this.unnamed(app);
+      const udpLen = u16be(buf, p.payloadOff - UDP_LENGTH_BACK);
+      const probe = probeQuicInitial(buf, p.payloadOff, p.payloadLen, udpLen === 0 ? p.payloadLen : udpLen - 8);
+      if (probe === QuicProbe.NOT_QUIC) {
+        return looksLikeLongHeader(buf, p.payloadOff, p.payloadLen) ? this.notQuic(app) : this.unnamed(app);
+      }
+      if (!this.acquire(app)) return this.unnamed(app);
       app.quic = new QuicInitialAssembler();
+      if (probe === QuicProbe.UNKNOWN_VERSION) {
+        // QUIC only if the server answers with Version Negotiation (onQuicReply).
+        app.quic.version = u32be(buf, p.payloadOff + 1);
+        return false;
+      }
       app.appProto = 'quic';
       this.counters.quic++;
+    }
+    if (app.appProto === null) {
+      // Still waiting for the server to answer an unknown version.
+      return ++app.quicDatagrams >= MAX_QUIC_DATAGRAMS ? this.notQuic(app) : false;
     }
     const quic = app.quic;
     const r = quic.addDatagram(buf, p.payloadOff, p.payloadLen, this.anomalies);
@@ -275,9 +354,6 @@ export class NamesEngine {
       return ++app.quicDatagrams >= MAX_QUIC_DATAGRAMS ? this.unnamed(app) : false;
     }
     if (r.kind === 'done') this.clientHello(app, r.value, 'quic', tsUs, quic.version ?? undefined);
-    else if (quic.version !== null && !isKnownQuicVersion(quic.version)) {
-      this.emit(app, tsUs, 'quic', { version: hexVersion(quic.version), sni: null, alpn: [], ech: false });
-    }
     this.done(app);
     return true;
   }

@@ -59,6 +59,9 @@ export class FlowApp implements GeoAnswer {
   dnsTcp: [DnsTcpDirection, DnsTcpDirection] | null = null;
   quic: QuicInitialAssembler | null = null;
   quicDatagrams = 0;
+  /** HTTP CONNECT (names/connect.ts): ConnectState, and the client sequence number after the CONNECT head. */
+  connectState = 0;
+  connectSeq = 0;
   // The enrich stage's answer for the destination, filled in place (FlowApp is its own GeoAnswer).
   country: string | null = null;
   asn: number | null = null;

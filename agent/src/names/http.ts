@@ -12,6 +12,8 @@ export interface HttpRequestInfo {
   /** Host header without port, lowercased; null when absent. */
   host: string | null;
   userAgent: string | null;
+  /** Bytes of the request head, its closing blank line included. */
+  headLength: number;
 }
 
 const METHODS = ['GET', 'POST', 'PUT', 'HEAD', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE'];
@@ -69,7 +71,10 @@ export function parseHttpRequest(
     if (name === 'host' && host === null) host = stripPort(value.toLowerCase());
     else if (name === 'user-agent' && userAgent === null) userAgent = value;
   }
-  return { kind: 'done', value: { method: m[1], target: m[2], version: m[3], host: host || null, userAgent } };
+  return {
+    kind: 'done',
+    value: { method: m[1], target: m[2], version: m[3], host: host || null, userAgent, headLength: headEnd + 4 - off },
+  };
 }
 
 /** "example.org:8080" → "example.org"; "[2001:db8::1]:80" → "2001:db8::1". */

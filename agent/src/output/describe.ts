@@ -4,6 +4,7 @@
 
 import type { FlowApp } from '../names/flow-app.js';
 import type { Judgement } from '../policy/verdict.js';
+import { type TunnelInfo, tunnelText } from './tunnel.js';
 
 const ENCRYPTED_DNS_TEXT = {
   dot: 'DNS over TLS',
@@ -11,7 +12,12 @@ const ENCRYPTED_DNS_TEXT = {
   doh: 'DNS over HTTPS to a public resolver',
 } as const;
 
-export function describeJudgement(app: FlowApp, names: readonly string[], j: Judgement): string {
+export function describeJudgement(
+  app: FlowApp,
+  names: readonly string[],
+  j: Judgement,
+  tunnel: TunnelInfo | null = null,
+): string {
   const g = app;
   // The name the client itself asked for (SNI, Host) says most; else the name a deny rule matched; else the first.
   const rule = j.matched.deny_domain?.replace(/^\*\./, '');
@@ -40,5 +46,5 @@ export function describeJudgement(app: FlowApp, names: readonly string[], j: Jud
   if (app.encryptedDns !== null)
     why.push(`it speaks ${ENCRYPTED_DNS_TEXT[app.encryptedDns]}, so the names it looks up are hidden`);
   const reason = why.length > 0 ? ` ${why[0][0].toUpperCase()}${why.join('; ').slice(1)}.` : '';
-  return `Connects to ${who}: ${net}${where}.${reason}`;
+  return `Connects to ${who}: ${net}${where}.${reason}${tunnel === null ? '' : tunnelText(tunnel)}`;
 }

@@ -7,6 +7,7 @@ import { END_REASON_NAMES, TCP_STATE_NAMES } from '../flow/state.js';
 import type { FlowTable } from '../flow/table.js';
 import type { AppProto, FlowApp } from '../names/flow-app.js';
 import type { Reason, Verdict } from '../policy/policy.js';
+import type { TunnelInfo } from './tunnel.js';
 
 export type ProtoName = 'TCP' | 'UDP' | 'ICMP' | 'ICMPv6';
 
@@ -31,6 +32,8 @@ export interface FlowRecord {
   endUs: number;
   tcpState: (typeof TCP_STATE_NAMES)[number] | null;
   endReason: (typeof END_REASON_NAMES)[number];
+  /** The tunnel the flow came through (its inner packets are the flow); absent or null when none. */
+  tunnel?: TunnelInfo | null;
 }
 
 export interface AlertRecord {
@@ -41,6 +44,7 @@ export interface AlertRecord {
   reasons: Reason[];
   /** Plain language for people: "Connects to … (AS…, registered in …)". */
   text: string;
+  tunnel?: TunnelInfo | null;
 }
 
 export interface AppEventRecord {
@@ -63,7 +67,13 @@ export function protoName(proto: number): ProtoName {
   }
 }
 
-export function readFlowRecord(t: FlowTable, slot: number, reason: number, app: FlowApp): FlowRecord {
+export function readFlowRecord(
+  t: FlowTable,
+  slot: number,
+  reason: number,
+  app: FlowApp,
+  tunnel: TunnelInfo | null = null,
+): FlowRecord {
   const j = app.judgement;
   return {
     app,
@@ -85,5 +95,6 @@ export function readFlowRecord(t: FlowTable, slot: number, reason: number, app: 
     endUs: t.lastUs[slot],
     tcpState: t.proto(slot) === IpProto.TCP ? TCP_STATE_NAMES[t.tcpState[slot]] : null,
     endReason: END_REASON_NAMES[reason],
+    tunnel,
   };
 }

@@ -1,10 +1,12 @@
 // NDJSON events per DESIGN.md ("scan NDJSON"), field names after Suricata's
 // EVE JSON. One JSON object a line; `stats` is always the last line.
 
+import type { CaptureGap } from '../capture/types.js';
 import type { EgressError } from '../errors.js';
 import type { FlowApp } from '../names/flow-app.js';
 import type { AlertRecord, AppEventRecord, FlowRecord } from './flow-record.js';
 import { isoMicros } from './time.js';
+import { tunnelJson } from './tunnel.js';
 
 /** The last tuple written: events of one flow often come together (an app event, then its alert). */
 let tupleApp: FlowApp | null = null;
@@ -56,7 +58,7 @@ export function flowEventLine(r: FlowRecord): string {
     `"pkts_toserver":${r.pktsToServer},"pkts_toclient":${r.pktsToClient},` +
     `"bytes_toserver":${r.bytesToServer},"bytes_toclient":${r.bytesToClient},` +
     `"start":"${isoMicros(r.startUs)}","end":"${end}",` +
-    `"tcp_state":${str(r.tcpState)},"end_reason":"${r.endReason}","names_hidden_by":${hiddenBy(r.app)}}`
+    `"tcp_state":${str(r.tcpState)},"end_reason":"${r.endReason}","names_hidden_by":${hiddenBy(r.app)}${tunnelJson(r.tunnel)}}`
   );
 }
 
@@ -64,12 +66,20 @@ export function alertEventLine(a: AlertRecord): string {
   return (
     `{"timestamp":"${isoMicros(a.tsUs)}","event_type":"alert",${tuple(a.app)},"app_proto":${str(a.app.appProto)},` +
     `${dest(a.app, a.names)},"alert":{"severity":"${a.severity}","reasons":${reasons(a.reasons)},` +
-    `"text":${JSON.stringify(a.text)}},"names_hidden_by":${hiddenBy(a.app)}}`
+    `"text":${JSON.stringify(a.text)}},"names_hidden_by":${hiddenBy(a.app)}${tunnelJson(a.tunnel)}}`
   );
 }
 
 export function appEventLine(e: AppEventRecord): string {
   return `{"timestamp":"${isoMicros(e.tsUs)}","event_type":"${e.type}",${tuple(e.app)},"${e.type}":${JSON.stringify(e.body)}}`;
+}
+
+/** A `capture_gap` event: when the capture was blind, why, and how much it missed (null when unknown). */
+export function captureGapLine(g: CaptureGap): string {
+  return (
+    `{"timestamp":"${isoMicros(g.endUs)}","event_type":"capture_gap","start":"${isoMicros(g.startUs)}",` +
+    `"end":"${isoMicros(g.endUs)}","cause":"${g.cause}","packets_dropped":${g.packetsDropped}}`
+  );
 }
 
 export interface ScanStats {
