@@ -16,12 +16,12 @@ install_workspace() {
 }
 
 # Debian packages the tests drive as real peers; installed only when running as root with apt.
-TEST_APT_PACKAGES="tcpdump tshark tcpreplay dnsutils dnsmasq-base iputils-ping iproute2 ethtool openssl curl python3 time libndpi-bin mosquitto mosquitto-clients chromium ngtcp2-client ngtcp2-server nftables"
+TEST_APT_PACKAGES="tcpdump tshark tcpreplay dnsutils dnsmasq-base iputils-ping iproute2 ethtool openssl curl python3 time libndpi-bin mosquitto mosquitto-clients chromium ngtcp2-client ngtcp2-server nftables gpiod libgpiod-dev shellcheck"
 
 install_test_packages() {
   local missing=""
   for bin in tcpdump tshark editcap dumpcap tcprewrite dig dnsmasq ping ip ethtool openssl curl python3 mosquitto mosquitto_sub \
-    chromium gtlsclient gtlsserver nft; do
+    chromium gtlsclient gtlsserver nft gpioset gpiomon shellcheck; do
     command -v "$bin" >/dev/null 2>&1 || missing="$missing $bin"
   done
   [ -z "$missing" ] && return 0

@@ -49,6 +49,10 @@ export const ErrorCode = {
   SPOOL_UNWRITABLE: 'EGRESS_SPOOL_UNWRITABLE',
   /** A file in the spool directory named as a segment is not one (bad magic, other format version, wrong group). Exit 1. */
   SPOOL_CORRUPT: 'EGRESS_SPOOL_CORRUPT',
+  /** The chosen GPIO driver cannot run here (binding not built, gpiod tools missing, no chip, line busy). Exit 1. */
+  GPIO_UNAVAILABLE: 'EGRESS_GPIO_UNAVAILABLE',
+  /** GPIO driver name or pin numbers are not valid. Exit 2. */
+  GPIO_CONFIG_INVALID: 'EGRESS_GPIO_CONFIG_INVALID',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -94,6 +98,7 @@ export function exitCodeFor(err: EgressError): number {
     case ErrorCode.USAGE:
     case ErrorCode.POLICY_INVALID:
     case ErrorCode.CAPTURE_CONFIG_INVALID:
+    case ErrorCode.GPIO_CONFIG_INVALID:
       return ExitCode.USAGE;
     case ErrorCode.CAPTURE_BAD_MAGIC:
     case ErrorCode.PCAP_TRUNCATED:
