@@ -6,6 +6,7 @@ import { dbCommand } from './db.js';
 import type { CliIo } from './io.js';
 import { replayCommand, runCommand } from './live.js';
 import { scanCommand } from './scan.js';
+import { selftestCommand } from './selftest.js';
 import { tailCommand } from './tail.js';
 import { version } from './version.js';
 
@@ -20,6 +21,7 @@ Commands:
   replay FILE     run a capture through the live agent, with its timing
   tail            print alerts from the broker as they arrive
   db              geo/ASN data: info, build, update FILE, rollback
+  selftest        preflight check of the gateway (capture, clock, geo data, disk, broker, GPIO)
 
 Options:
   -h, --help      help (also: egress COMMAND --help)
@@ -35,6 +37,7 @@ const COMMANDS: Record<string, Command> = {
   run: runCommand,
   replay: replayCommand,
   db: dbCommand,
+  selftest: selftestCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
