@@ -76,7 +76,18 @@ export function checkGeo(dataDir: string, explicit: string | undefined, now: () 
 export function checkDisk(dataDir: string): CheckResult {
   let dir = dataDir;
   while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-  const s = statfsSync(dir);
+  let s: ReturnType<typeof statfsSync>;
+  try {
+    s = statfsSync(dir);
+  } catch (err) {
+    return result(
+      'disk',
+      'fail',
+      `cannot read free space of ${dir}: ${(err as Error).message}`,
+      'check that the service user may read the data directory',
+      { path: dataDir },
+    );
+  }
   const free = s.bavail * s.bsize;
   const facts = { path: dataDir, measured_at: dir, free_bytes: free };
   const text = `${Math.floor(free / MIB)} MiB free for sessions in ${dataDir}`;
