@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/demo and scripts/test: get pnpm and the workspace ready.
 # Sourced, not run.
 
