@@ -11,6 +11,8 @@ ensure_pnpm() {
 
 install_workspace() {
   echo "== installing dependencies (pnpm install)"
+  # node-gyp (the optional GPIO binding) builds against Debian's Node headers instead of downloading them.
+  [ -d /usr/include/node ] && export npm_config_nodedir=/usr
   pnpm install --frozen-lockfile --reporter=append-only 2>&1 | tail -n 3
   echo "== building (tsc -b)"
   pnpm run --silent build
