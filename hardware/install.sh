@@ -29,6 +29,8 @@ Usage: $0 --mode ap|bridge [--dry-run --out DIR] [options]
   --channel N          Wi-Fi channel, 2.4 GHz (default 6)
   --profile NAME       policy profile for the agent (default dji)
   --gpio DRIVER        libgpiod, cli or sim (default libgpiod)
+  --block              ap mode: enable block mode (egress-block.service fills the nftables
+                       sets of denied destinations; fail-open)
   -h, --help           this help
 USAGE
 }
@@ -39,7 +41,7 @@ die() {
 }
 
 MODE="" DRY_RUN=0 OUT="" WAN_IF="eth0" LAN_IF="" SSID="egress-sentinel" PASSPHRASE="" COUNTRY="NL"
-CHANNEL=6 PROFILE="dji" GPIO="libgpiod"
+CHANNEL=6 PROFILE="dji" GPIO="libgpiod" BLOCK=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --mode) MODE="${2:-}"; shift 2 ;;
@@ -53,6 +55,7 @@ while [ $# -gt 0 ]; do
     --channel) CHANNEL="${2:-}"; shift 2 ;;
     --profile) PROFILE="${2:-}"; shift 2 ;;
     --gpio) GPIO="${2:-}"; shift 2 ;;
+    --block) BLOCK=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
   esac
@@ -74,6 +77,7 @@ done
 [[ "$CHANNEL" =~ ^([1-9]|1[0-3])$ ]] || die "--channel: 1-13"
 [[ "$PROFILE" =~ ^[a-z0-9-]+$ ]] || die "--profile: a profile name"
 case "$GPIO" in libgpiod | cli | sim) ;; *) die "--gpio must be libgpiod, cli or sim" ;; esac
+[ "$BLOCK" = 0 ] || [ "$MODE" = ap ] || die "--block works in ap mode only (bridge mode: not yet)"
 if [ -z "$PASSPHRASE" ]; then
   # Finite input all the way (no head on an endless stream: pipefail would see SIGPIPE).
   PASSPHRASE="$(head -c 48 /dev/urandom | base64 -w0 | LC_ALL=C tr -dc 'A-Za-z0-9' | cut -c1-20)"
@@ -161,6 +165,7 @@ if [ "$MODE" = ap ]; then
   systemctl enable hostapd dnsmasq
 fi
 systemctl enable systemd-networkd nftables egress-agent
+[ "$BLOCK" = 1 ] && systemctl enable egress-block
 echo "== done: reboot to start the gateway in $MODE mode (egress selftest --interface $CAPTURE_IF checks it)"
 if [ "$MODE" = ap ] && [ "$GENERATED_PASSPHRASE" = 1 ]; then
   echo "   Wi-Fi \"$SSID\", passphrase: $PASSPHRASE (also in /etc/hostapd/hostapd.conf)"

@@ -1,6 +1,9 @@
 // @egress/hardware: GPIO drivers behind one interface, the signal state
 // machine, and the adapter the live agent drives. Provisioning is install.sh.
 
+export { BlockClient } from './block/client.js';
+export { BlockHelper, type BlockHelperOptions } from './block/helper.js';
+export { type BlockAdd, formatBlockLine, nftAddArgs, parseBlockLine } from './block/protocol.js';
 export { CliGpio, type CliGpioOptions, parseMonitorLine } from './gpio/cli.js';
 export {
   type ButtonListener,

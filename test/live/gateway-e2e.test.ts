@@ -8,18 +8,21 @@
 // gateway's NAT). The agent captures wlan0 (its tcpdump enters the gateway
 // namespace through a --tcpdump wrapper) and publishes to a real mosquitto on
 // 127.0.0.1; its alerts drive the signal adapter on the simulated GPIO, the
-// way the live agent's hookup will. Block mode is not built yet. Every process
+// way the live agent's hookup will. Then block mode: the block helper adds the
+// denied address to the ruleset's set and a new connection to it fails while
+// the allowed one still works. Every process
 // is stopped by PID and the namespaces are deleted, also when a test fails.
 // Needs root, as CI has.
 
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAlert, egress } from '../../agent/src/mqtt/codec.js';
-import { SignalAdapter, SimulatedGpio } from '../../hardware/src/index.js';
+import { BlockClient, SignalAdapter, SimulatedGpio } from '../../hardware/src/index.js';
 import { EGRESS_BIN, ROOT } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import { deleteNamespace, inNs, startDnsmasq, startInNs, stop, waitFor } from '../support/netns.js';
@@ -193,6 +196,40 @@ describe('through a real gateway (access-point mode ruleset)', () => {
     expect(gpio.level('green')).toBe(true);
     expect(gpio.level('amber')).toBe(true);
     await signals.close();
+
+    // Block mode: the helper (in the gateway namespace, so its nft acts there) adds the denied
+    // destination to the set; a new connection to it fails, one to the allowed server still works.
+    const socket = join(dir, 'block.sock');
+    await startInNs(
+      started,
+      NS_GW,
+      process.execPath,
+      [join(ROOT, 'hardware/dist/block/bin.js'), '--socket', socket],
+      /listening on/,
+    );
+    const client = new BlockClient(socket, 600);
+    expect(await client.block(CN_SERVER)).toBe('ok');
+    expect(inNs(NS_GW, 'nft', ['list', 'set', 'inet', 'egress', 'denied4'])).toContain(CN_SERVER);
+    const blocked = spawnSync(
+      'ip',
+      ['netns', 'exec', NS_CTL, 'curl', '-sS', '--max-time', '3', `http://${CN_SERVER}/index.html`],
+      { encoding: 'utf8' },
+    );
+    expect(blocked.status).not.toBe(0);
+    expect(curl(`http://${NL_SERVER}/index.html`)).toBe('hello\n');
+    expect(await client.block('203.0.113.10; flush ruleset')).toBe('refused');
+    expect(client.counters).toMatchObject({ ok: 1, refused: 1 });
+    // The helper itself refuses anything but `add ADDRESS SECONDS`, whoever writes to its socket.
+    const raw = await new Promise<string>((resolve) => {
+      const conn = connect(socket);
+      conn.on('data', (c: Buffer) => {
+        resolve(c.toString().trim());
+        conn.destroy();
+      });
+      conn.write('add 198.51.100.80 60; flush ruleset\n');
+    });
+    expect(raw).toBe('refused');
+    expect(inNs(NS_GW, 'nft', ['list', 'set', 'inet', 'egress', 'denied4'])).not.toContain(NL_SERVER);
 
     agent.kill('SIGTERM');
     await waitFor('the agent to stop', () => agent.exitCode !== null, 20_000);
