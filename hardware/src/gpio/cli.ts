@@ -77,7 +77,7 @@ export class CliGpio implements GpioDriver {
       throw new GpioError(
         GpioErrorCode.UNAVAILABLE,
         `GPIO chip ${path} does not exist`,
-        'check the chip with gpiodetect (Pi 5 kernels before 6.6.45: gpiochip4)',
+        'check the chip with gpiodetect (older Pi 5 kernels: gpiochip4)',
       );
     }
     driver.startMonitor();

@@ -12,7 +12,7 @@ export const DRIVER_KINDS: readonly DriverKind[] = ['sim', 'libgpiod', 'cli'];
 /**
  * Line offsets on the chip. On a Raspberry Pi 4 and 5 the 40-pin header's
  * GPIO lines are numbered by their BCM number (gpiochip0 on a Pi 4,
- * gpiochip4 on a Pi 5 with kernels before 6.6.45, gpiochip0 after).
+ * gpiochip4 on a Pi 5 with older kernels, gpiochip0 with newer ones: gpiodetect tells).
  */
 export interface GpioPins {
   /** Character device, e.g. gpiochip0 (a name under /dev, or a path). */
