@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/demo and scripts/test: get pnpm and the workspace ready.
 # Sourced, not run.
 
@@ -10,18 +11,20 @@ ensure_pnpm() {
 
 install_workspace() {
   echo "== installing dependencies (pnpm install)"
+  # node-gyp (the optional GPIO binding) builds against Debian's Node headers instead of downloading them.
+  [ -d /usr/include/node ] && export npm_config_nodedir=/usr
   pnpm install --frozen-lockfile --reporter=append-only 2>&1 | tail -n 3
   echo "== building (tsc -b)"
   pnpm run --silent build
 }
 
 # Debian packages the tests drive as real peers; installed only when running as root with apt.
-TEST_APT_PACKAGES="tcpdump tshark tcpreplay dnsutils dnsmasq-base iputils-ping iproute2 ethtool openssl curl python3 time libndpi-bin mosquitto mosquitto-clients chromium fonts-noto-color-emoji ngtcp2-client ngtcp2-server nftables unzip procps"
+TEST_APT_PACKAGES="tcpdump tshark tcpreplay dnsutils dnsmasq-base iputils-ping iproute2 ethtool openssl curl python3 time libndpi-bin mosquitto mosquitto-clients chromium fonts-noto-color-emoji ngtcp2-client ngtcp2-server nftables unzip procps gpiod libgpiod-dev shellcheck"
 
 install_test_packages() {
   local missing=""
   for bin in tcpdump tshark editcap dumpcap tcprewrite dig dnsmasq ping ip ethtool openssl curl python3 mosquitto mosquitto_sub \
-    chromium gtlsclient gtlsserver nft unzip pgrep; do
+    chromium gtlsclient gtlsserver nft unzip pgrep gpioset gpiomon shellcheck; do
     command -v "$bin" >/dev/null 2>&1 || missing="$missing $bin"
   done
   # The dashboard's country flags in the browser tests' screenshots.

@@ -61,6 +61,10 @@ export const ErrorCode = {
   BUNDLE_INVALID: 'EGRESS_BUNDLE_INVALID',
   /** Evidence: the bundle was altered: a file's hash, the signature or the chained log does not check. Exit 1. */
   BUNDLE_TAMPERED: 'EGRESS_BUNDLE_TAMPERED',
+  /** The chosen GPIO driver cannot run here (binding not built, gpiod tools missing, no chip, line busy). Exit 1. */
+  GPIO_UNAVAILABLE: 'EGRESS_GPIO_UNAVAILABLE',
+  /** GPIO driver name or pin numbers are not valid. Exit 2. */
+  GPIO_CONFIG_INVALID: 'EGRESS_GPIO_CONFIG_INVALID',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -107,6 +111,7 @@ export function exitCodeFor(err: EgressError): number {
     case ErrorCode.POLICY_INVALID:
     case ErrorCode.CAPTURE_CONFIG_INVALID:
     case ErrorCode.BUNDLE_INVALID:
+    case ErrorCode.GPIO_CONFIG_INVALID:
       return ExitCode.USAGE;
     case ErrorCode.CAPTURE_BAD_MAGIC:
     case ErrorCode.PCAP_TRUNCATED:

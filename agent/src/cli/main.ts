@@ -7,6 +7,7 @@ import { exportCommand, keyCommand, verifyCommand } from './evidence.js';
 import type { CliIo } from './io.js';
 import { replayCommand, runCommand } from './live.js';
 import { scanCommand } from './scan.js';
+import { selftestCommand } from './selftest.js';
 import { sessionCommand } from './session.js';
 import { tailCommand } from './tail.js';
 import { version } from './version.js';
@@ -26,6 +27,7 @@ Commands:
   export SESSION  write a flight's signed evidence bundle (--out bundle.zip)
   verify FILE     check an evidence bundle (exit 0 intact, 1 altered, 2 not a bundle)
   key export      print the gateway's evidence public key (PEM)
+  selftest        preflight check of the gateway (capture, clock, geo data, disk, broker, GPIO)
 
 Options:
   -h, --help      help (also: egress COMMAND --help)
@@ -45,6 +47,7 @@ const COMMANDS: Record<string, Command> = {
   export: exportCommand,
   verify: verifyCommand,
   key: keyCommand,
+  selftest: selftestCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

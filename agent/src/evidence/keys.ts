@@ -26,7 +26,7 @@ export interface SigningKey {
   fingerprint: string;
 }
 
-const PRIVATE_FILE = 'evidence-ed25519.pem';
+export const PRIVATE_KEY_FILE = 'evidence-ed25519.pem';
 const PUBLIC_FILE = 'evidence-ed25519.pub.pem';
 
 export function keyDir(dataDir: string): string {
@@ -36,7 +36,7 @@ export function keyDir(dataDir: string): string {
 /** The key pair in DATA_DIR/keys, made when there is none. */
 export function loadOrCreateKey(dataDir: string): SigningKey & { created: boolean } {
   const dir = keyDir(dataDir);
-  const file = join(dir, PRIVATE_FILE);
+  const file = join(dir, PRIVATE_KEY_FILE);
   if (existsSync(file)) return { ...loadKey(dataDir), created: false };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -49,7 +49,7 @@ export function loadOrCreateKey(dataDir: string): SigningKey & { created: boolea
 
 /** The existing key pair; EGRESS_KEY_MISSING when there is none. */
 export function loadKey(dataDir: string): SigningKey {
-  const file = join(keyDir(dataDir), PRIVATE_FILE);
+  const file = join(keyDir(dataDir), PRIVATE_KEY_FILE);
   let pem: string;
   try {
     pem = readFileSync(file, 'utf8');

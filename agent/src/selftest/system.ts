@@ -1,0 +1,99 @@
+// System checks: clock synchronised (systemd-timesyncd through timedatectl,
+// else chrony through chronyc; "unknown" when neither answers), geo/ASN data
+// age (the agent's own geoDataHealth, stale after 90 days), and free disk
+// for sessions in the data directory (statfs of it or its nearest parent).
+
+import { existsSync, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { GeoSource } from '../enrich/geo-source.js';
+import { EgressError } from '../errors.js';
+import { type CheckResult, type Runner, result } from './types.js';
+
+const MIB = 1024 * 1024;
+/** Below this the agent cannot keep a flight's evidence: fail. */
+export const DISK_FAIL_BYTES = 200 * MIB;
+/** Below this a long day of flights may not fit: warn. */
+export const DISK_WARN_BYTES = 1024 * MIB;
+
+export async function checkClock(run: Runner): Promise<CheckResult> {
+  const t = await run('timedatectl', ['show', '-p', 'NTPSynchronized', '--value'], 5000);
+  if (t.code === 0 && /^(yes|no)$/.test(t.stdout.trim())) {
+    const synced = t.stdout.trim() === 'yes';
+    return synced
+      ? result('clock', 'pass', 'clock synchronised (systemd-timesyncd)', null, {
+          source: 'timedatectl',
+          synchronised: true,
+        })
+      : result(
+          'clock',
+          'warn',
+          'clock not synchronised (systemd-timesyncd)',
+          'give the gateway network time once (Ethernet uplink), or check `timedatectl timesync-status`',
+          { source: 'timedatectl', synchronised: false },
+        );
+  }
+  const c = await run('chronyc', ['-n', 'tracking'], 5000);
+  if (c.code === 0) {
+    const leap = /^Leap status\s*:\s*(.+)$/m.exec(c.stdout)?.[1]?.trim() ?? null;
+    const synced = leap === 'Normal';
+    return synced
+      ? result('clock', 'pass', 'clock synchronised (chrony)', null, { source: 'chronyc', synchronised: true, leap })
+      : result(
+          'clock',
+          'warn',
+          `clock not synchronised (chrony: ${leap ?? 'no leap status'})`,
+          'check `chronyc sources`; the gateway needs a time source',
+          { source: 'chronyc', synchronised: false, leap },
+        );
+  }
+  return result(
+    'clock',
+    'warn',
+    'clock synchronisation unknown: neither timedatectl nor chronyc answered',
+    'run systemd-timesyncd or chrony so evidence timestamps can be trusted',
+    { source: null, synchronised: null },
+  );
+}
+
+export function checkGeo(dataDir: string, explicit: string | undefined, now: () => number): CheckResult {
+  try {
+    const geo = GeoSource.open({ dataDir, explicit, log: () => {}, now });
+    const h = geo.health();
+    const facts = { path: geo.path, origin: geo.origin, data_date: h.dataDate, age_days: h.ageDays };
+    return h.stale
+      ? result('geo', 'warn', h.text, 'copy a new bundle to the gateway and run `egress db update FILE`', facts)
+      : result('geo', 'pass', h.text, null, facts);
+  } catch (err) {
+    if (err instanceof EgressError)
+      return result('geo', 'fail', err.message, 'install geo data: `egress db update FILE`, or rebuild the agent', {
+        code: err.code,
+      });
+    throw err;
+  }
+}
+
+/** Free space where sessions are written: the data directory, or its nearest existing parent. */
+export function checkDisk(dataDir: string): CheckResult {
+  let dir = dataDir;
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  let s: ReturnType<typeof statfsSync>;
+  try {
+    s = statfsSync(dir);
+  } catch (err) {
+    return result(
+      'disk',
+      'fail',
+      `cannot read free space of ${dir}: ${(err as Error).message}`,
+      'check that the service user may read the data directory',
+      { path: dataDir },
+    );
+  }
+  const free = s.bavail * s.bsize;
+  const facts = { path: dataDir, measured_at: dir, free_bytes: free };
+  const text = `${Math.floor(free / MIB)} MiB free for sessions in ${dataDir}`;
+  if (free < DISK_FAIL_BYTES)
+    return result('disk', 'fail', text, 'free space or move --data-dir to a larger disk (at least 200 MiB)', facts);
+  if (free < DISK_WARN_BYTES)
+    return result('disk', 'warn', text, 'export and remove old sessions (at least 1 GiB is advised)', facts);
+  return result('disk', 'pass', text, null, facts);
+}

@@ -1,0 +1,65 @@
+// The preflight self-test (`egress selftest`, and the agent on every start):
+// a list of checks, each pass/warn/fail (or skip: not applicable in this
+// build or configuration) with one line saying what it saw and one saying
+// what to do. The JSON form of a SelftestReport is what the dashboard shows.
+
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
+
+export interface CheckResult {
+  /** Stable id: interface, tcpdump, capture, clock, geo, disk, broker, evidence_key, gpio. */
+  id: string;
+  status: CheckStatus;
+  /** What was seen, one line. */
+  summary: string;
+  /** What to do about it, one line; null when nothing is to be done. */
+  fix: string | null;
+  /** The measured facts (bytes free, age in days, ms to first packet…). */
+  facts: Record<string, unknown>;
+}
+
+export interface SelftestReport {
+  gateway: string;
+  /** ISO 8601 UTC. */
+  at: string;
+  worst: CheckStatus;
+  checks: CheckResult[];
+}
+
+/** Worse first: fail > warn > pass > skip. */
+const RANK: Record<CheckStatus, number> = { skip: 0, pass: 1, warn: 2, fail: 3 };
+
+export function worstOf(checks: readonly CheckResult[]): CheckStatus {
+  let worst: CheckStatus = 'pass';
+  for (const c of checks) if (RANK[c.status] > RANK[worst]) worst = c.status;
+  return worst;
+}
+
+/** Exit status of `egress selftest` (docs/errors.md): 0 pass, 4 warnings only, 1 a check failed. */
+export const SelftestExit = { PASS: 0, WARN: 4, FAIL: 1 } as const;
+
+export function exitStatusOf(worst: CheckStatus): number {
+  if (worst === 'fail') return SelftestExit.FAIL;
+  if (worst === 'warn') return SelftestExit.WARN;
+  return SelftestExit.PASS;
+}
+
+export function result(
+  id: string,
+  status: CheckStatus,
+  summary: string,
+  fix: string | null = null,
+  facts: Record<string, unknown> = {},
+): CheckResult {
+  return { id, status, summary, fix, facts };
+}
+
+/** Outcome of running a program: exit code (null: killed or not started), output, and spawn error code. */
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** ENOENT when the program does not exist. */
+  error?: string;
+}
+
+export type Runner = (cmd: string, args: string[], timeoutMs: number) => Promise<RunResult>;

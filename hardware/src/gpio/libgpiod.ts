@@ -1,0 +1,146 @@
+// GPIO through libgpiod 1.6 (the Linux GPIO character device) with the
+// node-libgpiod binding, an optional dependency: it needs libgpiod-dev and a
+// C++ toolchain to build. The binding has no edge-event read, so the button
+// is sampled (every 5 ms by default) and the edges go to the debouncer.
+
+import { createRequire } from 'node:module';
+import {
+  type ButtonListener,
+  chipPath,
+  type GpioDriver,
+  GpioError,
+  GpioErrorCode,
+  type GpioPins,
+  OUTPUT_NAMES,
+  type OutputName,
+} from './driver.js';
+
+/** The part of node-libgpiod 0.5 this driver uses. */
+export interface LibgpiodLine {
+  requestOutputMode(consumer?: string, defaultValue?: 0 | 1): unknown;
+  requestInputModeFlags(consumer: string, flags: number): unknown;
+  setValue(value: 0 | 1): unknown;
+  getValue(): 0 | 1;
+  release(): unknown;
+}
+export interface LibgpiodModule {
+  Chip: new (identifier: number | string) => unknown;
+  Line: (new (
+    chip: unknown,
+    offset: number,
+  ) => LibgpiodLine) & {
+    RequestFlags: { ACTIVE_LOW: number; BIAS_PULL_UP: number };
+  };
+}
+
+const CONSUMER = 'egress-sentinel';
+
+/** Load the binding; a missing or unbuilt one is EGRESS_GPIO_UNAVAILABLE. */
+export function loadLibgpiod(): LibgpiodModule {
+  try {
+    return createRequire(import.meta.url)('node-libgpiod') as LibgpiodModule;
+  } catch (err) {
+    throw new GpioError(
+      GpioErrorCode.UNAVAILABLE,
+      `node-libgpiod is not installed or did not build (${(err as Error).message.split('\n')[0]})`,
+      'apt install libgpiod-dev build-essential, then npm_config_nodedir=/usr pnpm install; or use --gpio cli',
+    );
+  }
+}
+
+export interface LibgpiodOptions {
+  load?: () => LibgpiodModule;
+  now?: () => number;
+  pollMs?: number;
+}
+
+export class LibgpiodGpio implements GpioDriver {
+  readonly kind = 'libgpiod' as const;
+  private readonly outputs = new Map<OutputName, LibgpiodLine>();
+  private readonly button: LibgpiodLine;
+  private readonly listeners: ButtonListener[] = [];
+  private readonly count = { writes: 0, write_errors: 0, button_edges: 0, read_errors: 0 };
+  private readonly timer: NodeJS.Timeout;
+  private pressed = false;
+
+  constructor(pins: GpioPins, opts: LibgpiodOptions = {}) {
+    const gpiod = (opts.load ?? loadLibgpiod)();
+    const now = opts.now ?? Date.now;
+    const path = chipPath(pins.chip);
+    let chip: unknown;
+    try {
+      chip = new gpiod.Chip(path);
+    } catch (err) {
+      throw new GpioError(
+        GpioErrorCode.UNAVAILABLE,
+        `cannot open GPIO chip ${path} (${(err as Error).message})`,
+        'check the chip with gpiodetect; the service user needs the gpio group',
+      );
+    }
+    const claimed: LibgpiodLine[] = [];
+    try {
+      for (const name of OUTPUT_NAMES) {
+        const line = new gpiod.Line(chip, pins[name]);
+        line.requestOutputMode(CONSUMER, 0);
+        claimed.push(line);
+        this.outputs.set(name, line);
+      }
+      this.button = new gpiod.Line(chip, pins.button);
+      const flags = gpiod.Line.RequestFlags.ACTIVE_LOW | gpiod.Line.RequestFlags.BIAS_PULL_UP;
+      this.button.requestInputModeFlags(CONSUMER, flags);
+      claimed.push(this.button);
+    } catch (err) {
+      for (const l of claimed) l.release();
+      throw new GpioError(
+        GpioErrorCode.UNAVAILABLE,
+        `cannot claim GPIO lines on ${path} (${(err as Error).message})`,
+        'another program holds a line (gpioinfo shows which) or the pin numbers are wrong',
+      );
+    }
+    this.timer = setInterval(() => this.sample(now()), opts.pollMs ?? 5);
+    this.timer.unref();
+  }
+
+  private sample(atMs: number): void {
+    let pressed: boolean;
+    try {
+      pressed = this.button.getValue() === 1; // active-low: 1 means pulled to ground
+    } catch {
+      this.count.read_errors++;
+      return;
+    }
+    if (pressed === this.pressed) return;
+    this.pressed = pressed;
+    this.count.button_edges++;
+    for (const l of this.listeners) l(pressed, atMs);
+  }
+
+  write(output: OutputName, on: boolean): void {
+    this.count.writes++;
+    try {
+      this.outputs.get(output)?.setValue(on ? 1 : 0);
+    } catch {
+      this.count.write_errors++;
+    }
+  }
+
+  onButton(listener: ButtonListener): void {
+    this.listeners.push(listener);
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.count };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    for (const name of OUTPUT_NAMES) this.write(name, false);
+    for (const line of [...this.outputs.values(), this.button]) {
+      try {
+        line.release();
+      } catch {
+        // already released: nothing held
+      }
+    }
+  }
+}

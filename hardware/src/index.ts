@@ -1,0 +1,27 @@
+// @egress/hardware: GPIO drivers behind one interface, the signal state
+// machine, and the adapter the live agent drives. Provisioning is install.sh.
+
+export { BlockClient } from './block/client.js';
+export { BlockHelper, type BlockHelperOptions } from './block/helper.js';
+export { type BlockAdd, formatBlockLine, nftAddArgs, parseBlockLine } from './block/protocol.js';
+export { CliGpio, type CliGpioOptions, parseMonitorLine } from './gpio/cli.js';
+export {
+  type ButtonListener,
+  chipPath,
+  DEFAULT_PINS,
+  DRIVER_KINDS,
+  type DriverKind,
+  type GpioDriver,
+  GpioError,
+  GpioErrorCode,
+  type GpioErrorCodeValue,
+  type GpioPins,
+  OUTPUT_NAMES,
+  type OutputName,
+  validatePins,
+} from './gpio/driver.js';
+export { LibgpiodGpio, type LibgpiodModule, type LibgpiodOptions, loadLibgpiod } from './gpio/libgpiod.js';
+export { type OpenGpioOptions, openGpio, parseDriverKind } from './gpio/open.js';
+export { type OutputChange, SimulatedGpio } from './gpio/sim.js';
+export { SignalAdapter, type SignalAdapterOptions, type SignalCallbacks } from './signals/adapter.js';
+export * from './signals/machine.js';

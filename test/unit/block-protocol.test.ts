@@ -1,0 +1,41 @@
+// Block mode's line protocol (hardware/src/block/protocol.ts): only
+// `add ADDRESS SECONDS` with a real IPv4/IPv6 address and a timeout of
+// 1-86400 s passes; the nft arguments are built from the checked values.
+
+import { describe, expect, it } from 'vitest';
+import { nftAddArgs, parseBlockLine } from '../../hardware/src/index.js';
+
+describe('block line protocol', () => {
+  it.each([
+    ['add 203.0.113.10 3600', { family: 4, address: '203.0.113.10', timeoutS: 3600 }],
+    ['add 2001:db8::1 60\n', { family: 6, address: '2001:db8::1', timeoutS: 60 }],
+  ])('accepts %j', (line, want) => {
+    expect(parseBlockLine(line)).toEqual(want);
+  });
+
+  it.each([
+    'add 203.0.113.10',
+    'add 203.0.113.10 0',
+    'add 203.0.113.10 86401',
+    'add 203.0.113.256 60',
+    'add 203.0.113.10 60; flush ruleset',
+    'add 203.0.113.10 } 60',
+    'del 203.0.113.10 60',
+    'add ::ffff:zz 60',
+    '',
+  ])('refuses %j', (line) => {
+    expect(parseBlockLine(line)).toBeNull();
+  });
+
+  it('builds one nft argument per token, the element in the right set', () => {
+    expect(nftAddArgs({ family: 4, address: '203.0.113.10', timeoutS: 60 })).toEqual([
+      'add',
+      'element',
+      'inet',
+      'egress',
+      'denied4',
+      '{ 203.0.113.10 timeout 60s }',
+    ]);
+    expect(nftAddArgs({ family: 6, address: '2001:db8::1', timeoutS: 5 })[4]).toBe('denied6');
+  });
+});
