@@ -23,5 +23,7 @@ export {
 export { LibgpiodGpio, type LibgpiodModule, type LibgpiodOptions, loadLibgpiod } from './gpio/libgpiod.js';
 export { type OpenGpioOptions, openGpio, parseDriverKind } from './gpio/open.js';
 export { type OutputChange, SimulatedGpio } from './gpio/sim.js';
+export { SimGpioClient, type SimOutputs } from './gpio/sim-client.js';
+export { SimGpioSocket } from './gpio/sim-socket.js';
 export { SignalAdapter, type SignalAdapterOptions, type SignalCallbacks } from './signals/adapter.js';
 export * from './signals/machine.js';

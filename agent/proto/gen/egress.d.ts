@@ -1032,6 +1032,18 @@ export namespace egress {
             /** Status clock_synchronised. */
             clock_synchronised: (boolean|null);
 
+            /** Status preflight. */
+            preflight: string;
+
+            /** Status preflight_problems. */
+            preflight_problems: string[];
+
+            /** Status alert_latched. */
+            alert_latched: boolean;
+
+            /** Status alerts_unacknowledged. */
+            alerts_unacknowledged: number;
+
             /**
              * Creates a new Status instance using the specified properties.
              * @param [properties] Properties to set
@@ -1163,6 +1175,18 @@ export namespace egress {
 
                 /** Status clock_synchronised */
                 clock_synchronised?: (boolean|null);
+
+                /** Status preflight */
+                preflight?: string;
+
+                /** Status preflight_problems */
+                preflight_problems?: string[];
+
+                /** Status alert_latched */
+                alert_latched?: boolean;
+
+                /** Status alerts_unacknowledged */
+                alerts_unacknowledged?: number;
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

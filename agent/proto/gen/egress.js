@@ -2795,6 +2795,7 @@ export const egress = $root.egress = (() => {
             const Status = function (properties) {
                 this.databases = {};
                 this.allow_overlay = [];
+                this.preflight_problems = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -2817,6 +2818,10 @@ export const egress = $root.egress = (() => {
             Status.prototype.policy = "";
             Status.prototype.allow_overlay = $util.emptyArray;
             Status.prototype.clock_synchronised = null;
+            Status.prototype.preflight = "";
+            Status.prototype.preflight_problems = $util.emptyArray;
+            Status.prototype.alert_latched = false;
+            Status.prototype.alerts_unacknowledged = 0;
 
             let $oneOfFields;
 
@@ -2877,6 +2882,15 @@ export const egress = $root.egress = (() => {
                     writer.uint32(176).uint32(message.geo_data_age_days);
                 if (message.geo_data_stale != null && $Object.hasOwnProperty.call(message, "geo_data_stale") && message.geo_data_stale !== false)
                     writer.uint32(184).bool(message.geo_data_stale);
+                if (message.preflight != null && $Object.hasOwnProperty.call(message, "preflight") && message.preflight !== "")
+                    writer.uint32(202).string(message.preflight);
+                if (message.preflight_problems != null && message.preflight_problems.length)
+                    for (let i = 0; i < message.preflight_problems.length; ++i)
+                        writer.uint32(210).string(message.preflight_problems[i]);
+                if (message.alert_latched != null && $Object.hasOwnProperty.call(message, "alert_latched") && message.alert_latched !== false)
+                    writer.uint32(216).bool(message.alert_latched);
+                if (message.alerts_unacknowledged != null && $Object.hasOwnProperty.call(message, "alerts_unacknowledged") && message.alerts_unacknowledged !== 0)
+                    writer.uint32(224).uint32(message.alerts_unacknowledged);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3080,6 +3094,41 @@ export const egress = $root.egress = (() => {
                             message._clock_synchronised = "clock_synchronised";
                             continue;
                         }
+                    case 25: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.preflight = value;
+                            else
+                                delete message.preflight;
+                            continue;
+                        }
+                    case 26: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.preflight_problems && message.preflight_problems.length))
+                                message.preflight_problems = [];
+                            message.preflight_problems.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 27: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.alert_latched = value;
+                            else
+                                delete message.alert_latched;
+                            continue;
+                        }
+                    case 28: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.alerts_unacknowledged = value;
+                            else
+                                delete message.alerts_unacknowledged;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3172,6 +3221,22 @@ export const egress = $root.egress = (() => {
                     if (typeof message.clock_synchronised !== "boolean")
                         return "clock_synchronised: boolean expected";
                 }
+                if (message.preflight != null && $Object.hasOwnProperty.call(message, "preflight"))
+                    if (!$util.isString(message.preflight))
+                        return "preflight: string expected";
+                if (message.preflight_problems != null && $Object.hasOwnProperty.call(message, "preflight_problems")) {
+                    if (!$Array.isArray(message.preflight_problems))
+                        return "preflight_problems: array expected";
+                    for (let i = 0; i < message.preflight_problems.length; ++i)
+                        if (!$util.isString(message.preflight_problems[i]))
+                            return "preflight_problems: string[] expected";
+                }
+                if (message.alert_latched != null && $Object.hasOwnProperty.call(message, "alert_latched"))
+                    if (typeof message.alert_latched !== "boolean")
+                        return "alert_latched: boolean expected";
+                if (message.alerts_unacknowledged != null && $Object.hasOwnProperty.call(message, "alerts_unacknowledged"))
+                    if (!$util.isInteger(message.alerts_unacknowledged))
+                        return "alerts_unacknowledged: integer expected";
                 return null;
             };
 
@@ -3282,6 +3347,22 @@ export const egress = $root.egress = (() => {
                 }
                 if (object.clock_synchronised != null)
                     message.clock_synchronised = $Boolean(object.clock_synchronised);
+                if (object.preflight != null)
+                    if (typeof object.preflight !== "string" || object.preflight.length)
+                        message.preflight = $String(object.preflight);
+                if (object.preflight_problems) {
+                    if (!$Array.isArray(object.preflight_problems))
+                        throw $TypeError(".egress.v1.Status.preflight_problems: array expected");
+                    message.preflight_problems = $Array(object.preflight_problems.length);
+                    for (let i = 0; i < object.preflight_problems.length; ++i)
+                        message.preflight_problems[i] = $String(object.preflight_problems[i]);
+                }
+                if (object.alert_latched != null)
+                    if (object.alert_latched)
+                        message.alert_latched = $Boolean(object.alert_latched);
+                if (object.alerts_unacknowledged != null)
+                    if ($Number(object.alerts_unacknowledged) !== 0)
+                        message.alerts_unacknowledged = object.alerts_unacknowledged >>> 0;
                 return message;
             };
 
@@ -3293,8 +3374,10 @@ export const egress = $root.egress = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
-                if (options.arrays || options.defaults)
+                if (options.arrays || options.defaults) {
                     object.allow_overlay = [];
+                    object.preflight_problems = [];
+                }
                 if (options.objects || options.defaults)
                     object.databases = {};
                 if (options.defaults) {
@@ -3322,6 +3405,9 @@ export const egress = $root.egress = (() => {
                         object.evidence_records = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.geo_data_date = "";
                     object.geo_data_stale = false;
+                    object.preflight = "";
+                    object.alert_latched = false;
+                    object.alerts_unacknowledged = 0;
                 }
                 if (message.gateway != null && $Object.hasOwnProperty.call(message, "gateway"))
                     object.gateway = message.gateway;
@@ -3380,6 +3466,17 @@ export const egress = $root.egress = (() => {
                     object.geo_data_age_days = message.geo_data_age_days;
                 if (message.geo_data_stale != null && $Object.hasOwnProperty.call(message, "geo_data_stale"))
                     object.geo_data_stale = message.geo_data_stale;
+                if (message.preflight != null && $Object.hasOwnProperty.call(message, "preflight"))
+                    object.preflight = message.preflight;
+                if (message.preflight_problems && message.preflight_problems.length) {
+                    object.preflight_problems = $Array(message.preflight_problems.length);
+                    for (let j = 0; j < message.preflight_problems.length; ++j)
+                        object.preflight_problems[j] = message.preflight_problems[j];
+                }
+                if (message.alert_latched != null && $Object.hasOwnProperty.call(message, "alert_latched"))
+                    object.alert_latched = message.alert_latched;
+                if (message.alerts_unacknowledged != null && $Object.hasOwnProperty.call(message, "alerts_unacknowledged"))
+                    object.alerts_unacknowledged = message.alerts_unacknowledged;
                 return object;
             };
 

@@ -8,10 +8,12 @@ import { isIP } from 'node:net';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { LiveAgent } from '../live/agent.js';
 import { CaptureReplay, parseSpeed } from '../live/replay.js';
+import { dataDir, gatewayId } from '../live/settings.js';
 import { TcpdumpCapture } from '../live/tcpdump.js';
 import type { AlertRecord } from '../output/flow-record.js';
 import { isoMicros } from '../output/time.js';
 import { parseCommand, positiveInt } from './args.js';
+import { attachSignals, GPIO_OPTIONS, GPIO_OPTIONS_HELP, gpioChoice } from './gpio-options.js';
 import type { CliIo } from './io.js';
 import { LIVE_OPTIONS, LIVE_OPTIONS_HELP, liveAgentOptions } from './live-options.js';
 
@@ -29,6 +31,7 @@ Options:
   --capture-buffer KIB    kernel capture buffer for tcpdump (-B); raise it when stats show
                           kernel drops on a busy link (default: tcpdump's, 2 MiB on Linux)
   --quiet                 do not print alerts on standard output
+${GPIO_OPTIONS_HELP}
 ${LIVE_OPTIONS_HELP}
 
 Exit status: 0 stopped on request, 1 failure, 2 usage error.`;
@@ -56,6 +59,7 @@ const STALL_MS = 60_000;
 
 const RUN_OPTIONS = {
   ...LIVE_OPTIONS,
+  ...GPIO_OPTIONS,
   interface: { type: 'string', short: 'i' },
   filter: { type: 'string' },
   tcpdump: { type: 'string' },
@@ -85,6 +89,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     values['capture-buffer'] === undefined
       ? undefined
       : positiveInt('capture-buffer', values['capture-buffer'] as string, 0);
+  const dir = dataDir(values['data-dir'] as string | undefined);
+  const gpio = gpioChoice(values, dir);
   const agent = await startAgent(values, io, log);
   let capture: TcpdumpCapture;
   try {
@@ -106,12 +112,21 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       return `capture: no packet for ${Math.round(h.lastPacketAgeMs / 1000)} s`;
     return null;
   };
+  const signals = await attachSignals(agent, gpio, log);
   log(`starting capture: ${capture.argv.join(' ')}`);
   capture.start();
+  void signals?.preflight({
+    gateway: gatewayId(values.gateway as string | undefined),
+    dataDir: dir,
+    geoDb: values['geo-db'] as string | undefined,
+    capture: () => capture.health(),
+    brokerConnected: () => agent.publisher.connected,
+  });
   await untilSignal();
   log('stopping: finishing open flows');
   await capture.stop();
   const delivered = await agent.stop(5000);
+  await signals?.close();
   if (!delivered) log(`${agent.spool.pending} messages stay in the spool; they are sent on the next start`);
   return ExitCode.OK;
 }

@@ -2,12 +2,13 @@
 // agent/src/selftest/). Text for people, --json for the dashboard; the exit
 // status says the worst result: 0 pass, 4 warnings, 1 a check failed.
 
-import { DEFAULT_PINS, GpioError, parseDriverKind, validatePins } from '@egress/hardware';
+import { DEFAULT_PINS } from '@egress/hardware';
 import { EgressError, ErrorCode } from '../errors.js';
 import { dataDir } from '../live/settings.js';
 import { formatReport, runSelftest } from '../selftest/run.js';
 import { exitStatusOf } from '../selftest/types.js';
 import { type Options, parseCommand, positiveInt } from './args.js';
+import { gpioChoice } from './gpio-options.js';
 import type { CliIo } from './io.js';
 import { readPem } from './live-options.js';
 
@@ -29,7 +30,8 @@ Options:
   --ca FILE, --cert FILE, --key FILE   TLS to the external broker
   --mqtt-port N           embedded broker port to check (default 1883)
   --gpio DRIVER           sim, libgpiod or cli (default: EGRESS_GPIO; none: skipped)
-  --gpio-chip NAME        GPIO chip (default ${DEFAULT_PINS.chip})
+  --gpio-chip NAME        GPIO chip (default: EGRESS_GPIO_CHIP or ${DEFAULT_PINS.chip})
+  --gpio-pins LIST        BCM lines, e.g. green=17,amber=27,red=22,buzzer=23,button=24 (default: EGRESS_GPIO_PINS)
   -h, --help              this help
 
 Exit status: 0 every check passed, 4 warnings only, 1 a check failed, 2 usage error.`;
@@ -49,6 +51,7 @@ const OPTIONS: Options = {
   'mqtt-port': { type: 'string' },
   gpio: { type: 'string' },
   'gpio-chip': { type: 'string' },
+  'gpio-pins': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -60,16 +63,7 @@ export async function selftestCommand(argv: string[], io: CliIo): Promise<number
   }
   if (positionals.length > 0) throw new EgressError(ErrorCode.USAGE, `selftest takes no arguments\n${SELFTEST_USAGE}`);
   const str = (k: string) => values[k] as string | undefined;
-  const gpioName = str('gpio') ?? process.env.EGRESS_GPIO;
-  let gpio: ReturnType<typeof parseDriverKind> | undefined;
-  let pins = DEFAULT_PINS;
-  try {
-    gpio = gpioName === undefined || gpioName === '' ? undefined : parseDriverKind(gpioName);
-    pins = validatePins({ ...DEFAULT_PINS, chip: str('gpio-chip') ?? DEFAULT_PINS.chip });
-  } catch (err) {
-    if (err instanceof GpioError) throw new EgressError(ErrorCode.GPIO_CONFIG_INVALID, `${err.message} (${err.fix})`);
-    throw err;
-  }
+  const choice = gpioChoice(values, dataDir(str('data-dir')));
   const port = positiveInt('mqtt-port', str('mqtt-port'), 1883);
   if (port > 65535) throw new EgressError(ErrorCode.USAGE, `--mqtt-port must be 1-65535, got "${port}"`);
   const report = await runSelftest({
@@ -87,8 +81,8 @@ export async function selftestCommand(argv: string[], io: CliIo): Promise<number
       key: readPem('key', str('key')),
       port,
     },
-    gpio,
-    pins,
+    gpio: choice?.driver,
+    pins: choice?.pins ?? DEFAULT_PINS,
   });
   io.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatReport(report));
   return exitStatusOf(report.worst);

@@ -44,6 +44,7 @@ import { AllowOverlay } from '../policy/overlay.js';
 import type { Policy } from '../policy/policy.js';
 import { ClockCheck } from './clock.js';
 import type { Secrets } from './settings.js';
+import type { GatewaySignals } from './signals.js';
 
 export type BrokerChoice =
   | { kind: 'embedded'; host: string; port: number }
@@ -83,7 +84,7 @@ export interface LiveAgentOptions {
 }
 
 /** Verbs a dashboard may send on cmd/<verb>. */
-export const COMMAND_VERBS = ['start_flight', 'end_flight', 'allow', 'status', 'ping'] as const;
+export const COMMAND_VERBS = ['start_flight', 'end_flight', 'allow', 'status', 'ping', 'acknowledge'] as const;
 
 export class LiveAgent {
   readonly pipeline: ScanPipeline;
@@ -104,6 +105,8 @@ export class LiveAgent {
   /** Format and link types of the source, filled in by whoever runs it. */
   captureInfo: CaptureInfo = { format: 'pcap', linkTypes: () => [] };
   session: { id: string; name: string; startUs: number } | null = null;
+  /** The gateway's lights, buzzer and button (live/signals.ts); null without --gpio. */
+  signals: GatewaySignals | null = null;
   /** Called after each alert is spooled (for a console log). */
   onAlert: ((a: AlertRecord) => void) | null = null;
   /** Unique per agent run: alert ids are gateway/run/flow/severity. */
@@ -147,6 +150,7 @@ export class LiveAgent {
         alert: (a) => {
           this.publisher.send('alert', this.topic.alert, encodeAlert(a, this.ctx()));
           this.evidence.alert(a);
+          this.signals?.alert(a.severity);
           this.onAlert?.(a);
         },
       },
@@ -263,6 +267,7 @@ export class LiveAgent {
     }
     Object.assign(out, this.evidence.counters());
     out['policy.allow_overlay'] = this.overlay.entries().length;
+    Object.assign(out, this.signals?.counters());
     return out;
   }
 
@@ -316,6 +321,7 @@ export class LiveAgent {
     if (this.session) throw new EgressError(ErrorCode.COMMAND_REJECTED, `flight ${this.session.id} is already open`);
     const m = this.evidence.start(name, operator);
     this.session = { id: m.id, name: m.name, startUs: Date.parse(m.start) * 1000 };
+    this.signals?.session(true);
     this.publishSession(null);
     return this.session;
   }
@@ -328,8 +334,14 @@ export class LiveAgent {
     const meta = this.evidence.end();
     this.publishSession(meta?.end ? Date.parse(meta.end) * 1000 : Date.now() * 1000, meta, records);
     this.session = null;
-    this.publisher.publishRetained(this.topic.status, this.statusPayload());
+    this.signals?.session(false);
+    this.publishStatus();
     return s;
+  }
+
+  /** Republish the retained status now (the gateway's lights changed). */
+  publishStatus(): void {
+    this.publisher.publishRetained(this.topic.status, this.statusPayload());
   }
 
   private publishSession(endUs: number | null, meta = this.evidence.current, records = this.evidence.records): void {
@@ -383,6 +395,7 @@ export class LiveAgent {
       policy: this.options.policy.source,
       allowOverlay: this.overlay.entries(),
       clockSynchronised: this.clock.synchronised,
+      signals: this.signals?.statusFields(),
     });
   }
 
@@ -431,6 +444,8 @@ export class LiveAgent {
         this.publisher.publishRetained(this.topic.status, this.statusPayload());
         return r.added ? `${r.rule} added to the allow overlay` : `${r.rule} is already in the allow overlay`;
       }
+      case 'acknowledge':
+        return this.signals?.acknowledge() ?? 'nothing to acknowledge: this gateway has no lights (egress run --gpio)';
       case 'status':
         this.publisher.publishRetained(this.topic.status, this.statusPayload());
         this.publishStats();

@@ -207,6 +207,16 @@ export interface StatusInfo {
   allowOverlay?: string[];
   /** Clock synchronised (NTP); null or absent when unknown. */
   clockSynchronised?: boolean | null;
+  /** The gateway's lights (live/signals.ts); absent without --gpio. */
+  signals?: StatusSignals;
+}
+
+/** Status fields 25-28: what the gateway's lights show. */
+export interface StatusSignals {
+  preflight: 'pass' | 'warn' | 'fail' | '';
+  preflightProblems: string[];
+  alertLatched: boolean;
+  alertsUnacknowledged: number;
 }
 
 export function encodeStatus(s: StatusInfo): Buffer {
@@ -228,6 +238,10 @@ export function encodeStatus(s: StatusInfo): Buffer {
       policy: s.policy ?? '',
       allow_overlay: s.allowOverlay ?? [],
       clock_synchronised: s.clockSynchronised ?? null,
+      preflight: s.signals?.preflight ?? '',
+      preflight_problems: s.signals?.preflightProblems ?? [],
+      alert_latched: s.signals?.alertLatched ?? false,
+      alerts_unacknowledged: s.signals?.alertsUnacknowledged ?? 0,
     }).finish(),
   );
 }
