@@ -3,7 +3,7 @@
 // reasons in the page's language, first/last seen, acknowledge and allow.
 
 import { useState } from 'preact/hooks';
-import { countUnacknowledged } from './derive.js';
+import { acknowledge, countUnacknowledged } from './derive.js';
 import { countryName, flag, localTime, reasonText, t, utcTime } from './i18n.js';
 import { SeverityBadge } from './icons.js';
 import { command } from './live.js';
@@ -22,7 +22,7 @@ export function AlertFeed({ store, onReply }: { store: Store; onReply: (ok: bool
           {t('alerts')} <span class="count">{list.length}</span>
         </h2>
         {open > 0 && (
-          <button type="button" onClick={() => store.acknowledgeAll()}>
+          <button type="button" onClick={() => acknowledge(store, null, onReply)} data-testid="ack-all">
             {t('acknowledgeAll')}
           </button>
         )}
@@ -124,7 +124,12 @@ function AlertItem({
           >
             {t('allowThis')}
           </button>
-          <button type="button" disabled={e.acknowledged} onClick={() => store.acknowledge(e.key)} data-testid="ack">
+          <button
+            type="button"
+            disabled={e.acknowledged}
+            onClick={() => acknowledge(store, e.key, onReply)}
+            data-testid="ack"
+          >
             {e.acknowledged ? t('acknowledged') : t('acknowledge')}
           </button>
         </span>

@@ -75,7 +75,7 @@ export function App() {
         </div>
       </header>
       <main>
-        <Banner store={store} now={now} />
+        <Banner store={store} now={now} onReply={onReply} />
         <div class="reply" role="status" aria-live="polite" data-testid="reply" data-ok={reply ? String(reply.ok) : ''}>
           {reply &&
             (reply.ok

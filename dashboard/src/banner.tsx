@@ -1,12 +1,23 @@
-// The status banner: ready / capturing / ALERT at a glance, then capture
-// health, clock, geo database, broker connection, gateway and the flight.
+// The status banner: ready / capturing / ALERT at a glance (ALERT also while
+// the gateway's red light is latched, with the button that acknowledges it
+// there), then capture health, clock, geo database, broker connection,
+// gateway, the gateway's preflight and the flight.
 
-import { countUnacknowledged } from './derive.js';
+import { acknowledge, countUnacknowledged } from './derive.js';
 import { duration, localTime, number, t, utcTime } from './i18n.js';
 import { SeverityIcon } from './icons.js';
+import type { StatusMsg } from './proto.js';
 import type { Store } from './store.js';
 
-export function Banner({ store, now }: { store: Store; now: number }) {
+export function Banner({
+  store,
+  now,
+  onReply,
+}: {
+  store: Store;
+  now: number;
+  onReply: (ok: boolean, msg: string) => void;
+}) {
   const st = store.status;
   const stats = store.stats;
   const open = countUnacknowledged(store);
@@ -14,7 +25,7 @@ export function Banner({ store, now }: { store: Store; now: number }) {
     ? stats.capture.lastPacketAgeMs !== null && stats.capture.lastPacketAgeMs < 10_000
     : stats !== null && store.statsAtMs > now - 15_000 && stats.packets > 0;
   let state: 'alert' | 'offline' | 'degraded' | 'capturing' | 'ready' | 'connecting';
-  if (open > 0) state = 'alert';
+  if (open > 0 || st?.alertLatched) state = 'alert';
   else if (store.broker !== 'connected') state = 'connecting';
   else if (st === null || st.state === 'offline') state = 'offline';
   else if (st.state === 'degraded') state = 'degraded';
@@ -47,6 +58,14 @@ export function Banner({ store, now }: { store: Store; now: number }) {
         </span>
         {open > 0 && <span class="banner-sub">{t('alertsOpen', { n: open })}</span>}
         {st?.state === 'degraded' && st.text && <span class="banner-sub">{st.text}</span>}
+        {st?.alertLatched && st.state !== 'offline' && (
+          <span class="banner-sub" data-testid="latched">
+            {t('latched', { n: st.alertsUnacknowledged })}{' '}
+            <button type="button" onClick={() => acknowledge(store, null, onReply)} data-testid="ack-gateway">
+              {t('ackGateway')}
+            </button>
+          </span>
+        )}
       </div>
       <dl class="facts">
         <div>
@@ -103,6 +122,12 @@ export function Banner({ store, now }: { store: Store; now: number }) {
           </dd>
         </div>
         <div>
+          <dt>{t('preflight')}</dt>
+          <dd data-testid="preflight" data-result={st?.preflight ?? ''}>
+            <Preflight st={st} />
+          </dd>
+        </div>
+        <div>
           <dt>{t('flight')}</dt>
           <dd data-testid="flight">
             {session?.open ? (
@@ -122,5 +147,25 @@ export function Banner({ store, now }: { store: Store; now: number }) {
         </div>
       </dl>
     </section>
+  );
+}
+
+/** The gateway's preflight as its green light shows it; the checks to fix, with their fix, folded. */
+function Preflight({ st }: { st: StatusMsg | null }) {
+  if (!st?.preflight) return <>{t('preflightNone')}</>;
+  if (st.preflight === 'pass') return <>{t('preflightPass')}</>;
+  const list = st.preflightProblems.map((p) => p.split(':')[0]).join(', ');
+  return (
+    <>
+      <strong class="warn">⚠ {t(st.preflight === 'warn' ? 'preflightWarn' : 'preflightFail', { list })}</strong>
+      <details>
+        <summary>{t('preflightDetails')}</summary>
+        <ul class="problems">
+          {st.preflightProblems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+        </ul>
+      </details>
+    </>
   );
 }

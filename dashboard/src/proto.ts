@@ -75,6 +75,12 @@ export interface StatusMsg {
   policy: string;
   allowOverlay: string[];
   clockSynchronised: boolean | null;
+  /** The gateway's lights (egress run --gpio): preflight result, '' without lights. */
+  preflight: 'pass' | 'warn' | 'fail' | '';
+  preflightProblems: string[];
+  /** Red light and buzzer latched by a high-severity alert, until acknowledged. */
+  alertLatched: boolean;
+  alertsUnacknowledged: number;
 }
 
 export interface CaptureMsg {
@@ -171,6 +177,10 @@ export function decodeStatus(buf: Uint8Array): StatusMsg {
     policy: s.policy,
     allowOverlay: [...s.allow_overlay],
     clockSynchronised: s.clock_synchronised ?? null,
+    preflight: (['pass', 'warn', 'fail'] as const).find((p) => p === s.preflight) ?? '',
+    preflightProblems: [...s.preflight_problems],
+    alertLatched: s.alert_latched,
+    alertsUnacknowledged: s.alerts_unacknowledged,
   };
 }
 

@@ -147,6 +147,9 @@ export class Store {
   }
 
   setStatus(s: StatusMsg): void {
+    // Acknowledged at the gateway (long press): its high-severity alerts are acknowledged here too.
+    if (this.status?.alertLatched && !s.alertLatched)
+      for (const e of this.alerts.values()) if (e.severity === 'high') e.acknowledged = true;
     this.status = s;
     if (s.gateway) this.gateway = s.gateway;
     this.changed();

@@ -48,6 +48,7 @@ Options:
   --loop                  start over at the end (until Ctrl-C)
   --linger S              seconds to wait at the end for spooled messages to be delivered (default 10)
   --quiet                 do not print alerts on standard output
+${GPIO_OPTIONS_HELP}
 ${LIVE_OPTIONS_HELP}
 
 Exit status: 0 replayed and every message delivered, 1 messages left in the
@@ -69,6 +70,7 @@ const RUN_OPTIONS = {
 
 const REPLAY_OPTIONS = {
   ...LIVE_OPTIONS,
+  ...GPIO_OPTIONS,
   speed: { type: 'string' },
   loop: { type: 'boolean' },
   linger: { type: 'string' },
@@ -144,7 +146,17 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
   const file = positionals[0];
   readable(file);
   const log = logger(io);
+  const dir = dataDir(values['data-dir'] as string | undefined);
+  const gpio = gpioChoice(values, dir);
   const agent = await startAgent(values, io, log);
+  const signals = await attachSignals(agent, gpio, log);
+  void signals?.preflight({
+    gateway: gatewayId(values.gateway as string | undefined),
+    dataDir: dir,
+    geoDb: values['geo-db'] as string | undefined,
+    capture: () => null,
+    brokerConnected: () => agent.publisher.connected,
+  });
   const ac = new AbortController();
   const stopRequested = untilSignal().then(() => ac.abort());
   const paced = speed !== 'max';
@@ -163,6 +175,7 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
   } catch (err) {
     // The capture could not be read at all: close the broker, spool and HTTP server before reporting it.
     await agent.stop(0);
+    await signals?.close();
     throw err;
   } finally {
     if (tick) clearInterval(tick);
@@ -175,6 +188,7 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
   if (!ac.signal.aborted && agent.spool.pending > 0)
     log(`waiting up to ${lingerMs / 1000} s for the broker to take ${agent.spool.pending} spooled messages`);
   const delivered = await agent.stop(ac.signal.aborted ? 0 : lingerMs, stopRequested);
+  await signals?.close();
   if (result.error) {
     io.stderr.write(`egress: ${result.error.toLine()}\n`);
     return ExitCode.BAD_INPUT;
