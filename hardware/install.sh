@@ -153,6 +153,9 @@ usermod -a -G gpio egress
 echo "== agent into /opt/egress"
 install -d -m 0755 /opt/egress
 cp -a "$REPO/package.json" "$REPO/node_modules" "$REPO/agent" "$REPO/hardware" /opt/egress/
+[ -f "$REPO/dashboard/dist/index.html" ] || die "build the dashboard first: pnpm build (in $REPO)"
+install -d -m 0755 /opt/egress/dashboard
+cp -a "$REPO/dashboard/dist" /opt/egress/dashboard/
 
 echo "== configuration"
 render_all /
