@@ -89,7 +89,10 @@ describe('the live preflight', () => {
   /** A clock that moves on only when the preflight sleeps. */
   const fakeTime = () => {
     let t = 0;
-    return { now: () => t, sleep: async (ms: number) => void (t += ms) };
+    const sleep = async (ms: number) => {
+      t += ms;
+    };
+    return { now: () => t, sleep };
   };
 
   it('judges capture and broker from the running agent, after waiting for them', async () => {
