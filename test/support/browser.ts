@@ -67,7 +67,12 @@ export interface RunningAgent {
 }
 
 /** `egress replay` of the demo flight in a loop on HTTP port `httpPort`, data in `dataDir`. */
-export async function startReplayAgent(dataDir: string, httpPort: number, speed = '4'): Promise<RunningAgent> {
+export async function startReplayAgent(
+  dataDir: string,
+  httpPort: number,
+  speed = '4',
+  extra: string[] = [],
+): Promise<RunningAgent> {
   const proc = spawn(
     process.execPath,
     [
@@ -90,6 +95,7 @@ export async function startReplayAgent(dataDir: string, httpPort: number, speed 
       '--stats-interval',
       '1',
       '--quiet',
+      ...extra,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
