@@ -7,6 +7,11 @@
 // route back to 192.168.42.0/24, so replies only come back through the
 // gateway's NAT). Servers: HTTP on two addresses, TLS (openssl s_server) and
 // QUIC (ngtcp2's gtlsserver) with self-signed certificates.
+//
+// Bridge mode instead: the gateway's eth1 (controller side) and eth0
+// (uplink) are ports of br0 with the rendered bridge ruleset; the controller
+// (192.0.2.10) is on the uplink's network and routes through the internet
+// side's router (192.0.2.2). No NAT: the servers see the controller.
 
 import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +21,8 @@ import { ROOT } from './cli.js';
 import { inNs, spawnInNs, startDnsmasq, startInNs, waitListen } from './netns.js';
 
 export const CONTROLLER = '192.168.42.10';
+/** The controller in bridge mode: on the uplink's own network. */
+export const BRIDGED_CONTROLLER = '192.0.2.10';
 export const LAN_ADDR = '192.168.42.1';
 export const WAN_ADDR = '192.0.2.1';
 export const UPSTREAM = '192.0.2.2';
@@ -29,6 +36,10 @@ export const TLS = { addr: NL_SERVER, port: 443, name: 'tls.dji.com' };
 export const QUIC = { addr: '198.51.100.81', port: 4433, name: 'quic.dji.com' };
 
 export interface GatewayNet {
+  mode: 'ap' | 'bridge';
+  /** The controller's address, and the interface the agent captures in the gateway namespace. */
+  controller: string;
+  captureIf: string;
   ctl: string;
   gw: string;
   net: string;
@@ -38,13 +49,35 @@ export interface GatewayNet {
 
 const ip = (...args: string[]) => execFileSync('ip', args);
 
-export async function setupGatewayNet(started: ChildProcess[], dir: string, tag: string): Promise<GatewayNet> {
+export async function setupGatewayNet(
+  started: ChildProcess[],
+  dir: string,
+  tag: string,
+  mode: 'ap' | 'bridge' = 'ap',
+): Promise<GatewayNet> {
   const n = { ctl: `egress-e2c-${tag}`, gw: `egress-e2g-${tag}`, net: `egress-e2i-${tag}` };
   for (const ns of [n.ctl, n.gw, n.net]) {
     ip('netns', 'add', ns);
     ip('-n', ns, 'link', 'set', 'lo', 'up');
   }
-  // controller ↔ gateway (wlan0), gateway (eth0) ↔ internet
+  if (mode === 'bridge') bridgeLinks(n);
+  else apLinks(n);
+  for (const a of [RESOLVER, CN_SERVER, NL_SERVER, QUIC.addr]) ip('-n', n.net, 'addr', 'add', `${a}/32`, 'dev', 'lo');
+
+  // The ruleset install.sh renders for this mode, applied in the gateway namespace only.
+  const out = join(dir, 'rendered');
+  const r = spawnSync('bash', [join(ROOT, 'hardware/install.sh'), '--mode', mode, '--dry-run', '--out', out], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`install.sh: ${r.stderr}`);
+  inNs(n.gw, 'nft', ['-f', join(out, 'etc/nftables.conf')]);
+  const servers = await startServers(started, dir, n);
+  const controller = mode === 'bridge' ? BRIDGED_CONTROLLER : CONTROLLER;
+  return { mode, controller, captureIf: mode === 'bridge' ? 'eth1' : 'wlan0', ...n, ...servers };
+}
+
+/** controller ↔ gateway (wlan0), gateway (eth0) ↔ internet; the gateway routes and NATs. */
+function apLinks(n: { ctl: string; gw: string; net: string }): void {
   ip('-n', n.ctl, 'link', 'add', 'ctl0', 'type', 'veth', 'peer', 'name', 'wlan0', 'netns', n.gw);
   ip('-n', n.gw, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'up0', 'netns', n.net);
   for (const [ns, dev, addr] of [
@@ -58,17 +91,32 @@ export async function setupGatewayNet(started: ChildProcess[], dir: string, tag:
   }
   ip('-n', n.ctl, 'route', 'add', 'default', 'via', LAN_ADDR);
   ip('-n', n.gw, 'route', 'add', 'default', 'via', UPSTREAM);
-  for (const a of [RESOLVER, CN_SERVER, NL_SERVER, QUIC.addr]) ip('-n', n.net, 'addr', 'add', `${a}/32`, 'dev', 'lo');
   inNs(n.gw, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+}
 
-  // The ruleset install.sh renders for access-point mode, applied in the gateway namespace only.
-  const out = join(dir, 'rendered');
-  const r = spawnSync('bash', [join(ROOT, 'hardware/install.sh'), '--mode', 'ap', '--dry-run', '--out', out], {
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`install.sh: ${r.stderr}`);
-  inNs(n.gw, 'nft', ['-f', join(out, 'etc/nftables.conf')]);
+/** controller ↔ gateway (eth1) ═ br0 ═ gateway (eth0) ↔ internet; the gateway only bridges. */
+function bridgeLinks(n: { ctl: string; gw: string; net: string }): void {
+  ip('-n', n.ctl, 'link', 'add', 'ctl0', 'type', 'veth', 'peer', 'name', 'eth1', 'netns', n.gw);
+  ip('-n', n.gw, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'up0', 'netns', n.net);
+  ip('-n', n.gw, 'link', 'add', 'br0', 'type', 'bridge');
+  for (const dev of ['eth0', 'eth1']) {
+    ip('-n', n.gw, 'link', 'set', dev, 'master', 'br0');
+    ip('-n', n.gw, 'link', 'set', dev, 'up');
+  }
+  ip('-n', n.gw, 'link', 'set', 'br0', 'up');
+  ip('-n', n.ctl, 'addr', 'add', `${BRIDGED_CONTROLLER}/24`, 'dev', 'ctl0');
+  ip('-n', n.ctl, 'link', 'set', 'ctl0', 'up');
+  ip('-n', n.net, 'addr', 'add', `${UPSTREAM}/24`, 'dev', 'up0');
+  ip('-n', n.net, 'link', 'set', 'up0', 'up');
+  ip('-n', n.ctl, 'route', 'add', 'default', 'via', UPSTREAM);
+}
 
+/** dnsmasq, HTTP, TLS and QUIC servers on the internet side. */
+async function startServers(
+  started: ChildProcess[],
+  dir: string,
+  n: { ctl: string; net: string },
+): Promise<{ httpLog: () => string }> {
   await startDnsmasq(started, n.net, dir, RESOLVER, { [DNS_NAME]: CN_SERVER });
   // gtlsclient sends the name it resolves as SNI: the controller resolves QUIC.name from its hosts file.
   mkdirSync(`/etc/netns/${n.ctl}`, { recursive: true });
@@ -102,5 +150,5 @@ export async function setupGatewayNet(started: ChildProcess[], dir: string, tag:
   spawnInNs(started, n.net, 'gtlsserver', ['-q', `--htdocs=${www}`, QUIC.addr, String(QUIC.port), quic.key, quic.pem]);
   await waitListen(n.net, 'tcp', TLS.addr, TLS.port);
   await waitListen(n.net, 'udp', QUIC.addr, QUIC.port);
-  return { ...n, httpLog: () => httpLog };
+  return { httpLog: () => httpLog };
 }
