@@ -87,7 +87,17 @@ export class AgentSignals implements GatewaySignals {
       throw new EgressError(code, `${err.message} (${err.fix})`);
     }
     let socket: SimGpioSocket | null = null;
-    if (gpio instanceof SimulatedGpio && o.simSocket) socket = await SimGpioSocket.listen(gpio, o.simSocket);
+    if (gpio instanceof SimulatedGpio && o.simSocket) {
+      try {
+        socket = await SimGpioSocket.listen(gpio, o.simSocket);
+      } catch (err) {
+        await gpio.close();
+        throw new EgressError(
+          ErrorCode.GPIO_UNAVAILABLE,
+          `the simulated GPIO cannot listen on ${o.simSocket}: ${(err as Error).message} (give --gpio-sim-socket PATH in a writable directory)`,
+        );
+      }
+    }
     const s = new AgentSignals(agent, gpio, socket, o);
     agent.signals = s;
     if (agent.session) s.session(true);
