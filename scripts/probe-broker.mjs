@@ -28,6 +28,8 @@ const FIXTURE = join(ROOT, 'test/fixtures/names/tls13/input.pcap');
 const GW = 'gw-probe';
 const TOKEN = 'Probe-Token-7f3K9xQ2mZ8vL4wR6tY1';
 const MiB = 1024 * 1024;
+/** The largest Remaining Length MQTT can announce (4 varint bytes, §2.2.3): 256 MB less one byte. */
+const MAX_REMAINING = 268_435_455;
 /** Bytes each attacking connection tries to push in one packet the broker should refuse. */
 const ATTACK_BYTES = 16 * MiB;
 /** Growth of the agent's resident memory that still counts as "held". */
@@ -122,7 +124,7 @@ function hugeConnectTcp(port) {
       resolve({ sent, closed });
     });
     s.on('connect', async () => {
-      s.write(fixedHeader(0x10, 256 * MiB));
+      s.write(fixedHeader(0x10, MAX_REMAINING));
       while (!closed && sent < ATTACK_BYTES) {
         sent += chunk.length;
         if (!s.write(chunk)) await new Promise((r) => s.once('drain', r).once('close', r));
@@ -148,7 +150,7 @@ function hugeConnectWs(http, cookie) {
       resolve({ sent, closed });
     });
     ws.on('open', async () => {
-      ws.send(fixedHeader(0x10, 256 * MiB));
+      ws.send(fixedHeader(0x10, MAX_REMAINING));
       const chunk = Buffer.alloc(60 * 1024, 0x41);
       while (!closed && sent < ATTACK_BYTES) {
         ws.send(chunk);
@@ -395,7 +397,10 @@ export async function runProbe({ log = () => {} } = {}) {
     });
     const tEnd = Date.now() + 10_000;
     while (!/listening on/.test(tailErr) && Date.now() < tEnd && tail.exitCode === null) await sleep(50);
-    const cmdline = readFileSync(`/proc/${tail.pid}/cmdline`, 'utf8');
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${tail.pid}/cmdline`, 'utf8');
+    } catch {}
     tail.kill('SIGINT');
     row(
       '8 token on the command line',
