@@ -114,12 +114,21 @@ export class PacketGuard extends Duplex {
     this.raw.resume();
   }
 
+  // Writes go on at once and wait only when the raw stream asks for it ('drain'): waiting for each
+  // chunk's flush instead would serialise aedes' many small writes (PUBACKs, deliveries).
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    if (this.raw.destroyed) {
-      done();
-      return;
-    }
-    this.raw.write(chunk, (err) => done(err ?? null));
+    if (this.raw.destroyed || this.raw.write(chunk)) done();
+    else this.raw.once('drain', () => done());
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    // mqtt-packet corks the stream around each packet's pieces: keep them in one write to the socket.
+    let ok = true;
+    this.raw.cork();
+    for (const c of chunks) if (!this.raw.destroyed) ok = this.raw.write(c.chunk);
+    this.raw.uncork();
+    if (ok || this.raw.destroyed) done();
+    else this.raw.once('drain', () => done());
   }
 
   override _final(done: (err?: Error | null) => void): void {
