@@ -409,7 +409,7 @@ export async function runProbe({ log = () => {} } = {}) {
         /--token-file/.test(tailToken.stderr) &&
         /listening on/.test(tailErr) &&
         !cmdline.includes(TOKEN),
-      `--token: exit ${tailToken.status}; --token-file: ${/listening on/.test(tailErr) ? 'logged in' : `not logged in (${tailErr.trim()})`}, token in /proc/PID/cmdline: ${cmdline.includes(TOKEN)}`,
+      `--token: exit ${tailToken.status}; --token-file: ${/listening on/.test(tailErr) ? 'logged in' : `not logged in (${tailErr.trim().split('\n')[0]})`}, token in /proc/PID/cmdline: ${cmdline.includes(TOKEN)}`,
     );
     // 6: throttled logins on the dashboard.
     const statuses = [];

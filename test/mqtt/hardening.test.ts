@@ -3,8 +3,8 @@
 // ports) with real clients: raw TCP and WebSocket, MQTT.js, mosquitto as an
 // external broker, the `egress tail` CLI. The probe is the operator's script
 // (scripts/probe-broker.mjs); it runs once here and each finding is judged on
-// what it measured. Every row failed on the code before issue 12 (README,
-// "Broker and dashboard security", has the table from both).
+// what it measured. Every row failed on the build before issue 12
+// (`EGRESS_PROBE_BIN=OLD/agent/dist/cli/bin.js node scripts/probe-broker.mjs`).
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/cli.js';
