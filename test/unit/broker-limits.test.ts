@@ -131,7 +131,7 @@ describe('command gate', () => {
     const { g, replies } = gate();
     expect(g.admit(topic, cmd('r'), true)).toBeNull();
     expect(replies).toEqual([]);
-    expect(g.counters.commands_ignored_retained).toBe(1);
+    expect(g.counters.ignored_retained).toBe(1);
   });
 
   it('drops commands over the rate without replying, and admits again later', () => {
@@ -141,7 +141,7 @@ describe('command gate', () => {
     expect(g.admit(topic, cmd('2'), false)).not.toBeNull();
     expect(g.admit(topic, cmd('3'), false)).toBeNull();
     expect(replies).toEqual([]);
-    expect(g.counters.commands_rate_limited).toBe(1);
+    expect(g.counters.rate_limited).toBe(1);
     now += 500;
     expect(g.admit(topic, cmd('4'), false)).not.toBeNull();
   });

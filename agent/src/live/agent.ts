@@ -273,8 +273,8 @@ export class LiveAgent {
     }
     Object.assign(out, this.evidence.counters());
     out['policy.allow_overlay'] = this.overlay.entries().length;
-    for (const [k, v] of Object.entries({ ...this.commands.counters, ...this.broker?.counters }))
-      out[`broker.${k}`] = v;
+    for (const [k, v] of Object.entries(this.commands.counters)) out[`commands.${k}`] = v;
+    for (const [k, v] of Object.entries(this.broker?.counters ?? {})) out[`broker.${k}`] = v;
     return out;
   }
 

@@ -43,11 +43,11 @@ export interface CommandGateOptions {
 }
 
 export interface CommandCounters {
-  commands_run: number;
-  commands_rejected: number;
-  commands_too_large: number;
-  commands_ignored_retained: number;
-  commands_rate_limited: number;
+  run: number;
+  rejected: number;
+  too_large: number;
+  ignored_retained: number;
+  rate_limited: number;
 }
 
 export interface AdmittedCommand {
@@ -59,11 +59,11 @@ export interface AdmittedCommand {
 
 export class CommandGate {
   readonly counters: CommandCounters = {
-    commands_run: 0,
-    commands_rejected: 0,
-    commands_too_large: 0,
-    commands_ignored_retained: 0,
-    commands_rate_limited: 0,
+    run: 0,
+    rejected: 0,
+    too_large: 0,
+    ignored_retained: 0,
+    rate_limited: 0,
   };
   private tokens: number;
   private atMs: number;
@@ -85,11 +85,11 @@ export class CommandGate {
     // Not a well-formed command topic: nowhere to reply, nothing to do.
     if (parsed === null || parsed.kind !== 'cmd') return null;
     if (retain) {
-      this.counters.commands_ignored_retained++;
+      this.counters.ignored_retained++;
       return null;
     }
     if (!this.takeToken()) {
-      this.counters.commands_rate_limited++;
+      this.counters.rate_limited++;
       return null;
     }
     const verb = parsed.verb;
@@ -104,12 +104,12 @@ export class CommandGate {
         }),
       );
     const reject = (id: string, message: string) => {
-      this.counters.commands_rejected++;
+      this.counters.rejected++;
       answer(id, false, message);
       return null;
     };
     if (payload.length > MAX_COMMAND_BYTES) {
-      this.counters.commands_too_large++;
+      this.counters.too_large++;
       return reject('', `command too large: ${payload.length} bytes (at most ${MAX_COMMAND_BYTES})`);
     }
     let cmd: ReturnType<typeof decodeCommand>;
@@ -123,7 +123,7 @@ export class CommandGate {
     const verbs = this.options.verbs;
     if (cmd.verb !== verb || !verbs.includes(verb))
       return reject(cmd.id, `unknown command "${verb}" (known: ${verbs.join(', ')})`);
-    this.counters.commands_run++;
+    this.counters.run++;
     return { verb, args: cmd.args, reply: (ok, message) => answer(cmd.id, ok, message) };
   }
 
