@@ -31,6 +31,10 @@ export const ErrorCode = {
   GEO_BUILD_FAILED: 'EGRESS_GEO_BUILD_FAILED',
   /** The embedded broker cannot listen, or an external broker URL is not usable. Exit 1. */
   BROKER_UNAVAILABLE: 'EGRESS_BROKER_UNAVAILABLE',
+  /** EGRESS_DASHBOARD_TOKEN is too short or too guessable (fewer than 16 characters, 8 different or 80 bits). Exit 2. */
+  TOKEN_WEAK: 'EGRESS_TOKEN_WEAK',
+  /** The data directory or secrets.json belongs to another user, or cannot be made private (0700 / 0600). Exit 1. */
+  DATA_DIR_INSECURE: 'EGRESS_DATA_DIR_INSECURE',
   /** A command on cmd/<verb> was rejected: unknown verb, bad token, malformed payload. Sent as the reply's code. */
   COMMAND_REJECTED: 'EGRESS_COMMAND_REJECTED',
   /** An MQTT payload is not a valid egress.v1 message of the kind its topic carries. Exit 3. */
@@ -112,6 +116,7 @@ export function exitCodeFor(err: EgressError): number {
     case ErrorCode.CAPTURE_CONFIG_INVALID:
     case ErrorCode.BUNDLE_INVALID:
     case ErrorCode.GPIO_CONFIG_INVALID:
+    case ErrorCode.TOKEN_WEAK:
       return ExitCode.USAGE;
     case ErrorCode.CAPTURE_BAD_MAGIC:
     case ErrorCode.PCAP_TRUNCATED:

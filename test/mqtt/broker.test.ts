@@ -103,7 +103,8 @@ describe('embedded broker', () => {
     expect(await forged).toBeNull();
   });
 
-  // Subscriptions a role may make: granted, or refused (aedes then closes the connection).
+  // Subscriptions a role may make: granted, or refused with the SUBACK failure code 0x80
+  // (MQTT 3.1.1 §3.9.3) on a connection that stays open, so a dashboard can say why.
   it.each([
     ['viewer', 'egress/v1/#', 1],
     ['viewer', 'egress/v1/gw1/alert', 1],
@@ -120,8 +121,12 @@ describe('embedded broker', () => {
       role === 'agent' ? 'agent-secret' : 'viewer-secret',
     );
     const sub = c.subscribeAsync(topic, { qos: 1 });
-    if (granted === 128) await expect(sub).rejects.toThrow(/Connection closed/);
+    // MQTT.js turns a SUBACK failure into an error that carries the packet.
+    if (granted === 128)
+      await expect(sub).rejects.toMatchObject({ message: /Subscribe error/, packet: { granted: [128] } });
     else expect((await sub)[0].qos).toBe(granted);
+    expect(c.connected).toBe(true);
+    expect(broker.counters.refused_subscribe).toBe(granted === 128 ? 1 : 0);
   });
 
   // Publications a role may make, seen (or not) by an agent subscribed to everything.

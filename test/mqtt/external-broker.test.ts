@@ -4,7 +4,7 @@
 // A viewer cannot forge alerts, and a wrong password keeps alerts spooled.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
@@ -87,12 +87,19 @@ function replayOverTls(gateway: string, dataDir: string, extra: string[], passwo
   );
 }
 
+/** The viewer's password in a file (never on the command line, where `ps` shows it). */
+function viewerTokenFile(): string {
+  const file = join(dir, 'viewer-token');
+  writeFileSync(file, `${VIEWER_PW}\n`, { mode: 0o600 });
+  return file;
+}
+
 /** `egress tail` over mqtts:// as the viewer, for one gateway. */
 function tailOverTls(gateway: string, extra: string[]) {
   return run(
     ['tail', '--broker', broker.tlsUrl, ...tls(), '--gateway', gateway, '--username', 'egress-viewer'].concat([
-      '--token',
-      VIEWER_PW,
+      '--token-file',
+      viewerTokenFile(),
       ...extra,
     ]),
   );

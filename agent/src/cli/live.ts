@@ -212,7 +212,9 @@ async function startAgent(values: Record<string, unknown>, io: CliIo, log: (line
   if (options.broker.kind === 'embedded')
     log(
       `viewer login for the dashboard and \`egress tail\`: user egress-viewer, token ${options.secrets.dashboard}` +
-        ` (kept in ${options.dataDir}/secrets.json)`,
+        (options.secrets.dashboardFrom === 'environment'
+          ? ' (from EGRESS_DASHBOARD_TOKEN, not stored: give `egress tail` the same variable or a --token-file)'
+          : ` (kept in ${options.dataDir}/secrets.json)`),
     );
   if (agent.spool.pending > 0) log(`${agent.spool.pending} messages from an earlier run are in the spool; sending`);
   const session = values.session as string | undefined;

@@ -3,6 +3,7 @@
 
 import { connect, type IClientOptions } from 'mqtt';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
+import { readTokenFile } from '../live/secret-files.js';
 import { dataDir, existingDashboardToken } from '../live/settings.js';
 import { VIEWER_USER } from '../mqtt/broker.js';
 import { decodeForTopic } from '../mqtt/codec.js';
@@ -20,8 +21,9 @@ Options:
                       the embedded broker of \`egress run\` on this host)
   --gateway ID        only this gateway (default: every gateway on the broker)
   --username NAME     MQTT user (default ${VIEWER_USER} when a token is known)
-  --token TOKEN       MQTT password / dashboard token (default: EGRESS_DASHBOARD_TOKEN,
-                      else the one in the data directory)
+  --token-file FILE   file whose first line is the MQTT password / dashboard token
+                      (default: EGRESS_DASHBOARD_TOKEN, else the one in the data directory;
+                      never on the command line, where every user sees it in ps)
   --data-dir DIR      where \`egress run\` keeps its secrets (default: EGRESS_DATA_DIR
                       or ~/.local/state/egress)
   --ca FILE, --cert FILE, --key FILE
@@ -41,6 +43,7 @@ export async function tailCommand(argv: string[], io: CliIo): Promise<number> {
       gateway: { type: 'string' },
       username: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       'data-dir': { type: 'string' },
       ca: { type: 'string' },
       cert: { type: 'string' },
@@ -59,8 +62,16 @@ export async function tailCommand(argv: string[], io: CliIo): Promise<number> {
   const url = (values.broker as string | undefined) ?? 'mqtt://127.0.0.1:1883';
   const count = positiveInt('count', values.count as string | undefined, Number.POSITIVE_INFINITY);
   const gw = (values.gateway as string | undefined) ?? '+';
+  if (values.token !== undefined)
+    throw new EgressError(
+      ErrorCode.USAGE,
+      '--token would show the token to every user of this machine (ps, /proc); use --token-file FILE or EGRESS_DASHBOARD_TOKEN',
+    );
+  const tokenFile = values['token-file'] as string | undefined;
   const token =
-    (values.token as string | undefined) ?? existingDashboardToken(dataDir(values['data-dir'] as string | undefined));
+    tokenFile !== undefined
+      ? readTokenFile(tokenFile)
+      : existingDashboardToken(dataDir(values['data-dir'] as string | undefined));
   const options: IClientOptions = {
     protocolVersion: 4,
     reconnectPeriod: 1000,

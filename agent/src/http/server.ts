@@ -10,7 +10,10 @@
 //
 // Its own limits: request head 8 KiB read within 10 s, whole request within
 // 30 s, idle keep-alive 5 s, 64 connections, login bodies 2 KiB, WebSocket
-// frames 64 KiB (the dashboard only sends small commands).
+// frames 64 KiB (the dashboard only sends small commands). Wrong tokens are
+// throttled per client address (login-throttle.ts, shared with the broker's
+// MQTT logins): once an address has used up its failures, it gets 429 until
+// it may try again.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -19,6 +22,7 @@ import { EgressError, ErrorCode } from '../errors.js';
 import { hasSession, sameOrigin, sessionCookie, tokenMatches } from './auth.js';
 import { setSecurityHeaders } from './headers.js';
 import { LOGIN_STYLE_HASH, loginPage } from './login.js';
+import { LoginThrottle } from './login-throttle.js';
 import { DEFAULT_DASHBOARD_DIR, loadStaticFiles, type StaticFile } from './static.js';
 
 export const MQTT_PATH = '/mqtt';
@@ -48,6 +52,8 @@ export class DashboardServer {
   private readonly routes: { method: string; pattern: RegExp; handler: RouteHandler }[] = [];
   private readonly files: Map<string, StaticFile>;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
+  /** Failed logins per client address; the embedded broker shares it. */
+  readonly throttle = new LoginThrottle();
 
   private constructor(
     readonly server: Server,
@@ -107,14 +113,24 @@ export class DashboardServer {
     const url = new URL(req.url ?? '/', 'http://agent');
     const token = this.options.token;
     const presented = url.searchParams.get('token');
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const login = (candidate: string) => {
+      if (!this.throttle.allow(address)) {
+        res.setHeader('Retry-After', String(this.throttle.retryAfter(address)));
+        text(res, 429, 'too many wrong tokens from this address; wait and try again\n');
+      } else if (tokenMatches(candidate, token)) loggedIn(res, token);
+      else {
+        this.throttle.failed(address);
+        unauthorised(res, true);
+      }
+    };
     if (presented !== null) {
-      if (tokenMatches(presented, token)) loggedIn(res, token);
-      else unauthorised(res, true);
+      login(presented);
       return;
     }
     if (req.method === 'POST' && url.pathname === '/login') {
       readForm(req, MAX_LOGIN_BODY)
-        .then((form) => (tokenMatches(form.get('token') ?? '', token) ? loggedIn(res, token) : unauthorised(res, true)))
+        .then((form) => login(form.get('token') ?? ''))
         .catch(() => text(res, 413, 'login form too large\n'));
       return;
     }

@@ -22,20 +22,19 @@ import { operatorArgs, sessionInfo } from '../evidence/session-message.js';
 import type { OperatorFields } from '../evidence/session-store.js';
 import { addEvidenceRoutes } from '../http/evidence-routes.js';
 import { DashboardServer } from '../http/server.js';
-import { AGENT_USER, EmbeddedBroker, sameSecret } from '../mqtt/broker.js';
+import { AGENT_CLIENT_PREFIX, AGENT_USER, EmbeddedBroker } from '../mqtt/broker.js';
 import {
-  decodeCommand,
   encodeAlert,
-  encodeCommandReply,
   encodeFlow,
   encodeSession,
   encodeStats,
   encodeStatus,
   type MessageContext,
 } from '../mqtt/codec.js';
+import { CommandGate } from '../mqtt/commands.js';
 import { Publisher } from '../mqtt/publisher.js';
 import { Spool } from '../mqtt/spool.js';
-import { commandFilter, parseTopic, replyTopic, topicFor } from '../mqtt/topics.js';
+import { commandFilter, topicFor } from '../mqtt/topics.js';
 import type { AlertRecord } from '../output/flow-record.js';
 import type { ScanStats } from '../output/ndjson.js';
 import { type CaptureInfo, collectStats } from '../output/stats.js';
@@ -115,6 +114,8 @@ export class LiveAgent {
   private statsTimer: NodeJS.Timeout | null = null;
   /** Destinations allowed from the dashboard, applied on top of the policy. */
   readonly overlay: AllowOverlay;
+  /** Retain flag, rate, size, token and verb checks before a command runs (mqtt/commands.ts). */
+  readonly commands: CommandGate;
   private readonly clock = new ClockCheck();
   private finished = false;
   /** The agent's topics, egress/v1/<gateway>/<kind>. */
@@ -132,6 +133,12 @@ export class LiveAgent {
     this.spool = spool;
     this.publisher = publisher;
     this.overlay = overlay;
+    this.commands = new CommandGate({
+      gateway: options.gateway,
+      token: options.secrets.dashboard,
+      verbs: COMMAND_VERBS,
+      publish: (topic, payload) => this.publisher.publishNow(topic, payload),
+    });
     this.clock.start();
     const gw = options.gateway;
     this.topic = {
@@ -185,6 +192,8 @@ export class LiveAgent {
         port: options.broker.port,
         agentToken: options.secrets.agent,
         viewerToken: options.secrets.dashboard,
+        log: options.log,
+        throttle: http?.throttle,
       });
       if (http) http.mqttSocket = (socket, req) => broker?.acceptWebSocket(socket, req);
       url = broker.url;
@@ -197,7 +206,8 @@ export class LiveAgent {
     let agent: LiveAgent | null = null;
     const publisher = new Publisher({
       url,
-      clientId: `egress-${gw}-${randomBytes(3).toString('hex')}`,
+      // Reserved for the agent by the embedded broker; 128 random bits cannot be guessed on an external one.
+      clientId: `${AGENT_CLIENT_PREFIX}-${gw}-${randomBytes(16).toString('base64url')}`,
       ...auth,
       statusTopic: topicFor(gw, 'status'),
       online: () => agent?.statusPayload() ?? Buffer.alloc(0),
@@ -216,7 +226,7 @@ export class LiveAgent {
       log: options.log,
     });
     agent = new LiveAgent(options, broker, http, url, spool, publisher, overlay);
-    publisher.subscribe(commandFilter(gw), (topic, payload) => agent?.command(topic, payload));
+    publisher.subscribe(commandFilter(gw), (topic, payload, retain) => agent?.command(topic, payload, retain));
     agent.statsTimer = setInterval(() => agent?.publishStats(), options.statsIntervalMs ?? 5000);
     agent.statsTimer.unref();
     const resumed = agent.evidence.resume();
@@ -268,6 +278,8 @@ export class LiveAgent {
     Object.assign(out, this.evidence.counters());
     out['policy.allow_overlay'] = this.overlay.entries().length;
     Object.assign(out, this.signals?.counters());
+    for (const [k, v] of Object.entries(this.commands.counters)) out[`commands.${k}`] = v;
+    for (const [k, v] of Object.entries(this.broker?.counters ?? {})) out[`broker.${k}`] = v;
     return out;
   }
 
@@ -399,37 +411,15 @@ export class LiveAgent {
     });
   }
 
-  /** A command from cmd/<verb>: validated and answered on reply/<verb>; never throws. */
-  private command(topic: string, payload: Buffer): void {
-    const parsed = parseTopic(topic);
-    // Not a well-formed command topic: nowhere to reply, nothing to do.
-    if (parsed === null || parsed.kind !== 'cmd') return;
-    const verb = parsed.verb;
-    const reply = (id: string, ok: boolean, message: string) =>
-      this.publisher.publishNow(
-        replyTopic(this.options.gateway, verb),
-        encodeCommandReply({ id, ok, code: ok ? '' : ErrorCode.COMMAND_REJECTED, message }),
-      );
-    let cmd: ReturnType<typeof decodeCommand>;
+  /** A command from cmd/<verb>: checked by the gate, run, answered on reply/<verb>; never throws. */
+  private command(topic: string, payload: Buffer, retain: boolean): void {
+    const cmd = this.commands.admit(topic, payload, retain);
+    if (cmd === null) return;
+    this.evidence.command(cmd.verb, cmd.args);
     try {
-      cmd = decodeCommand(payload);
+      cmd.reply(true, this.run(cmd.verb, cmd.args));
     } catch (err) {
-      reply('', false, `malformed command: ${(err as Error).message}`);
-      return;
-    }
-    if (!sameSecret(cmd.token, this.options.secrets.dashboard)) {
-      reply(cmd.id, false, 'wrong token');
-      return;
-    }
-    if (cmd.verb !== verb || !(COMMAND_VERBS as readonly string[]).includes(verb)) {
-      reply(cmd.id, false, `unknown command "${verb}" (known: ${COMMAND_VERBS.join(', ')})`);
-      return;
-    }
-    this.evidence.command(verb, cmd.args);
-    try {
-      reply(cmd.id, true, this.run(verb, cmd.args));
-    } catch (err) {
-      reply(cmd.id, false, err instanceof EgressError ? err.message : String(err));
+      cmd.reply(false, err instanceof EgressError ? err.message : String(err));
     }
   }
 

@@ -1,8 +1,9 @@
 // Where the live agent keeps its state, and who it is: the data directory
 // (spool, tokens; later sessions and keys), the gateway id in every MQTT
 // topic, and the secrets of the embedded broker. Secrets are made on first
-// start, kept in the data directory with mode 0600, and can be set from the
-// environment instead.
+// start, kept in the data directory with mode 0600 (the directory 0700, both
+// enforced on every start: secret-files.ts), and the dashboard token can be
+// set from the environment instead (then it must be strong, and it is not stored).
 
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,12 +11,15 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { EgressError, ErrorCode } from '../errors.js';
 import { checkGatewayId } from '../mqtt/topics.js';
+import { checkTokenStrength, DATA_DIR_MODE, enforceMode, SECRET_FILE_MODE } from './secret-files.js';
 
 export interface Secrets {
   /** Password of the agent's own MQTT connection to the embedded broker. */
   agent: string;
   /** Dashboard token: MQTT password of viewers and the token inside every command. */
   dashboard: string;
+  /** Where the dashboard token came from (the start-up line says so truthfully). */
+  dashboardFrom?: 'environment' | 'file';
 }
 
 /** `--data-dir`, else EGRESS_DATA_DIR, else ~/.local/state/egress. */
@@ -29,6 +33,7 @@ export function ensureDir(dir: string): string {
   } catch (err) {
     throw new EgressError(ErrorCode.USAGE, `cannot create the data directory ${dir}: ${(err as Error).message}`);
   }
+  enforceMode(dir, DATA_DIR_MODE, 'the data directory');
   return dir;
 }
 
@@ -43,6 +48,7 @@ export function loadSecrets(dir: string, env: NodeJS.ProcessEnv = process.env): 
   let secrets: Secrets;
   let created = false;
   if (existsSync(file)) {
+    enforceMode(file, SECRET_FILE_MODE, 'the secrets file');
     try {
       secrets = JSON.parse(readFileSync(file, 'utf8')) as Secrets;
       if (typeof secrets.agent !== 'string' || typeof secrets.dashboard !== 'string') throw new Error('fields missing');
@@ -58,8 +64,9 @@ export function loadSecrets(dir: string, env: NodeJS.ProcessEnv = process.env): 
     chmodSync(file, 0o600);
     created = true;
   }
-  if (env.EGRESS_DASHBOARD_TOKEN) secrets.dashboard = env.EGRESS_DASHBOARD_TOKEN;
-  return { ...secrets, created };
+  if (!env.EGRESS_DASHBOARD_TOKEN) return { ...secrets, created, dashboardFrom: 'file' };
+  secrets.dashboard = checkTokenStrength(env.EGRESS_DASHBOARD_TOKEN, 'EGRESS_DASHBOARD_TOKEN');
+  return { ...secrets, created, dashboardFrom: 'environment' };
 }
 
 /** The dashboard token already in DIR, without making one: EGRESS_DASHBOARD_TOKEN, else DIR/secrets.json, else undefined. */

@@ -79,6 +79,7 @@ export class Publisher {
   private tokens: number;
   private tokensAtMs = Date.now();
   private closed = false;
+  private wasConnected = false;
   lastError: string | null = null;
   private lastSpoolError: string | null = null;
 
@@ -110,6 +111,7 @@ export class Publisher {
       // WebSocket streams have no such switch.)
       (this.client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
       this.counters.connects++;
+      this.wasConnected = true;
       this.lastError = null;
       this.options.log?.(`connected to ${options.url}`);
       this.client.publish(options.statusTopic, options.online(), { qos: 1, retain: true });
@@ -117,6 +119,9 @@ export class Publisher {
     });
     this.client.on('close', () => {
       if (this.closed) return;
+      // Logged once per lost connection (a take-over by another client with our id shows up here too).
+      if (this.wasConnected) this.options.log?.(`disconnected from ${options.url}; reconnecting`);
+      this.wasConnected = false;
       this.counters.disconnects++;
     });
     this.client.on('error', (err) => {
@@ -181,10 +186,10 @@ export class Publisher {
     if (this.client.connected) this.client.publish(topic, payload, { qos: 1 });
   }
 
-  /** Subscribe (commands); the handler gets every message on matching topics. */
-  subscribe(topic: string, onMessage: (topic: string, payload: Buffer) => void): void {
+  /** Subscribe (commands); the handler gets every message on matching topics, with its retain flag. */
+  subscribe(topic: string, onMessage: (topic: string, payload: Buffer, retain: boolean) => void): void {
     this.client.subscribe(topic, { qos: 1 });
-    this.client.on('message', (t, payload) => onMessage(t, payload));
+    this.client.on('message', (t, payload, packet) => onMessage(t, payload, packet.retain === true));
   }
 
   /**

@@ -30,6 +30,10 @@ export interface Segment {
   bad: Map<number, number>;
 }
 
+/** Mode of every file the spool creates (its directory is 0700). */
+export const SPOOL_FILE_MODE = 0o600;
+export const SPOOL_DIR_MODE = 0o700;
+
 export function unwritable(dir: string, what: string, err: unknown): EgressError {
   const e = err as NodeJS.ErrnoException;
   return new EgressError(ErrorCode.SPOOL_UNWRITABLE, `spool ${dir}: ${what}: ${e.code ?? ''} ${e.message}`.trim(), {
@@ -39,7 +43,8 @@ export function unwritable(dir: string, what: string, err: unknown): EgressError
 
 export function openSegmentFile(dir: string, path: string, flags: string): number {
   try {
-    return openSync(path, flags);
+    // 0600: the spool holds alerts; nobody else on the host reads them (issue 12).
+    return openSync(path, flags, SPOOL_FILE_MODE);
   } catch (err) {
     throw unwritable(dir, `cannot open ${path}`, err);
   }
@@ -119,7 +124,7 @@ export class CursorFile {
   open(): CursorState | null {
     const path = join(this.dir, 'cursor');
     try {
-      this.fd = openSync(path, 'a+');
+      this.fd = openSync(path, 'a+', SPOOL_FILE_MODE);
       closeSync(this.fd);
       this.fd = openSync(path, 'r+');
     } catch (err) {

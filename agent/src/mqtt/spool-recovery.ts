@@ -5,11 +5,28 @@
 // remembered, to be skipped, and counted (`corrupt`); a file that is not a
 // segment of this format version stops open() with EGRESS_SPOOL_CORRUPT.
 
-import { ftruncateSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  ftruncateSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { EgressError, ErrorCode } from '../errors.js';
 import type { SpoolCounters } from './spool.js';
-import { closeSegment, deleteSegmentFile, openSegmentFile, type Segment, unwritable } from './spool-files.js';
+import {
+  closeSegment,
+  deleteSegmentFile,
+  openSegmentFile,
+  type Segment,
+  SPOOL_DIR_MODE,
+  SPOOL_FILE_MODE,
+  unwritable,
+} from './spool-files.js';
 import {
   checkSegmentHeader,
   Group,
@@ -26,7 +43,11 @@ import type { GroupState } from './spool-window.js';
 /** Take the directory (creating it) for this process; another live process holding it is an error. */
 export function lockSpool(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: SPOOL_DIR_MODE });
+    // A directory made by an older version (0755) is closed on every start; its files too.
+    chmodSync(dir, SPOOL_DIR_MODE);
+    for (const e of readdirSync(dir, { withFileTypes: true }))
+      if (e.isFile()) chmodSync(join(dir, e.name), SPOOL_FILE_MODE);
   } catch (err) {
     throw unwritable(dir, 'cannot create the directory', err);
   }
@@ -42,7 +63,7 @@ export function lockSpool(dir: string): void {
     });
   }
   try {
-    writeFileSync(path, `${process.pid}\n`);
+    writeFileSync(path, `${process.pid}\n`, { mode: SPOOL_FILE_MODE });
   } catch (err) {
     throw unwritable(dir, 'cannot write', err);
   }
