@@ -8,6 +8,7 @@ import { GeoSource } from '../enrich/geo-source.js';
 import { EgressError, ErrorCode } from '../errors.js';
 import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
 import { DEFAULT_RETENTION, parseHistoryTarget } from '../history/config.js';
+import { DEFAULT_MAX_QUEUED } from '../history/writer.js';
 import type { BrokerChoice, LiveAgentOptions } from '../live/agent.js';
 import { dataDir, ensureDir, gatewayId, hostPort, loadSecrets } from '../live/settings.js';
 import { loadPolicy, profileNames } from '../policy/load.js';
@@ -35,6 +36,7 @@ export const LIVE_OPTIONS: Options = {
   'spool-mb': { type: 'string' },
   influx: { type: 'string' },
   'influx-retention': { type: 'string' },
+  'influx-queue': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -66,6 +68,8 @@ export const LIVE_OPTIONS_HELP = `  --policy FILE           policy YAML (may ext
                           created when absent); user and password from EGRESS_INFLUX_USER and
                           EGRESS_INFLUX_PASSWORD. Capture goes on while InfluxDB is away
   --influx-retention D    how long InfluxDB keeps raw points (default ${DEFAULT_RETENTION}; INF: forever)
+  --influx-queue N        points held while InfluxDB is away, then the oldest are dropped and
+                          counted (default ${DEFAULT_MAX_QUEUED})
   -h, --help              this help`;
 
 export function liveAgentOptions(
@@ -116,7 +120,7 @@ export function liveAgentOptions(
     statsIntervalMs: positiveInt('stats-interval', str('stats-interval'), 5) * 1000,
     flowsPerSecond: positiveInt('flows-per-second', str('flows-per-second'), 200),
     spoolBytes: positiveInt('spool-mb', str('spool-mb'), 64) * 1024 * 1024,
-    history: historyTarget(str('influx'), str('influx-retention')),
+    history: historyTarget(str('influx'), str('influx-retention'), str('influx-queue')),
     log,
   };
 }
@@ -130,10 +134,14 @@ export function readPem(name: string, file: string | undefined): Buffer | undefi
   }
 }
 
-function historyTarget(url: string | undefined, retention: string | undefined) {
+function historyTarget(url: string | undefined, retention: string | undefined, queue: string | undefined) {
   if (url === undefined) {
-    if (retention !== undefined) throw new EgressError(ErrorCode.USAGE, '--influx-retention needs --influx');
+    if (retention !== undefined || queue !== undefined)
+      throw new EgressError(ErrorCode.USAGE, '--influx-retention and --influx-queue need --influx');
     return undefined;
   }
-  return parseHistoryTarget(url, process.env, retention);
+  return {
+    ...parseHistoryTarget(url, process.env, retention),
+    maxQueued: positiveInt('influx-queue', queue, DEFAULT_MAX_QUEUED),
+  };
 }

@@ -14,6 +14,8 @@ export interface HistoryTarget {
   password?: string;
   /** How long raw points are kept: an InfluxQL duration (30d, 52w) or INF. */
   retention: string;
+  /** Points held while InfluxDB is away (default DEFAULT_MAX_QUEUED in writer.ts); then the oldest are dropped. */
+  maxQueued?: number;
 }
 
 /** Raw points (one per flow) are kept this long; the 1-minute totals forever. */

@@ -28,7 +28,7 @@ export class HistorySink {
     private readonly log: (line: string) => void,
     options: Partial<HistoryWriterOptions> = {},
   ) {
-    this.writer = new HistoryWriter({ target, log, ...options });
+    this.writer = new HistoryWriter({ target, log, maxQueued: target.maxQueued, ...options });
     // Schema setup and the first writes run in the background: a bad URL or password is logged, capture goes on.
     void this.writer.start();
   }

@@ -99,7 +99,8 @@ export class HistoryWriter {
   constructor(private readonly options: HistoryWriterOptions) {
     this.client = options.client ?? influxClient(options.target);
     this.max = options.maxQueued ?? DEFAULT_MAX_QUEUED;
-    this.batch = Math.min(options.batchSize ?? DEFAULT_BATCH, this.max);
+    // A batch in flight never fills the queue: there is always an older point to drop than a new one.
+    this.batch = Math.max(1, Math.min(options.batchSize ?? DEFAULT_BATCH, Math.floor(this.max / 2)));
     this.ring = new Array(this.max);
     this.now = options.now ?? Date.now;
   }
@@ -120,7 +121,8 @@ export class HistoryWriter {
     if (this.size + this.retry.length + this.inflight >= this.max) {
       this.counts.dropped++;
       if (this.retry.length > 0) this.retry.shift();
-      else this.popOldest();
+      else if (this.size > 0) this.popOldest();
+      else return; // everything held is in flight (a queue of one): the new point is the one left out
     }
     this.ring[(this.head + this.size) % this.max] = p;
     this.size++;
@@ -219,8 +221,8 @@ export class HistoryWriter {
     this.counts.write_errors++;
     this.failures++;
     this.nextAttemptMs = this.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.failures - 1));
-    // Once when it starts (and when the reason changes), not on every retry.
-    if (this.lastError?.message !== e.message)
+    // Once when it starts (and when the kind of failure changes), not on every retry.
+    if (this.lastError?.code !== e.code)
       this.options.log(`${e.toLine()}; capture goes on, history is retried with backoff`);
     this.lastError = e;
   }
