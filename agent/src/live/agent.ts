@@ -222,7 +222,7 @@ export class LiveAgent {
       log: options.log,
     });
     agent = new LiveAgent(options, broker, http, url, spool, publisher, overlay);
-    if (http && agent.history) addHistoryRoutes(http, agent.history, gw);
+    if (http && agent.history) addHistoryRoutes(http, agent.history, gw, options.dataDir);
     publisher.subscribe(commandFilter(gw), (topic, payload) => agent?.command(topic, payload));
     agent.statsTimer = setInterval(() => agent?.publishStats(), options.statsIntervalMs ?? 5000);
     agent.statsTimer.unref();
