@@ -7,7 +7,7 @@
 // what happens on a bad URL, a wrong password and an InfluxDB that is not
 // there (a clear code in the log, capture goes on, same replay result).
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,6 +154,47 @@ describe('egress replay --influx', () => {
     );
     const sum = (k: string) => flows.reduce((n, f) => n + f[k], 0);
     expect(totals[0].values[0].slice(1)).toEqual([flows.length, sum('bytes_toserver'), sum('bytes_toclient')]);
+  }, 30_000);
+
+  it('the Grafana dashboard (scripts/grafana-egress.json): every query runs on influxd and adds up to egress scan', async () => {
+    const dash = JSON.parse(readFileSync(`${ROOT}scripts/grafana-egress.json`, 'utf8'));
+    const flows = scanned.filter((e) => e.event_type === 'flow');
+    const from = flows.map((f) => f.start).sort()[0];
+    // What Grafana puts in place of its macros and the gateway variable.
+    const expand = (q: string) =>
+      q
+        .replaceAll('$timeFilter', `time >= '${from}' - 1m AND time <= now()`)
+        .replaceAll('$__interval', '1h')
+        .replaceAll('$gateway', 'gw-a');
+    const gateways = await influxd.query('egress', expand(dash.templating.list[0].query));
+    expect(gateways[0].values.map((v) => v[1])).toContain('gw-a');
+    /** Sum of one column over every series and row of a panel's query. */
+    const total = async (title: string, column: string, by?: string) => {
+      const panel = dash.panels.find((p: { title: string }) => p.title === title);
+      const series = await influxd.query('egress', expand(panel.targets[0].query));
+      expect(series.length, title).toBeGreaterThan(0);
+      const out: Record<string, number> = {};
+      for (const s of series) {
+        const i = s.columns.indexOf(column);
+        const k = by ? (s.tags?.[by] ?? '') : 'all';
+        out[k] = (out[k] ?? 0) + s.values.reduce((n, v) => n + Number(v[i] ?? 0), 0);
+      }
+      return out;
+    };
+    const bytes = flows.reduce((n, f) => n + f.bytes_toserver + f.bytes_toclient, 0);
+    const byVerdict: Record<string, number> = {};
+    for (const f of flows) byVerdict[f.verdict] = (byVerdict[f.verdict] ?? 0) + f.bytes_toserver + f.bytes_toclient;
+    expect(await total('Bytes per destination country', 'bytes')).toEqual({ all: bytes });
+    expect(await total('Bytes per verdict', 'bytes', 'verdict')).toEqual(byVerdict);
+    expect(await total('Alerts per severity', 'alerts')).toEqual({
+      all: scanned.filter((e) => e.event_type === 'alert').length,
+    });
+    expect((await total('Capture: packets per second and kernel drops', 'kernel drops')).all).toBe(0);
+    expect(await total('Per flight session', 'connections')).toEqual({ all: flows.length });
+    expect(await total('Destinations by name', 'bytes')).toEqual({ all: bytes });
+    // Filled by the continuous query's SELECT in the test above.
+    expect(await total('Bytes per country, 1-minute totals (kept forever)', 'bytes')).toEqual({ all: bytes });
+    expect(dash.panels).toHaveLength(7);
   }, 30_000);
 
   it('writes with user and password, and leaves a retention policy a team set up alone', async () => {
