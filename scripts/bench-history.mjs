@@ -173,8 +173,8 @@ try {
   const perMin = Number(values['flows-per-min']);
   const seconds = Number(values.seconds);
   const seed = join(ROOT, 'test/fixtures/mixed/many-flows/input.pcap');
-  // Copies of the seed share some tuples (the generator shifts addresses within a range): about 21.5 distinct flows each.
-  const flowsPerCopy = 21.5;
+  // The seed has 27 flows; small captures come out with fewer (the generator's copies then share some tuples).
+  const flowsPerCopy = 27;
   const copies = Math.ceil((perMin * seconds) / 60 / flowsPerCopy);
   const packets = copies * 229;
   const raw = join(dir, 'raw.pcap');

@@ -69,7 +69,7 @@ export const LIVE_OPTIONS_HELP = `  --policy FILE           policy YAML (may ext
                           EGRESS_INFLUX_PASSWORD. Capture goes on while InfluxDB is away
   --influx-retention D    how long InfluxDB keeps raw points (default ${DEFAULT_RETENTION}; INF: forever)
   --influx-queue N        points held while InfluxDB is away, then the oldest are dropped and
-                          counted (default ${DEFAULT_MAX_QUEUED})
+                          counted (default ${DEFAULT_MAX_QUEUED}, about 45 MB)
   -h, --help              this help`;
 
 export function liveAgentOptions(
