@@ -121,6 +121,7 @@ describe('InfluxDB outage during a replay', () => {
     await until('the outage reported', () => /EGRESS_HISTORY_UNAVAILABLE/.test(stderr));
 
     // The dashboard's endpoint says so too, with the drops.
+    expect((await fetch(`http://127.0.0.1:${http}/api/history`)).status).toBe(401); // behind the login
     const login = await fetch(`http://127.0.0.1:${http}/?token=${TOKEN}`, { redirect: 'manual' });
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
     let answer: { code?: string; writer?: { connected: boolean; counters: { dropped: number } } } = {};
