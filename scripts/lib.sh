@@ -19,12 +19,12 @@ install_workspace() {
 }
 
 # Debian packages the tests drive as real peers; installed only when running as root with apt.
-TEST_APT_PACKAGES="tcpdump tshark tcpreplay dnsutils dnsmasq-base iputils-ping iproute2 ethtool openssl curl python3 time libndpi-bin mosquitto mosquitto-clients chromium fonts-noto-color-emoji ngtcp2-client ngtcp2-server nftables unzip procps gpiod libgpiod-dev shellcheck"
+TEST_APT_PACKAGES="tcpdump tshark tcpreplay dnsutils dnsmasq-base iputils-ping iproute2 ethtool openssl curl python3 time libndpi-bin mosquitto mosquitto-clients chromium fonts-noto-color-emoji ngtcp2-client ngtcp2-server nftables unzip procps gpiod libgpiod-dev shellcheck influxdb"
 
 install_test_packages() {
   local missing=""
   for bin in tcpdump tshark editcap dumpcap tcprewrite dig dnsmasq ping ip ethtool openssl curl python3 mosquitto mosquitto_sub \
-    chromium gtlsclient gtlsserver nft unzip pgrep gpioset gpiomon shellcheck; do
+    chromium gtlsclient gtlsserver nft unzip pgrep gpioset gpiomon shellcheck influxd; do
     command -v "$bin" >/dev/null 2>&1 || missing="$missing $bin"
   done
   # The dashboard's country flags in the browser tests' screenshots.
@@ -39,6 +39,8 @@ install_test_packages() {
     # The Debian package starts a broker on every interface; tests start their own on 127.0.0.1.
     systemctl disable --now mosquitto >/dev/null 2>&1 || true
     pkill -x mosquitto 2>/dev/null || true
+    # Likewise influxdb (every interface, port 8086); the history tests start their own on 127.0.0.1.
+    systemctl disable --now influxdb >/dev/null 2>&1 || true
   else
     echo "!! missing test tools:$missing (run as root to install them with apt-get: $TEST_APT_PACKAGES)" >&2
   fi

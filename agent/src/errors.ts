@@ -69,6 +69,12 @@ export const ErrorCode = {
   GPIO_UNAVAILABLE: 'EGRESS_GPIO_UNAVAILABLE',
   /** GPIO driver name or pin numbers are not valid. Exit 2. */
   GPIO_CONFIG_INVALID: 'EGRESS_GPIO_CONFIG_INVALID',
+  /** `--influx` is not an http(s)://HOST:PORT/DB URL, or `--influx-retention` is not a duration. Exit 2. */
+  HISTORY_URL_INVALID: 'EGRESS_HISTORY_URL_INVALID',
+  /** InfluxDB cannot be reached or refused a write or query; the agent keeps capturing and retries. Logged, not an exit. */
+  HISTORY_UNAVAILABLE: 'EGRESS_HISTORY_UNAVAILABLE',
+  /** InfluxDB refused the user or password (401/403); the agent keeps capturing and retries. Logged, not an exit. */
+  HISTORY_AUTH: 'EGRESS_HISTORY_AUTH',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -117,6 +123,7 @@ export function exitCodeFor(err: EgressError): number {
     case ErrorCode.BUNDLE_INVALID:
     case ErrorCode.GPIO_CONFIG_INVALID:
     case ErrorCode.TOKEN_WEAK:
+    case ErrorCode.HISTORY_URL_INVALID:
       return ExitCode.USAGE;
     case ErrorCode.CAPTURE_BAD_MAGIC:
     case ErrorCode.PCAP_TRUNCATED:

@@ -7,6 +7,7 @@ import { AlertFeed } from './alerts.js';
 import { Banner } from './banner.js';
 import { Connections } from './connections.js';
 import { Controls } from './controls.js';
+import { HistoryPanel } from './history.js';
 import { agentReply, type Lang, setLang, t } from './i18n.js';
 import { WorldMap } from './map.js';
 import { store } from './store.js';
@@ -90,6 +91,7 @@ export function App() {
           </div>
         </div>
         <Connections store={store} now={now} />
+        <HistoryPanel store={store} />
         <Controls store={store} onReply={onReply} />
       </main>
       <footer>

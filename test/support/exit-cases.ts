@@ -168,6 +168,12 @@ export const CASES: ExitCase[] = [
     exit: 2,
     code: ErrorCode.CAPTURE_CONFIG_INVALID,
   },
+  {
+    what: 'an --influx URL of another scheme',
+    args: () => ['replay', good, ...live, '--data-dir', join(dir, 'h1'), '--influx', 'ftp://127.0.0.1:8086/egress'],
+    exit: 2,
+    code: ErrorCode.HISTORY_URL_INVALID,
+  },
   { what: 'a complete capture', args: () => ['scan', good], exit: 0, code: null },
   { what: 'help', args: () => ['--help'], exit: 0, code: null },
 ];

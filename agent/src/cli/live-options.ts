@@ -7,6 +7,8 @@ import { Enricher } from '../enrich/enricher.js';
 import { GeoSource } from '../enrich/geo-source.js';
 import { EgressError, ErrorCode } from '../errors.js';
 import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
+import { DEFAULT_RETENTION, parseHistoryTarget } from '../history/config.js';
+import { DEFAULT_MAX_QUEUED } from '../history/writer.js';
 import type { BrokerChoice, LiveAgentOptions } from '../live/agent.js';
 import { dataDir, ensureDir, gatewayId, hostPort, loadSecrets } from '../live/settings.js';
 import { loadPolicy, profileNames } from '../policy/load.js';
@@ -32,6 +34,9 @@ export const LIVE_OPTIONS: Options = {
   'stats-interval': { type: 'string' },
   'flows-per-second': { type: 'string' },
   'spool-mb': { type: 'string' },
+  influx: { type: 'string' },
+  'influx-retention': { type: 'string' },
+  'influx-queue': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -58,6 +63,13 @@ export const LIVE_OPTIONS_HELP = `  --policy FILE           policy YAML (may ext
   --stats-interval S      seconds between stats messages (default 5)
   --flows-per-second N    flow messages per second at most (default 200; more are counted, not sent)
   --spool-mb N            on-disk spool bound for messages the broker has not taken (default 64)
+  --influx URL            also write traffic history to InfluxDB 1.x: http://HOST:8086/DB (the
+                          database, retention policies and a 1-minute continuous query are
+                          created when absent); user and password from EGRESS_INFLUX_USER and
+                          EGRESS_INFLUX_PASSWORD. Capture goes on while InfluxDB is away
+  --influx-retention D    how long InfluxDB keeps raw points (default ${DEFAULT_RETENTION}; INF: forever)
+  --influx-queue N        points held while InfluxDB is away, then the oldest are dropped and
+                          counted (default ${DEFAULT_MAX_QUEUED}, about 45 MB)
   -h, --help              this help`;
 
 export function liveAgentOptions(
@@ -108,6 +120,7 @@ export function liveAgentOptions(
     statsIntervalMs: positiveInt('stats-interval', str('stats-interval'), 5) * 1000,
     flowsPerSecond: positiveInt('flows-per-second', str('flows-per-second'), 200),
     spoolBytes: positiveInt('spool-mb', str('spool-mb'), 64) * 1024 * 1024,
+    history: historyTarget(str('influx'), str('influx-retention'), str('influx-queue')),
     log,
   };
 }
@@ -119,4 +132,16 @@ export function readPem(name: string, file: string | undefined): Buffer | undefi
   } catch (err) {
     throw new EgressError(ErrorCode.BROKER_UNAVAILABLE, `cannot read --${name} ${file}: ${(err as Error).message}`);
   }
+}
+
+function historyTarget(url: string | undefined, retention: string | undefined, queue: string | undefined) {
+  if (url === undefined) {
+    if (retention !== undefined || queue !== undefined)
+      throw new EgressError(ErrorCode.USAGE, '--influx-retention and --influx-queue need --influx');
+    return undefined;
+  }
+  return {
+    ...parseHistoryTarget(url, process.env, retention),
+    maxQueued: positiveInt('influx-queue', queue, DEFAULT_MAX_QUEUED),
+  };
 }

@@ -204,6 +204,8 @@ async function startAgent(values: Record<string, unknown>, io: CliIo, log: (line
   const options = liveAgentOptions(values, log);
   const agent = await LiveAgent.start(options);
   log(`gateway ${options.gateway}, policy ${options.policy.source}, broker ${agent.brokerUrl}`);
+  const h = options.history;
+  if (h) log(`history: InfluxDB ${h.protocol}://${h.host}:${h.port}/${h.database} (raw points kept ${h.retention})`);
   if (agent.httpAddress)
     log(
       `dashboard: ${agent.httpAddress}/?token=${encodeURIComponent(options.secrets.dashboard)}` +

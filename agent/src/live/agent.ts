@@ -20,6 +20,9 @@ import { recorderContext } from '../evidence/context.js';
 import { type EvidenceOptions, EvidenceRecorder } from '../evidence/recorder.js';
 import { operatorArgs, sessionInfo } from '../evidence/session-message.js';
 import type { OperatorFields } from '../evidence/session-store.js';
+import type { HistoryTarget } from '../history/config.js';
+import { addHistoryRoutes } from '../history/routes.js';
+import { HistorySink } from '../history/sink.js';
 import { addEvidenceRoutes } from '../http/evidence-routes.js';
 import { DashboardServer } from '../http/server.js';
 import { AGENT_CLIENT_PREFIX, AGENT_USER, EmbeddedBroker } from '../mqtt/broker.js';
@@ -79,6 +82,8 @@ export interface LiveAgentOptions {
   spoolBytes?: number;
   /** Flight-session evidence (ring, flagged.pcapng bounds, checkpoint interval). */
   evidence?: EvidenceOptions;
+  /** Traffic history in InfluxDB (--influx); absent: none. */
+  history?: HistoryTarget;
   log: (line: string) => void;
 }
 
@@ -91,6 +96,8 @@ export class LiveAgent {
   readonly spool: Spool;
   /** Flight sessions and their evidence (agent/src/evidence/). */
   readonly evidence: EvidenceRecorder;
+  /** Traffic history in InfluxDB (agent/src/history/), or null. */
+  readonly history: HistorySink | null;
   /** End the open session when the agent stops (a session opened with --session); otherwise it resumes on the next start. */
   endSessionOnStop = false;
   private evidenceTimer: NodeJS.Timeout | null = null;
@@ -152,17 +159,20 @@ export class LiveAgent {
       {
         flow: (r) => {
           this.evidence.flow(r);
+          this.history?.flow(r, this.ctx());
           if (r.internet) this.publisher.send('flow', this.topic.flow, () => encodeFlow(r, this.ctx()));
         },
         alert: (a) => {
           this.publisher.send('alert', this.topic.alert, encodeAlert(a, this.ctx()));
           this.evidence.alert(a);
           this.signals?.alert(a.severity);
+          this.history?.alert(a, this.ctx());
           this.onAlert?.(a);
         },
       },
       { maxFlows: options.maxFlows, policy: options.policy, enricher: options.enricher },
     );
+    this.history = options.history ? new HistorySink(options.history, options.log) : null;
     const ctx = recorderContext({ ...options, databases: options.enricher.versions() });
     this.evidence = new EvidenceRecorder(options.dataDir, ctx, this.pipeline, {
       log: options.log,
@@ -227,6 +237,7 @@ export class LiveAgent {
     });
     agent = new LiveAgent(options, broker, http, url, spool, publisher, overlay);
     publisher.subscribe(commandFilter(gw), (topic, payload, retain) => agent?.command(topic, payload, retain));
+    if (http && agent.history) addHistoryRoutes(http, agent.history, gw, options.dataDir);
     agent.statsTimer = setInterval(() => agent?.publishStats(), options.statsIntervalMs ?? 5000);
     agent.statsTimer.unref();
     const resumed = agent.evidence.resume();
@@ -280,6 +291,7 @@ export class LiveAgent {
     Object.assign(out, this.signals?.counters());
     for (const [k, v] of Object.entries(this.commands.counters)) out[`commands.${k}`] = v;
     for (const [k, v] of Object.entries(this.broker?.counters ?? {})) out[`broker.${k}`] = v;
+    if (this.history) Object.assign(out, this.history.counters());
     return out;
   }
 
@@ -288,10 +300,16 @@ export class LiveAgent {
     if (this.options.geo?.refresh(this.options.enricher))
       this.publisher.publishRetained(this.topic.status, this.statusPayload());
     this.updateStatus();
+    const stats = this.stats();
+    const state = this.condition === 'ready' ? 'online' : 'degraded';
+    this.history?.sample(
+      { stats, capture: this.captureHealth(), state, text: this.condition, startedUs: this.startedUs },
+      this.ctx(),
+    );
     this.publisher.send(
       'stats',
       this.topic.stats,
-      encodeStats(this.stats(), this.ctx(), {
+      encodeStats(stats, this.ctx(), {
         tsUs: Date.now() * 1000,
         counters: this.counters(),
         capture: this.captureHealth(),
@@ -320,7 +338,9 @@ export class LiveAgent {
     this.publishStats();
     if (this.session && this.endSessionOnStop) this.endFlight();
     else this.evidence.suspend();
+    const historyClosed = this.history?.close(flushMs);
     const delivered = await this.publisher.flush(flushMs, interrupt);
+    await historyClosed;
     await this.publisher.close();
     this.spool.close();
     await this.broker?.close();
