@@ -33,6 +33,7 @@ import {
   encodeStatus,
   type MessageContext,
 } from '../mqtt/codec.js';
+import { encodeLookupAlert } from '../mqtt/lookup-alert.js';
 import { Publisher } from '../mqtt/publisher.js';
 import { Spool } from '../mqtt/spool.js';
 import { commandFilter, parseTopic, replyTopic, topicFor } from '../mqtt/topics.js';
@@ -148,6 +149,10 @@ export class LiveAgent {
           this.publisher.send('alert', this.topic.alert, encodeAlert(a, this.ctx()));
           this.evidence.alert(a);
           this.onAlert?.(a);
+        },
+        lookup: (l) => {
+          this.publisher.send('alert', this.topic.alert, encodeLookupAlert(l, this.ctx()));
+          this.evidence.lookup(l);
         },
       },
       { maxFlows: options.maxFlows, policy: options.policy, enricher: options.enricher },
