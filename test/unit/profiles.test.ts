@@ -56,6 +56,8 @@ const CAMERA_HOSTS: [string, string][] = [
   ['pub-cfg.secu100.net', 'Besder/XMEye analysis: cloud config'],
   ['pub-dss-hls.secu100.net', 'Besder/XMEye analysis: relay lookup'],
   ['www.xmeye.net', 'numenworld-ipcam: label of an XMEye camera'],
+  ['doc.cloud-links.net', 'GwellDemo README: Gwell P2P SDK docs'],
+  ['sdk.yoosee.co', 'GwellDemo README: Yoosee SDK'],
 ];
 
 /** Look-alikes: one more word, a label split differently, the vendor name as a subdomain elsewhere. */
@@ -80,6 +82,8 @@ const CAMERA_TRAPS = [
   'imoulife.co',
   'xmeye.network',
   'hikvision.com-support.example',
+  'cloud-links.network',
+  'yoosee.com.example',
 ];
 
 function expectHigh(profile: string, host: string): void {
