@@ -11,12 +11,14 @@
 // namespaces and their resolv.conf are deleted afterwards. Needs root.
 
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { unzipSync } from 'fflate';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAlert, egress as pb } from '../../agent/src/mqtt/codec.js';
+import { recordFlight } from '../evidence/flight.js';
 import { EGRESS_BIN, egress, events, ROOT } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import { inNs, makeNamespacePair, startDnsmasq, startInNs, stop, waitFor } from '../support/netns.js';
@@ -187,4 +189,24 @@ describe('egress run: a lookup alert over a real mosquitto, shown by egress tail
     expect(tailOut).toContain(`LOOKUP ${CLIENT} asked ${RESOLVER}:53 for ${LIVE_NAME}  [deny_domain]`);
     await stop(agent);
   }, 60_000);
+});
+
+describe('the evidence log of a flight', () => {
+  it('records each lookup, and the exported bundle verifies', () => {
+    const policy = join(dir, 'dji.yaml');
+    writeFileSync(policy, 'extends: dji\n');
+    const { dataDir, id } = recordFlight('Lookups of denied names', capture, policy);
+    const bundle = join(dataDir, 'lookups.zip');
+    const x = egress(['export', id, '--out', bundle, '--data-dir', dataDir]);
+    expect(x.code, x.stderr).toBe(0);
+    const log = Buffer.from(unzipSync(readFileSync(bundle))['events.ndjson']).toString('utf8');
+    const lookups = log
+      .split('\n')
+      .filter((l) => l.includes('"event_type":"lookup"'))
+      .map((l) => l.match(/"name":"([^"]+)"/)?.[1]);
+    expect(lookups).toEqual([DIG_NAME, GLIBC_NAME]);
+    const v = egress(['verify', bundle]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 });
