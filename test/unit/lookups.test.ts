@@ -74,3 +74,15 @@ describe('LookupWatch', () => {
     expect(c.status, c.stdout + c.stderr).toBe(0);
   });
 });
+
+describe('LookupWatch.startOver', () => {
+  it('a new flight raises each name again', () => {
+    const w = new LookupWatch(new DomainSet(['dji.com']));
+    const a = dnsFlow(2);
+    expect(w.check(a, 1, query('flysafe-api.dji.com'))).not.toBeNull();
+    expect(w.check(a, 2, query('flysafe-api.dji.com'))).toBeNull();
+    w.startOver();
+    expect(w.size).toBe(0);
+    expect(w.check(a, 3, query('flysafe-api.dji.com'))).not.toBeNull();
+  });
+});

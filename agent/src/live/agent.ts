@@ -321,6 +321,7 @@ export class LiveAgent {
     if (this.session) throw new EgressError(ErrorCode.COMMAND_REJECTED, `flight ${this.session.id} is already open`);
     const m = this.evidence.start(name, operator);
     this.session = { id: m.id, name: m.name, startUs: Date.parse(m.start) * 1000 };
+    this.pipeline.lookups.startOver(); // each flight records the lookups made during it
     this.publishSession(null);
     return this.session;
   }

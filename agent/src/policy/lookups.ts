@@ -7,7 +7,9 @@
 //
 // Bounded (STYLE.md "State is bounded"): at most `maxPairs` client+name pairs
 // are remembered, the oldest forgotten first and counted; a forgotten pair is
-// raised again the next time it is asked.
+// raised again the next time it is asked. The live agent starts the table
+// afresh when a flight opens (and a looping replay on each pass), so every
+// flight's alerts and evidence hold the lookups made during it.
 
 import type { FlowApp } from '../names/flow-app.js';
 import type { DomainSet } from './domains.js';
@@ -45,6 +47,11 @@ export class LookupWatch {
 
   get size(): number {
     return this.seen.size;
+  }
+
+  /** Forget every pair (a new flight, a new replay pass): the next lookup of each is raised again. */
+  startOver(): void {
+    this.seen.clear();
   }
 
   /** A DNS event's body (query or answer): a record the first time this client asks for this denied name. */
