@@ -169,6 +169,8 @@ describe('dashboard in Chromium', () => {
     expect(await lookup.textContent()).toContain('One of its names is on the deny list.');
     // A connection alert is no lookup.
     expect(await alert(page, '203.0.113.10').getAttribute('data-kind')).toBe('connection');
+    await lookup.scrollIntoViewIfNeeded();
+    await lookup.screenshot({ path: join(artifactsDir(), 'alert-lookup-en.png') });
   });
 
   it('fills in the names of an alert raised at the first packet (address rule) from the flow, without a duplicate', async () => {
