@@ -28,6 +28,7 @@ import {
 } from './output/flow-record.js';
 import { readTunnel, type TunnelInfo } from './output/tunnel.js';
 import { loadPolicy } from './policy/load.js';
+import { type LookupRecord, LookupWatch } from './policy/lookups.js';
 import type { Policy } from './policy/policy.js';
 import { type Destination, judge } from './policy/verdict.js';
 import { i32be } from './util/bytes.js';
@@ -43,6 +44,8 @@ export interface EventOutput {
   app?(record: AppEventRecord): void;
   /** The capture was blind for a while (a pcapng statistics block's drop count). */
   gap?(gap: CaptureGap): void;
+  /** A client asked a resolver for a denied name: once per client and name (policy/lookups.ts). */
+  lookup?(record: LookupRecord): void;
 }
 
 export interface PipelineOptions extends FlowTableOptions {
@@ -50,6 +53,8 @@ export interface PipelineOptions extends FlowTableOptions {
   policy?: Policy;
   /** Default: no geo database, only the policy's geo_overrides. */
   enricher?: Enricher;
+  /** Client + name pairs remembered for `lookup` events (default DEFAULT_MAX_LOOKUP_PAIRS). */
+  maxLookupPairs?: number;
   dnsCache?: Partial<DnsAnswerCacheOptions>;
   /** Flows that may hold a reassembly buffer at once (default MAX_REASSEMBLY_STATES). */
   maxReassemblyStates?: number;
@@ -60,6 +65,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   readonly flows: FlowTable;
   readonly dnsCache: DnsAnswerCache;
   readonly names: NamesEngine;
+  readonly lookups: LookupWatch;
   packets = 0;
   bytes = 0;
   firstUs = -1;
@@ -105,10 +111,17 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     this.policy = options.policy ?? loadPolicy({});
     this.enricher = options.enricher ?? new Enricher(null, this.policy.geoOverrides);
     this.dnsCache = new DnsAnswerCache(options.dnsCache);
+    this.lookups = new LookupWatch(this.policy.denyDomains, options.maxLookupPairs);
     this.names = new NamesEngine(
       this.anomalies,
       this.dnsCache,
-      (app, tsUs, type, body) => this.out.app?.({ tsUs, app, type, body }),
+      (app, tsUs, type, body) => {
+        this.out.app?.({ tsUs, app, type, body });
+        if (type === 'dns' && this.out.lookup !== undefined) {
+          const l = this.lookups.check(app, tsUs, body);
+          if (l !== null) this.out.lookup(l);
+        }
+      },
       options.maxReassemblyStates,
     );
   }

@@ -70,9 +70,15 @@ function AlertItem({
       data-testid="alert"
       data-dest={e.destIp}
       data-severity={e.severity}
+      data-kind={e.kind}
     >
       <div class="alert-top">
         <SeverityBadge s={e.severity} />
+        {e.kind === 'lookup' && (
+          <span class="kind" data-testid="alert-kind">
+            {t('lookupLabel')}
+          </span>
+        )}
         <span class="alert-name" data-testid="alert-name">
           {d.names.length > 0 ? d.names.join(', ') : <em>{t('unknownName')}</em>}
         </span>
@@ -82,6 +88,11 @@ function AlertItem({
           </span>
         )}
       </div>
+      {e.kind === 'lookup' && (
+        <div class="alert-where" data-testid="alert-lookup">
+          {t('lookupWhere', { client: e.srcIp, resolver: e.destIp })}
+        </div>
+      )}
       <div class="alert-where">
         <span class="addr">
           {e.destIp}

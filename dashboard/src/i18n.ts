@@ -59,6 +59,8 @@ const en = {
   firstSeen: 'first seen',
   lastSeen: 'last seen',
   unknownName: 'no name seen (address only)',
+  lookupLabel: 'Lookup',
+  lookupWhere: '{client} asked the resolver {resolver} for this denied name (whether or not a connection followed)',
   namesHidden: 'names may be hidden by: {list}',
   network: 'Network',
   unknownNetwork: 'unknown network',
@@ -178,6 +180,9 @@ const nl: Record<MessageKey, string> = {
   firstSeen: 'eerst gezien',
   lastSeen: 'laatst gezien',
   unknownName: 'geen naam gezien (alleen adres)',
+  lookupLabel: 'Opzoeking',
+  lookupWhere:
+    '{client} vroeg de resolver {resolver} naar deze geweigerde naam (of er nu een verbinding volgde of niet)',
   namesHidden: 'namen mogelijk verborgen door: {list}',
   network: 'Netwerk',
   unknownNetwork: 'onbekend netwerk',

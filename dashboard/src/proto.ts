@@ -45,6 +45,11 @@ export interface AlertMsg {
   severity: Severity;
   reasons: string[];
   namesHiddenBy: string[];
+  /** connection: a flow's verdict; lookup: a client asked a resolver for a denied name. */
+  kind: 'connection' | 'lookup';
+  srcIp: string;
+  /** The name asked for (kind lookup), else empty. */
+  lookupName: string;
 }
 
 export interface FlowMsg {
@@ -139,6 +144,9 @@ export function decodeAlert(buf: Uint8Array): AlertMsg {
     severity: severity(a.severity),
     reasons: [...a.reasons],
     namesHiddenBy: [...a.names_hidden_by],
+    kind: a.kind === pb.AlertKind.LOOKUP ? 'lookup' : 'connection',
+    srcIp: a.src_ip,
+    lookupName: a.lookup_name,
   };
 }
 

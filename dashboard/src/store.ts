@@ -26,6 +26,10 @@ export interface AlertEntry {
   severity: Severity;
   reasons: string[];
   namesHiddenBy: string[];
+  kind: 'connection' | 'lookup';
+  /** For a lookup: the client that asked, and the name. */
+  srcIp: string;
+  lookupName: string;
   firstUs: number;
   lastUs: number;
   /** Alerts for this destination (distinct ids). */
@@ -86,11 +90,13 @@ export class Store {
     if (this.seenIds.has(a.id)) return; // QoS 1 may deliver twice: same id, same alert
     this.seenIds.add(a.id);
     if (this.seenIds.size > MAX_SEEN_IDS) this.seenIds.delete(this.seenIds.values().next().value as string);
-    const e = this.alerts.get(a.destIp);
+    // A lookup is an alert on a name, not on the resolver it was asked of: one entry per name.
+    const key = a.kind === 'lookup' ? `lookup ${a.lookupName}` : a.destIp;
+    const e = this.alerts.get(key);
     if (e === undefined) {
       if (this.alerts.size >= MAX_ALERTS) this.dropOldestAlert();
-      this.alerts.set(a.destIp, {
-        key: a.destIp,
+      this.alerts.set(key, {
+        key,
         destIp: a.destIp,
         destPort: a.destPort,
         proto: a.proto,
@@ -99,6 +105,9 @@ export class Store {
         severity: a.severity,
         reasons: [...a.reasons],
         namesHiddenBy: [...a.namesHiddenBy],
+        kind: a.kind,
+        srcIp: a.srcIp,
+        lookupName: a.lookupName,
         firstUs: a.tsUs,
         lastUs: a.tsUs,
         count: 1,
@@ -116,7 +125,7 @@ export class Store {
       mergeInto(e.namesHiddenBy, a.namesHiddenBy);
       fillDest(e.dest, a.dest);
     }
-    this.contact(a.destIp, a.tsUs, a.severity, a.dest);
+    if (a.kind !== 'lookup') this.contact(a.destIp, a.tsUs, a.severity, a.dest);
     this.changed();
   }
 

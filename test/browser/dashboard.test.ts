@@ -155,6 +155,24 @@ describe('dashboard in Chromium', () => {
     expect(await page.locator('[data-testid="alert"] .sev').first().textContent()).toMatch(/HIGH|MEDIUM/);
   });
 
+  it('shows a lookup of a denied name as its own entry, with a word for its kind and who asked which resolver', async () => {
+    // The demo controller asks its resolver for flysafe-api.dji.com (denied by the dji profile).
+    const lookup = page.locator('[data-testid="alert"][data-kind="lookup"]', { hasText: 'flysafe-api.dji.com' });
+    await lookup.waitFor({ timeout: 60_000 });
+    expect(await lookup.count()).toBe(1);
+    expect(await lookup.getAttribute('data-severity')).toBe('high');
+    expect(await lookup.getByTestId('alert-kind').textContent()).toBe('Lookup');
+    expect(await lookup.getByTestId('alert-name').textContent()).toBe('flysafe-api.dji.com');
+    expect(await lookup.getByTestId('alert-lookup').textContent()).toContain(
+      '10.0.0.2 asked the resolver 198.51.100.53 for this denied name',
+    );
+    expect(await lookup.textContent()).toContain('One of its names is on the deny list.');
+    // A connection alert is no lookup.
+    expect(await alert(page, '203.0.113.10').getAttribute('data-kind')).toBe('connection');
+    await lookup.scrollIntoViewIfNeeded();
+    await lookup.screenshot({ path: join(artifactsDir(), 'alert-lookup-en.png') });
+  });
+
   it('fills in the names of an alert raised at the first packet (address rule) from the flow, without a duplicate', async () => {
     // 198.51.100.40 is denied by its network (AS45102) at the SYN; its name comes with the TLS ClientHello.
     const entry = alert(page, '198.51.100.40');
@@ -269,6 +287,9 @@ describe('dashboard in Chromium', () => {
     expect(await page.locator('#alerts-h').textContent()).toContain('Alarmen');
     expect(await alert(page, '203.0.113.53').textContent()).toContain('China (CN), een geweigerd land');
     expect(await alert(page, '192.0.2.41').textContent()).toContain('Staat niet op de toegestane lijst.');
+    expect(await page.locator('[data-kind="lookup"] [data-testid="alert-kind"]').first().textContent()).toBe(
+      'Opzoeking',
+    );
     expect(await page.locator('[data-testid="alert"][data-severity="high"] .sev').first().textContent()).toBe('HOOG');
     expect(await page.locator('#conn-h').textContent()).toBe('Alle verbindingen');
     await page.setViewportSize({ width: 1280, height: 800 });

@@ -79,7 +79,8 @@ describe('done when: Chinese clouds in Europe are high under the default profile
       expect(f.dest.as_country).toBe('CN');
       expect([132203, 45102]).toContain(f.dest.asn);
       expect(f.verdict).toBe('high');
-      expect(f.reasons).toEqual(['deny_as_country']);
+      // The network's registry country, and the network itself (the default profile's ASN list).
+      expect(f.reasons).toEqual(['deny_as_country', 'deny_asn']);
     },
   );
 });

@@ -202,8 +202,9 @@ describe('egress run: live capture in a namespace, alerts over a real mosquitto'
     );
     const toUs = Date.now() * 1000;
 
-    await waitFor('four alerts', () => alerts.length >= 4);
-    const byDest = (ip: string, port: number) => alerts.filter((a) => a.dest_ip === ip && a.dest_port === port);
+    await waitFor('four alerts and a lookup', () => alerts.length >= 5);
+    const connections = alerts.filter((a) => a.kind === egress.v1.AlertKind.CONNECTION);
+    const byDest = (ip: string, port: number) => connections.filter((a) => a.dest_ip === ip && a.dest_port === port);
     const common = { gateway: GW, src_ip: CLIENT, proto: egress.v1.Transport.TCP, severity: egress.v1.Severity.HIGH };
 
     const [cnTls] = byDest(CN_SERVER, 443);
@@ -225,9 +226,13 @@ describe('egress run: live capture in a namespace, alerts over a real mosquitto'
       expect(ts).toBeGreaterThanOrEqual(fromUs - 1000);
       expect(ts).toBeLessThanOrEqual(toUs + 1000);
     }
-    // Each flow alerts once; the resolver is allowed and raises none.
-    expect(alerts).toHaveLength(4);
-    expect(alerts.some((a) => a.dest_ip === RESOLVER)).toBe(false);
+    // Each flow alerts once; the DNS flow to the (allowed) resolver raises none, but the lookup of
+    // the denied name does: one lookup alert, on the name.
+    expect(connections).toHaveLength(4);
+    expect(connections.some((a) => a.dest_ip === RESOLVER)).toBe(false);
+    const lookups = alerts.filter((a) => a.kind === egress.v1.AlertKind.LOOKUP);
+    expect(lookups.map((a) => [a.src_ip, a.dest_ip, a.lookup_name])).toEqual([[CLIENT, RESOLVER, DNS_NAME]]);
+    expect(alerts).toHaveLength(5);
 
     agent.kill('SIGTERM');
     expect(await exited, log).toBe(0);

@@ -103,7 +103,8 @@ const CHINESE_CLOUDS_ABROAD: Row[] = [
     verdict: 'high',
   },
   { cloud: 'Baidu, US', ip: '104.193.88.1', country: 'US', asn: 55967, org: /Baidu/, asCountry: 'CN', verdict: 'high' },
-  // Registered in Hong Kong: the default profile's as_countries is [CN] only, so these are medium (see README).
+  // Registered in Hong Kong, so as_countries [CN] misses it; the default profile's ASN list of
+  // Chinese cloud networks (agent/profiles/default.yaml) makes it high all the same.
   {
     cloud: 'Huawei Cloud, Dublin',
     ip: '83.101.0.1',
@@ -111,8 +112,9 @@ const CHINESE_CLOUDS_ABROAD: Row[] = [
     asn: 136907,
     org: /HUAWEI/,
     asCountry: 'HK',
-    verdict: 'medium',
+    verdict: 'high',
   },
+  // Registered in Hong Kong or elsewhere and not on the ASN list: medium (see README).
   {
     cloud: 'Kingsoft Cloud, abroad',
     ip: '104.166.180.1',
@@ -220,11 +222,11 @@ function check(row: Row): void {
 describe('Chinese clouds in Europe and the US: the network owner is Chinese, wherever the server is', () => {
   it.each(CHINESE_CLOUDS_ABROAD)('$cloud $ip: $country, AS$asn registered in $asCountry, $verdict', check);
 
-  it('Tencent and Alibaba Cloud in Europe are high under the default profile for their registration alone', () => {
+  it('Tencent and Alibaba Cloud in Europe are high under the default profile for their registration and network', () => {
     for (const ip of ['43.157.48.99', '47.254.128.1', '8.209.64.1']) {
       const a = look(db, false, parseV4(ip));
       const j = judge({ words: [0], v6: false, internet: true, names: [], ...a }, defaultProfile);
-      expect(j.reasons, ip).toEqual(['deny_as_country']);
+      expect(j.reasons, ip).toEqual(['deny_as_country', 'deny_asn']);
     }
   });
 });

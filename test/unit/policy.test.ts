@@ -180,9 +180,10 @@ deny:
     expect(judge(dest('145.100.1.1', { names: ['dji.com'] }), p).verdict).toBe('high');
   });
 
-  it('a Chinese cloud network in a European country is caught by as_countries', () => {
+  it('a Chinese cloud network in a European country is caught by as_countries and the default ASN list', () => {
     expect(judge(dest('198.51.100.40', { country: 'DE', asn: 45102, asCountry: 'CN' }), p).reasons).toEqual([
       'deny_as_country',
+      'deny_asn',
     ]);
   });
 

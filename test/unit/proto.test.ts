@@ -205,10 +205,7 @@ describe('schema evolution', () => {
   function newerSchema() {
     const text = readFileSync(join(ROOT, 'agent/proto/egress/v1/egress.proto'), 'utf8')
       .replace('  HIGH = 3;\n', '  HIGH = 3;\n  CRITICAL = 4;\n')
-      .replace(
-        '  repeated string names_hidden_by = 16;\n}',
-        '  repeated string names_hidden_by = 16;\n  string operator_note = 17;\n}',
-      )
+      .replace('  string lookup_name = 18;\n}', '  string lookup_name = 18;\n  string operator_note = 19;\n}')
       .replace(
         '  optional string as_country = 5;\n',
         '  optional string as_country = 5;\n  repeated uint32 rtt_ms = 6;\n',

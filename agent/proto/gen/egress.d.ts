@@ -252,6 +252,12 @@ export namespace egress {
             /** Alert names_hidden_by. */
             names_hidden_by: string[];
 
+            /** Alert kind. */
+            kind: egress.v1.AlertKind;
+
+            /** Alert lookup_name. */
+            lookup_name: string;
+
             /**
              * Creates a new Alert instance using the specified properties.
              * @param [properties] Properties to set
@@ -384,12 +390,31 @@ export namespace egress {
                 /** Alert names_hidden_by */
                 names_hidden_by?: string[];
 
+                /** Alert kind */
+                kind?: egress.v1.AlertKind;
+
+                /** Alert lookup_name */
+                lookup_name?: string;
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of an Alert. */
             type $Shape = egress.v1.Alert.$Properties;
+        }
+
+        /** AlertKind enum. */
+        enum AlertKind {
+
+            /** ALERT_KIND_UNSPECIFIED value */
+            ALERT_KIND_UNSPECIFIED = 0,
+
+            /** CONNECTION value */
+            CONNECTION = 1,
+
+            /** LOOKUP value */
+            LOOKUP = 2
         }
 
         /**

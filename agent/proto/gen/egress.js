@@ -327,6 +327,8 @@ export const egress = $root.egress = (() => {
             Alert.prototype.reasons = $util.emptyArray;
             Alert.prototype.text = "";
             Alert.prototype.names_hidden_by = $util.emptyArray;
+            Alert.prototype.kind = 0;
+            Alert.prototype.lookup_name = "";
 
             let $oneOfFields;
 
@@ -393,6 +395,10 @@ export const egress = $root.egress = (() => {
                 if (message.names_hidden_by != null && message.names_hidden_by.length)
                     for (let i = 0; i < message.names_hidden_by.length; ++i)
                         writer.uint32(130).string(message.names_hidden_by[i]);
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== 0)
+                    writer.uint32(136).int32(message.kind);
+                if (message.lookup_name != null && $Object.hasOwnProperty.call(message, "lookup_name") && message.lookup_name !== "")
+                    writer.uint32(146).string(message.lookup_name);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -563,6 +569,24 @@ export const egress = $root.egress = (() => {
                             message.names_hidden_by.push(reader.stringVerify());
                             continue;
                         }
+                    case 17: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.kind = value;
+                            else
+                                delete message.kind;
+                            continue;
+                        }
+                    case 18: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.lookup_name = value;
+                            else
+                                delete message.lookup_name;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -658,6 +682,12 @@ export const egress = $root.egress = (() => {
                         if (!$util.isString(message.names_hidden_by[i]))
                             return "names_hidden_by: string[] expected";
                 }
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind"))
+                    if (typeof message.kind !== "number" || (message.kind | 0) !== message.kind)
+                        return "kind: enum value expected";
+                if (message.lookup_name != null && $Object.hasOwnProperty.call(message, "lookup_name"))
+                    if (!$util.isString(message.lookup_name))
+                        return "lookup_name: string expected";
                 return null;
             };
 
@@ -782,6 +812,27 @@ export const egress = $root.egress = (() => {
                     for (let i = 0; i < object.names_hidden_by.length; ++i)
                         message.names_hidden_by[i] = $String(object.names_hidden_by[i]);
                 }
+                if (object.kind !== 0 && (typeof object.kind !== "string" || $root.egress.v1.AlertKind[object.kind] !== 0))
+                    switch (object.kind) {
+                    case "ALERT_KIND_UNSPECIFIED":
+                    case 0:
+                        message.kind = 0;
+                        break;
+                    case "CONNECTION":
+                    case 1:
+                        message.kind = 1;
+                        break;
+                    case "LOOKUP":
+                    case 2:
+                        message.kind = 2;
+                        break;
+                    default:
+                        if (typeof object.kind === "number" && (object.kind | 0) === object.kind)
+                            message.kind = object.kind;
+                    }
+                if (object.lookup_name != null)
+                    if (typeof object.lookup_name !== "string" || object.lookup_name.length)
+                        message.lookup_name = $String(object.lookup_name);
                 return message;
             };
 
@@ -817,6 +868,8 @@ export const egress = $root.egress = (() => {
                     object.dest = null;
                     object.severity = options.enums === $String ? "SEVERITY_UNSPECIFIED" : 0;
                     object.text = "";
+                    object.kind = options.enums === $String ? "ALERT_KIND_UNSPECIFIED" : 0;
+                    object.lookup_name = "";
                 }
                 if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
                     object.id = message.id;
@@ -866,6 +919,10 @@ export const egress = $root.egress = (() => {
                     for (let j = 0; j < message.names_hidden_by.length; ++j)
                         object.names_hidden_by[j] = message.names_hidden_by[j];
                 }
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind"))
+                    object.kind = options.enums === $String ? $root.egress.v1.AlertKind[message.kind] === $undefined ? message.kind : $root.egress.v1.AlertKind[message.kind] : message.kind;
+                if (message.lookup_name != null && $Object.hasOwnProperty.call(message, "lookup_name"))
+                    object.lookup_name = message.lookup_name;
                 return object;
             };
 
@@ -880,6 +937,14 @@ export const egress = $root.egress = (() => {
             };
 
             return Alert;
+        })();
+
+        v1.AlertKind = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "ALERT_KIND_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "CONNECTION"] = 1;
+            values[valuesById[2] = "LOOKUP"] = 2;
+            return values;
         })();
 
         v1.Flow = (function() {

@@ -165,7 +165,10 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
     loop: values.loop === true,
     signal: ac.signal,
     anomalies: agent.pipeline.anomalies,
-    onLoop: (n) => log(`replay starts over (pass ${n + 1})`),
+    onLoop: (n) => {
+      agent.pipeline.lookups.startOver();
+      log(`replay starts over (pass ${n + 1})`);
+    },
   });
   // Paced replays carry wall-clock arrival times: flows idle by the wall clock end on the tick.
   const tick = paced ? setInterval(() => agent.tick(Date.now() * 1000), 1000) : null;

@@ -11,6 +11,7 @@ import { chooseGeoData } from '../enrich/geo-store.js';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
 import { dataDir } from '../live/settings.js';
+import { lookupEventLine } from '../output/lookup.js';
 import { alertEventLine, appEventLine, captureGapLine, flowEventLine, statsEvent } from '../output/ndjson.js';
 import { collectStats } from '../output/stats.js';
 import { DestinationTable } from '../output/table.js';
@@ -96,6 +97,7 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
           alert: (a) => writer.line(alertEventLine(a)),
           app: (e) => writer.line(appEventLine(e)),
           gap: (g) => writer.line(captureGapLine(g)),
+          lookup: (l) => writer.line(lookupEventLine(l)),
         }
       : { flow: (r) => table.flow(r), alert: (a) => table.alert(a), app: () => {} };
   const pipeline = new ScanPipeline(output, { maxFlows, policy, enricher });

@@ -139,6 +139,9 @@ export interface AlertView {
   severity: string;
   reasons: string[];
   text: string;
+  /** connection (a flow's verdict) or lookup (a client asked a resolver for a denied name). */
+  kind?: string;
+  lookup_name?: string;
 }
 
 /** One alert, for people: time, severity, tuple, names, network, reasons, and the plain-language why. */
@@ -147,6 +150,13 @@ function formatAlert(a: AlertView): string {
   const net = [a.dest.country, a.dest.asn === undefined ? undefined : `AS${a.dest.asn}`, a.dest.as_org]
     .filter((x) => x !== undefined && x !== '')
     .join(' ');
+  if (a.kind === 'lookup') {
+    return (
+      `${isoMicros(a.ts_us)}  ${a.severity.toUpperCase().padEnd(6)} ${a.gateway}  LOOKUP ` +
+      `${a.src_ip} asked ${a.dest_ip}${port(a.dest_port)} for ${a.lookup_name}  [${a.reasons.join(', ')}]\n` +
+      `    ${a.text}\n`
+    );
+  }
   return (
     `${isoMicros(a.ts_us)}  ${a.severity.toUpperCase().padEnd(6)} ${a.gateway}  ` +
     `${a.src_ip}${port(a.src_port)} -> ${a.dest_ip}${port(a.dest_port)} ${a.proto}  ` +

@@ -12,9 +12,11 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PacketSink } from '../capture/types.js';
 import type { AlertRecord, FlowRecord } from '../output/flow-record.js';
+import { lookupEventLine } from '../output/lookup.js';
 import { alertEventLine, flowEventLine } from '../output/ndjson.js';
 import { isoMicros } from '../output/time.js';
 import type { ScanPipeline } from '../pipeline.js';
+import type { LookupRecord } from '../policy/lookups.js';
 import { FlaggedPcap } from './flagged-pcap.js';
 import { PacketRing, type PacketRingOptions } from './ring.js';
 import {
@@ -163,6 +165,12 @@ export class EvidenceRecorder implements PacketSink {
     }
     this.flowsInternet++;
     this.append('flow', flowEventLine(r));
+  }
+
+  /** A client asked for a denied name (policy/lookups.ts): logged as a `lookup` record, no packets to keep. */
+  lookup(l: LookupRecord): void {
+    if (this.session === null) return;
+    this.append('lookup', lookupEventLine(l));
   }
 
   alert(a: AlertRecord): void {

@@ -35,6 +35,7 @@ import {
   type MessageContext,
 } from '../mqtt/codec.js';
 import { CommandGate } from '../mqtt/commands.js';
+import { encodeLookupAlert } from '../mqtt/lookup-alert.js';
 import { Publisher } from '../mqtt/publisher.js';
 import { Spool } from '../mqtt/spool.js';
 import { commandFilter, topicFor } from '../mqtt/topics.js';
@@ -168,6 +169,11 @@ export class LiveAgent {
           this.signals?.alert(a.severity);
           this.history?.alert(a, this.ctx());
           this.onAlert?.(a);
+        },
+        lookup: (l) => {
+          this.publisher.send('alert', this.topic.alert, encodeLookupAlert(l, this.ctx()));
+          this.evidence.lookup(l);
+          this.signals?.alert(l.severity); // a denied name asked for is a high alert on the lights too
         },
       },
       { maxFlows: options.maxFlows, policy: options.policy, enricher: options.enricher },
@@ -354,6 +360,7 @@ export class LiveAgent {
     const m = this.evidence.start(name, operator);
     this.session = { id: m.id, name: m.name, startUs: Date.parse(m.start) * 1000 };
     this.signals?.session(true);
+    this.pipeline.lookups.startOver(); // each flight records the lookups made during it
     this.publishSession(null);
     return this.session;
   }

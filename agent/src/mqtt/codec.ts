@@ -31,14 +31,14 @@ export interface MessageContext {
   run: string;
 }
 
-const SEVERITY: Record<Verdict, egress.v1.Severity> = {
+export const SEVERITY: Record<Verdict, egress.v1.Severity> = {
   allowed: pb.Severity.ALLOWED,
   medium: pb.Severity.MEDIUM,
   high: pb.Severity.HIGH,
 };
 const VERDICT_OF: Record<number, Verdict> = { 1: 'allowed', 2: 'medium', 3: 'high' };
 
-const TRANSPORT: Record<ProtoName, egress.v1.Transport> = {
+export const TRANSPORT: Record<ProtoName, egress.v1.Transport> = {
   TCP: pb.Transport.TCP,
   UDP: pb.Transport.UDP,
   ICMP: pb.Transport.ICMP,
@@ -97,6 +97,7 @@ export function alertMessage(a: AlertRecord, ctx: MessageContext): egress.v1.Ale
     reasons: a.reasons,
     text: a.text,
     names_hidden_by: app.hiddenBy(),
+    kind: pb.AlertKind.CONNECTION,
   };
 }
 
@@ -350,6 +351,7 @@ function readable(key: string, value: unknown): unknown {
   if (typeof value !== 'number') return value;
   if (key === 'severity' || key === 'verdict') return verdictName(value) ?? value;
   if (key === 'proto') return protoNameOf(value) ?? value;
+  if (key === 'kind') return value === pb.AlertKind.LOOKUP ? 'lookup' : 'connection';
   return value;
 }
 

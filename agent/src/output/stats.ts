@@ -41,7 +41,12 @@ export function collectStats(
       evicted_lru: c.evictedLru,
     },
     alerts: p.alerts,
-    names: { ...p.names.counters, dns_cache_entries: p.dnsCache.size, dns_cache_evictions: p.dnsCache.evictions },
+    names: {
+      ...p.names.counters,
+      ...p.lookups.counters,
+      dns_cache_entries: p.dnsCache.size,
+      dns_cache_evictions: p.dnsCache.evictions,
+    },
     policy,
     databases,
     anomalies: p.anomalies.toJSON(),
