@@ -1,6 +1,7 @@
 // The status banner: ready / capturing / ALERT at a glance, then capture
 // health, clock, geo database, broker connection, gateway and the flight.
 
+import { CaptureIncomplete } from './capture-gap.js';
 import { countUnacknowledged } from './derive.js';
 import { duration, localTime, number, t, utcTime } from './i18n.js';
 import { SeverityIcon } from './icons.js';
@@ -62,10 +63,12 @@ export function Banner({ store, now }: { store: Store; now: number }) {
               </>
             )}
             <br />
-            {drops > 0 ? (
-              <strong class="warn" data-testid="drops">
-                ⚠ {t('dropsWarning', { n: number(drops) })}
-              </strong>
+            {st?.captureIncomplete ? (
+              <CaptureIncomplete gap={st.lastCaptureGap} drops={drops} />
+            ) : drops > 0 ? (
+              <span class="muted" data-testid="drops">
+                {t('dropsEarlier', { n: number(drops) })}
+              </span>
             ) : (
               <span class="muted">{t('noDrops')}</span>
             )}

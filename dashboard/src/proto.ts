@@ -75,6 +75,17 @@ export interface StatusMsg {
   policy: string;
   allowOverlay: string[];
   clockSynchronised: boolean | null;
+  /** A capture gap less than a clean interval ago: "no alert" does not mean "nothing happened". */
+  captureIncomplete: boolean;
+  lastCaptureGap: CaptureGapMsg | null;
+}
+
+/** NDJSON's capture_gap: when the capture was blind, why, and how much it missed (null: unknown). */
+export interface CaptureGapMsg {
+  startUs: number;
+  endUs: number;
+  cause: string;
+  packetsDropped: number | null;
 }
 
 export interface CaptureMsg {
@@ -171,6 +182,15 @@ export function decodeStatus(buf: Uint8Array): StatusMsg {
     policy: s.policy,
     allowOverlay: [...s.allow_overlay],
     clockSynchronised: s.clock_synchronised ?? null,
+    captureIncomplete: s.capture_incomplete,
+    lastCaptureGap: s.last_capture_gap
+      ? {
+          startUs: num(s.last_capture_gap.start_us),
+          endUs: num(s.last_capture_gap.end_us),
+          cause: s.last_capture_gap.cause,
+          packetsDropped: s.last_capture_gap.packets_dropped == null ? null : num(s.last_capture_gap.packets_dropped),
+        }
+      : null,
   };
 }
 

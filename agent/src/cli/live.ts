@@ -7,6 +7,7 @@ import { closeSync, openSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { LiveAgent } from '../live/agent.js';
+import { describeGap } from '../live/capture-gaps.js';
 import { CaptureReplay, parseSpeed } from '../live/replay.js';
 import { TcpdumpCapture } from '../live/tcpdump.js';
 import type { AlertRecord } from '../output/flow-record.js';
@@ -28,6 +29,8 @@ Options:
   --tcpdump PATH          tcpdump to run (default: tcpdump on PATH)
   --capture-buffer KIB    kernel capture buffer for tcpdump (-B); raise it when stats show
                           kernel drops on a busy link (default: tcpdump's, 2 MiB on Linux)
+  --clean-interval S      after a capture gap (drops, a tcpdump restart) the status says
+                          "capture incomplete" until S seconds pass without one (default 60)
   --quiet                 do not print alerts on standard output
 ${LIVE_OPTIONS_HELP}
 
@@ -60,6 +63,7 @@ const RUN_OPTIONS = {
   filter: { type: 'string' },
   tcpdump: { type: 'string' },
   'capture-buffer': { type: 'string' },
+  'clean-interval': { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 
@@ -97,8 +101,11 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
 
   agent.captureHealth = () => {
     const h = capture.health();
-    return { packets: h.packets, kernelDrops: h.kernelDrops, restarts: h.restarts, lastPacketAgeMs: h.lastPacketAgeMs };
+    const { packets, kernelDrops, interfaceDrops, restarts, lastPacketAgeMs } = h;
+    return { packets, kernelDrops, interfaceDrops, restarts, lastPacketAgeMs };
   };
+  if (values['clean-interval'] !== undefined)
+    agent.gaps.cleanMs = positiveInt('clean-interval', values['clean-interval'] as string, 60) * 1000;
   agent.captureProblem = () => {
     const h = capture.health();
     if (h.error !== null) return `capture: ${h.error.message}`;
@@ -211,6 +218,12 @@ function newCapture(
     exclude: ownEndpoints(agent),
     anomalies: agent.pipeline.anomalies,
     onTick: (nowUs) => agent.tick(nowUs),
+    onGap: (gap) => {
+      log(`capture gap: ${describeGap(gap)}`);
+      agent.captureGap(gap);
+    },
+    // Drop counts as often as stats go out: a gap shows within one stats interval.
+    statsIntervalMs: positiveInt('stats-interval', values['stats-interval'] as string | undefined, 5) * 1000,
     onError: (err) => log(err.toLine()),
     onListening: (info) => log(`capturing on ${info.interface} (${info.linkType}), tcpdump pid ${info.pid}`),
   });
