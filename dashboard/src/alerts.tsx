@@ -28,7 +28,9 @@ export function AlertFeed({ store, onReply }: { store: Store; onReply: (ok: bool
         )}
       </div>
       {list.length === 0 ? (
-        <p class="empty">{t('noAlerts')}</p>
+        <p class="empty" data-testid="no-alerts">
+          {t(store.status?.captureIncomplete ? 'noAlertsIncomplete' : 'noAlerts')}
+        </p>
       ) : (
         <ol class="alert-list" data-testid="alert-list">
           {list.slice(0, SHOWN).map((e) => (

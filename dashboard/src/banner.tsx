@@ -3,6 +3,7 @@
 // there), then capture health, clock, geo database, broker connection,
 // gateway, the gateway's preflight and the flight.
 
+import { CaptureIncomplete } from './capture-gap.js';
 import { acknowledge, countUnacknowledged } from './derive.js';
 import { duration, localTime, number, t, utcTime } from './i18n.js';
 import { SeverityIcon } from './icons.js';
@@ -81,10 +82,12 @@ export function Banner({
               </>
             )}
             <br />
-            {drops > 0 ? (
-              <strong class="warn" data-testid="drops">
-                ⚠ {t('dropsWarning', { n: number(drops) })}
-              </strong>
+            {st?.captureIncomplete ? (
+              <CaptureIncomplete gap={st.lastCaptureGap} drops={drops} />
+            ) : drops > 0 ? (
+              <span class="muted" data-testid="drops">
+                {t('dropsEarlier', { n: number(drops) })}
+              </span>
             ) : (
               <span class="muted">{t('noDrops')}</span>
             )}

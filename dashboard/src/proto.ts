@@ -86,6 +86,17 @@ export interface StatusMsg {
   /** Red light and buzzer latched by a high-severity alert, until acknowledged. */
   alertLatched: boolean;
   alertsUnacknowledged: number;
+  /** A capture gap less than a clean interval ago: "no alert" does not mean "nothing happened". */
+  captureIncomplete: boolean;
+  lastCaptureGap: CaptureGapMsg | null;
+}
+
+/** NDJSON's capture_gap: when the capture was blind, why, and how much it missed (null: unknown). */
+export interface CaptureGapMsg {
+  startUs: number;
+  endUs: number;
+  cause: string;
+  packetsDropped: number | null;
 }
 
 export interface CaptureMsg {
@@ -189,6 +200,15 @@ export function decodeStatus(buf: Uint8Array): StatusMsg {
     preflightProblems: [...s.preflight_problems],
     alertLatched: s.alert_latched,
     alertsUnacknowledged: s.alerts_unacknowledged,
+    captureIncomplete: s.capture_incomplete,
+    lastCaptureGap: s.last_capture_gap
+      ? {
+          startUs: num(s.last_capture_gap.start_us),
+          endUs: num(s.last_capture_gap.end_us),
+          cause: s.last_capture_gap.cause,
+          packetsDropped: s.last_capture_gap.packets_dropped == null ? null : num(s.last_capture_gap.packets_dropped),
+        }
+      : null,
   };
 }
 

@@ -685,6 +685,12 @@ export namespace egress {
             /** CaptureHealth last_packet_age_ms. */
             last_packet_age_ms: (number|Long|null);
 
+            /** CaptureHealth interface_drops. */
+            interface_drops: (number|Long);
+
+            /** CaptureHealth gaps. */
+            gaps: egress.v1.CaptureGap[];
+
             /**
              * Creates a new CaptureHealth instance using the specified properties.
              * @param [properties] Properties to set
@@ -781,12 +787,153 @@ export namespace egress {
                 /** CaptureHealth last_packet_age_ms */
                 last_packet_age_ms?: (number|Long|null);
 
+                /** CaptureHealth interface_drops */
+                interface_drops?: (number|Long);
+
+                /** CaptureHealth gaps */
+                gaps?: egress.v1.CaptureGap.$Properties[];
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of a CaptureHealth. */
             type $Shape = egress.v1.CaptureHealth.$Properties;
+        }
+
+        /**
+         * Properties of a CaptureGap.
+         * @deprecated Use egress.v1.CaptureGap.$Properties instead.
+         */
+        interface ICaptureGap extends egress.v1.CaptureGap.$Properties {
+        }
+
+        /** Represents a CaptureGap. */
+        class CaptureGap {
+
+            /**
+             * Constructs a new CaptureGap.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: egress.v1.CaptureGap.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** CaptureGap start_us. */
+            start_us: (number|Long);
+
+            /** CaptureGap end_us. */
+            end_us: (number|Long);
+
+            /** CaptureGap cause. */
+            cause: string;
+
+            /** CaptureGap packets_dropped. */
+            packets_dropped: (number|Long|null);
+
+            /**
+             * Creates a new CaptureGap instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns CaptureGap instance
+             */
+            static create(properties: egress.v1.CaptureGap.$Shape): egress.v1.CaptureGap & egress.v1.CaptureGap.$Shape;
+            static create(properties?: egress.v1.CaptureGap.$Properties): egress.v1.CaptureGap;
+
+            /**
+             * Encodes the specified CaptureGap message. Does not implicitly {@link egress.v1.CaptureGap.verify|verify} messages.
+             * @param message CaptureGap message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: egress.v1.CaptureGap.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified CaptureGap message, length delimited. Does not implicitly {@link egress.v1.CaptureGap.verify|verify} messages.
+             * @param message CaptureGap message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: egress.v1.CaptureGap.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a CaptureGap message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {egress.v1.CaptureGap & egress.v1.CaptureGap.$Shape} CaptureGap
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): egress.v1.CaptureGap & egress.v1.CaptureGap.$Shape;
+
+            /**
+             * Decodes a CaptureGap message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {egress.v1.CaptureGap & egress.v1.CaptureGap.$Shape} CaptureGap
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): egress.v1.CaptureGap & egress.v1.CaptureGap.$Shape;
+
+            /**
+             * Verifies a CaptureGap message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a CaptureGap message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns CaptureGap
+             */
+            static fromObject(object: { [k: string]: any }): egress.v1.CaptureGap;
+
+            /**
+             * Creates a plain object from a CaptureGap message. Also converts values to other types if specified.
+             * @param message CaptureGap
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: egress.v1.CaptureGap, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this CaptureGap to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for CaptureGap
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CaptureGap {
+
+            /** Properties of a CaptureGap. */
+            interface $Properties {
+
+                /** CaptureGap start_us */
+                start_us?: (number|Long);
+
+                /** CaptureGap end_us */
+                end_us?: (number|Long);
+
+                /** CaptureGap cause */
+                cause?: string;
+
+                /** CaptureGap packets_dropped */
+                packets_dropped?: (number|Long|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a CaptureGap. */
+            type $Shape = egress.v1.CaptureGap.$Properties;
         }
 
         /**
@@ -1069,6 +1216,12 @@ export namespace egress {
             /** Status alerts_unacknowledged. */
             alerts_unacknowledged: number;
 
+            /** Status capture_incomplete. */
+            capture_incomplete: boolean;
+
+            /** Status last_capture_gap. */
+            last_capture_gap: egress.v1.CaptureGap;
+
             /**
              * Creates a new Status instance using the specified properties.
              * @param [properties] Properties to set
@@ -1212,6 +1365,12 @@ export namespace egress {
 
                 /** Status alerts_unacknowledged */
                 alerts_unacknowledged?: number;
+
+                /** Status capture_incomplete */
+                capture_incomplete?: boolean;
+
+                /** Status last_capture_gap */
+                last_capture_gap?: egress.v1.CaptureGap.$Properties;
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

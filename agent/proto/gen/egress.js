@@ -1721,6 +1721,7 @@ export const egress = $root.egress = (() => {
         v1.CaptureHealth = (function() {
 
             const CaptureHealth = function (properties) {
+                this.gaps = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -1731,6 +1732,8 @@ export const egress = $root.egress = (() => {
             CaptureHealth.prototype.kernel_drops = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
             CaptureHealth.prototype.restarts = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
             CaptureHealth.prototype.last_packet_age_ms = null;
+            CaptureHealth.prototype.interface_drops = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            CaptureHealth.prototype.gaps = $util.emptyArray;
 
             let $oneOfFields;
 
@@ -1759,6 +1762,11 @@ export const egress = $root.egress = (() => {
                     writer.uint32(24).uint64(message.restarts);
                 if (message.last_packet_age_ms != null && $Object.hasOwnProperty.call(message, "last_packet_age_ms"))
                     writer.uint32(32).uint64(message.last_packet_age_ms);
+                if (message.interface_drops != null && $Object.hasOwnProperty.call(message, "interface_drops") && (typeof message.interface_drops === "object" ? message.interface_drops.low || message.interface_drops.high : message.interface_drops !== 0))
+                    writer.uint32(40).uint64(message.interface_drops);
+                if (message.gaps != null && message.gaps.length)
+                    for (let i = 0; i < message.gaps.length; ++i)
+                        $root.egress.v1.CaptureGap.encode(message.gaps[i], writer.uint32(50).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1830,6 +1838,23 @@ export const egress = $root.egress = (() => {
                             message._last_packet_age_ms = "last_packet_age_ms";
                             continue;
                         }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.interface_drops = value;
+                            else
+                                delete message.interface_drops;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.gaps && message.gaps.length))
+                                message.gaps = [];
+                            message.gaps.push($root.egress.v1.CaptureGap.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1874,6 +1899,18 @@ export const egress = $root.egress = (() => {
                     properties._last_packet_age_ms = 1;
                     if (!$util.isInteger(message.last_packet_age_ms) && !(message.last_packet_age_ms && $util.isInteger(message.last_packet_age_ms.low) && $util.isInteger(message.last_packet_age_ms.high)))
                         return "last_packet_age_ms: integer|Long expected";
+                }
+                if (message.interface_drops != null && $Object.hasOwnProperty.call(message, "interface_drops"))
+                    if (!$util.isInteger(message.interface_drops) && !(message.interface_drops && $util.isInteger(message.interface_drops.low) && $util.isInteger(message.interface_drops.high)))
+                        return "interface_drops: integer|Long expected";
+                if (message.gaps != null && $Object.hasOwnProperty.call(message, "gaps")) {
+                    if (!$Array.isArray(message.gaps))
+                        return "gaps: array expected";
+                    for (let i = 0; i < message.gaps.length; ++i) {
+                        let error = $root.egress.v1.CaptureGap.verify(message.gaps[i], _depth + 1);
+                        if (error)
+                            return "gaps." + error;
+                    }
                 }
                 return null;
             };
@@ -1927,6 +1964,26 @@ export const egress = $root.egress = (() => {
                         message.last_packet_age_ms = object.last_packet_age_ms;
                     else if (typeof object.last_packet_age_ms === "object")
                         message.last_packet_age_ms = new $util.LongBits(object.last_packet_age_ms.low >>> 0, object.last_packet_age_ms.high >>> 0).toNumber(true);
+                if (object.interface_drops != null)
+                    if (typeof object.interface_drops === "object" ? object.interface_drops.low || object.interface_drops.high : $Number(object.interface_drops) !== 0)
+                        if ($util.Long)
+                            message.interface_drops = $util.Long.fromValue(object.interface_drops, true);
+                        else if (typeof object.interface_drops === "string")
+                            message.interface_drops = $parseInt(object.interface_drops, 10);
+                        else if (typeof object.interface_drops === "number")
+                            message.interface_drops = object.interface_drops;
+                        else if (typeof object.interface_drops === "object")
+                            message.interface_drops = new $util.LongBits(object.interface_drops.low >>> 0, object.interface_drops.high >>> 0).toNumber(true);
+                if (object.gaps) {
+                    if (!$Array.isArray(object.gaps))
+                        throw $TypeError(".egress.v1.CaptureHealth.gaps: array expected");
+                    message.gaps = $Array(object.gaps.length);
+                    for (let i = 0; i < object.gaps.length; ++i) {
+                        if (!$util.isObject(object.gaps[i]))
+                            throw $TypeError(".egress.v1.CaptureHealth.gaps: object expected");
+                        message.gaps[i] = $root.egress.v1.CaptureGap.fromObject(object.gaps[i], _depth + 1);
+                    }
+                }
                 return message;
             };
 
@@ -1938,6 +1995,8 @@ export const egress = $root.egress = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.gaps = [];
                 if (options.defaults) {
                     if ($util.Long) {
                         let long = new $util.Long(0, 0, true);
@@ -1954,6 +2013,11 @@ export const egress = $root.egress = (() => {
                         object.restarts = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.restarts = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.interface_drops = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.interface_drops = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                 }
                 if (message.packets != null && $Object.hasOwnProperty.call(message, "packets"))
                     if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
@@ -1983,6 +2047,18 @@ export const egress = $root.egress = (() => {
                         object.last_packet_age_ms = options.longs === $String ? $String(message.last_packet_age_ms) : message.last_packet_age_ms;
                     else
                         object.last_packet_age_ms = options.longs === $String ? $util.Long.prototype.toString.call(message.last_packet_age_ms) : options.longs === $Number ? new $util.LongBits(message.last_packet_age_ms.low >>> 0, message.last_packet_age_ms.high >>> 0).toNumber(true) : message.last_packet_age_ms;
+                if (message.interface_drops != null && $Object.hasOwnProperty.call(message, "interface_drops"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.interface_drops = typeof message.interface_drops === "number" ? $BigInt(message.interface_drops) : $util.Long.fromBits(message.interface_drops.low >>> 0, message.interface_drops.high >>> 0, true).toBigInt();
+                    else if (typeof message.interface_drops === "number")
+                        object.interface_drops = options.longs === $String ? $String(message.interface_drops) : message.interface_drops;
+                    else
+                        object.interface_drops = options.longs === $String ? $util.Long.prototype.toString.call(message.interface_drops) : options.longs === $Number ? new $util.LongBits(message.interface_drops.low >>> 0, message.interface_drops.high >>> 0).toNumber(true) : message.interface_drops;
+                if (message.gaps && message.gaps.length) {
+                    object.gaps = $Array(message.gaps.length);
+                    for (let j = 0; j < message.gaps.length; ++j)
+                        object.gaps[j] = $root.egress.v1.CaptureGap.toObject(message.gaps[j], options, _depth + 1);
+                }
                 return object;
             };
 
@@ -1997,6 +2073,271 @@ export const egress = $root.egress = (() => {
             };
 
             return CaptureHealth;
+        })();
+
+        v1.CaptureGap = (function() {
+
+            const CaptureGap = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            CaptureGap.prototype.start_us = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            CaptureGap.prototype.end_us = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            CaptureGap.prototype.cause = "";
+            CaptureGap.prototype.packets_dropped = null;
+
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(CaptureGap.prototype, "_packets_dropped", {
+                get: $util.oneOfGetter($oneOfFields = ["packets_dropped"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            CaptureGap.create = function(properties) {
+                return new CaptureGap(properties);
+            };
+
+            CaptureGap.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.start_us != null && $Object.hasOwnProperty.call(message, "start_us") && (typeof message.start_us === "object" ? message.start_us.low || message.start_us.high : message.start_us !== 0))
+                    writer.uint32(8).uint64(message.start_us);
+                if (message.end_us != null && $Object.hasOwnProperty.call(message, "end_us") && (typeof message.end_us === "object" ? message.end_us.low || message.end_us.high : message.end_us !== 0))
+                    writer.uint32(16).uint64(message.end_us);
+                if (message.cause != null && $Object.hasOwnProperty.call(message, "cause") && message.cause !== "")
+                    writer.uint32(26).string(message.cause);
+                if (message.packets_dropped != null && $Object.hasOwnProperty.call(message, "packets_dropped"))
+                    writer.uint32(32).uint64(message.packets_dropped);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            CaptureGap.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            CaptureGap.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.egress.v1.CaptureGap();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.start_us = value;
+                            else
+                                delete message.start_us;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.end_us = value;
+                            else
+                                delete message.end_us;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cause = value;
+                            else
+                                delete message.cause;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            message.packets_dropped = reader.uint64();
+                            message._packets_dropped = "packets_dropped";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            CaptureGap.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            CaptureGap.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                let properties = {};
+                if (message.start_us != null && $Object.hasOwnProperty.call(message, "start_us"))
+                    if (!$util.isInteger(message.start_us) && !(message.start_us && $util.isInteger(message.start_us.low) && $util.isInteger(message.start_us.high)))
+                        return "start_us: integer|Long expected";
+                if (message.end_us != null && $Object.hasOwnProperty.call(message, "end_us"))
+                    if (!$util.isInteger(message.end_us) && !(message.end_us && $util.isInteger(message.end_us.low) && $util.isInteger(message.end_us.high)))
+                        return "end_us: integer|Long expected";
+                if (message.cause != null && $Object.hasOwnProperty.call(message, "cause"))
+                    if (!$util.isString(message.cause))
+                        return "cause: string expected";
+                if (message.packets_dropped != null && $Object.hasOwnProperty.call(message, "packets_dropped")) {
+                    properties._packets_dropped = 1;
+                    if (!$util.isInteger(message.packets_dropped) && !(message.packets_dropped && $util.isInteger(message.packets_dropped.low) && $util.isInteger(message.packets_dropped.high)))
+                        return "packets_dropped: integer|Long expected";
+                }
+                return null;
+            };
+
+            CaptureGap.fromObject = function (object, _depth) {
+                if (object instanceof $root.egress.v1.CaptureGap)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".egress.v1.CaptureGap: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.egress.v1.CaptureGap();
+                if (object.start_us != null)
+                    if (typeof object.start_us === "object" ? object.start_us.low || object.start_us.high : $Number(object.start_us) !== 0)
+                        if ($util.Long)
+                            message.start_us = $util.Long.fromValue(object.start_us, true);
+                        else if (typeof object.start_us === "string")
+                            message.start_us = $parseInt(object.start_us, 10);
+                        else if (typeof object.start_us === "number")
+                            message.start_us = object.start_us;
+                        else if (typeof object.start_us === "object")
+                            message.start_us = new $util.LongBits(object.start_us.low >>> 0, object.start_us.high >>> 0).toNumber(true);
+                if (object.end_us != null)
+                    if (typeof object.end_us === "object" ? object.end_us.low || object.end_us.high : $Number(object.end_us) !== 0)
+                        if ($util.Long)
+                            message.end_us = $util.Long.fromValue(object.end_us, true);
+                        else if (typeof object.end_us === "string")
+                            message.end_us = $parseInt(object.end_us, 10);
+                        else if (typeof object.end_us === "number")
+                            message.end_us = object.end_us;
+                        else if (typeof object.end_us === "object")
+                            message.end_us = new $util.LongBits(object.end_us.low >>> 0, object.end_us.high >>> 0).toNumber(true);
+                if (object.cause != null)
+                    if (typeof object.cause !== "string" || object.cause.length)
+                        message.cause = $String(object.cause);
+                if (object.packets_dropped != null)
+                    if ($util.Long)
+                        message.packets_dropped = $util.Long.fromValue(object.packets_dropped, true);
+                    else if (typeof object.packets_dropped === "string")
+                        message.packets_dropped = $parseInt(object.packets_dropped, 10);
+                    else if (typeof object.packets_dropped === "number")
+                        message.packets_dropped = object.packets_dropped;
+                    else if (typeof object.packets_dropped === "object")
+                        message.packets_dropped = new $util.LongBits(object.packets_dropped.low >>> 0, object.packets_dropped.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            CaptureGap.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.start_us = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.start_us = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.end_us = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.end_us = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.cause = "";
+                }
+                if (message.start_us != null && $Object.hasOwnProperty.call(message, "start_us"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.start_us = typeof message.start_us === "number" ? $BigInt(message.start_us) : $util.Long.fromBits(message.start_us.low >>> 0, message.start_us.high >>> 0, true).toBigInt();
+                    else if (typeof message.start_us === "number")
+                        object.start_us = options.longs === $String ? $String(message.start_us) : message.start_us;
+                    else
+                        object.start_us = options.longs === $String ? $util.Long.prototype.toString.call(message.start_us) : options.longs === $Number ? new $util.LongBits(message.start_us.low >>> 0, message.start_us.high >>> 0).toNumber(true) : message.start_us;
+                if (message.end_us != null && $Object.hasOwnProperty.call(message, "end_us"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.end_us = typeof message.end_us === "number" ? $BigInt(message.end_us) : $util.Long.fromBits(message.end_us.low >>> 0, message.end_us.high >>> 0, true).toBigInt();
+                    else if (typeof message.end_us === "number")
+                        object.end_us = options.longs === $String ? $String(message.end_us) : message.end_us;
+                    else
+                        object.end_us = options.longs === $String ? $util.Long.prototype.toString.call(message.end_us) : options.longs === $Number ? new $util.LongBits(message.end_us.low >>> 0, message.end_us.high >>> 0).toNumber(true) : message.end_us;
+                if (message.cause != null && $Object.hasOwnProperty.call(message, "cause"))
+                    object.cause = message.cause;
+                if (message.packets_dropped != null && $Object.hasOwnProperty.call(message, "packets_dropped"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.packets_dropped = typeof message.packets_dropped === "number" ? $BigInt(message.packets_dropped) : $util.Long.fromBits(message.packets_dropped.low >>> 0, message.packets_dropped.high >>> 0, true).toBigInt();
+                    else if (typeof message.packets_dropped === "number")
+                        object.packets_dropped = options.longs === $String ? $String(message.packets_dropped) : message.packets_dropped;
+                    else
+                        object.packets_dropped = options.longs === $String ? $util.Long.prototype.toString.call(message.packets_dropped) : options.longs === $Number ? new $util.LongBits(message.packets_dropped.low >>> 0, message.packets_dropped.high >>> 0).toNumber(true) : message.packets_dropped;
+                return object;
+            };
+
+            CaptureGap.prototype.toJSON = function() {
+                return CaptureGap.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            CaptureGap.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/egress.v1.CaptureGap";
+            };
+
+            return CaptureGap;
         })();
 
         v1.Stats = (function() {
@@ -2887,6 +3228,8 @@ export const egress = $root.egress = (() => {
             Status.prototype.preflight_problems = $util.emptyArray;
             Status.prototype.alert_latched = false;
             Status.prototype.alerts_unacknowledged = 0;
+            Status.prototype.capture_incomplete = false;
+            Status.prototype.last_capture_gap = null;
 
             let $oneOfFields;
 
@@ -2956,6 +3299,10 @@ export const egress = $root.egress = (() => {
                     writer.uint32(216).bool(message.alert_latched);
                 if (message.alerts_unacknowledged != null && $Object.hasOwnProperty.call(message, "alerts_unacknowledged") && message.alerts_unacknowledged !== 0)
                     writer.uint32(224).uint32(message.alerts_unacknowledged);
+                if (message.capture_incomplete != null && $Object.hasOwnProperty.call(message, "capture_incomplete") && message.capture_incomplete !== false)
+                    writer.uint32(248).bool(message.capture_incomplete);
+                if (message.last_capture_gap != null && $Object.hasOwnProperty.call(message, "last_capture_gap"))
+                    $root.egress.v1.CaptureGap.encode(message.last_capture_gap, writer.uint32(258).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3194,6 +3541,21 @@ export const egress = $root.egress = (() => {
                                 delete message.alerts_unacknowledged;
                             continue;
                         }
+                    case 31: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.capture_incomplete = value;
+                            else
+                                delete message.capture_incomplete;
+                            continue;
+                        }
+                    case 32: {
+                            if (wireType !== 2)
+                                break;
+                            message.last_capture_gap = $root.egress.v1.CaptureGap.decode(reader, reader.size(), $undefined, _depth + 1, message.last_capture_gap);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3302,6 +3664,14 @@ export const egress = $root.egress = (() => {
                 if (message.alerts_unacknowledged != null && $Object.hasOwnProperty.call(message, "alerts_unacknowledged"))
                     if (!$util.isInteger(message.alerts_unacknowledged))
                         return "alerts_unacknowledged: integer expected";
+                if (message.capture_incomplete != null && $Object.hasOwnProperty.call(message, "capture_incomplete"))
+                    if (typeof message.capture_incomplete !== "boolean")
+                        return "capture_incomplete: boolean expected";
+                if (message.last_capture_gap != null && $Object.hasOwnProperty.call(message, "last_capture_gap")) {
+                    let error = $root.egress.v1.CaptureGap.verify(message.last_capture_gap, _depth + 1);
+                    if (error)
+                        return "last_capture_gap." + error;
+                }
                 return null;
             };
 
@@ -3428,6 +3798,14 @@ export const egress = $root.egress = (() => {
                 if (object.alerts_unacknowledged != null)
                     if ($Number(object.alerts_unacknowledged) !== 0)
                         message.alerts_unacknowledged = object.alerts_unacknowledged >>> 0;
+                if (object.capture_incomplete != null)
+                    if (object.capture_incomplete)
+                        message.capture_incomplete = $Boolean(object.capture_incomplete);
+                if (object.last_capture_gap != null) {
+                    if (!$util.isObject(object.last_capture_gap))
+                        throw $TypeError(".egress.v1.Status.last_capture_gap: object expected");
+                    message.last_capture_gap = $root.egress.v1.CaptureGap.fromObject(object.last_capture_gap, _depth + 1);
+                }
                 return message;
             };
 
@@ -3473,6 +3851,8 @@ export const egress = $root.egress = (() => {
                     object.preflight = "";
                     object.alert_latched = false;
                     object.alerts_unacknowledged = 0;
+                    object.capture_incomplete = false;
+                    object.last_capture_gap = null;
                 }
                 if (message.gateway != null && $Object.hasOwnProperty.call(message, "gateway"))
                     object.gateway = message.gateway;
@@ -3542,6 +3922,10 @@ export const egress = $root.egress = (() => {
                     object.alert_latched = message.alert_latched;
                 if (message.alerts_unacknowledged != null && $Object.hasOwnProperty.call(message, "alerts_unacknowledged"))
                     object.alerts_unacknowledged = message.alerts_unacknowledged;
+                if (message.capture_incomplete != null && $Object.hasOwnProperty.call(message, "capture_incomplete"))
+                    object.capture_incomplete = message.capture_incomplete;
+                if (message.last_capture_gap != null && $Object.hasOwnProperty.call(message, "last_capture_gap"))
+                    object.last_capture_gap = $root.egress.v1.CaptureGap.toObject(message.last_capture_gap, options, _depth + 1);
                 return object;
             };
 

@@ -2,11 +2,14 @@
 // readably (or as JSON lines), decoding the protobuf payloads.
 
 import { connect, type IClientOptions } from 'mqtt';
+import type { CaptureGap } from '../capture/types.js';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
+import { describeGap } from '../live/capture-gaps.js';
 import { readTokenFile } from '../live/secret-files.js';
 import { dataDir, existingDashboardToken } from '../live/settings.js';
 import { VIEWER_USER } from '../mqtt/broker.js';
 import { decodeForTopic } from '../mqtt/codec.js';
+import { captureGapLine } from '../output/ndjson.js';
 import { isoMicros } from '../output/time.js';
 import { parseCommand, positiveInt } from './args.js';
 import type { CliIo } from './io.js';
@@ -28,7 +31,8 @@ Options:
                       or ~/.local/state/egress)
   --ca FILE, --cert FILE, --key FILE
                       TLS: CA bundle, client certificate and key (PEM)
-  --status            also print status and flight-session changes
+  --status            also print status and flight-session changes, and capture gaps
+                      (with --json as NDJSON \`capture_gap\` events, as \`egress scan\` writes them)
   --json              one JSON object a line instead of text
   --count N           exit after N alerts
   -h, --help          this help
@@ -96,7 +100,7 @@ export async function tailCommand(argv: string[], io: CliIo): Promise<number> {
     client.on('connect', () => {
       connectedOnce = true;
       const topics = [`egress/v1/${gw}/alert`];
-      if (values.status) topics.push(`egress/v1/${gw}/status`, `egress/v1/${gw}/session`);
+      if (values.status) topics.push(`egress/v1/${gw}/status`, `egress/v1/${gw}/session`, `egress/v1/${gw}/stats`);
       client.subscribe(topics, { qos: 1 });
       if (!json) io.stderr.write(`egress tail: listening on ${url} for ${topics.join(', ')}\n`);
     });
@@ -117,12 +121,29 @@ export async function tailCommand(argv: string[], io: CliIo): Promise<number> {
       if (decoded === null) return;
       const { kind } = decoded.topic;
       const m = decoded.message as Record<string, unknown>;
+      if (kind === 'stats') {
+        // Only the capture gaps a stats message carries; the counters are the dashboard's.
+        for (const g of gapsOfStats(m))
+          io.stdout.write(json ? `${captureGapLine(g)}\n` : `gap     ${decoded.topic.gateway}: ${describeGap(g)}\n`);
+        return;
+      }
       if (json) io.stdout.write(`${JSON.stringify({ topic, kind, ...m })}\n`);
       else if (kind === 'alert') io.stdout.write(formatAlert(m as unknown as AlertView));
       else io.stdout.write(`${kind.padEnd(7)} ${decoded.topic.gateway}: ${JSON.stringify(m)}\n`);
       if (kind === 'alert' && ++seen >= count) finish(ExitCode.OK);
     });
   });
+}
+
+/** The capture gaps of a decoded stats message. */
+function gapsOfStats(m: Record<string, unknown>): CaptureGap[] {
+  const gaps = (m.capture as { gaps?: Record<string, unknown>[] } | null | undefined)?.gaps ?? [];
+  return gaps.map((g) => ({
+    startUs: Number(g.start_us),
+    endUs: Number(g.end_us),
+    cause: g.cause as CaptureGap['cause'],
+    packetsDropped: typeof g.packets_dropped === 'number' ? g.packets_dropped : null,
+  }));
 }
 
 /** An alert as decodeForTopic gives it (NDJSON field names). */

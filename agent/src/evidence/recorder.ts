@@ -10,7 +10,7 @@
 
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PacketSink } from '../capture/types.js';
+import type { CaptureGap, PacketSink } from '../capture/types.js';
 import type { AlertRecord, FlowRecord } from '../output/flow-record.js';
 import { lookupEventLine } from '../output/lookup.js';
 import { alertEventLine, flowEventLine } from '../output/ndjson.js';
@@ -28,12 +28,6 @@ import {
   type SessionMeta,
   startSession,
 } from './session-store.js';
-
-export interface CaptureHealthSample {
-  kernelDrops: number;
-  interfaceDrops?: number;
-  restarts: number;
-}
 
 export interface EvidenceOptions {
   ring?: PacketRingOptions;
@@ -55,8 +49,6 @@ export class EvidenceRecorder implements PacketSink {
   readonly ring: PacketRing;
   /** flow id → comment for its packets. */
   private readonly flagged = new Map<number, string>();
-  private lastHealth: CaptureHealthSample | null = null;
-  private lastHealthUs = 0;
   private lastCheckpointUs = 0;
   private flowsInternet = 0;
   private flowsLocal = 0;
@@ -212,23 +204,10 @@ export class EvidenceRecorder implements PacketSink {
     this.append('command', JSON.stringify({ verb, args }));
   }
 
-  /**
-   * Capture health, sampled about once a second: new kernel or interface
-   * drops and capture restarts since the last sample are gaps in the window
-   * between the two samples.
-   */
-  captureHealth(h: CaptureHealthSample | null): void {
-    const nowUs = this.now();
-    const last = this.lastHealth;
-    const since = this.lastHealthUs;
-    this.lastHealth = h;
-    this.lastHealthUs = nowUs;
-    if (h === null || last === null || this.session === null) return;
-    const kd = h.kernelDrops - last.kernelDrops;
-    if (kd > 0) this.gap(since, nowUs, 'kernel_drop', kd);
-    const idrop = (h.interfaceDrops ?? 0) - (last.interfaceDrops ?? 0);
-    if (idrop > 0) this.gap(since, nowUs, 'interface_drop', idrop);
-    if (h.restarts > last.restarts) this.gap(since, nowUs, 'capture_restart', null);
+  /** A gap in the live capture (live/capture-gaps.ts): kernel or interface drops, a capture restart. */
+  captureGap(g: CaptureGap): void {
+    if (this.session === null) return;
+    this.gap(g.startUs, g.endUs, g.cause, g.packetsDropped);
   }
 
   /** About once a second: a signed checkpoint when records came in and the last one is older than the interval. */

@@ -12,7 +12,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { PacketSink } from '../capture/types.js';
+import type { CaptureGap, PacketSink } from '../capture/types.js';
 import type { Enricher } from '../enrich/enricher.js';
 import type { GeoSource } from '../enrich/geo-source.js';
 import { EgressError, ErrorCode } from '../errors.js';
@@ -45,6 +45,7 @@ import { type CaptureInfo, collectStats } from '../output/stats.js';
 import { ScanPipeline } from '../pipeline.js';
 import { AllowOverlay } from '../policy/overlay.js';
 import type { Policy } from '../policy/policy.js';
+import { CaptureGapLog, withGaps } from './capture-gaps.js';
 import { ClockCheck } from './clock.js';
 import type { Secrets } from './settings.js';
 import type { GatewaySignals } from './signals.js';
@@ -56,6 +57,7 @@ export type BrokerChoice =
 export interface CaptureHealthView {
   packets: number;
   kernelDrops: number;
+  interfaceDrops?: number;
   restarts: number;
   lastPacketAgeMs: number | null;
 }
@@ -106,6 +108,8 @@ export class LiveAgent {
   captureHealth: () => CaptureHealthView | null = () => null;
   /** What is wrong with the capture right now (plain language), or null; filled in by whoever runs the source. */
   captureProblem: () => string | null = () => null;
+  /** Gaps in the capture, and whether the status must say "capture incomplete" (capture-gaps.ts). */
+  readonly gaps = new CaptureGapLog();
   /** The condition last published in the retained status. */
   private condition = 'ready';
   private droppedSeen = 0;
@@ -249,10 +253,7 @@ export class LiveAgent {
     const resumed = agent.evidence.resume();
     if (resumed) agent.session = { id: resumed.id, name: resumed.name, startUs: Date.parse(resumed.start) * 1000 };
     if (resumed) agent.publishSession(null);
-    agent.evidenceTimer = setInterval(() => {
-      agent?.evidence.captureHealth(agent.captureHealth());
-      agent?.evidence.tick();
-    }, 1000);
+    agent.evidenceTimer = setInterval(() => agent?.evidence.tick(), 1000);
     agent.evidenceTimer.unref();
     return agent;
   }
@@ -260,6 +261,13 @@ export class LiveAgent {
   /** The sink a capture source feeds. */
   get sink(): PacketSink {
     return this.evidence;
+  }
+
+  /** The source was blind for a while: into the evidence log, the next stats message and the status. */
+  captureGap(gap: CaptureGap): void {
+    this.gaps.add(gap);
+    this.evidence.captureGap(gap);
+    this.updateStatus();
   }
 
   /** Wall-clock tick from the source: end flows that went idle. */
@@ -292,6 +300,7 @@ export class LiveAgent {
       const age = geo.health().ageDays;
       if (age !== null) out['geo.data_age_days'] = age;
     }
+    for (const [k, v] of Object.entries(this.gaps.counters)) out[`capture.${k}`] = v;
     Object.assign(out, this.evidence.counters());
     out['policy.allow_overlay'] = this.overlay.entries().length;
     Object.assign(out, this.signals?.counters());
@@ -318,7 +327,7 @@ export class LiveAgent {
       encodeStats(stats, this.ctx(), {
         tsUs: Date.now() * 1000,
         counters: this.counters(),
-        capture: this.captureHealth(),
+        capture: withGaps(this.captureHealth(), this.gaps),
       }),
     );
   }
@@ -399,6 +408,8 @@ export class LiveAgent {
     const problems: string[] = [];
     const capture = this.captureProblem();
     if (capture !== null) problems.push(capture);
+    const gap = this.gaps.problem();
+    if (gap !== null) problems.push(gap);
     if (dropped > this.droppedSeen) problems.push(`spool full: ${dropped - this.droppedSeen} messages dropped`);
     this.droppedSeen = dropped;
     const condition = problems.length === 0 ? 'ready' : problems.join('; ');
@@ -435,6 +446,8 @@ export class LiveAgent {
       allowOverlay: this.overlay.entries(),
       clockSynchronised: this.clock.synchronised,
       signals: this.signals?.statusFields(),
+      captureIncomplete: this.gaps.incomplete,
+      lastCaptureGap: this.gaps.last,
     });
   }
 

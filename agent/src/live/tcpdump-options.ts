@@ -1,6 +1,7 @@
 // What the live capture source takes and reports: its options and the
 // plain health snapshot published in status messages.
 
+import type { CaptureGap } from '../capture/types.js';
 import type { Anomalies } from '../decode/anomaly.js';
 import type { EgressError } from '../errors.js';
 import type { TcpdumpArgOptions } from './tcpdump-args.js';
@@ -71,6 +72,8 @@ export interface TcpdumpCaptureOptions extends TcpdumpArgOptions {
   onTick?: (nowUs: number) => void;
   /** Each failure: tcpdump could not start, or ended while it should be capturing. */
   onError?: (err: EgressError) => void;
+  /** The capture was blind for a while: kernel or interface drops in tcpdump's statistics, or a restart. */
+  onGap?: (gap: CaptureGap) => void;
   /** A tcpdump process opened the interface. */
   onListening?: (info: { pid: number; interface: string; linkType: string }) => void;
 }

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { CaptureReader } from '../capture/reader.js';
 import type { PacketSink } from '../capture/types.js';
 import { EgressError, ErrorCode } from '../errors.js';
+import { GapDetector } from './capture-gaps.js';
 import { trackChild, untrackChild } from './children.js';
 import { tcpdumpArgs } from './tcpdump-args.js';
 import type { BackoffOptions, CaptureHealth, CaptureState, TcpdumpCaptureOptions } from './tcpdump-options.js';
@@ -64,6 +65,8 @@ export class TcpdumpCapture {
   private statsTimer: NodeJS.Timeout | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
   private stopped: Promise<void> | null = null;
+  /** Drops and restarts as capture_gap events (capture-gaps.ts). */
+  private readonly gaps: GapDetector;
   /** Counts each record, then hands it on (the view is valid only during the call). */
   private readonly counting: PacketSink = {
     packet: (buf, off, caplen, origLen, tsUs, linkType) => {
@@ -83,6 +86,11 @@ export class TcpdumpCapture {
     const command = options.command ?? ['tcpdump'];
     if (command.length === 0) throw new EgressError(ErrorCode.CAPTURE_CONFIG_INVALID, 'the tcpdump command is empty');
     this.argv = [...command, ...tcpdumpArgs(options)];
+    const now = options.now ?? Date.now;
+    this.gaps = new GapDetector(
+      (g) => options.onGap?.(g),
+      () => now() * 1000,
+    );
   }
 
   /** Starts capturing (and the tick); returns at once. Failures show in health() and onError. */
@@ -201,9 +209,11 @@ export class TcpdumpCapture {
         this.error = null;
         this.consecutiveFailures = 0;
         this.startStatsTimer();
+        this.gaps.listening();
         this.o.onListening?.({ pid: run.child?.pid ?? -1, interface: fact.interface, linkType: fact.linkType });
         return;
       case 'stats':
+        if (!run.gone) this.gaps.stats(run.counters, fact.counters);
         Object.assign(run.counters, fact.counters);
         return;
       case 'detail':
@@ -232,6 +242,7 @@ export class TcpdumpCapture {
     for (const k of Object.keys(this.past) as (keyof TcpdumpCounters)[]) this.past[k] += run.counters[k];
     for (const resolve of run.onGone) resolve();
     if (this.stopped) return;
+    this.gaps.gone();
     const now = performance.now();
     const listened = run.listeningMs !== null;
     if (listened && now - (run.listeningMs as number) >= this.backoff.stableMs)

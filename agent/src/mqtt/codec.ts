@@ -10,6 +10,7 @@
 
 // Same relative path from src/mqtt and dist/mqtt: both sit two levels below agent/.
 import { egress } from '../../proto/gen/egress.js';
+import type { CaptureGap } from '../capture/types.js';
 import { EgressError, ErrorCode } from '../errors.js';
 import type { FlowApp } from '../names/flow-app.js';
 import type { AlertRecord, FlowRecord, ProtoName } from '../output/flow-record.js';
@@ -143,6 +144,14 @@ export interface CaptureHealthInfo {
   restarts: number;
   /** null before the first packet. */
   lastPacketAgeMs: number | null;
+  interfaceDrops?: number;
+  /** Gaps that ended since the previous stats message. */
+  gaps?: CaptureGap[];
+}
+
+/** NDJSON's capture_gap as the CaptureGap message. */
+export function gapMessage(g: CaptureGap): egress.v1.CaptureGap.$Properties {
+  return { start_us: g.startUs, end_us: g.endUs, cause: g.cause, packets_dropped: g.packetsDropped };
 }
 
 /** What a stats message has beyond ScanStats. */
@@ -171,7 +180,14 @@ export function statsMessage(s: ScanStats, ctx: MessageContext, extra: StatsExtr
     anomalies: s.anomalies,
     counters: extra.counters ?? {},
     capture: c
-      ? { packets: c.packets, kernel_drops: c.kernelDrops, restarts: c.restarts, last_packet_age_ms: c.lastPacketAgeMs }
+      ? {
+          packets: c.packets,
+          kernel_drops: c.kernelDrops,
+          restarts: c.restarts,
+          last_packet_age_ms: c.lastPacketAgeMs,
+          interface_drops: c.interfaceDrops ?? 0,
+          gaps: (c.gaps ?? []).map(gapMessage),
+        }
       : undefined,
   };
 }
@@ -208,6 +224,10 @@ export interface StatusInfo {
   allowOverlay?: string[];
   /** Clock synchronised (NTP); null or absent when unknown. */
   clockSynchronised?: boolean | null;
+  /** A capture gap less than a clean interval ago (live/capture-gaps.ts). */
+  captureIncomplete?: boolean;
+  /** The latest capture gap of this run. */
+  lastCaptureGap?: CaptureGap | null;
   /** The gateway's lights (live/signals.ts); absent without --gpio. */
   signals?: StatusSignals;
 }
@@ -243,6 +263,8 @@ export function encodeStatus(s: StatusInfo): Buffer {
       preflight_problems: s.signals?.preflightProblems ?? [],
       alert_latched: s.signals?.alertLatched ?? false,
       alerts_unacknowledged: s.signals?.alertsUnacknowledged ?? 0,
+      capture_incomplete: s.captureIncomplete ?? false,
+      last_capture_gap: s.lastCaptureGap ? gapMessage(s.lastCaptureGap) : undefined,
     }).finish(),
   );
 }
