@@ -421,7 +421,16 @@ describe('flow table: a full table', () => {
     for (const [k, i] of order.entries()) FEEDS[i].feed(h, T0 + k * 10);
     h.send(C, 42000, SRV, 53, { t: T0 + 100 });
     expect(h.ended.map((f) => [f.cport, f.reason])).toEqual([[41000 + victim, 'evicted']]);
-    expect(h.table.counters).toMatchObject({ evictedLru: 1, active: 5, activeMax: 5, created: 6 });
+    expect(h.table.counters).toEqual({
+      created: 6,
+      active: 5,
+      activeMax: 5,
+      endedClosed: 0,
+      endedTimeout: 0,
+      endedPortReuse: 0,
+      endedEndOfInput: 0,
+      evictedLru: 1,
+    });
   });
 
   it('ends a flow past its timeout before evicting an active one', () => {
@@ -431,6 +440,19 @@ describe('flow table: a full table', () => {
     h.send(C, 3, SRV, 53, { t: T0 + 0.7 * S }); // full: flow 1 has been idle 0.7 s > 0.5 s
     expect(h.ended.map((f) => [f.cport, f.reason])).toEqual([[1, 'timeout']]);
     expect(h.table.counters).toMatchObject({ evictedLru: 0, endedTimeout: 1, active: 2 });
+  });
+
+  it('leaves idle flows to the sweep while there is room: a slot never used, or one freed', () => {
+    for (const freeSlot of [false, true]) {
+      const h = new Harness({ maxFlows: freeSlot ? 2 : 3, timeouts: { udp: 0.5 } });
+      h.send(C, 1, SRV, 53, { t: T0 }); // sweep now, next one due at T0 + 1 s
+      const b = h.send(C, 2, SRV, 53, { t: T0 + 0.1 * S });
+      if (freeSlot) h.table.endAtEndOfInput(b);
+      h.send(C, 3, SRV, 53, { t: T0 + 0.7 * S }); // flow 1 is past its timeout, but no sweep is due
+      expect(h.ended.map((f) => f.cport)).toEqual(freeSlot ? [2] : []);
+      h.send(C, 3, SRV, 53, { t: T0 + S }); // the sweep
+      expect(h.ended.map((f) => f.cport)).toEqual(freeSlot ? [2, 1] : [1, 2]);
+    }
   });
 
   it('counts the most flows open at once', () => {
