@@ -27,7 +27,8 @@ export default {
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   // agent/dist stays: tests that spawn a helper process import the built (unmutated) code.
-  ignorePatterns: ['dashboard', 'hardware', '.bench', 'tmp', 'reports'],
+  // hardware/ stays: the root tsconfig references it (vitest's transform fails without it) and tests import it.
+  ignorePatterns: ['dashboard', '.bench', 'tmp', 'reports'],
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
 };

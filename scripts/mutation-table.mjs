@@ -15,9 +15,12 @@ const score = valid === 0 ? 100 : (100 * detected) / valid;
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
 const target = TARGET[folder.split('/')[0]];
 const label = folder.endsWith('.ts') ? folder : `${folder}/`;
+// MUTATION_TESTS (vitest.mutation.config.ts) narrowed the tests: say which, the score is a lower bound.
+const only = (process.env.MUTATION_TESTS ?? '').split(',').filter(Boolean);
+const tests = only.length ? ` (tests: ${only.map((t) => t.replace(/^test\//, '')).join(', ')})` : '';
 const row =
   `| \`${label}\` | **${score.toFixed(1)} %** | ${target ? `${target} %` : '—'} | ${n.Killed} | ${n.Timeout} | ` +
-  `${n.Survived} | ${n.NoCoverage} | ${n.Ignored} | ${n.CompileError} | ${Math.round(Number(seconds) / 60)} min | ` +
+  `${n.Survived} | ${n.NoCoverage} | ${n.Ignored} | ${n.CompileError} | ${Math.round(Number(seconds) / 60)} min${tests} | ` +
   `${commit}, ${new Date().toISOString().slice(0, 10)} |`;
 
 const START = '<!-- mutation:start -->';

@@ -8,13 +8,13 @@ export interface Endpoints {
   dst: string;
 }
 
-function ipv4Bytes(a: string): number[] {
+export function ipv4Bytes(a: string): number[] {
   const parts = a.split('.').map(Number);
   if (parts.length !== 4) throw new Error(`bad IPv4 ${a}`);
   return parts;
 }
 
-function ipv6Bytes(a: string): number[] {
+export function ipv6Bytes(a: string): number[] {
   const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];

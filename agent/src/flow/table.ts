@@ -122,7 +122,9 @@ export class FlowTable {
         this.tcpState[slot] === TcpState.CLOSED &&
         (p.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
       if (stale || reuse) {
-        this.end(slot, stale ? EndReason.TIMEOUT : EndReason.PORT_REUSE);
+        // Past its grace a closed connection ends as closed, as the sweep (expireIdle) ends it.
+        const idle = this.cls[slot] === TimeoutClass.TCP_CLOSED ? EndReason.CLOSED : EndReason.TIMEOUT;
+        this.end(slot, stale ? idle : EndReason.PORT_REUSE);
         slot = NONE;
       }
     }
