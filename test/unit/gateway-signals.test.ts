@@ -134,6 +134,20 @@ describe('the live preflight', () => {
     expect(preflightProblems(r)[0]).toMatch(/^capture: wlan0: That device is not up \(fix: run `egress selftest/);
   });
 
+  it('stops waiting once the agent stops', async () => {
+    const clock = fakeTime();
+    let polls = 0;
+    const r = await livePreflight({
+      ...base,
+      ...clock,
+      capture: () => ({ running: false, interface: 'wlan0', packets: 0, error: null }),
+      brokerConnected: () => false,
+      cancelled: () => ++polls > 2,
+    });
+    expect(clock.now()).toBe(200); // two polls of 100 ms, not the whole 500 ms wait
+    expect(r.checks[0]).toMatchObject({ id: 'capture', status: 'fail' });
+  });
+
   it('skips the capture check when replaying a file', async () => {
     const r = await livePreflight({ ...base, ...fakeTime(), capture: () => null, brokerConnected: () => true });
     expect(r.checks[0]).toMatchObject({ id: 'capture', status: 'skip' });

@@ -24,6 +24,8 @@ export interface LivePreflightProbe {
   waitMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** The agent is stopping: stop waiting for capture and broker. */
+  cancelled?: () => boolean;
 }
 
 const POLL_MS = 100;
@@ -32,7 +34,8 @@ export async function livePreflight(p: LivePreflightProbe): Promise<SelftestRepo
   const now = p.now ?? Date.now;
   const sleep = p.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const deadline = now() + (p.waitMs ?? 10_000);
-  while (now() < deadline && !(p.brokerConnected() && (p.capture()?.running ?? true))) await sleep(POLL_MS);
+  const ready = () => p.brokerConnected() && (p.capture()?.running ?? true);
+  while (now() < deadline && !ready() && !p.cancelled?.()) await sleep(POLL_MS);
   const checks: CheckResult[] = [captureCheck(p), brokerCheck(p.brokerConnected())];
   checks.push(await checkClock(runCommand));
   checks.push(checkGeo(p.dataDir, p.geoDb, now));

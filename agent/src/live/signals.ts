@@ -111,7 +111,7 @@ export class AgentSignals implements GatewaySignals {
 
   /** Run the live preflight and show its result on the green light; logged like `egress selftest`. */
   async preflight(probe: Omit<LivePreflightProbe, 'gpio'>): Promise<SelftestReport> {
-    const r = await livePreflight({ ...probe, gpio: this.o.driver });
+    const r = await livePreflight({ ...probe, gpio: this.o.driver, cancelled: () => this.closed });
     this.report = r;
     for (const line of formatReport(r).trimEnd().split('\n')) this.o.log(`preflight: ${line}`);
     if (!this.closed) {
