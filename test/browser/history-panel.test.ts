@@ -6,7 +6,8 @@
 // verdict and its per-flight rows must equal what `egress scan` reports for
 // the same three captures. Screenshots of the panel (tablet, daylight,
 // English and Dutch) go to artifacts/browser/ for people to look at.
-// An agent without --influx answers 404 on /api/history and shows no panel.
+// With influxd stopped the panel names the problem. An agent without
+// --influx answers 404 on /api/history and shows no panel.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -213,6 +214,13 @@ describe('history panel in Chromium', () => {
     await expect(totals.textContent()).resolves.toContain('75 verbindingen');
     await page.setViewportSize({ width: 800, height: 1280 });
     await panel.screenshot({ path: join(shots, 'history-tablet-800x1280-nl.png') });
+    // InfluxDB gone: the panel says so, with the code, and the rest of the page goes on.
+    await influxd.stop();
+    await page.reload();
+    const error = page.getByTestId('history-error');
+    await error.waitFor({ timeout: 20_000 });
+    expect(await error.textContent()).toContain('EGRESS_HISTORY_UNAVAILABLE');
+    await panel.screenshot({ path: join(shots, 'history-tablet-800x1280-nl-unavailable.png') });
     await context.close();
     await stopAgents();
   }, 120_000);
