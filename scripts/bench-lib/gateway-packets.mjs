@@ -190,7 +190,7 @@ function u16list(values, lenBytes = 2) {
   const b = Buffer.alloc(lenBytes + values.length * 2);
   if (lenBytes === 2) b.writeUInt16BE(values.length * 2, 0);
   else b[0] = values.length * 2;
-  values.forEach((v, i) => b.writeUInt16BE(v, lenBytes + i * 2));
+  for (let i = 0; i < values.length; i++) b.writeUInt16BE(values[i], lenBytes + i * 2);
   return b;
 }
 
@@ -230,7 +230,15 @@ export function clientHello(sni, random, quic) {
   const suites = quic ? u16list([0x1301, 0x1302, 0x1303]) : u16list(CIPHERS);
   const extLen = Buffer.alloc(2);
   extLen.writeUInt16BE(extBytes.length, 0);
-  const body = Buffer.concat([Buffer.from([3, 3]), random.subarray(0, 32), sid, suites, Buffer.from([1, 0]), extLen, extBytes]);
+  const body = Buffer.concat([
+    Buffer.from([3, 3]),
+    random.subarray(0, 32),
+    sid,
+    suites,
+    Buffer.from([1, 0]),
+    extLen,
+    extBytes,
+  ]);
   const hs = Buffer.alloc(4);
   hs[0] = 1;
   hs.writeUIntBE(body.length, 1, 3);

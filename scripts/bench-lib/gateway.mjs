@@ -84,7 +84,10 @@ for (let i = 0; i < nClients; i++) {
   const n = 256 + i;
   const c = host(mac(0, 1, i), v4(10, 20, n >> 8, n & 0xff));
   // A third of the devices have a global IPv6 address too.
-  c.v6 = i % 3 === 0 ? host(c.mac, Buffer.from(`2a0200ff00200001${(0x1000 + i).toString(16).padStart(16, '0')}`, 'hex')) : null;
+  c.v6 =
+    i % 3 === 0
+      ? host(c.mac, Buffer.from(`2a0200ff00200001${(0x1000 + i).toString(16).padStart(16, '0')}`, 'hex'))
+      : null;
   c.ports = 32768 + int(20000);
   c.name = `device-${i}`;
   clients.push(c);
@@ -97,37 +100,218 @@ const SSDP = host(Buffer.from([1, 0, 0x5e, 0x7f, 0xff, 0xfa]), v4(239, 255, 255,
 // Internet servers: providers by the /16s they really announce (so the geo
 // data gives real countries), and names served from them.
 const PROVIDERS = {
-  google: { v4: [[142, 250], [172, 217], [216, 58]], v6: '2a001450400108', quic: 0.8 },
-  cloudflare: { v4: [[104, 16], [104, 18], [172, 67]], v6: '26064700000000', quic: 0.5 },
-  akamai: { v4: [[23, 32], [23, 44], [2, 16]], v6: '2a0226f0000000', quic: 0.1 },
+  google: {
+    v4: [
+      [142, 250],
+      [172, 217],
+      [216, 58],
+    ],
+    v6: '2a001450400108',
+    quic: 0.8,
+  },
+  cloudflare: {
+    v4: [
+      [104, 16],
+      [104, 18],
+      [172, 67],
+    ],
+    v6: '26064700000000',
+    quic: 0.5,
+  },
+  akamai: {
+    v4: [
+      [23, 32],
+      [23, 44],
+      [2, 16],
+    ],
+    v6: '2a0226f0000000',
+    quic: 0.1,
+  },
   fastly: { v4: [[151, 101]], v6: '2a044e42000000', quic: 0.2 },
-  aws: { v4: [[52, 84], [54, 230], [13, 32], [18, 66]], v6: '26009000000000', quic: 0.1 },
-  microsoft: { v4: [[20, 190], [40, 126], [13, 107]], v6: '262001ec000000', quic: 0 },
-  meta: { v4: [[157, 240], [31, 13]], v6: '2a032880f10000', quic: 0.7 },
-  apple: { v4: [[17, 253], [17, 248]], v6: '2403300a0c0000', quic: 0.2 },
-  hosting: { v4: [[185, 199], [5, 9], [78, 46], [95, 216], [145, 131], [88, 198]], v6: '2a0104f8000000', quic: 0 },
-  china: { v4: [[47, 92], [120, 76], [220, 181], [183, 232], [111, 13]], v6: null, quic: 0 },
+  aws: {
+    v4: [
+      [52, 84],
+      [54, 230],
+      [13, 32],
+      [18, 66],
+    ],
+    v6: '26009000000000',
+    quic: 0.1,
+  },
+  microsoft: {
+    v4: [
+      [20, 190],
+      [40, 126],
+      [13, 107],
+    ],
+    v6: '262001ec000000',
+    quic: 0,
+  },
+  meta: {
+    v4: [
+      [157, 240],
+      [31, 13],
+    ],
+    v6: '2a032880f10000',
+    quic: 0.7,
+  },
+  apple: {
+    v4: [
+      [17, 253],
+      [17, 248],
+    ],
+    v6: '2403300a0c0000',
+    quic: 0.2,
+  },
+  hosting: {
+    v4: [
+      [185, 199],
+      [5, 9],
+      [78, 46],
+      [95, 216],
+      [145, 131],
+      [88, 198],
+    ],
+    v6: '2a0104f8000000',
+    quic: 0,
+  },
+  china: {
+    v4: [
+      [47, 92],
+      [120, 76],
+      [220, 181],
+      [183, 232],
+      [111, 13],
+    ],
+    v6: null,
+    quic: 0,
+  },
 };
 const POPULAR = [
-  ['google', ['www.google.com', 'www.gstatic.com', 'fonts.googleapis.com', 'www.youtube.com', 'i.ytimg.com', 'rr3---sn-5hne6nzy.googlevideo.com', 'play.googleapis.com', 'mtalk.google.com', 'android.clients.google.com', 'accounts.google.com', 'firebaselogging-pa.googleapis.com', 'connectivitycheck.gstatic.com']],
-  ['cloudflare', ['cdnjs.cloudflare.com', 'www.cloudflare.com', 'cloudflare-dns.com', 'discord.com', 'gateway.discord.gg']],
+  [
+    'google',
+    [
+      'www.google.com',
+      'www.gstatic.com',
+      'fonts.googleapis.com',
+      'www.youtube.com',
+      'i.ytimg.com',
+      'rr3---sn-5hne6nzy.googlevideo.com',
+      'play.googleapis.com',
+      'mtalk.google.com',
+      'android.clients.google.com',
+      'accounts.google.com',
+      'firebaselogging-pa.googleapis.com',
+      'connectivitycheck.gstatic.com',
+    ],
+  ],
+  [
+    'cloudflare',
+    ['cdnjs.cloudflare.com', 'www.cloudflare.com', 'cloudflare-dns.com', 'discord.com', 'gateway.discord.gg'],
+  ],
   ['akamai', ['www.microsoft.com', 'a248.e.akamai.net', 'www.apple.com', 'steamcdn-a.akamaihd.net', 'www.nu.nl']],
   ['fastly', ['www.reddit.com', 'i.redd.it', 'github.githubassets.com', 'pypi.org', 'www.theguardian.com']],
-  ['aws', ['s3.amazonaws.com', 'dynamodb.eu-west-1.amazonaws.com', 'www.amazon.de', 'd1.cloudfront.net', 'api.spotify.com', 'www.netflix.com', 'ichnaea.netflix.com']],
-  ['microsoft', ['login.microsoftonline.com', 'outlook.office365.com', 'teams.microsoft.com', 'settings-win.data.microsoft.com', 'update.microsoft.com', 'www.bing.com', 'graph.microsoft.com']],
-  ['meta', ['www.facebook.com', 'graph.facebook.com', 'scontent.xx.fbcdn.net', 'www.instagram.com', 'web.whatsapp.com', 'mmg.whatsapp.net']],
+  [
+    'aws',
+    [
+      's3.amazonaws.com',
+      'dynamodb.eu-west-1.amazonaws.com',
+      'www.amazon.de',
+      'd1.cloudfront.net',
+      'api.spotify.com',
+      'www.netflix.com',
+      'ichnaea.netflix.com',
+    ],
+  ],
+  [
+    'microsoft',
+    [
+      'login.microsoftonline.com',
+      'outlook.office365.com',
+      'teams.microsoft.com',
+      'settings-win.data.microsoft.com',
+      'update.microsoft.com',
+      'www.bing.com',
+      'graph.microsoft.com',
+    ],
+  ],
+  [
+    'meta',
+    [
+      'www.facebook.com',
+      'graph.facebook.com',
+      'scontent.xx.fbcdn.net',
+      'www.instagram.com',
+      'web.whatsapp.com',
+      'mmg.whatsapp.net',
+    ],
+  ],
   ['apple', ['gateway.icloud.com', 'p50-caldav.icloud.com', 'time.apple.com', 'gs.apple.com', 'mesu.apple.com']],
 ];
 const ALLOWED_BASES = [
-  'google.com', 'gstatic.com', 'googleapis.com', 'youtube.com', 'ytimg.com', 'googlevideo.com', 'cloudflare.com',
-  'cloudflare-dns.com', 'discord.com', 'discord.gg', 'microsoft.com', 'akamai.net', 'apple.com', 'akamaihd.net',
-  'nu.nl', 'reddit.com', 'redd.it', 'githubassets.com', 'pypi.org', 'theguardian.com', 'amazonaws.com', 'amazon.de',
-  'cloudfront.net', 'spotify.com', 'netflix.com', 'microsoftonline.com', 'office365.com', 'bing.com',
-  'facebook.com', 'fbcdn.net', 'instagram.com', 'whatsapp.com', 'whatsapp.net', 'icloud.com',
+  'google.com',
+  'gstatic.com',
+  'googleapis.com',
+  'youtube.com',
+  'ytimg.com',
+  'googlevideo.com',
+  'cloudflare.com',
+  'cloudflare-dns.com',
+  'discord.com',
+  'discord.gg',
+  'microsoft.com',
+  'akamai.net',
+  'apple.com',
+  'akamaihd.net',
+  'nu.nl',
+  'reddit.com',
+  'redd.it',
+  'githubassets.com',
+  'pypi.org',
+  'theguardian.com',
+  'amazonaws.com',
+  'amazon.de',
+  'cloudfront.net',
+  'spotify.com',
+  'netflix.com',
+  'microsoftonline.com',
+  'office365.com',
+  'bing.com',
+  'facebook.com',
+  'fbcdn.net',
+  'instagram.com',
+  'whatsapp.com',
+  'whatsapp.net',
+  'icloud.com',
 ];
-const TAIL_WORDS = ['news', 'shop', 'cdn', 'img', 'api', 'track', 'ads', 'blog', 'media', 'static', 'game', 'stream', 'mail', 'cloud', 'data'];
+const TAIL_WORDS = [
+  'news',
+  'shop',
+  'cdn',
+  'img',
+  'api',
+  'track',
+  'ads',
+  'blog',
+  'media',
+  'static',
+  'game',
+  'stream',
+  'mail',
+  'cloud',
+  'data',
+];
 const TLDS = ['com', 'nl', 'de', 'net', 'io', 'org', 'eu', 'fr'];
-const CHINA_NAMES = ['log.mmstat.com', 'api.weibo.cn', 'sdk.open.talkingdata.com', 'hm.baidu.com', 'tsis.jpush.cn', 'restapi.amap.com', 'android.bugly.qq.com', 'mdn.dji.com'];
+const CHINA_NAMES = [
+  'log.mmstat.com',
+  'api.weibo.cn',
+  'sdk.open.talkingdata.com',
+  'hm.baidu.com',
+  'tsis.jpush.cn',
+  'restapi.amap.com',
+  'android.bugly.qq.com',
+  'mdn.dji.com',
+];
 
 let ipCounter = 1;
 function serverAddrs(provider, n, v6) {
@@ -144,13 +328,31 @@ function serverAddrs(provider, n, v6) {
 }
 function makeName(name, provider) {
   const cname = rand() < 0.3 ? [`${name.split('.')[0]}.edge-${provider}.${provider === 'china' ? 'cn' : 'net'}`] : [];
-  return { name, provider, cnames: cname, a: serverAddrs(provider, 1 + int(4), false), aaaa: serverAddrs(provider, 1 + int(2), true), quic: rand() < PROVIDERS[provider].quic };
+  return {
+    name,
+    provider,
+    cnames: cname,
+    a: serverAddrs(provider, 1 + int(4), false),
+    aaaa: serverAddrs(provider, 1 + int(2), true),
+    quic: rand() < PROVIDERS[provider].quic,
+  };
 }
 const names = [];
 for (const [provider, list] of POPULAR) for (const n of list) names.push(makeName(n, provider));
 const popularCount = names.length;
 for (let i = 0; i < 5000; i++) {
-  const prov = pick(['cloudflare', 'cloudflare', 'akamai', 'fastly', 'aws', 'aws', 'hosting', 'hosting', 'hosting', 'google']);
+  const prov = pick([
+    'cloudflare',
+    'cloudflare',
+    'akamai',
+    'fastly',
+    'aws',
+    'aws',
+    'hosting',
+    'hosting',
+    'hosting',
+    'google',
+  ]);
   names.push(makeName(`${pick(TAIL_WORDS)}${i > 100 ? int(50) : ''}.${pick(TAIL_WORDS)}-${i}.${pick(TLDS)}`, prov));
 }
 const chinaNames = CHINA_NAMES.map((n) => makeName(n, 'china'));
@@ -189,7 +391,10 @@ function tcpFlow(t, c, s, sport, dport, first, rounds, serverFirst) {
   t += GAP;
   sched.add(t, tcpPacket(c, s, sport, dport, cs, ss, TcpFlag.ACK, Buffer.alloc(0), id()));
   const send = (from, to, fp, tp, data) => {
-    sched.add(t, tcpPacket(from, to, fp, tp, from === c ? cs : ss, from === c ? ss : cs, TcpFlag.ACK | TcpFlag.PSH, data, id()));
+    sched.add(
+      t,
+      tcpPacket(from, to, fp, tp, from === c ? cs : ss, from === c ? ss : cs, TcpFlag.ACK | TcpFlag.PSH, data, id()),
+    );
     if (from === c) cs += data.length;
     else ss += data.length;
   };
@@ -234,14 +439,23 @@ function tls(t, c, rec, v6) {
   const s = serverHost(addr);
   const from = v6 ? c.v6 : c;
   const hello = tlsRecord(0x16, clientHello(rec.name, filler(64), false));
-  const serverHello = Buffer.concat([tlsRecord(0x16, Buffer.concat([Buffer.from([2, 0, 0, 118, 3, 3]), filler(114)])), tlsRecord(0x14, Buffer.from([1])), tlsRecord(0x17, filler(1300))]);
+  const serverHello = Buffer.concat([
+    tlsRecord(0x16, Buffer.concat([Buffer.from([2, 0, 0, 118, 3, 3]), filler(114)])),
+    tlsRecord(0x14, Buffer.from([1])),
+    tlsRecord(0x17, filler(1300)),
+  ]);
   tcpFlow(t, from, s, port(c), 443, hello, int(3), [serverHello.subarray(0, 1448), filler(200 + int(1200))]);
 }
 
 function http(t, c, rec) {
   const s = serverHost(pick(rec.a));
-  const req = Buffer.from(`GET /${pick(TAIL_WORDS)}/${int(100000)}.js HTTP/1.1\r\nHost: ${rec.name}\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\nAccept: */*\r\nConnection: keep-alive\r\n\r\n`);
-  const res = Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/javascript\r\nContent-Length: 2400\r\n\r\n'), filler(1300)]);
+  const req = Buffer.from(
+    `GET /${pick(TAIL_WORDS)}/${int(100000)}.js HTTP/1.1\r\nHost: ${rec.name}\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\nAccept: */*\r\nConnection: keep-alive\r\n\r\n`,
+  );
+  const res = Buffer.concat([
+    Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/javascript\r\nContent-Length: 2400\r\n\r\n'),
+    filler(1300),
+  ]);
   tcpFlow(t, c, s, port(c), 80, req, int(3), [res, filler(1100)]);
 }
 
@@ -253,7 +467,10 @@ function quic(t, c, rec, v6) {
   const scid = Buffer.from(filler(8));
   const srvCid = Buffer.from(filler(8));
   const rtt = 0.005 + exp(0.03);
-  sched.add(t, udpPacket(from, s, sport, 443, quicClientInitial(dcid, scid, clientHello(rec.name, filler(64), true)), id()));
+  sched.add(
+    t,
+    udpPacket(from, s, sport, 443, quicClientInitial(dcid, scid, clientHello(rec.name, filler(64), true)), id()),
+  );
   t += rtt;
   sched.add(t, udpPacket(s, from, 443, sport, quicServerInitial(scid, srvCid, filler(1252)), id()));
   t += GAP;
@@ -270,7 +487,12 @@ function quic(t, c, rec, v6) {
 /** A client opens a page or an app talks to its service: lookups, then one to three connections. */
 function visit(t, c) {
   const r = rand();
-  const rec = r < 0.02 ? pick(chinaNames) : r < 0.62 ? names[zipf(popularCount)] : names[popularCount + zipf(names.length - popularCount)];
+  const rec =
+    r < 0.02
+      ? pick(chinaNames)
+      : r < 0.62
+        ? names[zipf(popularCount)]
+        : names[popularCount + zipf(names.length - popularCount)];
   const v6 = c.v6 !== null && rand() < 0.4;
   if (rand() < 0.9) {
     t = lookup(t, c, rec, DnsType.A);
@@ -318,15 +540,35 @@ function lan(t, c) {
   if (k < 0.28) {
     // mDNS browse/query: from port 5353 (one long flow per device) or a one-shot port.
     const sport = rand() < 0.5 ? 5353 : port(c);
-    const svc = pick(['_googlecast._tcp.local', '_airplay._tcp.local', '_spotify-connect._tcp.local', '_ipp._tcp.local', `${c.name}.local`]);
+    const svc = pick([
+      '_googlecast._tcp.local',
+      '_airplay._tcp.local',
+      '_spotify-connect._tcp.local',
+      '_ipp._tcp.local',
+      `${c.name}.local`,
+    ]);
     sched.add(t, udpPacket(c, MDNS, sport, 5353, mdnsQuery(0, svc, DnsType.PTR), id()));
     if (rand() < 0.5) sched.add(t + 1, udpPacket(c, MDNS, sport, 5353, mdnsQuery(0, svc, DnsType.PTR), id()));
   } else if (k < 0.48) {
     const sport = port(c);
-    const m = Buffer.from('M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n');
+    const m = Buffer.from(
+      'M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n',
+    );
     for (let i = 0; i < 2; i++) sched.add(t + i * 0.1, udpPacket(c, SSDP, sport, 1900, m, id()));
     const tv = pick(TVS);
-    sched.add(t + 0.3, udpPacket(tv, c, 1900, sport, Buffer.from('HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nST: upnp:rootdevice\r\nLOCATION: http://10.20.0.30:8008/ssdp/device-desc.xml\r\n\r\n'), id()));
+    sched.add(
+      t + 0.3,
+      udpPacket(
+        tv,
+        c,
+        1900,
+        sport,
+        Buffer.from(
+          'HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nST: upnp:rootdevice\r\nLOCATION: http://10.20.0.30:8008/ssdp/device-desc.xml\r\n\r\n',
+        ),
+        id(),
+      ),
+    );
   } else if (k < 0.62) {
     const sport = port(c);
     const q = dnsQuery(int(65536), `wpad${int(3) || ''}`, DnsType.A);
@@ -334,13 +576,24 @@ function lan(t, c) {
     sched.add(t, udpPacket(c, LLMNR, sport, 5355, q, id()));
     sched.add(t + 0.1, udpPacket(c, LLMNR, sport, 5355, q, id()));
   } else if (k < 0.7) {
-    const nb = Buffer.concat([Buffer.from([int(256), int(256), 0x01, 0x10, 0, 1, 0, 0, 0, 0, 0, 0, 0x20]), Buffer.from('FHEPFCELEHFCEPFFFACACACACACACABN'), Buffer.from([0, 0, 0x20, 0, 1])]);
+    const nb = Buffer.concat([
+      Buffer.from([int(256), int(256), 0x01, 0x10, 0, 1, 0, 0, 0, 0, 0, 0, 0x20]),
+      Buffer.from('FHEPFCELEHFCEPFFFACACACACACACABN'),
+      Buffer.from([0, 0, 0x20, 0, 1]),
+    ]);
     sched.add(t, udpPacket(c, BCAST, 137, 137, nb, id()));
   } else if (k < 0.78) {
     sched.add(t, arpRequest(c, pick([GATEWAY, NAS, ...TVS]).addr));
   } else if (k < 0.9) {
     // File share, print or cast session to a LAN host.
-    const [s, p] = pick([[NAS, 445], [NAS, 445], [NAS, 5000], [pick(PRINTERS), 631], [pick(PRINTERS), 9100], [pick(TVS), 8009]]);
+    const [s, p] = pick([
+      [NAS, 445],
+      [NAS, 445],
+      [NAS, 5000],
+      [pick(PRINTERS), 631],
+      [pick(PRINTERS), 9100],
+      [pick(TVS), 8009],
+    ]);
     tcpFlow(t, c, s, port(c), p, filler(100 + int(400)), 1 + int(8), [filler(300 + int(1000))]);
   } else {
     // DNS for a LAN name or a reverse lookup at the resolver.
@@ -373,4 +626,6 @@ if (values.policy) {
     `# Written by scripts/bench-lib/gateway.mjs: the popular names of the gateway capture are trusted.\nextends: default\nallow:\n  domains:\n${ALLOWED_BASES.map((d) => `    - ${d}\n`).join('')}`,
   );
 }
-console.log(`${sched.written} packets, ${((sched.lastTs - START) / 3600).toFixed(2)} hours of capture time, ${nClients} clients`);
+console.log(
+  `${sched.written} packets, ${((sched.lastTs - START) / 3600).toFixed(2)} hours of capture time, ${nClients} clients`,
+);
