@@ -39,14 +39,41 @@ const US_PER_S = 1_000_000;
 /** The answer for most lookups, shared (callers must not modify what namesFor returns). */
 const NO_NAMES: string[] = Object.freeze([]) as unknown as string[];
 
+/**
+ * One (client, address) entry: its names and their expiries (µs) in parallel
+ * arrays, in the order first recorded (as a Map would keep them), and its
+ * place in the recency list. An explicit list, not a Map's insertion order:
+ * a Map used as an LRU leaves a deleted slot at its front for every eviction,
+ * and finding the oldest key then walks over all of them until the next
+ * rehash (a full cache spent more time there than in parsing DNS).
+ */
+class Entry {
+  // Made with their first name: most entries hold one, and an array literal is allocated to fit.
+  names: string[];
+  expiries: number[];
+  older: Entry | null = null;
+  newer: Entry | null = null;
+  constructor(
+    readonly key: string,
+    name: string,
+    expiry: number,
+  ) {
+    this.names = [name];
+    this.expiries = [expiry];
+  }
+}
+
 export class DnsAnswerCache {
   /** Entries ended because the cache was full (least recently used first). */
   evictions = 0;
   /** Names dropped from an entry that already held `maxNamesPerEntry`. */
   namesDropped = 0;
   private readonly opts: DnsAnswerCacheOptions;
-  /** `client dest` → name → expiry (µs). Map order is recency: the first key is the least recently used. */
-  private readonly entries = new Map<string, Map<string, number>>();
+  /** `client dest` → entry. */
+  private readonly entries = new Map<string, Entry>();
+  /** Recency list: `oldest` is the least recently used entry. */
+  private oldest: Entry | null = null;
+  private newest: Entry | null = null;
 
   constructor(options: Partial<DnsAnswerCacheOptions> = {}) {
     const o = { ...DNS_CACHE_DEFAULTS, ...options };
@@ -80,27 +107,29 @@ export class DnsAnswerCache {
    */
   record(clientIp: string, message: DnsMessage, nowUs: number): number {
     if (!message.response || message.opcode !== DnsOpcode.QUERY || message.rcode !== DnsRcode.NOERROR) return 0;
-    const cnames = new Map<string, { target: string; ttl: number }>();
+    let cnames: Map<string, { target: string; ttl: number }> | null = null;
     for (const a of message.answers) {
-      if (a.target !== undefined && !cnames.has(a.name)) cnames.set(a.name, { target: a.target, ttl: a.ttl });
+      if (a.target === undefined) continue;
+      cnames ??= new Map();
+      if (!cnames.has(a.name)) cnames.set(a.name, { target: a.target, ttl: a.ttl });
     }
     let recorded = 0;
     for (const q of message.questions) {
       // chain[k] is reached from the question through CNAMEs whose smallest TTL is ttls[k].
       const chain = [q.name];
       const ttls = [Number.POSITIVE_INFINITY];
-      for (let link = cnames.get(q.name); link !== undefined && chain.length <= MAX_CNAME_CHAIN; ) {
+      for (let link = cnames?.get(q.name); link !== undefined && chain.length <= MAX_CNAME_CHAIN; ) {
         if (chain.includes(link.target)) break;
         ttls.push(Math.min(ttls[ttls.length - 1], link.ttl));
         chain.push(link.target);
-        link = cnames.get(link.target);
+        link = cnames?.get(link.target);
       }
       for (const a of message.answers) {
         if (a.address === undefined) continue;
         const k = chain.indexOf(a.name);
         if (k < 0) continue;
         const expiry = nowUs + this.clampTtl(Math.min(ttls[k], a.ttl)) * US_PER_S;
-        recorded += this.add(clientIp, a.address, chain.slice(0, k + 1), expiry);
+        recorded += this.add(clientIp, a.address, chain, k + 1, expiry);
       }
     }
     return recorded;
@@ -108,29 +137,28 @@ export class DnsAnswerCache {
 
   /** The names `clientIp` resolved `destIp` from and that have not expired at `nowUs`: sorted, each once. */
   namesFor(clientIp: string, destIp: string, nowUs: number): string[] {
-    const key = entryKey(clientIp, destIp);
-    const names = this.entries.get(key);
-    if (names === undefined) return NO_NAMES;
-    const live: string[] = [];
-    for (const [name, expiry] of names) {
-      if (expiry > nowUs) live.push(name);
-      else names.delete(name);
+    const entry = this.entries.get(entryKey(clientIp, destIp));
+    if (entry === undefined) return NO_NAMES;
+    dropExpired(entry, nowUs);
+    if (entry.names.length === 0) {
+      this.remove(entry);
+      return NO_NAMES;
     }
-    this.entries.delete(key);
-    if (live.length === 0) return NO_NAMES;
-    this.entries.set(key, names); // now the most recently used
-    return live.sort();
+    this.touch(entry); // now the most recently used
+    return entry.names.slice().sort();
   }
 
   /** Drops every expired name, and entries left empty; returns how many entries went. For a periodic timer. */
   sweep(nowUs: number): number {
     let removed = 0;
-    for (const [key, names] of this.entries) {
-      for (const [name, expiry] of names) if (expiry <= nowUs) names.delete(name);
-      if (names.size === 0) {
-        this.entries.delete(key);
+    for (let e = this.oldest; e !== null; ) {
+      const next = e.newer;
+      dropExpired(e, nowUs);
+      if (e.names.length === 0) {
+        this.remove(e);
         removed++;
       }
+      e = next;
     }
     return removed;
   }
@@ -139,36 +167,71 @@ export class DnsAnswerCache {
     return Math.min(this.opts.maxTtlSeconds, Math.max(this.opts.minTtlSeconds, ttl));
   }
 
-  private add(clientIp: string, address: string, names: string[], expiry: number): number {
+  /** Records names[0..count) for (clientIp, address). */
+  private add(clientIp: string, address: string, names: string[], count: number, expiry: number): number {
     const key = entryKey(clientIp, address);
     let entry = this.entries.get(key);
-    if (entry !== undefined) {
-      this.entries.delete(key);
-    } else {
-      if (this.entries.size >= this.opts.maxEntries) {
-        const oldest = this.entries.keys().next().value as string;
-        this.entries.delete(oldest);
-        this.evictions++;
-      }
-      entry = new Map();
-    }
-    this.entries.set(key, entry);
     // Last to first: if a chain is longer than an entry holds, the names nearest the address give way
     // (same expiry, added first), and the name the client asked for stays.
-    for (let i = names.length - 1; i >= 0; i--) {
+    let last = count - 1;
+    if (entry !== undefined) {
+      this.touch(entry);
+    } else {
+      if (this.entries.size >= this.opts.maxEntries && this.oldest !== null) {
+        this.remove(this.oldest);
+        this.evictions++;
+      }
+      entry = new Entry(key, names[last--], expiry);
+      this.entries.set(key, entry);
+      this.link(entry);
+    }
+    const held = entry.names;
+    const expiries = entry.expiries;
+    for (let i = last; i >= 0; i--) {
       const name = names[i];
-      const held = entry.get(name);
-      if (held !== undefined) {
-        if (expiry > held) entry.set(name, expiry);
+      const at = held.indexOf(name);
+      if (at >= 0) {
+        if (expiry > expiries[at]) expiries[at] = expiry;
         continue;
       }
-      if (entry.size >= this.opts.maxNamesPerEntry) {
-        entry.delete(firstToExpire(entry));
+      if (held.length >= this.opts.maxNamesPerEntry) {
+        const first = firstToExpire(expiries);
+        held.splice(first, 1);
+        expiries.splice(first, 1);
         this.namesDropped++;
       }
-      entry.set(name, expiry);
+      held.push(name);
+      expiries.push(expiry);
     }
-    return names.length;
+    return count;
+  }
+
+  private link(e: Entry): void {
+    e.older = this.newest;
+    e.newer = null;
+    if (this.newest !== null) this.newest.newer = e;
+    else this.oldest = e;
+    this.newest = e;
+  }
+
+  private unlink(e: Entry): void {
+    if (e.older !== null) e.older.newer = e.newer;
+    else this.oldest = e.newer;
+    if (e.newer !== null) e.newer.older = e.older;
+    else this.newest = e.older;
+    e.older = null;
+    e.newer = null;
+  }
+
+  private touch(e: Entry): void {
+    if (this.newest === e) return;
+    this.unlink(e);
+    this.link(e);
+  }
+
+  private remove(e: Entry): void {
+    this.unlink(e);
+    this.entries.delete(e.key);
   }
 }
 
@@ -176,15 +239,25 @@ function entryKey(clientIp: string, destIp: string): string {
   return `${clientIp} ${destIp}`;
 }
 
-/** The name that expires first (the earliest added of those on a tie). */
-function firstToExpire(names: Map<string, number>): string {
-  let first = '';
-  let firstExpiry = Number.POSITIVE_INFINITY;
-  for (const [name, expiry] of names) {
-    if (expiry < firstExpiry) {
-      first = name;
-      firstExpiry = expiry;
+/** Removes the names expired at `nowUs`, keeping the others in order. */
+function dropExpired(e: Entry, nowUs: number): void {
+  const names = e.names;
+  const expiries = e.expiries;
+  let kept = 0;
+  for (let i = 0; i < names.length; i++) {
+    if (expiries[i] > nowUs) {
+      names[kept] = names[i];
+      expiries[kept] = expiries[i];
+      kept++;
     }
   }
+  names.length = kept;
+  expiries.length = kept;
+}
+
+/** The index of the name that expires first (the earliest added of those on a tie). */
+function firstToExpire(expiries: number[]): number {
+  let first = 0;
+  for (let i = 1; i < expiries.length; i++) if (expiries[i] < expiries[first]) first = i;
   return first;
 }

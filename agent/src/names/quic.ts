@@ -12,6 +12,7 @@
 import { type Cipher, createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import type { Anomalies, AnomalyName } from '../decode/anomaly.js';
 import { u32be } from '../util/bytes.js';
+import { HmacKey, ONE_BLOCK_MAX } from './hkdf.js';
 import { TcpStreamAssembler } from './stream.js';
 import { parseClientHelloMessage } from './tls.js';
 import type { ClientHelloInfo, Outcome } from './types.js';
@@ -70,14 +71,13 @@ const TAG = 16;
 
 // ---- Keys (RFC 9001 §5.2, RFC 8446 §7.1 HKDF-Expand-Label, RFC 5869 HKDF) ----
 
-function hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Buffer {
+/** HKDF-Extract for a Connection ID too long for hkdf.ts's one-block path (never in a valid Initial). */
+function hkdfExtractLong(salt: Uint8Array, ikm: Uint8Array): Buffer {
   return createHmac('sha256', salt).update(ikm).digest();
 }
 
-/** HKDF-Expand-Label with an empty context; every length used here fits one SHA-256 block. */
-function hkdfExpandLabel(secret: Uint8Array, label: string, length: number): Buffer {
-  return createHmac('sha256', secret).update(expandInfo(label, length)).digest().subarray(0, length);
-}
+/** HMAC key states of each version's salt, made on first use. */
+const saltKeys = new Map<number, HmacKey>();
 
 /** The HkdfLabel structure and block counter for `label` (a handful of constants, made once each). */
 const expandInfos = new Map<string, Buffer>();
@@ -107,14 +107,21 @@ export interface InitialSecrets {
 export function clientInitialSecrets(version: number, dcid: Uint8Array): InitialSecrets | null {
   const spec = VERSIONS.get(version);
   if (!spec) return null;
-  const initialSecret = hkdfExtract(spec.salt, dcid);
-  const clientSecret = hkdfExpandLabel(initialSecret, 'client in', 32);
+  let salt = saltKeys.get(version);
+  if (salt === undefined) {
+    salt = new HmacKey(spec.salt);
+    saltKeys.set(version, salt);
+  }
+  // HKDF-Extract, then HKDF-Expand-Label (RFC 8446 §7.1) with an empty context: each output fits one block.
+  const initialSecret = dcid.length <= ONE_BLOCK_MAX ? salt.mac(dcid) : hkdfExtractLong(spec.salt, dcid);
+  const clientSecret = new HmacKey(initialSecret).mac(expandInfo('client in', 32), 32);
+  const client = new HmacKey(clientSecret);
   return {
     initialSecret,
     clientSecret,
-    key: hkdfExpandLabel(clientSecret, spec.labels.key, 16),
-    iv: hkdfExpandLabel(clientSecret, spec.labels.iv, 12),
-    hp: hkdfExpandLabel(clientSecret, spec.labels.hp, 16),
+    key: client.mac(expandInfo(spec.labels.key, 16), 16),
+    iv: client.mac(expandInfo(spec.labels.iv, 12), 12),
+    hp: client.mac(expandInfo(spec.labels.hp, 16), 16),
   };
 }
 

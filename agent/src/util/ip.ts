@@ -2,8 +2,26 @@
 // canonical form of RFC 5952 §4 (lowercase, longest run of zero groups
 // compressed, first one on a tie, a single zero group not compressed).
 
+/**
+ * Text of recently formatted IPv4 addresses, direct-mapped by a hash of the
+ * address: a gateway's traffic names the same few thousand addresses over
+ * and over (its clients, its resolver), and formatting one makes four number
+ * strings and a concatenation each time. 4,096 entries, a new address
+ * replaces whatever shared its slot.
+ */
+const V4_CACHE_BITS = 12;
+const v4Words = new Int32Array(1 << V4_CACHE_BITS);
+const v4Texts: string[] = new Array<string>(1 << V4_CACHE_BITS).fill('');
+
 export function formatIpv4(word: number): string {
-  return `${(word >>> 24) & 0xff}.${(word >>> 16) & 0xff}.${(word >>> 8) & 0xff}.${word & 0xff}`;
+  const w = word | 0;
+  const slot = Math.imul(w, 0x9e3779b1) >>> (32 - V4_CACHE_BITS);
+  const cached = v4Texts[slot];
+  if (cached !== '' && v4Words[slot] === w) return cached;
+  const text = `${(w >>> 24) & 0xff}.${(w >>> 16) & 0xff}.${(w >>> 8) & 0xff}.${w & 0xff}`;
+  v4Words[slot] = w;
+  v4Texts[slot] = text;
+  return text;
 }
 
 export function formatIpv6(w0: number, w1: number, w2: number, w3: number): string {
