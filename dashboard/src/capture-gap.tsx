@@ -10,16 +10,15 @@ import type { CaptureGapMsg } from './proto.js';
 const CAUSES = new Set(['kernel_drop', 'interface_drop', 'capture_restart', 'capture_down']);
 
 export function CaptureIncomplete({ gap, drops }: { gap: CaptureGapMsg | null; drops: number }) {
-  const detail =
-    gap && CAUSES.has(gap.cause)
-      ? t(`gap${gap.cause}` as MessageKey, {
-          n: gap.packetsDropped === null ? '?' : number(gap.packetsDropped),
-          from: localTime(gap.startUs),
-          to: localTime(gap.endUs),
-        })
-      : drops > 0
-        ? t('dropsWarning', { n: number(drops) })
-        : '';
+  let detail = drops > 0 ? t('dropsWarning', { n: number(drops) }) : '';
+  if (gap && CAUSES.has(gap.cause)) {
+    const words = t(`gap${gap.cause}` as MessageKey, {
+      n: gap.packetsDropped === null ? '?' : number(gap.packetsDropped),
+      from: localTime(gap.startUs),
+      to: localTime(gap.endUs),
+    });
+    detail = `${words} (${number(Math.round((gap.endUs - gap.startUs) / 1e5) / 10)} s)`;
+  }
   return (
     <strong
       class="warn"

@@ -79,7 +79,7 @@ describe('CaptureGapLog', () => {
     log.add({ startUs: T0, endUs: T0 + 5e6, cause: 'kernel_drop', packetsDropped: 12 });
     now += 9_999;
     expect(log.problem()).toBe(
-      'capture incomplete: 12 packets dropped by the kernel between 18:25:04 and 18:25:09 UTC',
+      'capture incomplete: 12 packets dropped by the kernel between 18:25:04 and 18:25:09 UTC (5 s)',
     );
     now += 1;
     expect(log.incomplete).toBe(false);
@@ -103,8 +103,10 @@ describe('CaptureGapLog', () => {
       packetsDropped: n,
     });
     expect(describeGap(g('interface_drop', 1))).toBe(
-      '1 packet dropped by the interface between 18:25:04 and 18:25:05 UTC',
+      '1 packet dropped by the interface between 18:25:04 and 18:25:05 UTC (1 s)',
     );
-    expect(describeGap(g('capture_restart', null))).toBe('capture restarted, blind between 18:25:04 and 18:25:05 UTC');
+    expect(describeGap(g('capture_restart', null))).toBe(
+      'capture restarted, blind between 18:25:04 and 18:25:05 UTC (1 s)',
+    );
   });
 });

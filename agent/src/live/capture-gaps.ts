@@ -117,9 +117,10 @@ export class CaptureGapLog {
   }
 }
 
-/** A gap in plain language: "1234 packets dropped by the kernel between 18:20:01 and 18:20:06 UTC". */
+/** A gap in plain language: "1234 packets dropped by the kernel between 18:20:01 and 18:20:06 UTC (5 s)". */
 export function describeGap(g: CaptureGap): string {
-  const window = `between ${clock(g.startUs)} and ${clock(g.endUs)} UTC`;
+  const seconds = Math.round((g.endUs - g.startUs) / 1e5) / 10;
+  const window = `between ${clock(g.startUs)} and ${clock(g.endUs)} UTC (${seconds} s)`;
   const n = g.packetsDropped;
   const count = n === null ? 'packets' : `${n} packet${n === 1 ? '' : 's'}`;
   switch (g.cause) {
