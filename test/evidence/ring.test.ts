@@ -168,7 +168,7 @@ describe('PacketRing at its bounds', () => {
     const ring = new PacketRing({ maxBytes: 100, maxSeconds: 60 });
     // 40 @0, 40 @40, 20 @80; then 40 wraps to @0; then 70 does not fit @40: the packets @40 and @80 are the
     // older lap (the one @40 starts exactly there) and go, then the one @0 it lands on.
-    [40, 40, 20, 40, 70].forEach((len, i) => push(ring, pkt(i, len, i)));
+    for (const [i, len] of [40, 40, 20, 40, 70].entries()) push(ring, pkt(i, len, i));
     expect(kept(ring).map((p) => [p.seq, p.bytes.length, p.bytes.every((b) => b === 5)])).toEqual([[4, 70, true]]);
   });
 
