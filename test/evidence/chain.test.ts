@@ -167,6 +167,7 @@ describe('checkChain', () => {
       'lacks seq, prev, type or data',
       2,
     ],
+    ['an empty first line', (l) => `\n${l.join('\n')}\n`, 'record at line 1 (byte 0) is not valid JSON', 0],
     ['the end cut mid-record', (l) => `${l.join('\n')}\n`.slice(0, -20), 'truncated mid-record at byte', 9],
   ];
 
@@ -228,6 +229,17 @@ describe('ChainWriter', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
+  it('stamps records with the clock by default, and reopens an empty log as a new one', () => {
+    const { key, file } = fixture();
+    writeFileSync(file, '');
+    const w = new ChainWriter(file, key, 's');
+    expect([w.tornBytes, w.lastTsUs, w.records]).toEqual([0, null, 0]);
+    w.append('note', '{}');
+    w.close();
+    const ts = Date.parse(checkChain(readFileSync(file), null).records[0].ts);
+    expect(Math.abs(ts - Date.now())).toBeLessThan(60_000);
+  });
+
   it('writes each record with the time it is given, in microseconds', () => {
     const { key, file } = fixture();
     const w = new ChainWriter(file, key, 's', { now: () => T + 123_456 });
@@ -269,6 +281,7 @@ describe('ChainWriter', () => {
     expect(err).toBeInstanceOf(EgressError);
     expect((err as EgressError).code).toBe('EGRESS_EVIDENCE_LOG_DAMAGED');
     expect((err as EgressError).message).toContain('record 1 was altered');
+    expect((err as EgressError).facts.file).toBe(file);
     expect(readFileSync(file, 'utf8')).toBe(damaged);
   });
 });

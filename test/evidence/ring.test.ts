@@ -164,6 +164,24 @@ describe('PacketRing at its bounds', () => {
     expect(kept(ring).map((p) => p.seq)).toEqual([1, 2, 3]);
   });
 
+  it('on a wrap, first drops the older lap from where the next packet would have gone, that position included', () => {
+    const ring = new PacketRing({ maxBytes: 100, maxSeconds: 60 });
+    // 40 @0, 40 @40, 20 @80; then 40 wraps to @0; then 70 does not fit @40: the packets @40 and @80 are the
+    // older lap (the one @40 starts exactly there) and go, then the one @0 it lands on.
+    for (const [i, len] of [40, 40, 20, 40, 70].entries()) push(ring, pkt(i, len, i));
+    expect(kept(ring).map((p) => [p.seq, p.bytes.length, p.bytes.every((b) => b === 5)])).toEqual([[4, 70, true]]);
+  });
+
+  it('stores a packet after every earlier one aged out, whatever stale entries the index holds', () => {
+    const ring = new PacketRing({ maxBytes: 100, maxSeconds: 1, maxPackets: 2 });
+    push(ring, pkt(0, 10, 0));
+    push(ring, pkt(1, 10, 1));
+    push(ring, pkt(2, 10, 2)); // the packet bound drops packet 0
+    push(ring, pkt(3, 15, 5_000_000)); // packets 1 and 2 aged out: empty, the next write is at byte 0
+    expect(kept(ring).map((p) => [p.seq, p.bytes.length])).toEqual([[3, 15]]);
+    expect(ring.counters).toMatchObject({ pushed: 4, evicted: 3 });
+  });
+
   it('has defaults: 8 MiB, 30 s, one packet per 64 bytes and at least 16', () => {
     const ring = new PacketRing();
     expect([ring.maxBytes, ring.maxUs, ring.maxPackets]).toEqual([8 * 1024 * 1024, 30_000_000, 131_072]);

@@ -8,7 +8,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { IpProto, Packet, TcpFlag } from '../../agent/src/decode/packet.js';
-import { KEY_WORDS, KeyBuilder } from '../../agent/src/flow/key.js';
+import { hashWords, KEY_WORDS, KeyBuilder } from '../../agent/src/flow/key.js';
 import { END_REASON_NAMES, TCP_STATE_NAMES } from '../../agent/src/flow/state.js';
 import { FlowTable, type FlowTableOptions } from '../../agent/src/flow/table.js';
 import { ipv4Bytes, ipv6Bytes } from '../support/builders.js';
@@ -262,6 +262,7 @@ describe('flow table: port reuse', () => {
     );
     tcp(h, c.after, last + 1000);
     expect(h.reasons()).toEqual(c.reason);
+    expect(h.table.counters).toMatchObject({ endedPortReuse: c.reason.length, endedClosed: 0, endedTimeout: 0 });
     expect(h.open().map((f) => f.pkts[0] + f.pkts[1])).toEqual(c.open);
   });
 
@@ -344,6 +345,7 @@ describe('flow table: hash chains', () => {
   const VARIANTS: [string, (i: number) => [string, number, string, number, number]][] = [
     ['client IPv4 address', (i) => [`10.0.1.${i}`, 5000, SRV, 53, IpProto.UDP]],
     ['server IPv4 address', (i) => [C, 5000, `198.51.100.${i}`, 53, IpProto.UDP]],
+    // The key puts the lower address first: vary each word of the lower one, then of the higher one.
     ...[0, 1, 2, 3].flatMap((w): [string, (i: number) => [string, number, string, number, number]][] => {
       const v6 = (i: number) => {
         const g = ['2001', 'db8', '0', '0', '0', '0', '0', '1'];
@@ -351,8 +353,10 @@ describe('flow table: hash chains', () => {
         return g.join(':');
       };
       return [
-        [`client IPv6 address, word ${w}`, (i) => [v6(i), 5000, '2001:db8::ffff:ffff', 53, IpProto.UDP]],
-        [`server IPv6 address, word ${w}`, (i) => ['2001:db8::', 5000, v6(i), 53, IpProto.UDP]],
+        [`lower IPv6 address (the client), word ${w}`, (i) => [v6(i), 5000, 'ffff::1', 53, IpProto.UDP]],
+        [`lower IPv6 address (the server), word ${w}`, (i) => ['ffff::1', 5000, v6(i), 53, IpProto.UDP]],
+        [`higher IPv6 address (the client), word ${w}`, (i) => [v6(i), 5000, '::2', 53, IpProto.UDP]],
+        [`higher IPv6 address (the server), word ${w}`, (i) => ['::2', 5000, v6(i), 53, IpProto.UDP]],
       ];
     }),
     ['client port', (i) => [C, 5000 + i, SRV, 53, IpProto.UDP]],
@@ -463,6 +467,29 @@ describe('flow table: a full table', () => {
     expect(h.table.counters).toMatchObject({ created: 4, active: 1, activeMax: 3, endedTimeout: 3 });
   });
 
+  it('works with room for one flow: each new flow evicts the last', () => {
+    const h = new Harness({ maxFlows: 1 });
+    h.send(C, 1, SRV, 53, { t: T0, len: 10 });
+    h.send(C, 2, SRV, 53, { t: T0 + 1, len: 20 });
+    h.send(SRV, 53, C, 2, { t: T0 + 2, len: 30 });
+    expect(h.ended.map((f) => [f.cport, f.reason, f.bytes])).toEqual([[1, 'evicted', [10, 0]]]);
+    expect(h.open().map((f) => [f.cport, f.bytes])).toEqual([[2, [20, 30]]]);
+  });
+
+  it('counts bytes in every slot of a small table, and starts a reused slot from zero', () => {
+    const h = new Harness({ maxFlows: 4, timeouts: { udp: 1 } });
+    for (let i = 0; i < 4; i++) {
+      h.send(C, 100 + i, SRV, 53, { t: T0 + i, len: 10 + i });
+      h.send(SRV, 53, C, 100 + i, { t: T0 + i, len: 100 + i });
+    }
+    expect(h.open().map((f) => [f.cport, f.pkts, f.bytes])).toEqual(
+      [0, 1, 2, 3].map((i) => [100 + i, [1, 1], [10 + i, 100 + i]]),
+    );
+    h.table.expireIdle(T0 + 2 * S); // every slot free again
+    for (let i = 0; i < 4; i++) h.send(C, 200 + i, SRV, 53, { t: T0 + 2 * S + i, len: 7 });
+    expect(h.open().map((f) => [f.cport, f.pkts, f.bytes])).toEqual([0, 1, 2, 3].map((i) => [200 + i, [1, 0], [7, 0]]));
+  });
+
   it.each([0, -1, 1.5, Number.NaN])('refuses maxFlows %s', (maxFlows) => {
     expect(() => new Harness({ maxFlows })).toThrow(/maxFlows must be a positive integer/);
   });
@@ -517,5 +544,18 @@ describe('flow key', () => {
       expect(k.words).toHaveLength(KEY_WORDS);
     }
     expect(hashes.size).toBe(8);
+  });
+
+  // Any deterministic mix gives the same flows; this checks the mix reads every word of the key, so that
+  // flows differing in one word spread over the buckets instead of sharing one chain.
+  it.each(Array.from({ length: KEY_WORDS }, (_, w) => w))('hashes word %i of the key', (w) => {
+    const k = new KeyBuilder(12345);
+    const hashes = new Set<number>();
+    for (let i = 0; i < 256; i++) {
+      k.words.fill(0);
+      k.words[w] = i * 0x01010101;
+      hashes.add(hashWords(k.words, 12345));
+    }
+    expect(hashes.size).toBe(256);
   });
 });

@@ -57,6 +57,7 @@ export class PacketRing {
     this.ts = new Float64Array(this.maxPackets);
     this.flow = new Float64Array(this.maxPackets);
     this.marks = new Uint8Array(this.maxPackets);
+    // Stryker disable next-line UnaryOperator: take() sets every field of the view before handing it out
     this.view = { buf: this.data, off: 0, caplen: 0, origLen: 0, tsUs: 0, linkType: 0, flowId: -1, mark: 0 };
   }
 
@@ -84,6 +85,7 @@ export class PacketRing {
     let pos = this.writePos;
     if (pos + caplen > this.maxBytes) {
       // Wrap: everything stored past the old write position is older than anything at the start.
+      // Stryker disable next-line ConditionalExpression: an empty ring writes at 0 and never wraps (caplen <= maxBytes)
       while (this.count > 0 && this.off[this.head] >= pos) this.evictOldest();
       pos = 0;
     }
