@@ -163,6 +163,8 @@ describe('block mode: the agent feeds the block helper', () => {
     });
     for (const ip of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) stuck.alert(alert(ip));
     expect(stuck.counters()).toMatchObject({ 'block.requested': 2, 'block.busy': 1, 'block.in_flight': 2 });
+    await new Promise((r) => setImmediate(r)); // the requests go out a microtask later
+    expect(answers).toHaveLength(2);
     for (const a of answers) a('ok');
     await stuck.settle();
     stuck.alert(alert('203.0.113.3')); // not remembered while busy: asked now

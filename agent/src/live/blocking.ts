@@ -93,8 +93,9 @@ export class AgentBlocking implements GatewayBlocking {
     this.asked.set(address, now + this.seconds * 1000);
     this.count.requested++;
     this.inFlight++;
-    const p = this.requester
-      .block(address)
+    // Deferred a microtask: whatever the requester does (even a synchronous throw), alert() returns at once.
+    const p = Promise.resolve()
+      .then(() => this.requester.block(address))
       .catch((err: unknown) => `unreachable: ${String(err)}`)
       .then((answer) => this.answered(address, answer));
     this.pending.add(p);
