@@ -96,6 +96,9 @@ else
   CAPTURE_IF="$LAN_IF" HTTP_ADDR="0.0.0.0:8080" AFTER="systemd-networkd.service"
   UNMANAGED="interface-name:br0;interface-name:$LAN_IF;interface-name:$WAN_IF"
 fi
+# Block mode: the agent finds the helper's socket in egress.env (empty: block mode off).
+BLOCK_SOCKET=""
+[ "$BLOCK" = 1 ] && BLOCK_SOCKET="/run/egress-block/block.sock"
 
 # Replace @NAME@ placeholders; values are checked above, so none holds '|' or a newline.
 render_file() {
@@ -104,7 +107,7 @@ render_file() {
     -e "s|@COUNTRY@|$COUNTRY|g" -e "s|@CHANNEL@|$CHANNEL|g" -e "s|@PROFILE@|$PROFILE|g" \
     -e "s|@GPIO@|$GPIO|g" -e "s|@LAN_NET@|$LAN_NET|g" -e "s|@LAN_ADDR@|$LAN_ADDR|g" \
     -e "s|@DHCP_FIRST@|$DHCP_FIRST|g" -e "s|@DHCP_LAST@|$DHCP_LAST|g" -e "s|@HTTP_ADDR@|$HTTP_ADDR|g" \
-    -e "s|@AFTER@|$AFTER|g" -e "s|@UNMANAGED@|$UNMANAGED|g" "$1"
+    -e "s|@AFTER@|$AFTER|g" -e "s|@UNMANAGED@|$UNMANAGED|g" -e "s|@BLOCK_SOCKET@|$BLOCK_SOCKET|g" "$1"
 }
 
 # Render templates/common and templates/MODE into $1 (a directory standing for /).

@@ -3,7 +3,7 @@
 
 export { BlockClient } from './block/client.js';
 export { BlockHelper, type BlockHelperOptions } from './block/helper.js';
-export { type BlockAdd, formatBlockLine, nftAddArgs, parseBlockLine } from './block/protocol.js';
+export { type BlockAdd, formatBlockLine, MAX_TIMEOUT_S, nftAddArgs, parseBlockLine } from './block/protocol.js';
 export { CliGpio, type CliGpioOptions, parseMonitorLine } from './gpio/cli.js';
 export {
   type ButtonListener,

@@ -127,6 +127,24 @@ describe('access-point specifics', () => {
     expect(statSync(join(out, 'etc/hostapd/hostapd.conf')).mode & 0o777).toBe(0o600);
   });
 
+  it("--block tells the agent the block helper's socket in egress.env; without it block mode stays off", () => {
+    const env = (extra: string[]) =>
+      readFileSync(
+        join(render('ap', ['--passphrase', 'golden-passphrase-42', ...extra]).out, 'etc/egress/egress.env'),
+        'utf8',
+      );
+    const off = env([]);
+    const on = env(['--block']);
+    expect(off).toMatch(/^EGRESS_BLOCK_SOCKET=$/m);
+    expect(on).toMatch(/^EGRESS_BLOCK_SOCKET=\/run\/egress-block\/block\.sock$/m);
+    expect(on.replace(/^EGRESS_BLOCK_SOCKET=.*$/m, 'EGRESS_BLOCK_SOCKET=')).toBe(off);
+    // The same socket the helper listens on, in the directory systemd makes for it (group egress).
+    const helper = readFileSync(join(GOLDEN, 'ap/etc/systemd/system/egress-block.service'), 'utf8');
+    expect(helper).toContain(' --socket /run/egress-block/block.sock\n');
+    expect(helper).toMatch(/^RuntimeDirectory=egress-block$/m);
+    expect(helper).toMatch(/^Group=egress$/m);
+  });
+
   it('a generated passphrase is 20 letters and digits, different each time', () => {
     const a = readFileSync(join(render('ap').out, 'etc/hostapd/hostapd.conf'), 'utf8');
     const b = readFileSync(join(render('ap').out, 'etc/hostapd/hostapd.conf'), 'utf8');

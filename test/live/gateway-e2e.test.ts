@@ -7,9 +7,12 @@
 // ngtcp2's gtlsclient over QUIC) go through the gateway's NAT; the test reads
 // the alerts, sessions, status and command replies on MQTT, and presses the
 // simulated button and reads the lights on the agent's GPIO socket, as a team
-// would at the gateway. Then block mode: the block helper adds the denied
-// address to the ruleset's set and a new connection to it fails while the
-// allowed one still works. Every process is stopped by PID and the
+// would at the gateway. Then block mode: the agent runs with --block-socket
+// from the start, so the high alerts before the block helper is up fail open
+// (logged once, counted); once the helper runs in the gateway namespace, the
+// agent itself asks it to add a denied destination to the ruleset's set on
+// that destination's next alert, after which a new connection to it fails
+// while the allowed one still works. Every process is stopped by PID and the
 // namespaces are deleted, also when a test fails. Needs root, as CI has.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -23,6 +26,7 @@ import {
   decodeAlert,
   decodeCommandReply,
   decodeSession,
+  decodeStats,
   decodeStatus,
   egress,
   encodeCommand,
@@ -59,6 +63,8 @@ const alerts: egress.v1.Alert[] = [];
 const sessions: egress.v1.Session[] = [];
 const replies: egress.v1.CommandReply[] = [];
 let status: egress.v1.Status | null = null;
+let stats: egress.v1.Stats | null = null;
+const BLOCK_SOCKET = join(dir, 'block.sock');
 
 const POLICY = `allow:
   cidrs: [${RESOLVER}/32]
@@ -89,12 +95,14 @@ beforeAll(async () => {
     else if (kind === 'session') sessions.push(decodeSession(payload));
     else if (kind === 'status') status = decodeStatus(payload);
     else if (kind === 'reply') replies.push(decodeCommandReply(payload));
+    else if (kind === 'stats') stats = decodeStats(payload);
   });
   await mqtt.subscribeAsync(`egress/v1/${GW}/#`, { qos: 1 });
 
   const args = ['run', '--interface', 'wlan0', '--tcpdump', join(dir, 'tcpdump-gw'), '--broker', broker.url];
   args.push('--gateway', GW, '--policy', join(dir, 'policy.yaml'), '--data-dir', join(dir, 'data'));
   args.push('--gpio', 'sim', '--gpio-sim-socket', join(dir, 'gpio.sock'), '--no-http', '--quiet');
+  args.push('--block-socket', BLOCK_SOCKET, '--block-seconds', '600');
   agent = spawn(process.execPath, [EGRESS_BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, EGRESS_DASHBOARD_TOKEN: TOKEN },
@@ -264,39 +272,77 @@ describe('through a real gateway (access-point mode ruleset), egress run --gpio 
     expect(log).toContain('alert acknowledged: red light and buzzer off');
   }, 40_000);
 
-  it('block mode: a denied destination fails, the allowed one still works', async () => {
-    // The helper (in the gateway namespace, so its nft acts there) adds the denied destination to the set.
-    const socket = join(dir, 'block.sock');
+  it('block mode: the agent feeds the helper; after the first alert a denied destination fails, the allowed one still works', async () => {
+    // Until now the helper was not running: every high alert failed open, logged once, counted.
+    expect(log).toContain(`block mode: the destinations of high alerts go to the block helper on ${BLOCK_SOCKET}`);
+    expect(log.match(/the block helper on \S+ is not reachable/g)).toHaveLength(1);
+    const denied4 = () => inNs(net?.gw ?? '', 'nft', ['list', 'set', 'inet', 'egress', 'denied4']);
+    expect(denied4()).not.toContain(CN_SERVER);
+
+    // The helper, in the gateway namespace so its nft acts on the gateway's ruleset.
     await startInNs(
       started,
       net?.gw ?? '',
       process.execPath,
-      [join(ROOT, 'hardware/dist/block/bin.js'), '--socket', socket],
+      [join(ROOT, 'hardware/dist/block/bin.js'), '--socket', BLOCK_SOCKET],
       /listening on/,
     );
-    const client = new BlockClient(socket, 600);
-    expect(await client.block(CN_SERVER)).toBe('ok');
-    expect(inNs(net?.gw ?? '', 'nft', ['list', 'set', 'inet', 'egress', 'denied4'])).toContain(CN_SERVER);
-    const blocked = spawnSync(
-      'ip',
-      ['netns', 'exec', net?.ctl ?? '', 'curl', '-sS', '--max-time', '3', `http://${CN_SERVER}/index.html`],
-      { encoding: 'utf8' },
+    const fetchCn = () =>
+      spawnSync(
+        'ip',
+        ['netns', 'exec', net?.ctl ?? '', 'curl', '-sS', '--max-time', '3', `http://${CN_SERVER}/index.html`],
+        { encoding: 'utf8' },
+      );
+    // The first connection alerts; its first packets pass before the block lands, so it may
+    // finish or be cut off. Either way the agent asks the helper, and the set holds the address.
+    const before = alerts.length;
+    const first = fetchCn();
+    await waitFor('the alert', () => alerts.slice(before).some((a) => a.dest_ip === CN_SERVER));
+    await waitFor('the address in the nftables set', () => denied4().includes(CN_SERVER));
+    expect(denied4()).toMatch(new RegExp(`${CN_SERVER.replaceAll('.', '\\.')} timeout 10m`));
+    expect(first.status === 0 ? first.stdout : first.stderr).toMatch(/^hello\n$|curl: \(\d+\)/);
+    console.log(
+      `block mode: the first connection ${first.status === 0 ? 'finished before the block landed' : `was cut off (${first.stderr.trim()})`}`,
     );
-    expect(blocked.status).not.toBe(0);
+
+    // The next connection to it is refused at the gateway; the allowed one still works.
+    const second = fetchCn();
+    expect(second.status, second.stdout).not.toBe(0);
+    expect(second.stdout).not.toContain('hello');
     expect(curl(`http://${NL_SERVER}/index.html`)).toBe('hello\n');
+    expect(denied4()).not.toContain(NL_SERVER);
+    const again = `block mode: the block helper answers again (${CN_SERVER} blocked)`;
+    await waitFor('the agent to log the helper back', () => log.includes(again));
+
+    // The agent's counters: asked once for CN (the second connection's alert asks nothing),
+    // every earlier request failed open because the helper was away.
+    const asked = `status-${Date.now()}`;
+    stats = null;
+    expect((await command('status', asked)).ok).toBe(true);
+    await waitFor('the stats', () => stats !== null);
+    const c = (stats as egress.v1.Stats | null)?.counters ?? {};
+    const n = (k: string) => Number(c[k] ?? -1);
+    expect(n('block.ok')).toBe(1);
+    expect(n('block.refused')).toBe(0);
+    expect(n('block.failed')).toBeGreaterThanOrEqual(3); // CN over HTTP, TLS, QUIC before the helper ran
+    expect(n('block.unreachable')).toBe(n('block.failed'));
+    expect(n('block.requested')).toBe(n('block.ok') + n('block.failed'));
+    expect(n('block.addresses')).toBe(1);
+    expect(n('block.in_flight')).toBe(0);
+
+    // The helper refuses anything but `add ADDRESS SECONDS`, whoever writes to its socket.
+    const client = new BlockClient(BLOCK_SOCKET, 600);
     expect(await client.block('203.0.113.10; flush ruleset')).toBe('refused');
-    expect(client.counters).toMatchObject({ ok: 1, refused: 1 });
-    // The helper itself refuses anything but `add ADDRESS SECONDS`, whoever writes to its socket.
     const raw = await new Promise<string>((resolve) => {
-      const conn = connect(socket);
-      conn.on('data', (c: Buffer) => {
-        resolve(c.toString().trim());
+      const conn = connect(BLOCK_SOCKET);
+      conn.on('data', (ch: Buffer) => {
+        resolve(ch.toString().trim());
         conn.destroy();
       });
       conn.write('add 198.51.100.80 60; flush ruleset\n');
     });
     expect(raw).toBe('refused');
-    expect(inNs(net?.gw ?? '', 'nft', ['list', 'set', 'inet', 'egress', 'denied4'])).not.toContain(NL_SERVER);
+    expect(denied4()).not.toContain(NL_SERVER);
 
     agent.kill('SIGTERM');
     await waitFor('the agent to stop', () => agent.exitCode !== null, 20_000);

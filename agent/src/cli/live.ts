@@ -14,6 +14,7 @@ import { TcpdumpCapture } from '../live/tcpdump.js';
 import type { AlertRecord } from '../output/flow-record.js';
 import { isoMicros } from '../output/time.js';
 import { parseCommand, positiveInt } from './args.js';
+import { attachBlocking, BLOCK_OPTIONS, BLOCK_OPTIONS_HELP, blockChoice } from './block-options.js';
 import { attachSignals, GPIO_OPTIONS, GPIO_OPTIONS_HELP, gpioChoice } from './gpio-options.js';
 import type { CliIo } from './io.js';
 import { LIVE_OPTIONS, LIVE_OPTIONS_HELP, liveAgentOptions } from './live-options.js';
@@ -44,6 +45,7 @@ Options:
                           "capture incomplete" until S seconds pass without one (default 60)
   --quiet                 do not print alerts on standard output
 ${GPIO_OPTIONS_HELP}
+${BLOCK_OPTIONS_HELP}
 ${LIVE_OPTIONS_HELP}
 
 Exit status: 0 stopped on request, 1 failure, 2 usage error.`;
@@ -61,6 +63,7 @@ Options:
   --linger S              seconds to wait at the end for spooled messages to be delivered (default 10)
   --quiet                 do not print alerts on standard output
 ${GPIO_OPTIONS_HELP}
+${BLOCK_OPTIONS_HELP}
 ${LIVE_OPTIONS_HELP}
 
 Exit status: 0 replayed and every message delivered, 1 messages left in the
@@ -73,6 +76,7 @@ const STALL_MS = 60_000;
 const RUN_OPTIONS = {
   ...LIVE_OPTIONS,
   ...GPIO_OPTIONS,
+  ...BLOCK_OPTIONS,
   interface: { type: 'string', short: 'i' },
   filter: { type: 'string' },
   tcpdump: { type: 'string' },
@@ -84,6 +88,7 @@ const RUN_OPTIONS = {
 const REPLAY_OPTIONS = {
   ...LIVE_OPTIONS,
   ...GPIO_OPTIONS,
+  ...BLOCK_OPTIONS,
   speed: { type: 'string' },
   loop: { type: 'boolean' },
   linger: { type: 'string' },
@@ -102,6 +107,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const log = logger(io);
   const dir = dataDir(values['data-dir'] as string | undefined);
   const gpio = gpioChoice(values, dir);
+  const block = blockChoice(values);
   const bufferKiB = positiveInt('capture-buffer', values['capture-buffer'] as string | undefined, CAPTURE_BUFFER_KIB);
   const agent = await startAgent(values, io, log);
   let capture: TcpdumpCapture;
@@ -128,6 +134,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     return null;
   };
   const signals = await attachSignals(agent, gpio, log);
+  const blocking = attachBlocking(agent, block, log);
   log(`starting capture: ${capture.argv.join(' ')}`);
   capture.start();
   void signals?.preflight({
@@ -140,6 +147,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   await untilSignal();
   log('stopping: finishing open flows');
   await capture.stop();
+  await agent.finishFlows();
+  await blocking?.settle(); // the answers to the last requests, into the last stats
   const delivered = await agent.stop(5000);
   await signals?.close();
   if (!delivered) log(`${agent.spool.pending} messages stay in the spool; they are sent on the next start`);
@@ -161,8 +170,10 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
   const log = logger(io);
   const dir = dataDir(values['data-dir'] as string | undefined);
   const gpio = gpioChoice(values, dir);
+  const block = blockChoice(values);
   const agent = await startAgent(values, io, log);
   const signals = await attachSignals(agent, gpio, log);
+  const blocking = attachBlocking(agent, block, log);
   void signals?.preflight({
     gateway: gatewayId(values.gateway as string | undefined),
     dataDir: dir,
@@ -197,6 +208,7 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
     if (tick) clearInterval(tick);
   }
   await agent.finishFlows();
+  await blocking?.settle();
   io.stdout.write(
     `replayed ${result.packets} packets${result.aborted ? ' (stopped)' : ''}; ` +
       `flows: ${agent.pipeline.flowsInternet} to the internet, ${agent.pipeline.flowsLocal} local; alerts: ${agent.pipeline.alerts}\n`,

@@ -45,6 +45,7 @@ import { type CaptureInfo, collectStats } from '../output/stats.js';
 import { ScanPipeline } from '../pipeline.js';
 import { AllowOverlay } from '../policy/overlay.js';
 import type { Policy } from '../policy/policy.js';
+import type { GatewayBlocking } from './blocking.js';
 import { CaptureGapLog, withGaps } from './capture-gaps.js';
 import { ClockCheck } from './clock.js';
 import type { Secrets } from './settings.js';
@@ -118,6 +119,8 @@ export class LiveAgent {
   session: { id: string; name: string; startUs: number } | null = null;
   /** The gateway's lights, buzzer and button (live/signals.ts); null without --gpio. */
   signals: GatewaySignals | null = null;
+  /** Block mode: high alerts' destinations to the block helper (live/blocking.ts); null without --block-socket. */
+  blocking: GatewayBlocking | null = null;
   /** Called after each alert is spooled (for a console log). */
   onAlert: ((a: AlertRecord) => void) | null = null;
   /** Unique per agent run: alert ids are gateway/run/flow/severity. */
@@ -168,6 +171,7 @@ export class LiveAgent {
           if (r.internet) this.publisher.send('flow', this.topic.flow, () => encodeFlow(r, this.ctx()));
         },
         alert: (a) => {
+          this.blocking?.alert(a); // first: the sooner the block lands, the less passes
           this.publisher.send('alert', this.topic.alert, encodeAlert(a, this.ctx()));
           this.evidence.alert(a);
           this.signals?.alert(a.severity);
@@ -304,6 +308,7 @@ export class LiveAgent {
     Object.assign(out, this.evidence.counters());
     out['policy.allow_overlay'] = this.overlay.entries().length;
     Object.assign(out, this.signals?.counters());
+    Object.assign(out, this.blocking?.counters());
     for (const [k, v] of Object.entries(this.commands.counters)) out[`commands.${k}`] = v;
     for (const [k, v] of Object.entries(this.broker?.counters ?? {})) out[`broker.${k}`] = v;
     if (this.history) Object.assign(out, this.history.counters());

@@ -1,0 +1,228 @@
+// Block mode, the agent's side (agent/src/live/blocking.ts): a high alert's
+// destination goes to the real block helper (hardware/src/block/helper.ts)
+// over a real Unix socket, once per address; the helper's nft is a small
+// script that records its arguments (or fails on demand), since changing the
+// host's ruleset is the end-to-end test's job (test/live/gateway-e2e.test.ts).
+// Fail-open: a helper that is away or failing is logged once, counted, and
+// asked again on the next alert. The options come from flags or egress.env.
+
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { blockChoice } from '../../agent/src/cli/block-options.js';
+import { EgressError } from '../../agent/src/errors.js';
+import { AgentBlocking } from '../../agent/src/live/blocking.js';
+import type { AlertRecord } from '../../agent/src/output/flow-record.js';
+import { BlockHelper } from '../../hardware/src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'egress-blocking-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+/** A helper whose nft appends its arguments to a file; exits 1 while FAIL exists. */
+async function helper(): Promise<{
+  socket: string;
+  calls: () => string[];
+  fail: (on: boolean) => void;
+  h: BlockHelper;
+}> {
+  const id = ++n;
+  const calls = join(dir, `calls-${id}`);
+  const fail = join(dir, `fail-${id}`);
+  const nft = join(dir, `nft-${id}`);
+  writeFileSync(calls, '');
+  writeFileSync(nft, `#!/bin/sh\n[ -e '${fail}' ] && { echo 'no such set' >&2; exit 1; }\necho "$*" >> '${calls}'\n`);
+  chmodSync(nft, 0o755);
+  const socket = join(dir, `block-${id}.sock`);
+  const h = new BlockHelper({ socket, nft });
+  await h.listen();
+  return {
+    socket,
+    h,
+    calls: () => readFileSync(calls, 'utf8').split('\n').filter(Boolean),
+    fail: (on) => (on ? writeFileSync(fail, '') : rmSync(fail, { force: true })),
+  };
+}
+
+function alert(destIp: string, severity: 'medium' | 'high' = 'high', internet = true): AlertRecord {
+  return {
+    tsUs: 0,
+    app: { destIp, internet } as AlertRecord['app'],
+    names: [],
+    severity,
+    reasons: ['deny_country'],
+    text: '',
+  };
+}
+
+const sent = (b: AgentBlocking) => b.settle(5000);
+
+describe('block mode: the agent feeds the block helper', () => {
+  it('asks once per address, only for high alerts to the internet, and never waits for the answer', async () => {
+    const { socket, calls, h } = await helper();
+    const logs: string[] = [];
+    const b = new AgentBlocking({ socket, seconds: 600, log: (l) => logs.push(l) });
+    b.alert(alert('203.0.113.10'));
+    expect(b.counters()).toMatchObject({ 'block.requested': 1, 'block.ok': 0, 'block.in_flight': 1 });
+    b.alert(alert('203.0.113.10'));
+    b.alert(alert('198.51.100.80', 'medium'));
+    b.alert(alert('192.168.42.1', 'high', false));
+    b.alert(alert('2001:db8::53'));
+    await sent(b);
+    b.alert(alert('203.0.113.10')); // answered ok: not asked again
+    await sent(b);
+    expect(calls().sort()).toEqual([
+      'add element inet egress denied4 { 203.0.113.10 timeout 600s }',
+      'add element inet egress denied6 { 2001:db8::53 timeout 600s }',
+    ]);
+    expect(b.counters()).toEqual({
+      'block.requested': 2,
+      'block.ok': 2,
+      'block.refused': 0,
+      'block.failed': 0,
+      'block.unreachable': 0,
+      'block.busy': 0,
+      'block.evicted': 0,
+      'block.addresses': 2,
+      'block.in_flight': 0,
+    });
+    expect(logs).toEqual([]);
+    await h.close();
+  });
+
+  it('fail-open: a helper that is away is logged once, counted, and asked again on the next alert', async () => {
+    const socket = join(dir, 'nobody.sock');
+    const logs: string[] = [];
+    const b = new AgentBlocking({ socket, log: (l) => logs.push(l) });
+    expect(() => b.alert(alert('203.0.113.10'))).not.toThrow();
+    await sent(b);
+    b.alert(alert('203.0.113.10'));
+    b.alert(alert('203.0.113.11'));
+    await sent(b);
+    expect(b.counters()).toMatchObject({
+      'block.requested': 3,
+      'block.failed': 3,
+      'block.unreachable': 3,
+      'block.ok': 0,
+      'block.addresses': 0,
+    });
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toContain(`the block helper on ${socket} is not reachable; 203.0.113.10 is not blocked`);
+
+    // The helper comes up: the next alert for the same address is blocked, and the log says so.
+    const h = new BlockHelper({ socket, nft: 'true' });
+    await h.listen();
+    b.alert(alert('203.0.113.10'));
+    await sent(b);
+    expect(b.counters()).toMatchObject({ 'block.requested': 4, 'block.ok': 1, 'block.addresses': 1 });
+    expect(logs[1]).toBe('block mode: the block helper answers again (203.0.113.10 blocked)');
+    await h.close();
+  });
+
+  it('fail-open: nft failing in the helper is counted as failed (not unreachable) and asked again', async () => {
+    const { socket, calls, fail, h } = await helper();
+    const logs: string[] = [];
+    const b = new AgentBlocking({ socket, log: (l) => logs.push(l) });
+    fail(true);
+    b.alert(alert('203.0.113.10'));
+    await sent(b);
+    expect(b.counters()).toMatchObject({ 'block.failed': 1, 'block.unreachable': 0, 'block.addresses': 0 });
+    expect(logs[0]).toMatch(/could not add 203\.0\.113\.10 to the nftables set/);
+    expect(h.counters.nft_failures).toBe(1);
+    fail(false);
+    b.alert(alert('203.0.113.10'));
+    await sent(b);
+    expect(calls()).toEqual(['add element inet egress denied4 { 203.0.113.10 timeout 3600s }']);
+    expect(b.counters()).toMatchObject({ 'block.requested': 2, 'block.ok': 1, 'block.failed': 1 });
+    await h.close();
+  });
+
+  it('is bounded: the oldest address is forgotten (counted), requests open at once are capped', async () => {
+    const { socket, calls, h } = await helper();
+    const b = new AgentBlocking({ socket, limit: 2, log: () => {} });
+    for (const ip of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) b.alert(alert(ip));
+    await sent(b);
+    expect(b.counters()).toMatchObject({ 'block.addresses': 2, 'block.evicted': 1, 'block.requested': 3 });
+    b.alert(alert('203.0.113.1')); // forgotten: asked again
+    await sent(b);
+    expect(
+      calls()
+        .map((c) => c.split(' ')[6])
+        .sort(),
+    ).toEqual(['203.0.113.1', '203.0.113.1', '203.0.113.2', '203.0.113.3']);
+    await h.close();
+
+    // A helper that does not answer: at most maxInFlight requests wait; the rest are counted busy.
+    const answers: ((a: string) => void)[] = [];
+    const stuck = new AgentBlocking({
+      socket: 'unused',
+      maxInFlight: 2,
+      log: () => {},
+      requester: { block: () => new Promise<string>((resolve) => answers.push(resolve)) },
+    });
+    for (const ip of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) stuck.alert(alert(ip));
+    expect(stuck.counters()).toMatchObject({ 'block.requested': 2, 'block.busy': 1, 'block.in_flight': 2 });
+    await new Promise((r) => setImmediate(r)); // the requests go out a microtask later
+    expect(answers).toHaveLength(2);
+    for (const a of answers) a('ok');
+    await stuck.settle();
+    stuck.alert(alert('203.0.113.3')); // not remembered while busy: asked now
+    expect(stuck.counters()).toMatchObject({ 'block.requested': 3, 'block.in_flight': 1 });
+  });
+
+  it('asks again once the set element has timed out', async () => {
+    let now = 1_000_000;
+    const asked: string[] = [];
+    const b = new AgentBlocking({
+      socket: 'unused',
+      seconds: 60,
+      log: () => {},
+      now: () => now,
+      requester: {
+        block: async (a) => {
+          asked.push(a);
+          return 'ok';
+        },
+      },
+    });
+    b.alert(alert('203.0.113.10'));
+    now += 59_000;
+    b.alert(alert('203.0.113.10'));
+    now += 2000;
+    b.alert(alert('203.0.113.10'));
+    await b.settle();
+    expect(asked).toEqual(['203.0.113.10', '203.0.113.10']);
+    expect(b.counters()['block.addresses']).toBe(1);
+  });
+});
+
+describe('block options: --block-socket / EGRESS_BLOCK_SOCKET, --block-seconds / EGRESS_BLOCK_SECONDS', () => {
+  it('is off when neither names a socket (egress.env without --block leaves it empty)', () => {
+    expect(blockChoice({}, {})).toBeNull();
+    expect(blockChoice({}, { EGRESS_BLOCK_SOCKET: '' })).toBeNull();
+  });
+
+  it('takes the environment; a flag wins', () => {
+    const env = { EGRESS_BLOCK_SOCKET: '/run/egress-block/block.sock', EGRESS_BLOCK_SECONDS: '900' };
+    expect(blockChoice({}, env)).toEqual({ socket: '/run/egress-block/block.sock', seconds: 900 });
+    expect(blockChoice({ 'block-socket': '/tmp/b.sock' }, { EGRESS_BLOCK_SOCKET: '/x' })).toEqual({
+      socket: '/tmp/b.sock',
+      seconds: 3600,
+    });
+    expect(blockChoice({ 'block-seconds': '60' }, env)?.seconds).toBe(60);
+  });
+
+  it.each(['0', '86401', '1.5', 'ten', '-5'])('refuses --block-seconds %s with EGRESS_USAGE', (s) => {
+    const e = (() => {
+      try {
+        blockChoice({ 'block-socket': '/tmp/b.sock', 'block-seconds': s }, {});
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(e).toBeInstanceOf(EgressError);
+    expect((e as EgressError).code).toBe('EGRESS_USAGE');
+    expect((e as EgressError).message).toContain(`got "${s}"`);
+  });
+});
