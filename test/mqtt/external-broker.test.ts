@@ -129,8 +129,19 @@ describe('external mosquitto with TLS, passwords and an ACL', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(got.map((a) => [a.kind, a.src_ip, a.dest_ip, a.dest_port, a.severity, a.reasons, a.dest.names])).toEqual(
-      expected.map((e) => ['alert', e.src_ip, e.dest_ip, e.dest_port, e.alert.severity, e.alert.reasons, e.dest.names]),
+    expect(
+      got.map((a) => [a.kind, a.alert_kind, a.src_ip, a.dest_ip, a.dest_port, a.severity, a.reasons, a.dest.names]),
+    ).toEqual(
+      expected.map((e) => [
+        'alert',
+        'connection',
+        e.src_ip,
+        e.dest_ip,
+        e.dest_port,
+        e.alert.severity,
+        e.alert.reasons,
+        e.dest.names,
+      ]),
     );
     expect(got[0].dest.as_country).toBe(expected[0].dest.as_country);
     expect(got[0].text).toBe(expected[0].alert.text);

@@ -191,7 +191,12 @@ describe('tcpdump supervisor, with stand-in commands', () => {
     [40, 80, 160, 160, 160].forEach((min, i) => {
       expect(gaps[i], `gap ${i}`).toBeGreaterThanOrEqual(min - 1);
     });
-    expect(delays.slice(0, 6)).toEqual([40, 80, 160, 160, 160, 160]);
+    // The time left before the restart, read in the error callback: the
+    // doubling delay less the (small) time since it was scheduled.
+    [40, 80, 160, 160, 160, 160].forEach((delay, i) => {
+      expect(delays[i], `delay ${i}`).toBeLessThanOrEqual(delay);
+      expect(delays[i], `delay ${i}`).toBeGreaterThan(delay * 0.75);
+    });
     expect(cap.health()).toMatchObject({ consecutiveFailures: 6, error: { code: ErrorCode.CAPTURE_NO_INTERFACE } });
     expect(cap.health().restarts).toBeGreaterThanOrEqual(5);
   });
@@ -209,7 +214,10 @@ describe('tcpdump supervisor, with stand-in commands', () => {
     cap.start();
     await waitFor('four ends', () => delays.length >= 4);
     await cap.stop();
-    expect(delays.slice(0, 4)).toEqual([30, 30, 30, 30]);
+    for (const [i, d] of delays.slice(0, 4).entries()) {
+      expect(d, `delay ${i}`).toBeLessThanOrEqual(30); // never doubled: each start was stable
+      expect(d, `delay ${i}`).toBeGreaterThan(22);
+    }
     expect(cap.health().error?.code).toBe(ErrorCode.CAPTURE_EXITED);
   });
 

@@ -127,8 +127,14 @@ export async function tailCommand(argv: string[], io: CliIo): Promise<number> {
           io.stdout.write(json ? `${captureGapLine(g)}\n` : `gap     ${decoded.topic.gateway}: ${describeGap(g)}\n`);
         return;
       }
-      if (json) io.stdout.write(`${JSON.stringify({ topic, kind, ...m })}\n`);
-      else if (kind === 'alert') io.stdout.write(formatAlert(m as unknown as AlertView));
+      // `kind` is the message's kind (alert, flow, status…); an alert's own kind
+      // (connection or lookup) goes out as `alert_kind` so it does not hide it.
+      if (json) {
+        const { kind: alertKind, ...rest } = m;
+        io.stdout.write(
+          `${JSON.stringify({ topic, kind, ...(alertKind === undefined ? {} : { alert_kind: alertKind }), ...rest })}\n`,
+        );
+      } else if (kind === 'alert') io.stdout.write(formatAlert(m as unknown as AlertView));
       else io.stdout.write(`${kind.padEnd(7)} ${decoded.topic.gateway}: ${JSON.stringify(m)}\n`);
       if (kind === 'alert' && ++seen >= count) finish(ExitCode.OK);
     });
