@@ -23,8 +23,8 @@ export function loginPage(wrongToken: boolean): string {
 <title>Egress Sentinel — log in</title><style>${STYLE}</style></head>
 <body><main>
 <h1>Egress Sentinel</h1>
-<p>This dashboard needs the viewer token that the agent printed when it started (or see <code>secrets.json</code> in its data directory).</p>
-<p lang="nl">Dit dashboard vraagt het kijkerstoken dat de agent bij het starten toonde (of zie <code>secrets.json</code> in de datamap).</p>
+<p>This dashboard needs the viewer token that the agent printed when it started (or see <code>secrets.json</code> in its data directory; when the operator set <code>EGRESS_DASHBOARD_TOKEN</code>, it is that value and is not stored).</p>
+<p lang="nl">Dit dashboard vraagt het kijkerstoken dat de agent bij het starten toonde (of zie <code>secrets.json</code> in de datamap; als de beheerder <code>EGRESS_DASHBOARD_TOKEN</code> heeft gezet, is het die waarde en wordt het niet bewaard).</p>
 ${err}
 <form method="post" action="/login">
 <label for="token">Token</label>
