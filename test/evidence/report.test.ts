@@ -6,37 +6,22 @@
 // marked for the officer; printing to PDF puts English on its own pages.
 // The screenshots are kept (path printed) for a person to look at.
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { chromiumOnFile } from '../support/chromium.js';
 import { egress } from '../support/cli.js';
 import { recordFlight } from './flight.js';
-
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let dir: string;
 let report: string;
 let manifest: { statement: { kind: string } };
 let csv: string;
+let lookupsLogged: number;
 
 function chromium(args: string[]): string {
-  const profile = mkdtempSync(join(dir, 'chromium-'));
-  const r = spawnSync('timeout', ['60', 'chromium', ...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, ...args], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  expect(r.status, r.stderr).toBe(0);
-  return r.stdout;
+  return chromiumOnFile(dir, args);
 }
 
 beforeAll(() => {
@@ -49,6 +34,7 @@ beforeAll(() => {
   writeFileSync(report, files['report.html']);
   manifest = JSON.parse(Buffer.from(files['manifest.json']).toString());
   csv = Buffer.from(files['flows.csv']).toString();
+  lookupsLogged = Buffer.from(files['events.ndjson']).toString().split('"event_type":"lookup"').length - 1;
 });
 
 describe('report.html in Chromium', () => {
@@ -90,6 +76,13 @@ describe('report.html in Chromium', () => {
     expect(en).toMatch(
       /Notification due by \(72 hours after discovery\)<\/th><td><span class="mono">2026-11-2\dT\d\d:\d\d:\d\d/,
     );
+    // Denied names looked up: a row each in both languages, or the sentence that there were none.
+    const rows = (part: string) => part.match(/<tr class="lookup">/g)?.length ?? 0;
+    expect([rows(nl), rows(en)]).toEqual([lookupsLogged, lookupsLogged]);
+    if (lookupsLogged === 0) {
+      expect(nl).toContain('Geen apparaat heeft een geweigerde naam opgevraagd.');
+      expect(en).toContain('No device looked up a denied name.');
+    }
     expect(manifest.statement.kind).toBe('egress_observed');
     expect(dom).not.toContain('Geen uitgaand verkeer waargenomen');
   });

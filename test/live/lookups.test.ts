@@ -19,6 +19,8 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAlert, egress as pb } from '../../agent/src/mqtt/codec.js';
 import { recordFlight } from '../evidence/flight.js';
+import { ARTIFACTS } from '../support/browser.js';
+import { chromiumOnFile } from '../support/chromium.js';
 import { EGRESS_BIN, egress, events, ROOT } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import { inNs, makeNamespacePair, startDnsmasq, startInNs, stop, waitFor } from '../support/netns.js';
@@ -205,6 +207,35 @@ describe('the evidence log of a flight', () => {
       .filter((l) => l.includes('"event_type":"lookup"'))
       .map((l) => l.match(/"name":"([^"]+)"/)?.[1]);
     expect(lookups).toEqual([DIG_NAME, GLIBC_NAME]);
+    const files = unzipSync(readFileSync(bundle));
+    expect(JSON.parse(Buffer.from(files['manifest.json']).toString()).denied_lookups).toBe(2);
+
+    // report.html, as an officer opens it: each lookup in Dutch and English, severity in words.
+    const report = join(dataDir, 'report.html');
+    writeFileSync(report, files['report.html']);
+    const dom = chromiumOnFile(dataDir, ['--dump-dom', `file://${report}`]);
+    const at = dom.indexOf('<section class="lang" id="en"');
+    expect(at).toBeGreaterThan(0);
+    const row = (name: string, rule: string, high: string) =>
+      new RegExp(
+        `<tr class="lookup"><td><span class="badge high">${high}</span></td><td class="mono nowrap">\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d</td><td class="mono">${CLIENT}</td><td class="mono">${RESOLVER}:53</td><td class="names">${name}</td><td class="mono">${rule}</td></tr>`,
+        'g',
+      );
+    for (const [part, high, title, count] of [
+      [dom.slice(0, at), 'HOOG', 'Opgevraagde geweigerde namen (DNS)', '2 opvragingen van een geweigerde naam (DNS)'],
+      [dom.slice(at), 'HIGH', 'Denied names looked up (DNS)', '2 lookups of a denied name (DNS)'],
+    ] as const) {
+      expect(part).toContain(`<h2>${title}</h2>`);
+      expect(part).toContain(count);
+      expect(part.match(row(DIG_NAME, 'dji.com', high))).toHaveLength(1);
+      expect(part.match(row(GLIBC_NAME, 'jpush.cn', high))).toHaveLength(1);
+      expect(part.match(/<tr class="lookup">/g)).toHaveLength(2);
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const png = join(ARTIFACTS, 'report-lookups-1024.png');
+    chromiumOnFile(dataDir, ['--window-size=1024,2600', `--screenshot=${png}`, `file://${report}`]);
+    console.log(`report with lookups: ${png}`);
+
     const v = egress(['verify', bundle]);
     expect(v.code, v.stdout + v.stderr).toBe(0);
     rmSync(dataDir, { recursive: true, force: true });

@@ -92,6 +92,7 @@ export function buildBundle(
     flows: model.flows.length,
     flagged_destinations: model.destinations.length,
     capture_gaps: model.gaps.length,
+    denied_lookups: model.lookups.length,
     statement: model.statement,
     files: Object.entries(files).map(([name, b]) => ({ name, size: b.length, sha256: sha256Hex(b) })),
   };

@@ -55,9 +55,23 @@ export interface Gap {
   note?: string;
 }
 
+/** A client asked a resolver for a name the policy denies (a `lookup` record): whether or not a connection followed. */
+export interface LookupRow {
+  timestamp: string;
+  /** The client that asked. */
+  src_ip: string;
+  /** The resolver it asked (often the gateway's own). */
+  dest_ip: string;
+  dest_port: number | null;
+  name: string;
+  /** The deny rule that matched. */
+  rule: string;
+  severity: 'high';
+}
+
 export interface TimelineEntry {
   ts: string;
-  kind: 'start' | 'alert' | 'gap' | 'resume' | 'pcap_truncated' | 'end';
+  kind: 'start' | 'alert' | 'lookup' | 'gap' | 'resume' | 'pcap_truncated' | 'end';
   text: string;
 }
 
@@ -77,6 +91,8 @@ export interface SessionModel {
   flows: FlowRow[];
   destinations: Destination[];
   gaps: Gap[];
+  /** Denied names asked for, in the order asked (at most one per client and name per flight). */
+  lookups: LookupRow[];
   timeline: TimelineEntry[];
   alerts: number;
   packets: number;
@@ -92,6 +108,7 @@ const TIMELINE_MAX = 500;
 export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionModel {
   const flows: FlowRow[] = [];
   const gaps: Gap[] = [];
+  const lookups: LookupRow[] = [];
   const timeline: TimelineEntry[] = [];
   const dests = new Map<string, Destination>();
   let alerts = 0;
@@ -126,6 +143,21 @@ export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionMod
         add({ ts: String(d.timestamp), kind: 'alert', text: `${a.severity.toUpperCase()}: ${a.text}` });
         break;
       }
+      case 'lookup': {
+        const a = d.alert as { severity: 'high'; rule: string };
+        const l: LookupRow = {
+          timestamp: String(d.timestamp),
+          src_ip: String(d.src_ip),
+          dest_ip: String(d.dest_ip),
+          dest_port: d.dest_port ?? null,
+          name: String(d.name),
+          rule: String(a.rule),
+          severity: a.severity,
+        };
+        lookups.push(l);
+        add({ ts: l.timestamp, kind: 'lookup', text: `${l.src_ip} → ${l.dest_ip}: ${l.name} (${l.rule})` });
+        break;
+      }
       case 'capture_gap':
         gaps.push(d as unknown as Gap);
         add({ ts: String(d.start), kind: 'gap', text: `${d.cause} ${d.start} – ${d.end}` });
@@ -155,6 +187,7 @@ export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionMod
     flows,
     destinations: [...dests.values()].sort((a, b) => a.firstSeen.localeCompare(b.firstSeen)),
     gaps,
+    lookups,
     timeline,
     alerts,
     packets,

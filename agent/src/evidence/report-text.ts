@@ -8,6 +8,16 @@ export type Lang = 'nl' | 'en';
 
 export const TEXT = {
   nl: {
+    lookups: 'Opgevraagde geweigerde namen (DNS)',
+    lookupsIntro:
+      'Een apparaat vroeg een DNS-server om het adres van een naam die het beleid weigert. Ook zonder verbinding daarna toont dit welke dienst het apparaat wilde bereiken. Eén regel per apparaat en naam per vlucht.',
+    noLookups: 'Geen apparaat heeft een geweigerde naam opgevraagd.',
+    lookupCount: (n: number) =>
+      `${n} opvraging${n === 1 ? '' : 'en'} van een geweigerde naam (DNS), ook als er geen verbinding volgde: zie „Opgevraagde geweigerde namen”.`,
+    client: 'Apparaat',
+    resolver: 'DNS-server',
+    rule: 'Regel in het beleid',
+    time: 'Tijd (UTC)',
     title: 'Bewijsrapport vlucht',
     langName: 'Nederlands',
     summary: 'Samenvatting',
@@ -109,6 +119,7 @@ export const TEXT = {
     kinds: {
       start: 'begin',
       alert: 'melding',
+      lookup: 'opvraging',
       gap: 'onderbreking',
       resume: 'hervat',
       pcap_truncated: 'pcap afgekapt',
@@ -116,6 +127,16 @@ export const TEXT = {
     } as Record<string, string>,
   },
   en: {
+    lookups: 'Denied names looked up (DNS)',
+    lookupsIntro:
+      'A device asked a DNS server for the address of a name the policy denies. Even with no connection after it, this shows which service the device tried to reach. One row per device and name per flight.',
+    noLookups: 'No device looked up a denied name.',
+    lookupCount: (n: number) =>
+      `${n} lookup${n === 1 ? '' : 's'} of a denied name (DNS), whether or not a connection followed: see "Denied names looked up".`,
+    client: 'Device',
+    resolver: 'DNS server',
+    rule: 'Policy rule',
+    time: 'Time (UTC)',
     title: 'Flight evidence report',
     langName: 'English',
     summary: 'Summary',
@@ -215,6 +236,7 @@ export const TEXT = {
     kinds: {
       start: 'start',
       alert: 'alert',
+      lookup: 'lookup',
       gap: 'gap',
       resume: 'resumed',
       pcap_truncated: 'pcap truncated',

@@ -97,6 +97,10 @@ function section(m: SessionModel, lang: Lang, fp: string): string {
         .join('')}</ul>`,
     );
   summary.push(`<p>${esc(t.flowCount(m.flows.length))}</p>`);
+  if (m.lookups.length > 0)
+    summary.push(
+      `<p class="box lookup-count"><span class="badge high">${t.high}</span> ${esc(t.lookupCount(m.lookups.length))}</p>`,
+    );
   const st = m.statement;
   if (st.kind === 'no_egress_observed') {
     const [a, b] = [st.window.start, st.window.end];
@@ -117,6 +121,8 @@ function section(m: SessionModel, lang: Lang, fp: string): string {
 ${summary.join('\n')}
 <h2>${t.flagged}</h2>
 ${destinations(m.destinations, lang)}
+<h2>${t.lookups}</h2>
+${lookups(m, lang)}
 <h2>${t.gaps}</h2>
 ${gaps(m, lang)}
 <h2>${t.breach}</h2>
@@ -152,6 +158,16 @@ function destinations(ds: Destination[], lang: Lang): string {
 <td>${esc(d.reasons.map((r) => t.reason[r] ?? r).join('; '))}</td></tr>`;
   });
   return `<table class="dests"><tr><th>${t.severity}</th><th>${t.address} / ${t.names}</th><th>${t.country} / ${t.network}</th><th>${t.sent} ↑<br>${t.received} ↓</th><th>${t.firstSeen} /<br>${t.lastSeen} (UTC)</th><th>${t.flows}</th><th>${t.reasons}</th></tr>${rows.join('')}</table>`;
+}
+
+function lookups(m: SessionModel, lang: Lang): string {
+  const t = TEXT[lang];
+  if (m.lookups.length === 0) return `<p>${t.noLookups}</p>`;
+  const rows = m.lookups.map(
+    (l) =>
+      `<tr class="lookup"><td><span class="badge high">${t.high}</span></td><td class="mono nowrap">${shortTime(l.timestamp)}</td><td class="mono">${esc(l.src_ip)}</td><td class="mono">${esc(l.dest_ip)}${l.dest_port === null ? '' : `:${l.dest_port}`}</td><td class="names">${esc(l.name)}</td><td class="mono">${esc(l.rule)}</td></tr>`,
+  );
+  return `<p>${esc(t.lookupsIntro)}</p><table class="lookups"><tr><th>${t.severity}</th><th>${t.time}</th><th>${t.client}</th><th>${t.resolver}</th><th>${t.names}</th><th>${t.rule}</th></tr>${rows.join('')}</table>`;
 }
 
 function network(d: Destination): string {
