@@ -89,4 +89,27 @@ describe('pcapng statistics: the capture says what it missed', () => {
     // The second period runs from the end of the first (same end time here: a copy of the block).
     expect(gaps[1].start).toBe(end);
   });
+
+  it('says so in the table view too, with the window and the drops, and says nothing when there were none', () => {
+    const table = (file: Buffer) => {
+      const path = join(work, `t-${Math.random().toString(36).slice(2)}.pcapng`);
+      writeFileSync(path, file);
+      const r = egress(['scan', path, '--format', 'table']);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    expect(table(source)).not.toContain('CAPTURE INCOMPLETE');
+    const first = Buffer.from(source);
+    first.writeBigUInt64LE(7n, dropAt);
+    const second = Buffer.from(first.subarray(isb.at, isb.at + isb.len));
+    second.writeBigUInt64LE(19n, dropAt - isb.at);
+    const out = table(Buffer.concat([first, second]));
+    expect(out).toContain(
+      'CAPTURE INCOMPLETE: 2 gaps, 19 packets lost; no alert in a gap does not mean nothing was sent:',
+    );
+    const [s, e] = [start.slice(0, 19), end.slice(0, 19)];
+    expect(out).toContain(
+      `\n  ${s} to ${e}  file_drop_count, packets lost: 7\n  ${e} to ${e}  file_drop_count, packets lost: 12\n`,
+    );
+  });
 });

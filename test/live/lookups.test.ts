@@ -125,12 +125,23 @@ describe('egress scan: lookups of denied names through the LAN resolver', () => 
       encoding: 'utf8',
     });
     expect(check.status, check.stdout + check.stderr).toBe(0);
+
+    // The table view lists the same lookups, each with its time, client, resolver and rule.
+    const t = egress(['scan', capture, '--profile', 'dji', '--format', 'table']);
+    expect(t.code, t.stderr).toBe(0);
+    const time = (e: (typeof lookups)[number]) => String(e.timestamp).slice(0, 19);
+    expect(t.stdout).toContain(
+      'HIGH: denied names looked up (2, once per client and name):\n' +
+        `  ${time(lookups[0])}  ${CLIENT} asked ${RESOLVER}:53 for ${DIG_NAME}  [dji.com]\n` +
+        `  ${time(lookups[1])}  ${CLIENT} asked ${RESOLVER}:53 for ${GLIBC_NAME}  [jpush.cn]\n`,
+    );
   });
 
   it('raises nothing under a policy that does not deny the names', () => {
     const ev = events(egress(['scan', capture, '--profile', 'camera', '--format', 'ndjson']).stdout);
     expect(ev.filter((e) => e.event_type === 'lookup')).toEqual([]);
     expect(ev.at(-1)?.names.lookups_denied).toBe(0);
+    expect(egress(['scan', capture, '--profile', 'camera', '--format', 'table']).stdout).not.toContain('looked up');
   });
 });
 

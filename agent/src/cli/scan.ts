@@ -99,7 +99,13 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
           gap: (g) => writer.line(captureGapLine(g)),
           lookup: (l) => writer.line(lookupEventLine(l)),
         }
-      : { flow: (r) => table.flow(r), alert: (a) => table.alert(a), app: () => {} };
+      : {
+          flow: (r) => table.flow(r),
+          alert: (a) => table.alert(a),
+          app: () => {},
+          gap: (g) => table.gap(g),
+          lookup: (l) => table.lookup(l),
+        };
   const pipeline = new ScanPipeline(output, { maxFlows, policy, enricher });
   const reader = new CaptureReader(pipeline, pipeline.anomalies, file === '-' ? 'stdin' : file);
   const wantProgress = values['no-progress'] ? false : (values.progress as boolean | undefined);

@@ -1,9 +1,13 @@
 // The human view of a scan: one line per internet destination (address,
 // port, protocol) with its names, network, verdict, flows, packets and
 // bytes, flagged first, then busiest. Bounded: at most MAX_DESTINATIONS rows
-// are tracked; beyond that flows are counted as "not itemised".
+// are tracked; beyond that flows are counted as "not itemised". Below it,
+// the denied names clients looked up (policy/lookups.ts) and the capture's
+// gaps, so "no alert" is never read off a table that hides either.
 
+import type { CaptureGap } from '../capture/types.js';
 import { SEVERITY_RANK } from '../names/flow-app.js';
+import type { LookupRecord } from '../policy/lookups.js';
 import type { Verdict } from '../policy/policy.js';
 import type { AlertRecord, FlowRecord } from './flow-record.js';
 import type { ScanStats } from './ndjson.js';
@@ -13,6 +17,8 @@ const MAX_DESTINATIONS = 65_536;
 const MAX_NAMES_PER_ROW = 8;
 const ROWS_SHOWN = 40;
 const ALERTS_SHOWN = 20;
+const LOOKUPS_SHOWN = 40;
+const GAPS_SHOWN = 20;
 
 interface DestRow {
   dest: string;
@@ -30,6 +36,14 @@ export class DestinationTable {
   private readonly rows = new Map<string, DestRow>();
   private readonly alertTexts = new Map<string, { severity: string; text: string; count: number }>();
   overflowFlows = 0;
+  /** Lookups of denied names, in the order asked (the first LOOKUPS_SHOWN kept; all counted). */
+  private readonly lookups: string[] = [];
+  lookupCount = 0;
+  /** Capture gaps, in order (the first GAPS_SHOWN kept; all counted, with their drops). */
+  private readonly gaps: string[] = [];
+  gapCount = 0;
+  private gapDrops = 0;
+  private gapUnknown = false;
 
   flow(r: FlowRecord): void {
     if (!r.internet) return;
@@ -79,6 +93,25 @@ export class DestinationTable {
       this.alertTexts.set(a.text, { severity: a.severity, text: a.text, count: 1 });
   }
 
+  lookup(l: LookupRecord): void {
+    this.lookupCount++;
+    if (this.lookups.length >= LOOKUPS_SHOWN) return;
+    const a = l.app;
+    const resolver = a.destIp.includes(':') ? `[${a.destIp}]:${a.destPort}` : `${a.destIp}:${a.destPort}`;
+    this.lookups.push(`  ${isoMicros(l.tsUs).slice(0, 19)}  ${a.srcIp} asked ${resolver} for ${l.name}  [${l.rule}]`);
+  }
+
+  gap(g: CaptureGap): void {
+    this.gapCount++;
+    if (g.packetsDropped === null) this.gapUnknown = true;
+    else this.gapDrops += g.packetsDropped;
+    if (this.gaps.length >= GAPS_SHOWN) return;
+    const dropped = g.packetsDropped === null ? 'packets lost: unknown' : `packets lost: ${g.packetsDropped}`;
+    this.gaps.push(
+      `  ${isoMicros(g.startUs).slice(0, 19)} to ${isoMicros(g.endUs).slice(0, 19)}  ${g.cause}, ${dropped}`,
+    );
+  }
+
   render(stats: ScanStats): string {
     const rows = [...this.rows.values()].sort(
       (a, b) =>
@@ -121,6 +154,19 @@ export class DestinationTable {
       for (const a of alerts.slice(0, ALERTS_SHOWN))
         out.push(`  ${a.severity.toUpperCase().padEnd(6)} ${a.text}${a.count > 1 ? ` (${a.count} flows)` : ''}`);
       if (alerts.length > ALERTS_SHOWN) out.push(`  … and ${alerts.length - ALERTS_SHOWN} more`);
+    }
+    if (this.lookupCount > 0) {
+      out.push('', `HIGH: denied names looked up (${this.lookupCount}, once per client and name):`, ...this.lookups);
+      if (this.lookupCount > this.lookups.length) out.push(`  … and ${this.lookupCount - this.lookups.length} more`);
+    }
+    if (this.gapCount > 0) {
+      const lost = this.gapUnknown ? `at least ${this.gapDrops}` : String(this.gapDrops);
+      out.push(
+        '',
+        `CAPTURE INCOMPLETE: ${this.gapCount} gap${this.gapCount === 1 ? '' : 's'}, ${lost} packets lost; no alert in a gap does not mean nothing was sent:`,
+        ...this.gaps,
+      );
+      if (this.gapCount > this.gaps.length) out.push(`  … and ${this.gapCount - this.gaps.length} more`);
     }
     const anomalies = Object.entries(stats.anomalies).filter(([, n]) => n > 0);
     if (anomalies.length > 0) out.push('', `Decoder notes: ${anomalies.map(([k, n]) => `${k} ${n}`).join(', ')}`);
