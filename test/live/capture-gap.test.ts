@@ -127,6 +127,11 @@ beforeAll(async () => {
       '--mqtt-port',
       String(mqttPort),
       '--quiet',
+      // The gateway's lights (simulated): a gap must show on them too, not only in the status.
+      '--gpio',
+      'sim',
+      '--gpio-sim-socket',
+      join(dir, 'gpio.sock'),
       ...common,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -176,6 +181,9 @@ describe('capture gaps on a live gateway', () => {
     expect(status.state).toBe(3); // DEGRADED
     expect(status.text).toMatch(/capture incomplete: \d+ packets? dropped by the kernel/);
     expect(status.last_capture_gap?.cause).toBe('kernel_drop');
+    // The green light warns (it blinks) and the banner's problems say why.
+    expect(status.preflight).toMatch(/^(warn|fail)$/);
+    expect(status.preflight_problems.some((p) => p.startsWith('capture: capture incomplete'))).toBe(true);
     // The drops of one flood can be reported over several statistics reports,
     // so several gaps: the status names the latest, which tail prints too.
     const latest = Number(status.last_capture_gap?.packets_dropped);
@@ -258,6 +266,7 @@ describe('capture gaps on a live gateway', () => {
     expect(status.capture_incomplete).toBe(false);
     expect(status.state).toBe(1); // ONLINE
     expect(status.text).toBe('ready');
+    expect(status.preflight_problems.filter((p) => p.startsWith('capture:'))).toEqual([]);
     // The last gap is still there for who wants to know.
     expect(status.last_capture_gap?.cause).toMatch(/^(kernel_drop|capture_restart)$/);
   }, 90_000);

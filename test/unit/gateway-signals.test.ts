@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gpioChoice } from '../../agent/src/cli/gpio-options.js';
 import { EgressError } from '../../agent/src/errors.js';
+import type { LiveAgent } from '../../agent/src/live/agent.js';
 import { livePreflight, preflightProblems } from '../../agent/src/live/preflight.js';
+import { AgentSignals } from '../../agent/src/live/signals.js';
 import { DEFAULT_PINS, SimGpioClient, SimGpioSocket, SimulatedGpio } from '../../hardware/src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-signals-'));
@@ -151,5 +153,63 @@ describe('the live preflight', () => {
   it('skips the capture check when replaying a file', async () => {
     const r = await livePreflight({ ...base, ...fakeTime(), capture: () => null, brokerConnected: () => true });
     expect(r.checks[0]).toMatchObject({ id: 'capture', status: 'skip' });
+  });
+});
+
+describe('the green light after the preflight: what the running agent reports', () => {
+  /** The few members of the live agent the signals use; the preflight's capture and broker are fine. */
+  const agent = () => {
+    const a = { signals: null, session: null, statusPublished: 0, publishStatus: () => void a.statusPublished++ };
+    return a;
+  };
+  const probe = {
+    gateway: 'gw1',
+    dataDir: dir,
+    waitMs: 0,
+    capture: () => ({ running: true, interface: 'wlan0', packets: 1, error: null }),
+    brokerConnected: () => true,
+  };
+
+  it('goes off while the capture is down, warns during a gap or spool drops, and returns to the preflight result', async () => {
+    const a = agent();
+    const s = await AgentSignals.attach(a as unknown as LiveAgent, {
+      driver: 'sim',
+      pins: DEFAULT_PINS,
+      log: () => {},
+    });
+    try {
+      // Problems before the preflight has run are kept for it; the light stays unknown until then.
+      s.running({ captureDown: null, captureGap: null, spool: 'spool full: 3 messages dropped' });
+      expect(s.statusFields().preflight).toBe('');
+      const report = await s.preflight(probe);
+      // This directory has no evidence key: the preflight alone warns.
+      expect(report.worst).toBe('warn');
+      expect(s.statusFields().preflightProblems).toContain(
+        'spool: spool full: 3 messages dropped (fix: check the broker connection and the disk)',
+      );
+      const own = s.statusFields().preflightProblems.filter((p) => !p.startsWith('spool:'));
+
+      const published = a.statusPublished;
+      s.running({ captureDown: 'tcpdump exited (status 1); restarting in 1 s', captureGap: null, spool: null });
+      expect(s.statusFields()).toMatchObject({ preflight: 'fail' });
+      expect(s.statusFields().preflightProblems).toEqual([
+        ...own,
+        'capture: tcpdump exited (status 1); restarting in 1 s (fix: the gateway is blind until tcpdump captures again)',
+      ]);
+      expect(s.adapter.outputs().green).toBe(false);
+      expect(a.statusPublished).toBeGreaterThan(published); // the banner changed: the status goes out
+
+      s.running({ captureDown: null, captureGap: 'capture incomplete: 12 packets dropped by the kernel', spool: null });
+      expect(s.statusFields().preflight).toBe('warn');
+      expect(s.statusFields().preflightProblems.at(-1)).toBe(
+        'capture: capture incomplete: 12 packets dropped by the kernel (fix: no alert during the gap does not mean nothing was sent)',
+      );
+
+      // Clean again: the preflight's own result and problems, nothing left of the running ones.
+      s.running({ captureDown: null, captureGap: null, spool: null });
+      expect(s.statusFields()).toMatchObject({ preflight: report.worst, preflightProblems: own });
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -421,6 +421,11 @@ export class LiveAgent {
     if (condition === this.condition) return;
     this.condition = condition;
     this.options.log(`status: ${condition}`);
+    this.signals?.running({
+      captureDown: capture,
+      captureGap: gap,
+      spool: problems.find((p) => p.startsWith('spool')) ?? null,
+    });
     this.publisher.publishRetained(
       this.topic.status,
       this.statusPayload(problems.length === 0 ? 'online' : 'degraded', condition),

@@ -4,6 +4,8 @@
 // dashboard banner:
 //
 //   preflight at start ─► green (pass solid, warn blinking, fail off)
+//   while running: capture down ─► green off; capture gap or spool drops ─► blinking,
+//     until the agent's condition is clean again (then the preflight's own result)
 //   button short press ─► startFlight / endFlight (the dashboard's session commands) ─► amber
 //   high-severity alert ─► red + buzzer, latched until a long press or cmd/acknowledge
 //   any change of the banner ─► the retained status (fields 25-28)
@@ -26,7 +28,7 @@ import {
 import { EgressError, ErrorCode } from '../errors.js';
 import type { StatusSignals } from '../mqtt/codec.js';
 import { formatReport } from '../selftest/run.js';
-import type { SelftestReport } from '../selftest/types.js';
+import { type CheckResult, result, type SelftestReport, worstOf } from '../selftest/types.js';
 import type { LiveAgent } from './agent.js';
 import { type LivePreflightProbe, livePreflight, preflightProblems } from './preflight.js';
 
@@ -38,6 +40,18 @@ export interface GatewaySignals {
   acknowledge(): string;
   statusFields(): StatusSignals;
   counters(): Record<string, number>;
+  /** The agent's condition changed (agent.ts updateStatus): what is wrong now, nothing when clean. */
+  running(problems: RunningProblems): void;
+}
+
+/** What can go wrong after the preflight, as agent.ts sees it; null when fine. */
+export interface RunningProblems {
+  /** tcpdump is not capturing (it failed or is restarting): the gateway is blind. */
+  captureDown: string | null;
+  /** The capture missed packets lately ("capture incomplete" in the status). */
+  captureGap: string | null;
+  /** Alerts or other messages were dropped from a full spool. */
+  spool: string | null;
 }
 
 export interface SignalsOptions {
@@ -52,6 +66,8 @@ export interface SignalsOptions {
 export class AgentSignals implements GatewaySignals {
   readonly adapter: SignalAdapter;
   private report: SelftestReport | null = null;
+  /** Checks from the running agent, beside the preflight's (running()). */
+  private live: CheckResult[] = [];
   private closed = false;
 
   private constructor(
@@ -115,10 +131,28 @@ export class AgentSignals implements GatewaySignals {
     this.report = r;
     for (const line of formatReport(r).trimEnd().split('\n')) this.o.log(`preflight: ${line}`);
     if (!this.closed) {
-      this.adapter.preflight(r.worst === 'skip' ? 'pass' : r.worst);
+      this.showReadiness();
       this.agent.publishStatus();
     }
     return r;
+  }
+
+  running(p: RunningProblems): void {
+    const live: CheckResult[] = [];
+    if (p.captureDown !== null)
+      live.push(result('capture', 'fail', p.captureDown, 'the gateway is blind until tcpdump captures again'));
+    else if (p.captureGap !== null)
+      live.push(result('capture', 'warn', p.captureGap, 'no alert during the gap does not mean nothing was sent'));
+    if (p.spool !== null) live.push(result('spool', 'warn', p.spool, 'check the broker connection and the disk'));
+    this.live = live;
+    // Before the preflight has run the green light stays off; it takes these in when it does.
+    if (this.report !== null && !this.closed) this.showReadiness();
+  }
+
+  /** The green light: the worst of the preflight and of what the running agent reports now. */
+  private showReadiness(): void {
+    const worst = worstOf([...(this.report?.checks ?? []), ...this.live]);
+    this.adapter.preflight(worst === 'skip' ? 'pass' : worst);
   }
 
   alert(severity: 'medium' | 'high'): void {
@@ -141,7 +175,9 @@ export class AgentSignals implements GatewaySignals {
     const b = this.adapter.banner();
     return {
       preflight: b.ready === 'unknown' ? '' : b.ready,
-      preflightProblems: this.report ? preflightProblems(this.report) : [],
+      preflightProblems: this.report
+        ? preflightProblems({ ...this.report, checks: [...this.report.checks, ...this.live] })
+        : [],
       alertLatched: b.alertLatched,
       alertsUnacknowledged: b.unacknowledged,
     };
