@@ -13,7 +13,7 @@
 // process is stopped by PID. Needs root, as CI has.
 
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
@@ -23,7 +23,7 @@ import { VIEWER_USER } from '../../agent/src/mqtt/broker.js';
 import { decodeStatus, type egress } from '../../agent/src/mqtt/codec.js';
 import { artifactsDir, ensureDashboardBuilt, freePort, launchChromium } from '../support/browser.js';
 import { EGRESS_BIN, ROOT } from '../support/cli.js';
-import { makeNamespacePair, stop, waitFor } from '../support/netns.js';
+import { deleteNamespace, makeNamespacePair, stop, tcpdumpIn, waitFor } from '../support/netns.js';
 
 const NS_CTL = `egress-gctl-${process.pid}`;
 const NS_GW = `egress-ggw-${process.pid}`;
@@ -35,6 +35,8 @@ const FLOOD = 30_000;
 const dir = mkdtempSync(join(tmpdir(), 'egress-gap-live-'));
 const dataDir = join(dir, 'data');
 const started: ChildProcess[] = [];
+/** tcpdump in the gateway namespace, for --tcpdump. */
+let tcpdumpGw = '';
 let mqttPort = 0;
 const brokerUrl = () => `mqtt://127.0.0.1:${mqttPort}`;
 let agent: ChildProcess;
@@ -98,8 +100,7 @@ beforeAll(async () => {
     gateway: GATEWAY,
     internet: [],
   });
-  writeFileSync(join(dir, 'tcpdump-gw'), `#!/bin/sh\nexec ip netns exec ${NS_GW} tcpdump "$@"\n`);
-  chmodSync(join(dir, 'tcpdump-gw'), 0o755);
+  tcpdumpGw = tcpdumpIn(dir, NS_GW);
   ensureDashboardBuilt();
   httpPort = await freePort();
   mqttPort = await freePort();
@@ -113,7 +114,7 @@ beforeAll(async () => {
       '--interface',
       'veth-gw',
       '--tcpdump',
-      join(dir, 'tcpdump-gw'),
+      tcpdumpGw,
       '--capture-buffer',
       '64',
       '--stats-interval',
@@ -150,7 +151,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const child of started.reverse()) await stop(child);
-  for (const ns of [NS_CTL, NS_GW]) spawnSync('ip', ['netns', 'del', ns]);
+  for (const ns of [NS_CTL, NS_GW]) deleteNamespace(ns);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -10,7 +10,7 @@
 // the namespaces; every process is stopped by PID, the namespaces are deleted
 // afterwards. Needs root (namespaces, capture), as CI has.
 
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ import type { FlowRecord } from '../../agent/src/output/flow-record.js';
 import { ScanPipeline } from '../../agent/src/pipeline.js';
 import { loadPolicy } from '../../agent/src/policy/load.js';
 import { FIXTURES_DIR } from '../support/fixtures.js';
-import { inNs, makeNamespacePair, startDnsmasq, startInNs, stop, waitFor } from '../support/netns.js';
+import { deleteNamespace, inNs, makeNamespacePair, startDnsmasq, startInNs, stop, waitFor } from '../support/netns.js';
 
 const NS_CTL = `egress-ctl-${process.pid}`;
 const NS_GW = `egress-gw-${process.pid}`;
@@ -95,13 +95,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of captures) await c.stop();
   for (const child of started.reverse()) await stop(child);
-  for (const ns of [NS_CTL, NS_GW]) {
-    try {
-      execFileSync('ip', ['netns', 'del', ns]);
-    } catch {
-      // already gone
-    }
-  }
+  for (const ns of [NS_CTL, NS_GW]) deleteNamespace(ns);
 }, 30_000);
 
 describe('live capture: tcpdump in the gateway namespace', () => {

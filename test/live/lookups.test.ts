@@ -10,8 +10,8 @@
 // leaves the namespaces and loopback; every process is stopped by PID; the
 // namespaces and their resolv.conf are deleted afterwards. Needs root.
 
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
@@ -23,7 +23,16 @@ import { ARTIFACTS } from '../support/browser.js';
 import { chromiumOnFile } from '../support/chromium.js';
 import { EGRESS_BIN, egress, events, ROOT } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
-import { inNs, makeNamespacePair, startDnsmasq, startInNs, stop, waitFor } from '../support/netns.js';
+import {
+  deleteNamespace,
+  inNs,
+  makeNamespacePair,
+  startDnsmasq,
+  startInNs,
+  stop,
+  tcpdumpIn,
+  waitFor,
+} from '../support/netns.js';
 
 const NS_CTL = `egress-lctl-${process.pid}`;
 const NS_GW = `egress-lgw-${process.pid}`;
@@ -39,6 +48,8 @@ const dir = mkdtempSync(join(tmpdir(), 'egress-lookups-'));
 const capture = join(dir, 'lookups.pcap');
 const netnsEtc = `/etc/netns/${NS_CTL}`;
 const started: ChildProcess[] = [];
+/** tcpdump in the gateway namespace, for --tcpdump. */
+let tcpdumpGw = '';
 const clients: MqttClient[] = [];
 const broker = new Mosquitto();
 
@@ -78,8 +89,7 @@ beforeAll(async () => {
   expect(inNs(NS_CTL, 'getent', ['hosts', GLIBC_NAME])).toContain('203.0.113.11');
   await new Promise((r) => setTimeout(r, 300));
   await stop(tcpdump, 'SIGINT');
-  writeFileSync(join(dir, 'tcpdump-gw'), `#!/bin/sh\nexec ip netns exec ${NS_GW} tcpdump "$@"\n`);
-  chmodSync(join(dir, 'tcpdump-gw'), 0o755);
+  tcpdumpGw = tcpdumpIn(dir, NS_GW);
   await broker.start();
 }, 60_000);
 
@@ -87,14 +97,7 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.endAsync(true)));
   for (const child of started.reverse()) await stop(child);
   await broker.stop();
-  for (const ns of [NS_CTL, NS_GW]) {
-    try {
-      execFileSync('ip', ['netns', 'del', ns]);
-    } catch {
-      // already gone
-    }
-  }
-  rmSync(netnsEtc, { recursive: true, force: true });
+  for (const ns of [NS_CTL, NS_GW]) deleteNamespace(ns);
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
@@ -168,7 +171,7 @@ describe('egress run: a lookup alert over a real mosquitto, shown by egress tail
 
     const agent = spawn(
       process.execPath,
-      [EGRESS_BIN, 'run', '--interface', 'veth-gw', '--tcpdump', join(dir, 'tcpdump-gw')].concat(
+      [EGRESS_BIN, 'run', '--interface', 'veth-gw', '--tcpdump', tcpdumpGw].concat(
         ['--broker', broker.url, '--gateway', GW, '--profile', 'dji'],
         ['--data-dir', join(dir, 'data'), '--no-http', '--quiet'],
       ),

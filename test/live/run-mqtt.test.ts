@@ -13,7 +13,7 @@
 // Needs root (namespaces, capture), as CI has.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -21,7 +21,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAlert, decodeFlow, decodeStatus, egress } from '../../agent/src/mqtt/codec.js';
 import { EGRESS_BIN } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
-import { inNs, makeNamespacePair, startDnsmasq, startInNs, stop, waitFor } from '../support/netns.js';
+import {
+  deleteNamespace,
+  inNs,
+  makeNamespacePair,
+  startDnsmasq,
+  startInNs,
+  stop,
+  tcpdumpIn,
+  waitFor,
+} from '../support/netns.js';
 
 const NS_CTL = `egress-rctl-${process.pid}`;
 const NS_GW = `egress-rgw-${process.pid}`;
@@ -40,6 +49,8 @@ const TLS_SNI = 'mydjiflight.dji.com';
 const GW = `run-${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), 'egress-run-mqtt-'));
 const started: ChildProcess[] = [];
+/** tcpdump in the gateway namespace, for --tcpdump. */
+let tcpdumpGw = '';
 const clients: MqttClient[] = [];
 const broker = new Mosquitto();
 
@@ -124,9 +135,7 @@ beforeAll(async () => {
       /Serving HTTP/,
     );
   writeFileSync(join(dir, 'policy.yaml'), POLICY);
-  // What --tcpdump runs: tcpdump itself, in the gateway namespace (exec keeps one PID all the way).
-  writeFileSync(join(dir, 'tcpdump-gw'), `#!/bin/sh\nexec ip netns exec ${NS_GW} tcpdump "$@"\n`);
-  chmodSync(join(dir, 'tcpdump-gw'), 0o755);
+  tcpdumpGw = tcpdumpIn(dir, NS_GW);
   await broker.start();
 }, 60_000);
 
@@ -134,13 +143,7 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.endAsync(true)));
   for (const child of started.reverse()) await stop(child);
   await broker.stop();
-  for (const ns of [NS_CTL, NS_GW]) {
-    try {
-      execFileSync('ip', ['netns', 'del', ns]);
-    } catch {
-      // already gone
-    }
-  }
+  for (const ns of [NS_CTL, NS_GW]) deleteNamespace(ns);
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
@@ -158,7 +161,7 @@ describe('egress run: live capture in a namespace, alerts over a real mosquitto'
 
     const agent = spawn(
       process.execPath,
-      [EGRESS_BIN, 'run', '--interface', IF_GW, '--tcpdump', join(dir, 'tcpdump-gw')].concat(
+      [EGRESS_BIN, 'run', '--interface', IF_GW, '--tcpdump', tcpdumpGw].concat(
         ['--broker', broker.url, '--gateway', GW, '--policy', join(dir, 'policy.yaml')],
         ['--data-dir', join(dir, 'data'), '--no-http', '--quiet'],
       ),

@@ -5,7 +5,7 @@
 // running in it.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Run `cmd args` inside namespace `ns`; its standard output. */
@@ -117,6 +117,18 @@ export function deleteNamespace(ns: string): void {
   } catch {
     // not empty, or gone
   }
+}
+
+/**
+ * What `egress run --tcpdump` runs to capture inside namespace `ns`: tcpdump
+ * itself, in that namespace (exec keeps one PID all the way, so the agent's
+ * SIGTERM reaches it). Written into `dir`; its path.
+ */
+export function tcpdumpIn(dir: string, ns: string): string {
+  const path = join(dir, `tcpdump-${ns}`);
+  writeFileSync(path, `#!/bin/sh\nexec ip netns exec ${ns} tcpdump "$@"\n`);
+  chmodSync(path, 0o755);
+  return path;
 }
 
 /** Stop a child by PID: `signal`, then SIGKILL after 3 s; resolves when it is gone. */
