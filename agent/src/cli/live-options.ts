@@ -15,6 +15,16 @@ import { loadPolicy, profileNames } from '../policy/load.js';
 import { type Options, positiveInt } from './args.js';
 import { version } from './version.js';
 
+/** How to reach the broker (or run the embedded one): shared by the live commands and `egress selftest`. */
+export const BROKER_OPTIONS: Options = {
+  broker: { type: 'string' },
+  'broker-user': { type: 'string' },
+  ca: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'mqtt-port': { type: 'string' },
+};
+
 export const LIVE_OPTIONS: Options = {
   policy: { type: 'string' },
   profile: { type: 'string' },
@@ -23,12 +33,7 @@ export const LIVE_OPTIONS: Options = {
   'data-dir': { type: 'string' },
   gateway: { type: 'string' },
   session: { type: 'string' },
-  broker: { type: 'string' },
-  'broker-user': { type: 'string' },
-  ca: { type: 'string' },
-  cert: { type: 'string' },
-  key: { type: 'string' },
-  'mqtt-port': { type: 'string' },
+  ...BROKER_OPTIONS,
   http: { type: 'string' },
   'no-http': { type: 'boolean' },
   'stats-interval': { type: 'string' },

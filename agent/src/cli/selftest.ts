@@ -10,7 +10,7 @@ import { exitStatusOf } from '../selftest/types.js';
 import { type Options, parseCommand, positiveInt } from './args.js';
 import { gpioChoice } from './gpio-options.js';
 import type { CliIo } from './io.js';
-import { readPem } from './live-options.js';
+import { BROKER_OPTIONS, readPem } from './live-options.js';
 
 export const SELFTEST_USAGE = `Usage: egress selftest [options]
 
@@ -43,12 +43,7 @@ const OPTIONS: Options = {
   tcpdump: { type: 'string' },
   'data-dir': { type: 'string' },
   'geo-db': { type: 'string' },
-  broker: { type: 'string' },
-  'broker-user': { type: 'string' },
-  ca: { type: 'string' },
-  cert: { type: 'string' },
-  key: { type: 'string' },
-  'mqtt-port': { type: 'string' },
+  ...BROKER_OPTIONS,
   gpio: { type: 'string' },
   'gpio-chip': { type: 'string' },
   'gpio-pins': { type: 'string' },
