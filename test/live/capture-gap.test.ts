@@ -279,7 +279,17 @@ describe('capture gaps on a live gateway', () => {
     const records = checkChain(readFileSync(join(sessions, id, 'events.ndjson')), null).records;
     const logged = records.filter((r) => r.type === 'capture_gap').map((r) => r.data as Record<string, unknown>);
     const seen = gaps();
-    expect(logged.map((g) => g.cause)).toEqual(seen.map((g) => g.cause));
-    expect(logged.map((g) => g.packets_dropped)).toEqual(seen.map((g) => g.packets_dropped));
+    // Every gap a viewer saw is in the log, in the same order. The log may hold more: a gap
+    // reported after tail's last stats message (the agent stopping), or in a stats message a
+    // busy viewer missed (stats go out at QoS 0).
+    const key = (g: Record<string, unknown>) => `${g.cause} ${g.start} ${g.packets_dropped}`;
+    const loggedKeys = logged.map(key);
+    let at = 0;
+    for (const k of seen.map(key)) {
+      at = loggedKeys.indexOf(k, at);
+      expect(at, `${k} in the evidence log after position ${at}: ${loggedKeys.join(', ')}`).toBeGreaterThanOrEqual(0);
+      at++;
+    }
+    expect(seen.length).toBeGreaterThanOrEqual(3);
   }, 30_000);
 });

@@ -18,14 +18,13 @@ import type { GeoSource } from '../enrich/geo-source.js';
 import { EgressError, ErrorCode } from '../errors.js';
 import { recorderContext } from '../evidence/context.js';
 import { type EvidenceOptions, EvidenceRecorder } from '../evidence/recorder.js';
-import { operatorArgs, sessionInfo } from '../evidence/session-message.js';
+import { sessionInfo } from '../evidence/session-message.js';
 import type { OperatorFields } from '../evidence/session-store.js';
 import type { HistoryTarget } from '../history/config.js';
 import { addHistoryRoutes } from '../history/routes.js';
 import { HistorySink } from '../history/sink.js';
-import { addEvidenceRoutes } from '../http/evidence-routes.js';
-import { DashboardServer } from '../http/server.js';
-import { AGENT_CLIENT_PREFIX, AGENT_USER, EmbeddedBroker } from '../mqtt/broker.js';
+import type { DashboardServer } from '../http/server.js';
+import type { EmbeddedBroker } from '../mqtt/broker.js';
 import {
   encodeAlert,
   encodeFlow,
@@ -36,7 +35,7 @@ import {
 } from '../mqtt/codec.js';
 import { CommandGate } from '../mqtt/commands.js';
 import { encodeLookupAlert } from '../mqtt/lookup-alert.js';
-import { Publisher } from '../mqtt/publisher.js';
+import type { Publisher } from '../mqtt/publisher.js';
 import { Spool } from '../mqtt/spool.js';
 import { commandFilter, topicFor } from '../mqtt/topics.js';
 import type { AlertRecord } from '../output/flow-record.js';
@@ -45,6 +44,10 @@ import { type CaptureInfo, collectStats } from '../output/stats.js';
 import { ScanPipeline } from '../pipeline.js';
 import { AllowOverlay } from '../policy/overlay.js';
 import type { Policy } from '../policy/policy.js';
+import { COMMAND_VERBS, runVerb } from './agent-commands.js';
+import { AgentCondition } from './agent-condition.js';
+import { agentCounters } from './agent-counters.js';
+import { openEndpoints, openPublisher } from './agent-endpoints.js';
 import type { GatewayBlocking } from './blocking.js';
 import { CaptureGapLog, withGaps } from './capture-gaps.js';
 import { ClockCheck } from './clock.js';
@@ -91,9 +94,6 @@ export interface LiveAgentOptions {
   log: (line: string) => void;
 }
 
-/** Verbs a dashboard may send on cmd/<verb>. */
-export const COMMAND_VERBS = ['start_flight', 'end_flight', 'allow', 'status', 'ping', 'acknowledge'] as const;
-
 export class LiveAgent {
   readonly pipeline: ScanPipeline;
   readonly publisher: Publisher;
@@ -111,9 +111,8 @@ export class LiveAgent {
   captureProblem: () => string | null = () => null;
   /** Gaps in the capture, and whether the status must say "capture incomplete" (capture-gaps.ts). */
   readonly gaps = new CaptureGapLog();
-  /** The condition last published in the retained status. */
-  private condition = 'ready';
-  private droppedSeen = 0;
+  /** "ready" or what is wrong now, as the retained status last said it. */
+  private readonly condition = new AgentCondition();
   /** Format and link types of the source, filled in by whoever runs it. */
   captureInfo: CaptureInfo = { format: 'pcap', linkTypes: () => [] };
   session: { id: string; name: string; startUs: number } | null = null;
@@ -198,57 +197,10 @@ export class LiveAgent {
     // Before anything opens: a bad overlay file stops the start with nothing to close.
     const overlay = AllowOverlay.load(options.dataDir, options.policy);
     const spool = Spool.open(join(options.dataDir, 'spool'), { maxBytes: options.spoolBytes ?? 64 * 1024 * 1024 });
-    let http: DashboardServer | null = null;
-    let broker: EmbeddedBroker | null = null;
-    let url: string;
-    let auth: { username?: string; password?: string; ca?: Buffer; cert?: Buffer; key?: Buffer };
-    if (options.http)
-      http = await DashboardServer.listen({
-        ...options.http,
-        token: options.secrets.dashboard,
-        gateway: options.gateway,
-        staticDir: options.dashboardDir,
-      });
-    if (http) addEvidenceRoutes(http, options.dataDir);
-    if (options.broker.kind === 'embedded') {
-      broker = await EmbeddedBroker.start({
-        host: options.broker.host,
-        port: options.broker.port,
-        agentToken: options.secrets.agent,
-        viewerToken: options.secrets.dashboard,
-        log: options.log,
-        throttle: http?.throttle,
-      });
-      if (http) http.mqttSocket = (socket, req) => broker?.acceptWebSocket(socket, req);
-      url = broker.url;
-      auth = { username: AGENT_USER, password: options.secrets.agent };
-    } else {
-      url = options.broker.url;
-      auth = options.broker;
-    }
+    const { http, broker, url, auth } = await openEndpoints(options);
     const gw = options.gateway;
     let agent: LiveAgent | null = null;
-    const publisher = new Publisher({
-      url,
-      // Reserved for the agent by the embedded broker; 128 random bits cannot be guessed on an external one.
-      clientId: `${AGENT_CLIENT_PREFIX}-${gw}-${randomBytes(16).toString('base64url')}`,
-      ...auth,
-      statusTopic: topicFor(gw, 'status'),
-      online: () => agent?.statusPayload() ?? Buffer.alloc(0),
-      offline: encodeStatus({
-        gateway: gw,
-        tsUs: 0,
-        state: 'offline',
-        text: 'offline',
-        agentVersion: options.version,
-        databases: options.enricher.versions(),
-        startedAtUs: 0,
-        session: '',
-      }),
-      spool,
-      flowsPerSecond: options.flowsPerSecond,
-      log: options.log,
-    });
+    const publisher = openPublisher(options, url, auth, spool, () => agent?.statusPayload() ?? Buffer.alloc(0));
     agent = new LiveAgent(options, broker, http, url, spool, publisher, overlay);
     publisher.subscribe(commandFilter(gw), (topic, payload, retain) => agent?.command(topic, payload, retain));
     if (http && agent.history) addHistoryRoutes(http, agent.history, gw, options.dataDir);
@@ -291,28 +243,21 @@ export class LiveAgent {
     return collectStats(this.pipeline, this.captureInfo, null, o.policy.source, o.enricher.versions());
   }
 
-  /** Counters of the publisher and the spool, named "<component>.<counter>". */
+  /** Every component's counters, named "<component>.<counter>" (agent-counters.ts). */
   counters(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries(this.publisher.counters)) out[`mqtt.${k}`] = v;
-    for (const [k, v] of Object.entries(this.spool.counters)) out[`spool.${k}`] = v;
-    out['spool.pending'] = this.spool.pending;
-    out['spool.bytes'] = this.spool.bytes;
-    const geo = this.options.geo;
-    if (geo) {
-      for (const [k, v] of Object.entries(geo.counters)) out[`geo.${k}`] = v;
-      const age = geo.health().ageDays;
-      if (age !== null) out['geo.data_age_days'] = age;
-    }
-    for (const [k, v] of Object.entries(this.gaps.counters)) out[`capture.${k}`] = v;
-    Object.assign(out, this.evidence.counters());
-    out['policy.allow_overlay'] = this.overlay.entries().length;
-    Object.assign(out, this.signals?.counters());
-    Object.assign(out, this.blocking?.counters());
-    for (const [k, v] of Object.entries(this.commands.counters)) out[`commands.${k}`] = v;
-    for (const [k, v] of Object.entries(this.broker?.counters ?? {})) out[`broker.${k}`] = v;
-    if (this.history) Object.assign(out, this.history.counters());
-    return out;
+    return agentCounters({
+      publisher: this.publisher,
+      spool: this.spool,
+      geo: this.options.geo,
+      gaps: this.gaps,
+      evidence: this.evidence,
+      overlay: this.overlay,
+      signals: this.signals,
+      blocking: this.blocking,
+      commands: this.commands,
+      broker: this.broker,
+      history: this.history,
+    });
   }
 
   publishStats(): void {
@@ -321,9 +266,9 @@ export class LiveAgent {
       this.publisher.publishRetained(this.topic.status, this.statusPayload());
     this.updateStatus();
     const stats = this.stats();
-    const state = this.condition === 'ready' ? 'online' : 'degraded';
+    const state = this.condition.state;
     this.history?.sample(
-      { stats, capture: this.captureHealth(), state, text: this.condition, startedUs: this.startedUs },
+      { stats, capture: this.captureHealth(), state, text: this.condition.text, startedUs: this.startedUs },
       this.ctx(),
     );
     this.publisher.send(
@@ -410,36 +355,18 @@ export class LiveAgent {
   private updateStatus(): void {
     const c = this.spool.counters;
     const dropped = c.dropped_alert + c.dropped_flow + c.dropped_stats + c.dropped_session;
-    const problems: string[] = [];
-    const capture = this.captureProblem();
-    if (capture !== null) problems.push(capture);
-    const gap = this.gaps.problem();
-    if (gap !== null) problems.push(gap);
-    if (dropped > this.droppedSeen) problems.push(`spool full: ${dropped - this.droppedSeen} messages dropped`);
-    this.droppedSeen = dropped;
-    const condition = problems.length === 0 ? 'ready' : problems.join('; ');
-    if (condition === this.condition) return;
-    this.condition = condition;
-    this.options.log(`status: ${condition}`);
-    this.signals?.running({
-      captureDown: capture,
-      captureGap: gap,
-      spool: problems.find((p) => p.startsWith('spool')) ?? null,
-    });
-    this.publisher.publishRetained(
-      this.topic.status,
-      this.statusPayload(problems.length === 0 ? 'online' : 'degraded', condition),
-    );
+    const change = this.condition.update(this.captureProblem(), this.gaps.problem(), dropped);
+    if (change === null) return;
+    this.options.log(`status: ${change.text}`);
+    this.signals?.running(change.problems);
+    this.publisher.publishRetained(this.topic.status, this.statusPayload(change.state, change.text));
   }
 
   private ctx(): MessageContext {
     return { gateway: this.options.gateway, session: this.session?.id ?? '', run: this.runId };
   }
 
-  private statusPayload(
-    state: 'online' | 'degraded' = this.condition === 'ready' ? 'online' : 'degraded',
-    text = this.condition,
-  ): Buffer {
+  private statusPayload(state: 'online' | 'degraded' = this.condition.state, text = this.condition.text): Buffer {
     return encodeStatus({
       gateway: this.options.gateway,
       state,
@@ -467,31 +394,9 @@ export class LiveAgent {
     if (cmd === null) return;
     this.evidence.command(cmd.verb, cmd.args);
     try {
-      cmd.reply(true, this.run(cmd.verb, cmd.args));
+      cmd.reply(true, runVerb(this, cmd.verb, cmd.args));
     } catch (err) {
       cmd.reply(false, err instanceof EgressError ? err.message : String(err));
-    }
-  }
-
-  private run(verb: string, args: Record<string, string>): string {
-    switch (verb) {
-      case 'start_flight':
-        return `flight ${this.startFlight(args.name ?? '', operatorArgs(args)).id} started`;
-      case 'end_flight':
-        return `flight ${this.endFlight().id} ended`;
-      case 'allow': {
-        const r = this.overlay.add(args.destination ?? '');
-        this.publisher.publishRetained(this.topic.status, this.statusPayload());
-        return r.added ? `${r.rule} added to the allow overlay` : `${r.rule} is already in the allow overlay`;
-      }
-      case 'acknowledge':
-        return this.signals?.acknowledge() ?? 'nothing to acknowledge: this gateway has no lights (egress run --gpio)';
-      case 'status':
-        this.publisher.publishRetained(this.topic.status, this.statusPayload());
-        this.publishStats();
-        return 'status published';
-      default:
-        return 'pong';
     }
   }
 }
