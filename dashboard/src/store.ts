@@ -63,6 +63,8 @@ export class Store {
   /** Bumped on every change; views compare it. */
   version = 0;
   flowsVersion = 0;
+  /** The gateway's acknowledgements counter in the last status from a running agent. */
+  private acks: Pick<StatusMsg, 'startedAtUs' | 'acknowledgements'> | null = null;
   private seenIds = new Set<string>();
   private listeners = new Set<() => void>();
   private frame: number | null = null;
@@ -156,9 +158,11 @@ export class Store {
   }
 
   setStatus(s: StatusMsg): void {
-    // Acknowledged at the gateway (long press): its high-severity alerts are acknowledged here too.
-    if (this.status?.alertLatched && !s.alertLatched)
+    // Acknowledged at the gateway (long press, or another page): the high-severity alerts received
+    // so far are acknowledged here too, even when a newer alert has latched the red light again.
+    if (acknowledgedSince(this.acks, s))
       for (const e of this.alerts.values()) if (e.severity === 'high') e.acknowledged = true;
+    if (s.state !== 'offline') this.acks = { startedAtUs: s.startedAtUs, acknowledgements: s.acknowledgements };
     this.status = s;
     if (s.gateway) this.gateway = s.gateway;
     this.changed();
@@ -207,6 +211,23 @@ export class Store {
     if (c.country === null) c.country = d.country;
     if (c.label === ip && d.names.length > 0) c.label = label;
   }
+}
+
+/**
+ * Whether the gateway's red light was acknowledged since the last status from
+ * a running agent: its counter of acknowledgements went up within the same
+ * agent run (the broker's "offline" will carries no counter). Not "latched,
+ * then not": a new high alert can latch red again at once, and that status may
+ * be the only one that arrives (or the page was reconnecting). The agent sends
+ * alerts and the status over one connection in order, so what the page holds
+ * when the status arrives is what the gateway acknowledged; an alert held back
+ * in the agent's spool arrives later and stays unacknowledged here (the safe side).
+ */
+export function acknowledgedSince(
+  prev: Pick<StatusMsg, 'startedAtUs' | 'acknowledgements'> | null,
+  s: StatusMsg,
+): boolean {
+  return prev !== null && prev.startedAtUs === s.startedAtUs && s.acknowledgements > prev.acknowledgements;
 }
 
 function mergeInto(into: string[], from: readonly string[]): void {

@@ -6,7 +6,7 @@
 //   preflight at start ─► green (pass solid, warn blinking, fail off)
 //   button short press ─► startFlight / endFlight (the dashboard's session commands) ─► amber
 //   high-severity alert ─► red + buzzer, latched until a long press or cmd/acknowledge
-//   any change of the banner ─► the retained status (fields 25-28)
+//   any change of the banner ─► the retained status (fields 25-28, 33), right away
 //
 // With the simulated driver the button and the outputs are reachable from
 // another process on a Unix socket (hardware/src/gpio/sim-socket.ts).
@@ -144,6 +144,7 @@ export class AgentSignals implements GatewaySignals {
       preflightProblems: this.report ? preflightProblems(this.report) : [],
       alertLatched: b.alertLatched,
       alertsUnacknowledged: b.unacknowledged,
+      acknowledgements: b.acknowledgements,
     };
   }
 
