@@ -9,8 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeForTopic, encodeStatus, type StatusSignals } from '../../agent/src/mqtt/codec.js';
 import { topicFor } from '../../agent/src/mqtt/topics.js';
-import { acknowledgedSince } from '../../dashboard/src/store.js';
 import type { StatusMsg } from '../../dashboard/src/proto.js';
+import { acknowledgedSince } from '../../dashboard/src/store.js';
 import {
   type Banner,
   DEFAULT_SIGNAL_CONFIG,
