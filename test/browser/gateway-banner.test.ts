@@ -89,10 +89,13 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     await page.getByTestId('lang-en').click();
     await page.setViewportSize({ width: 1280, height: 800 });
 
+    const acks = Number(await page.locator('.banner').getAttribute('data-acknowledgements'));
     const clicked = Date.now();
     await page.getByTestId('ack-gateway').click();
     await page.locator('[data-testid="reply"][data-ok="true"]').waitFor({ timeout: 10_000 });
     expect(await page.getByTestId('reply').textContent()).toMatch(/red light and buzzer off \(\d+ acknowledged\)/);
+    // The status counts it: the page's counter goes up by one.
+    await page.locator(`.banner[data-acknowledgements="${acks + 1}"]`).waitFor({ timeout: 10_000 });
     // The red light went off when the command arrived (a later alert of the looping replay may light it again).
     const red = (await gpio.history(clicked)).filter((c) => c.output === 'red');
     expect(red[0]).toMatchObject({ on: false });
