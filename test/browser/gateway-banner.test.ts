@@ -78,12 +78,40 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
       ],
     );
     expect(agent.log()).toContain(`preflight: result: ${result?.toUpperCase()}`);
+    // The checks to fix are named in the page's language, from the ids the agent sends (clock, evidence_key…).
+    const checks = async () => ((await preflight.locator('strong').textContent()) ?? '').split(': ')[1]?.split(', ');
+    const EN = [
+      'capture',
+      'network interface',
+      'tcpdump',
+      'broker',
+      'clock',
+      'geo data',
+      'disk space',
+      'evidence key',
+      'GPIO',
+    ];
+    const NL = [
+      'vastleggen',
+      'netwerkinterface',
+      'tcpdump',
+      'broker',
+      'klok',
+      'geodata',
+      'schijfruimte',
+      'bewijssleutel',
+      'GPIO',
+    ];
+    const english = result === 'pass' ? [] : await checks();
+    if (result !== 'pass') expect(english?.length).toBeGreaterThan(0);
+    for (const name of english ?? []) expect(EN).toContain(name);
     const shots = artifactsDir();
     await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: join(shots, 'gateway-banner-1280x800-en.png') });
     await page.getByTestId('lang-nl').click();
     expect(await latched.textContent()).toMatch(/^Rood licht en zoemer aan op de gateway \(\d+ hoog\)/);
     expect(await page.getByTestId('ack-gateway').textContent()).toBe('Bevestigen: licht uit');
+    if (result !== 'pass') expect(await checks()).toEqual(english?.map((n) => NL[EN.indexOf(n)]));
     await page.setViewportSize({ width: 800, height: 1280 });
     await page.screenshot({ path: join(shots, 'gateway-banner-800x1280-nl.png') });
     await page.getByTestId('lang-en').click();
