@@ -8,6 +8,7 @@
 // An alert raised at the first packet (an address rule) has no names yet;
 // the flow's message later carries them and fills the same entry in.
 
+import { type AckCount, acknowledgedSince } from './acknowledgements.js';
 import type { AlertMsg, Dest, FlowMsg, SessionMsg, Severity, StatsMsg, StatusMsg } from './proto.js';
 
 export const MAX_ALERTS = 2000;
@@ -64,7 +65,7 @@ export class Store {
   version = 0;
   flowsVersion = 0;
   /** The gateway's acknowledgements counter in the last status from a running agent. */
-  private acks: Pick<StatusMsg, 'startedAtUs' | 'acknowledgements'> | null = null;
+  private acks: AckCount | null = null;
   private seenIds = new Set<string>();
   private listeners = new Set<() => void>();
   private frame: number | null = null;
@@ -211,23 +212,6 @@ export class Store {
     if (c.country === null) c.country = d.country;
     if (c.label === ip && d.names.length > 0) c.label = label;
   }
-}
-
-/**
- * Whether the gateway's red light was acknowledged since the last status from
- * a running agent: its counter of acknowledgements went up within the same
- * agent run (the broker's "offline" will carries no counter). Not "latched,
- * then not": a new high alert can latch red again at once, and that status may
- * be the only one that arrives (or the page was reconnecting). The agent sends
- * alerts and the status over one connection in order, so what the page holds
- * when the status arrives is what the gateway acknowledged; an alert held back
- * in the agent's spool arrives later and stays unacknowledged here (the safe side).
- */
-export function acknowledgedSince(
-  prev: Pick<StatusMsg, 'startedAtUs' | 'acknowledgements'> | null,
-  s: StatusMsg,
-): boolean {
-  return prev !== null && prev.startedAtUs === s.startedAtUs && s.acknowledgements > prev.acknowledgements;
 }
 
 function mergeInto(into: string[], from: readonly string[]): void {

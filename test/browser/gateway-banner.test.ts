@@ -53,7 +53,7 @@ async function alertsShown(): Promise<{ id: string; severity: string; acked: boo
           ? `lookup ${e.querySelector('[data-testid="alert-name"]')?.textContent}`
           : `${e.getAttribute('data-dest')}`,
       severity: e.getAttribute('data-severity') ?? '',
-      acked: (e.querySelector('[data-testid="ack"]') as HTMLButtonElement | null)?.disabled ?? false,
+      acked: e.querySelector('[data-testid="ack"]')?.hasAttribute('disabled') ?? false,
     })),
   );
 }
