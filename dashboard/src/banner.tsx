@@ -5,7 +5,7 @@
 
 import { CaptureIncomplete } from './capture-gap.js';
 import { acknowledge, countUnacknowledged } from './derive.js';
-import { duration, localTime, number, t, utcTime } from './i18n.js';
+import { checkName, duration, localTime, number, t, utcTime } from './i18n.js';
 import { SeverityIcon } from './icons.js';
 import type { StatusMsg } from './proto.js';
 import type { Store } from './store.js';
@@ -49,7 +49,7 @@ export function Banner({
     ),
   ];
   return (
-    <section class={`banner banner-${state}`} aria-label={t('title')}>
+    <section class={`banner banner-${state}`} aria-label={t('title')} data-acknowledgements={st?.acknowledgements}>
       <div class="banner-state" role="status" aria-live="polite">
         <span class="banner-word">
           <SeverityIcon
@@ -157,7 +157,8 @@ export function Banner({
 function Preflight({ st }: { st: StatusMsg | null }) {
   if (!st?.preflight) return <>{t('preflightNone')}</>;
   if (st.preflight === 'pass') return <>{t('preflightPass')}</>;
-  const list = st.preflightProblems.map((p) => p.split(':')[0]).join(', ');
+  // Each problem line starts with the check's id ("clock: …"); the page names the check in its language.
+  const list = st.preflightProblems.map((p) => checkName(p.split(':')[0] ?? '')).join(', ');
   return (
     <>
       <strong class="warn">⚠ {t(st.preflight === 'warn' ? 'preflightWarn' : 'preflightFail', { list })}</strong>

@@ -27,6 +27,15 @@ const en = {
   preflightFail: 'FAILED (green light off): {list}',
   preflightNone: 'no gateway lights',
   preflightDetails: 'what to do',
+  check_capture: 'capture',
+  check_interface: 'network interface',
+  check_tcpdump: 'tcpdump',
+  check_broker: 'broker',
+  check_clock: 'clock',
+  check_geo: 'geo data',
+  check_disk: 'disk space',
+  check_evidence_key: 'evidence key',
+  check_gpio: 'GPIO',
   agentAcknowledged: 'red light and buzzer off ({x} acknowledged)',
   broker: 'Broker',
   brokerconnecting: 'connecting…',
@@ -155,6 +164,15 @@ const nl: Record<MessageKey, string> = {
   preflightFail: 'MISLUKT (groen licht uit): {list}',
   preflightNone: 'geen lampjes op de gateway',
   preflightDetails: 'wat te doen',
+  check_capture: 'vastleggen',
+  check_interface: 'netwerkinterface',
+  check_tcpdump: 'tcpdump',
+  check_broker: 'broker',
+  check_clock: 'klok',
+  check_geo: 'geodata',
+  check_disk: 'schijfruimte',
+  check_evidence_key: 'bewijssleutel',
+  check_gpio: 'GPIO',
   agentAcknowledged: 'rood licht en zoemer uit ({x} bevestigd)',
   broker: 'Broker',
   brokerconnecting: 'verbinden…',
@@ -313,6 +331,12 @@ export function reasonText(code: string, d: Dest): string {
   };
   const key = `reason_${code}` as MessageKey;
   return key in en ? t(key, params) : t('reason_other', params);
+}
+
+/** A preflight check's name, from the stable id the agent sends (`clock`, `evidence_key`…); an unknown id as sent. */
+export function checkName(id: string): string {
+  const key = `check_${id}` as MessageKey;
+  return key in en ? t(key) : id;
 }
 
 const AGENT_REPLIES: [RegExp, MessageKey][] = [

@@ -86,6 +86,8 @@ export interface StatusMsg {
   /** Red light and buzzer latched by a high-severity alert, until acknowledged. */
   alertLatched: boolean;
   alertsUnacknowledged: number;
+  /** Acknowledgements of the red light since the agent started (long press or dashboard). */
+  acknowledgements: number;
   /** A capture gap less than a clean interval ago: "no alert" does not mean "nothing happened". */
   captureIncomplete: boolean;
   lastCaptureGap: CaptureGapMsg | null;
@@ -200,6 +202,7 @@ export function decodeStatus(buf: Uint8Array): StatusMsg {
     preflightProblems: [...s.preflight_problems],
     alertLatched: s.alert_latched,
     alertsUnacknowledged: s.alerts_unacknowledged,
+    acknowledgements: s.acknowledgements,
     captureIncomplete: s.capture_incomplete,
     lastCaptureGap: s.last_capture_gap
       ? {

@@ -8,6 +8,7 @@
 // An alert raised at the first packet (an address rule) has no names yet;
 // the flow's message later carries them and fills the same entry in.
 
+import { type AckCount, acknowledgedSince } from './acknowledgements.js';
 import type { AlertMsg, Dest, FlowMsg, SessionMsg, Severity, StatsMsg, StatusMsg } from './proto.js';
 
 export const MAX_ALERTS = 2000;
@@ -63,6 +64,8 @@ export class Store {
   /** Bumped on every change; views compare it. */
   version = 0;
   flowsVersion = 0;
+  /** The gateway's acknowledgements counter in the last status from a running agent. */
+  private acks: AckCount | null = null;
   private seenIds = new Set<string>();
   private listeners = new Set<() => void>();
   private frame: number | null = null;
@@ -156,9 +159,11 @@ export class Store {
   }
 
   setStatus(s: StatusMsg): void {
-    // Acknowledged at the gateway (long press): its high-severity alerts are acknowledged here too.
-    if (this.status?.alertLatched && !s.alertLatched)
+    // Acknowledged at the gateway (long press, or another page): the high-severity alerts received
+    // so far are acknowledged here too, even when a newer alert has latched the red light again.
+    if (acknowledgedSince(this.acks, s))
       for (const e of this.alerts.values()) if (e.severity === 'high') e.acknowledged = true;
+    if (s.state !== 'offline') this.acks = { startedAtUs: s.startedAtUs, acknowledgements: s.acknowledgements };
     this.status = s;
     if (s.gateway) this.gateway = s.gateway;
     this.changed();

@@ -235,6 +235,7 @@ describe('through a real gateway (access-point mode ruleset), egress run --gpio 
     expect(await gpio.state()).toMatchObject({ red: false, buzzer: false });
     await waitFor('the status without the latch', () => status?.alert_latched === false);
     expect(status?.alerts_unacknowledged).toBe(0);
+    expect(status?.acknowledgements).toBe(1);
     expect((await command('acknowledge', 'ack-2')).message).toBe('nothing to acknowledge: no alert is latched');
   }, 30_000);
 
@@ -265,6 +266,7 @@ describe('through a real gateway (access-point mode ruleset), egress run --gpio 
     expect((await gpio.state()).red).toBe(false); // fired while still held
     await gpio.release();
     await waitFor('the status without the latch', () => status?.alert_latched === false);
+    expect(status?.acknowledgements).toBe(2); // cmd/acknowledge, then this long press (the empty one not counted)
     await sleep(300);
     expect(sessions.filter((s) => s.state === egress.v1.Session.State.OPEN)).toHaveLength(1); // no new flight
     expect(log).toContain(`flight ${open.id} started with the button`);

@@ -1216,6 +1216,9 @@ export namespace egress {
             /** Status alerts_unacknowledged. */
             alerts_unacknowledged: number;
 
+            /** Status acknowledgements. */
+            acknowledgements: number;
+
             /** Status capture_incomplete. */
             capture_incomplete: boolean;
 
@@ -1365,6 +1368,9 @@ export namespace egress {
 
                 /** Status alerts_unacknowledged */
                 alerts_unacknowledged?: number;
+
+                /** Status acknowledgements */
+                acknowledgements?: number;
 
                 /** Status capture_incomplete */
                 capture_incomplete?: boolean;

@@ -3228,6 +3228,7 @@ export const egress = $root.egress = (() => {
             Status.prototype.preflight_problems = $util.emptyArray;
             Status.prototype.alert_latched = false;
             Status.prototype.alerts_unacknowledged = 0;
+            Status.prototype.acknowledgements = 0;
             Status.prototype.capture_incomplete = false;
             Status.prototype.last_capture_gap = null;
 
@@ -3303,6 +3304,8 @@ export const egress = $root.egress = (() => {
                     writer.uint32(248).bool(message.capture_incomplete);
                 if (message.last_capture_gap != null && $Object.hasOwnProperty.call(message, "last_capture_gap"))
                     $root.egress.v1.CaptureGap.encode(message.last_capture_gap, writer.uint32(258).fork(), _depth + 1).ldelim();
+                if (message.acknowledgements != null && $Object.hasOwnProperty.call(message, "acknowledgements") && message.acknowledgements !== 0)
+                    writer.uint32(264).uint32(message.acknowledgements);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3541,6 +3544,15 @@ export const egress = $root.egress = (() => {
                                 delete message.alerts_unacknowledged;
                             continue;
                         }
+                    case 33: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.acknowledgements = value;
+                            else
+                                delete message.acknowledgements;
+                            continue;
+                        }
                     case 31: {
                             if (wireType !== 0)
                                 break;
@@ -3664,6 +3676,9 @@ export const egress = $root.egress = (() => {
                 if (message.alerts_unacknowledged != null && $Object.hasOwnProperty.call(message, "alerts_unacknowledged"))
                     if (!$util.isInteger(message.alerts_unacknowledged))
                         return "alerts_unacknowledged: integer expected";
+                if (message.acknowledgements != null && $Object.hasOwnProperty.call(message, "acknowledgements"))
+                    if (!$util.isInteger(message.acknowledgements))
+                        return "acknowledgements: integer expected";
                 if (message.capture_incomplete != null && $Object.hasOwnProperty.call(message, "capture_incomplete"))
                     if (typeof message.capture_incomplete !== "boolean")
                         return "capture_incomplete: boolean expected";
@@ -3798,6 +3813,9 @@ export const egress = $root.egress = (() => {
                 if (object.alerts_unacknowledged != null)
                     if ($Number(object.alerts_unacknowledged) !== 0)
                         message.alerts_unacknowledged = object.alerts_unacknowledged >>> 0;
+                if (object.acknowledgements != null)
+                    if ($Number(object.acknowledgements) !== 0)
+                        message.acknowledgements = object.acknowledgements >>> 0;
                 if (object.capture_incomplete != null)
                     if (object.capture_incomplete)
                         message.capture_incomplete = $Boolean(object.capture_incomplete);
@@ -3853,6 +3871,7 @@ export const egress = $root.egress = (() => {
                     object.alerts_unacknowledged = 0;
                     object.capture_incomplete = false;
                     object.last_capture_gap = null;
+                    object.acknowledgements = 0;
                 }
                 if (message.gateway != null && $Object.hasOwnProperty.call(message, "gateway"))
                     object.gateway = message.gateway;
@@ -3926,6 +3945,8 @@ export const egress = $root.egress = (() => {
                     object.capture_incomplete = message.capture_incomplete;
                 if (message.last_capture_gap != null && $Object.hasOwnProperty.call(message, "last_capture_gap"))
                     object.last_capture_gap = $root.egress.v1.CaptureGap.toObject(message.last_capture_gap, options, _depth + 1);
+                if (message.acknowledgements != null && $Object.hasOwnProperty.call(message, "acknowledgements"))
+                    object.acknowledgements = message.acknowledgements;
                 return object;
             };
 

@@ -8,7 +8,7 @@
 //     until the agent's condition is clean again (then the preflight's own result)
 //   button short press ─► startFlight / endFlight (the dashboard's session commands) ─► amber
 //   high-severity alert ─► red + buzzer, latched until a long press or cmd/acknowledge
-//   any change of the banner ─► the retained status (fields 25-28)
+//   any change of the banner ─► the retained status (fields 25-28, 33), right away
 //
 // With the simulated driver the button and the outputs are reachable from
 // another process on a Unix socket (hardware/src/gpio/sim-socket.ts).
@@ -180,6 +180,7 @@ export class AgentSignals implements GatewaySignals {
         : [],
       alertLatched: b.alertLatched,
       alertsUnacknowledged: b.unacknowledged,
+      acknowledgements: b.acknowledgements,
     };
   }
 

@@ -232,12 +232,14 @@ export interface StatusInfo {
   signals?: StatusSignals;
 }
 
-/** Status fields 25-28: what the gateway's lights show. */
+/** Status fields 25-28 and 33: what the gateway's lights show. */
 export interface StatusSignals {
   preflight: 'pass' | 'warn' | 'fail' | '';
   preflightProblems: string[];
   alertLatched: boolean;
   alertsUnacknowledged: number;
+  /** Acknowledgements of the latched red light since the agent started. */
+  acknowledgements: number;
 }
 
 export function encodeStatus(s: StatusInfo): Buffer {
@@ -263,6 +265,7 @@ export function encodeStatus(s: StatusInfo): Buffer {
       preflight_problems: s.signals?.preflightProblems ?? [],
       alert_latched: s.signals?.alertLatched ?? false,
       alerts_unacknowledged: s.signals?.alertsUnacknowledged ?? 0,
+      acknowledgements: s.signals?.acknowledgements ?? 0,
       capture_incomplete: s.captureIncomplete ?? false,
       last_capture_gap: s.lastCaptureGap ? gapMessage(s.lastCaptureGap) : undefined,
     }).finish(),

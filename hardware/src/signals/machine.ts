@@ -54,6 +54,12 @@ export interface SignalState {
   alertSince: number;
   /** High-severity alerts since the last acknowledgement. */
   unacknowledged: number;
+  /**
+   * Acknowledgements of the latched red light so far (long press or dashboard).
+   * The banner carries it: a new high alert can latch red again in the same
+   * step as the long press, so alertLatched alone may never show the change.
+   */
+  acknowledgements: number;
   /** Raw button level and since when; the debounced level and since when. */
   rawPressed: boolean;
   rawSince: number;
@@ -79,6 +85,7 @@ export function initialState(at = 0): SignalState {
     alertLatched: false,
     alertSince: at,
     unacknowledged: 0,
+    acknowledgements: 0,
     rawPressed: false,
     rawSince: at,
     pressed: false,
@@ -91,7 +98,7 @@ export function initialState(at = 0): SignalState {
 function acknowledge(s: SignalState, out: SignalCommand[]): SignalState {
   if (!s.alertLatched) return s;
   out.push('acknowledged');
-  return { ...s, alertLatched: false, unacknowledged: 0 };
+  return { ...s, alertLatched: false, unacknowledged: 0, acknowledgements: s.acknowledgements + 1 };
 }
 
 /** Settle the debounced button at time `at`: short/long presses come out here. */
@@ -187,6 +194,8 @@ export interface Banner {
   session: SessionState;
   alertLatched: boolean;
   unacknowledged: number;
+  /** Acknowledgements so far: a page follows this to mark its high alerts acknowledged. */
+  acknowledgements: number;
 }
 
 export function bannerOf(s: SignalState): Banner {
@@ -195,5 +204,6 @@ export function bannerOf(s: SignalState): Banner {
     session: s.session,
     alertLatched: s.alertLatched,
     unacknowledged: s.unacknowledged,
+    acknowledgements: s.acknowledgements,
   };
 }
