@@ -3,7 +3,18 @@
 
 export { BlockClient } from './block/client.js';
 export { BlockHelper, type BlockHelperOptions } from './block/helper.js';
-export { type BlockAdd, formatBlockLine, MAX_TIMEOUT_S, nftAddArgs, parseBlockLine } from './block/protocol.js';
+export {
+  type BlockAdd,
+  type BlockCommand,
+  type BlockDel,
+  formatBlockLine,
+  formatUnblockLine,
+  MAX_TIMEOUT_S,
+  nftAddArgs,
+  nftDelArgs,
+  parseBlockCommand,
+  parseBlockLine,
+} from './block/protocol.js';
 export { CliGpio, type CliGpioOptions, parseMonitorLine } from './gpio/cli.js';
 export {
   type ButtonListener,

@@ -346,6 +346,13 @@ describe('through a real gateway (access-point mode ruleset), egress run --gpio 
     expect(raw).toBe('refused');
     expect(denied4()).not.toContain(NL_SERVER);
 
+    // Lifting a block, as the agent does when an allow from the dashboard covers a destination
+    // it blocked (a policy with `unlisted: high`): the element leaves the real set, traffic flows.
+    expect(await client.unblock(CN_SERVER)).toBe('ok');
+    expect(denied4()).not.toContain(CN_SERVER);
+    expect(curl(`http://${CN_SERVER}/index.html`)).toBe('hello\n');
+    expect(await client.unblock(CN_SERVER)).toBe('failed'); // nft: no such element any more
+
     agent.kill('SIGTERM');
     await waitFor('the agent to stop', () => agent.exitCode !== null, 20_000);
     expect(agent.exitCode, log).toBe(0);

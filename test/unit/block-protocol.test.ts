@@ -1,9 +1,10 @@
 // Block mode's line protocol (hardware/src/block/protocol.ts): only
 // `add ADDRESS SECONDS` with a real IPv4/IPv6 address and a timeout of
-// 1-86400 s passes; the nft arguments are built from the checked values.
+// 1-86400 s, or `del ADDRESS`, passes; the nft arguments are built from the
+// checked values.
 
 import { describe, expect, it } from 'vitest';
-import { nftAddArgs, parseBlockLine } from '../../hardware/src/index.js';
+import { nftAddArgs, nftDelArgs, parseBlockCommand, parseBlockLine } from '../../hardware/src/index.js';
 
 describe('block line protocol', () => {
   it.each([
@@ -27,7 +28,29 @@ describe('block line protocol', () => {
     expect(parseBlockLine(line)).toBeNull();
   });
 
+  it.each([
+    ['del 203.0.113.10', { op: 'del', family: 4, address: '203.0.113.10' }],
+    ['del 2001:db8::1\n', { op: 'del', family: 6, address: '2001:db8::1' }],
+    ['add 203.0.113.10 60', { op: 'add', family: 4, address: '203.0.113.10', timeoutS: 60 }],
+    ['del 203.0.113.10 60', null],
+    ['del 203.0.113.10; flush ruleset', null],
+    ['del 203.0.113.300', null],
+    ['del', null],
+    ['delete 203.0.113.10', null],
+  ])('reads %j as %j (add or del)', (line, want) => {
+    expect(parseBlockCommand(line)).toEqual(want);
+  });
+
   it('builds one nft argument per token, the element in the right set', () => {
+    expect(nftDelArgs({ family: 4, address: '203.0.113.10' })).toEqual([
+      'delete',
+      'element',
+      'inet',
+      'egress',
+      'denied4',
+      '{ 203.0.113.10 }',
+    ]);
+    expect(nftDelArgs({ family: 6, address: '2001:db8::1' })[4]).toBe('denied6');
     expect(nftAddArgs({ family: 4, address: '203.0.113.10', timeoutS: 60 })).toEqual([
       'add',
       'element',

@@ -45,11 +45,31 @@ async function helper(): Promise<{
   };
 }
 
-function alert(destIp: string, severity: 'medium' | 'high' = 'high', internet = true): AlertRecord {
+function alert(
+  destIp: string,
+  severity: 'medium' | 'high' = 'high',
+  internet = true,
+  names: string[] = [],
+): AlertRecord {
+  const v6 = destIp.includes(':');
+  const words = v6
+    ? [0x20010db8, 0, 0, 0x53]
+    : [destIp.split('.').reduce((w, o) => ((w << 8) | Number(o)) >>> 0, 0) | 0];
   return {
     tsUs: 0,
-    app: { destIp, internet } as AlertRecord['app'],
-    names: [],
+    app: {
+      destIp,
+      internet,
+      v6,
+      country: 'CN',
+      asn: 4134,
+      asCountry: 'CN',
+      destWords: (out: Int32Array) => {
+        out.set(words.concat([0, 0, 0]).slice(0, 4));
+        return out;
+      },
+    } as unknown as AlertRecord['app'],
+    names,
     severity,
     reasons: ['deny_country'],
     text: '',
@@ -84,6 +104,8 @@ describe('block mode: the agent feeds the block helper', () => {
       'block.unreachable': 0,
       'block.busy': 0,
       'block.evicted': 0,
+      'block.released': 0,
+      'block.release_failed': 0,
       'block.addresses': 2,
       'block.in_flight': 0,
     });
@@ -159,7 +181,10 @@ describe('block mode: the agent feeds the block helper', () => {
       socket: 'unused',
       maxInFlight: 2,
       log: () => {},
-      requester: { block: () => new Promise<string>((resolve) => answers.push(resolve)) },
+      requester: {
+        block: () => new Promise<string>((resolve) => answers.push(resolve)),
+        unblock: async () => 'ok',
+      },
     });
     for (const ip of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) stuck.alert(alert(ip));
     expect(stuck.counters()).toMatchObject({ 'block.requested': 2, 'block.busy': 1, 'block.in_flight': 2 });
@@ -184,6 +209,7 @@ describe('block mode: the agent feeds the block helper', () => {
           asked.push(a);
           return 'ok';
         },
+        unblock: async () => 'ok',
       },
     });
     b.alert(alert('203.0.113.10'));
@@ -194,6 +220,73 @@ describe('block mode: the agent feeds the block helper', () => {
     await b.settle();
     expect(asked).toEqual(['203.0.113.10', '203.0.113.10']);
     expect(b.counters()['block.addresses']).toBe(1);
+  });
+});
+
+describe('block mode: an allow from the dashboard lifts the blocks it covers', () => {
+  it('takes out of the set only the addresses no longer denied, at once, and forgets them', async () => {
+    const { socket, calls, fail, h } = await helper();
+    const logs: string[] = [];
+    const b = new AgentBlocking({ socket, seconds: 600, log: (l) => logs.push(l) });
+    b.alert(alert('203.0.113.10', 'high', true, ['maps.example.cn']));
+    b.alert(alert('203.0.113.11', 'high', true, ['telemetry.example.cn']));
+    b.alert(alert('2001:db8::53', 'high', true, ['maps.example.cn']));
+    await sent(b);
+    // The team allowed maps.example.cn: what the policy now lets through is released.
+    const judged: string[][] = [];
+    b.reconsider((d) => {
+      judged.push([...d.names]);
+      return !d.names.includes('maps.example.cn');
+    });
+    await sent(b);
+    expect(judged.sort()).toEqual([['maps.example.cn'], ['maps.example.cn'], ['telemetry.example.cn']]);
+    expect(calls().slice(3).sort()).toEqual([
+      'delete element inet egress denied4 { 203.0.113.10 }',
+      'delete element inet egress denied6 { 2001:db8::53 }',
+    ]);
+    expect(b.counters()).toMatchObject({ 'block.released': 2, 'block.release_failed': 0, 'block.addresses': 1 });
+    expect(h.counters).toMatchObject({ added: 3, deleted: 2 });
+    expect(logs).toContain('block mode: 203.0.113.10 is allowed now; asking the block helper to lift its block');
+    // Released means forgotten: a later high alert for it (a deny rule added since) asks again.
+    b.alert(alert('203.0.113.10', 'high', true, ['maps.example.cn']));
+    await sent(b);
+    expect(calls().at(-1)).toBe('add element inet egress denied4 { 203.0.113.10 timeout 600s }');
+
+    // nft failing on the delete: counted and logged; the block then ends at its timeout.
+    fail(true);
+    b.reconsider(() => false);
+    await sent(b);
+    expect(b.counters()).toMatchObject({ 'block.released': 4, 'block.release_failed': 2, 'block.addresses': 0 });
+    expect(logs.at(-1)).toMatch(/the block on \S+ could not be lifted \(failed\); it ends at its timeout$/);
+    await h.close();
+  });
+
+  it('leaves alone what the policy still denies and what has already timed out', async () => {
+    let now = 0;
+    const lifted: string[] = [];
+    const b = new AgentBlocking({
+      socket: 'unused',
+      seconds: 60,
+      log: () => {},
+      now: () => now,
+      requester: {
+        block: async () => 'ok',
+        unblock: async (a) => {
+          lifted.push(a);
+          return 'ok';
+        },
+      },
+    });
+    b.alert(alert('203.0.113.1'));
+    now += 30_000;
+    b.alert(alert('203.0.113.2'));
+    await sent(b);
+    now += 40_000; // the first has timed out of the set by now
+    b.reconsider(() => false);
+    await sent(b);
+    expect(lifted).toEqual(['203.0.113.2']);
+    b.reconsider(() => true);
+    expect(b.counters()['block.released']).toBe(1);
   });
 });
 

@@ -17,6 +17,8 @@ export function runVerb(agent: LiveAgent, verb: string, args: Record<string, str
     case 'allow': {
       const r = agent.overlay.add(args.destination ?? '');
       agent.publishStatus();
+      // Block mode: what the new allow rule lets through is taken out of the nftables set now.
+      if (r.added) agent.policyChanged();
       return r.added ? `${r.rule} added to the allow overlay` : `${r.rule} is already in the allow overlay`;
     }
     case 'acknowledge':

@@ -44,6 +44,7 @@ import { type CaptureInfo, collectStats } from '../output/stats.js';
 import { ScanPipeline } from '../pipeline.js';
 import { AllowOverlay } from '../policy/overlay.js';
 import type { Policy } from '../policy/policy.js';
+import { judge } from '../policy/verdict.js';
 import { COMMAND_VERBS, runVerb } from './agent-commands.js';
 import { AgentCondition } from './agent-condition.js';
 import { agentCounters } from './agent-counters.js';
@@ -335,6 +336,11 @@ export class LiveAgent {
     this.signals?.session(false);
     this.publishStatus();
     return s;
+  }
+
+  /** The live policy changed (the allow overlay grew): blocks it no longer calls for are lifted. */
+  policyChanged(): void {
+    this.blocking?.reconsider((d) => judge(d, this.options.policy).verdict === 'high');
   }
 
   /** Republish the retained status now (the gateway's lights changed). */

@@ -8,6 +8,8 @@
 //                                     ─► else remember it, ask the helper (never awaited by the caller)
 //   answer ok / refused ─► stays remembered until its timeout
 //   answer failed / helper away ─► forgotten: the next alert for it asks again
+//   the operator allows a destination (cmd/allow) ─► every remembered address the
+//     policy no longer judges high is taken out of the set at once (`del`), not at its timeout
 //
 // Fail-open: a helper that is away or failing is logged once (until it
 // answers ok again) and counted; the agent never throws or waits for it, and
@@ -21,10 +23,13 @@
 
 import { BlockClient, MAX_TIMEOUT_S } from '@egress/hardware';
 import type { AlertRecord } from '../output/flow-record.js';
+import type { Destination } from '../policy/verdict.js';
 
 /** What the live agent calls (agent.ts holds it as `blocking`). */
 export interface GatewayBlocking {
   alert(a: AlertRecord): void;
+  /** The policy changed (an allow from the dashboard): lift the blocks `stillDenied` no longer holds. */
+  reconsider(stillDenied: (d: Destination) => boolean): void;
   counters(): Record<string, number>;
 }
 
@@ -32,6 +37,8 @@ export interface GatewayBlocking {
 export interface BlockRequester {
   /** Resolves to 'ok', 'refused', 'failed' or 'unreachable'; never rejects. */
   block(address: string): Promise<string>;
+  /** The same answers, for taking `address` out of the set. */
+  unblock(address: string): Promise<string>;
 }
 
 export const DEFAULT_BLOCK_SECONDS = 3600;
@@ -61,10 +68,22 @@ export class AgentBlocking implements GatewayBlocking {
   private readonly now: () => number;
   /** Address → when its element expires in the set (ms); insertion order is age order. */
   private readonly asked = new Map<string, number>();
+  /** What the policy judged of each address in `asked`, to judge it again when the policy changes. */
+  private readonly judged = new Map<string, Destination>();
   private inFlight = 0;
   /** Set while the helper is away or failing: logged once until it answers ok again. */
   private failing = false;
-  private readonly count = { requested: 0, ok: 0, refused: 0, failed: 0, unreachable: 0, busy: 0, evicted: 0 };
+  private readonly count = {
+    requested: 0,
+    ok: 0,
+    refused: 0,
+    failed: 0,
+    unreachable: 0,
+    busy: 0,
+    evicted: 0,
+    released: 0,
+    release_failed: 0,
+  };
   private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly o: BlockingOptions) {
@@ -91,6 +110,16 @@ export class AgentBlocking implements GatewayBlocking {
     this.asked.delete(address); // re-inserted below: expired entries move to the young end
     if (this.asked.size >= this.limit) this.evictOldest(now);
     this.asked.set(address, now + this.seconds * 1000);
+    const app = a.app;
+    this.judged.set(address, {
+      words: app.destWords(new Int32Array(4)).slice(0, app.v6 ? 4 : 1),
+      v6: app.v6,
+      internet: true,
+      names: [...a.names],
+      country: app.country,
+      asn: app.asn,
+      asCountry: app.asCountry,
+    });
     this.count.requested++;
     this.inFlight++;
     // Deferred a microtask: whatever the requester does (even a synchronous throw), alert() returns at once.
@@ -100,6 +129,27 @@ export class AgentBlocking implements GatewayBlocking {
       .then((answer) => this.answered(address, answer));
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
+  }
+
+  reconsider(stillDenied: (d: Destination) => boolean): void {
+    const now = this.now();
+    for (const [address, until] of [...this.asked]) {
+      const d = this.judged.get(address);
+      if (until <= now || d === undefined || stillDenied(d)) continue;
+      this.forget(address);
+      this.count.released++;
+      this.o.log(`block mode: ${address} is allowed now; asking the block helper to lift its block`);
+      const p = Promise.resolve()
+        .then(() => this.requester.unblock(address))
+        .catch((err: unknown) => `unreachable: ${String(err)}`)
+        .then((answer) => {
+          if (answer === 'ok') return;
+          this.count.release_failed++;
+          this.o.log(`block mode: the block on ${address} could not be lifted (${answer}); it ends at its timeout`);
+        });
+      this.pending.add(p);
+      void p.finally(() => this.pending.delete(p));
+    }
   }
 
   counters(): Record<string, number> {
@@ -140,7 +190,7 @@ export class AgentBlocking implements GatewayBlocking {
     this.count.failed++;
     const away = answer !== 'failed';
     if (away) this.count.unreachable++;
-    this.asked.delete(address); // fail-open, and asked again on its next alert
+    this.forget(address); // fail-open, and asked again on its next alert
     if (this.failing) return;
     this.failing = true;
     this.o.log(
@@ -156,7 +206,12 @@ export class AgentBlocking implements GatewayBlocking {
     // Entries are in the order they were asked for, all with the same timeout: the oldest expires first.
     const oldest = this.asked.entries().next();
     if (oldest.done) return;
-    this.asked.delete(oldest.value[0]);
+    this.forget(oldest.value[0]);
     if (oldest.value[1] > now) this.count.evicted++; // still in the nftables set, forgotten here
+  }
+
+  private forget(address: string): void {
+    this.asked.delete(address);
+    this.judged.delete(address);
   }
 }

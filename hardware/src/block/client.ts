@@ -3,7 +3,7 @@
 // never an exception in the agent; traffic then flows as without block mode.
 
 import { connect } from 'node:net';
-import { formatBlockLine, parseBlockLine } from './protocol.js';
+import { formatBlockLine, formatUnblockLine, parseBlockCommand } from './protocol.js';
 
 export class BlockClient {
   readonly counters = { sent: 0, ok: 0, refused: 0, failed: 0, unreachable: 0 };
@@ -15,8 +15,16 @@ export class BlockClient {
 
   /** Ask for `address` to be blocked; resolves to the helper's answer ('ok', 'refused', 'failed', 'unreachable'). */
   block(address: string): Promise<string> {
-    const line = formatBlockLine(address, this.timeoutS);
-    if (parseBlockLine(line) === null) {
+    return this.send(formatBlockLine(address, this.timeoutS));
+  }
+
+  /** Ask for `address` to be taken out of the set again (the operator allowed it); the same answers. */
+  unblock(address: string): Promise<string> {
+    return this.send(formatUnblockLine(address));
+  }
+
+  private send(line: string): Promise<string> {
+    if (parseBlockCommand(line) === null) {
       this.counters.refused++;
       return Promise.resolve('refused');
     }

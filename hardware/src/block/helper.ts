@@ -1,5 +1,6 @@
 // The block helper: listens on a Unix socket (group-writable for the agent's
-// group), checks each line (protocol.ts) and runs `nft add element` for it,
+// group), checks each line (protocol.ts) and runs `nft add element` (or
+// `nft delete element` for a destination the operator allowed since) for it,
 // one at a time. Runs as root with CAP_NET_ADMIN only (egress-block.service).
 // Fail-open: if it is not running, nothing is added and traffic flows.
 
@@ -7,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
-import { MAX_LINE, nftAddArgs, parseBlockLine } from './protocol.js';
+import { MAX_LINE, nftAddArgs, nftDelArgs, parseBlockCommand } from './protocol.js';
 
 export interface BlockHelperOptions {
   socket: string;
@@ -17,7 +18,7 @@ export interface BlockHelperOptions {
 }
 
 export class BlockHelper {
-  readonly counters = { added: 0, refused: 0, nft_failures: 0 };
+  readonly counters = { added: 0, deleted: 0, refused: 0, nft_failures: 0 };
   private server: Server | null = null;
   private queue: Promise<void> = Promise.resolve();
 
@@ -32,8 +33,8 @@ export class BlockHelper {
       });
       conn.on('error', () => {});
       lines.on('line', (line) => {
-        const add = line.length <= MAX_LINE ? parseBlockLine(line) : null;
-        if (add === null) {
+        const cmd = line.length <= MAX_LINE ? parseBlockCommand(line) : null;
+        if (cmd === null) {
           this.counters.refused++;
           conn.write('refused\n');
           return;
@@ -41,13 +42,14 @@ export class BlockHelper {
         this.queue = this.queue.then(
           () =>
             new Promise<void>((resolve) => {
-              execFile(this.o.nft ?? 'nft', nftAddArgs(add), { timeout: 5000 }, (err, _out, stderr) => {
+              const args = cmd.op === 'add' ? nftAddArgs(cmd) : nftDelArgs(cmd);
+              execFile(this.o.nft ?? 'nft', args, { timeout: 5000 }, (err, _out, stderr) => {
                 if (err) {
                   this.counters.nft_failures++;
-                  this.o.log?.(`nft add ${add.address} failed: ${String(stderr).trim() || err.message}`);
+                  this.o.log?.(`nft ${cmd.op} ${cmd.address} failed: ${String(stderr).trim() || err.message}`);
                   if (!conn.destroyed) conn.write('failed\n');
                 } else {
-                  this.counters.added++;
+                  this.counters[cmd.op === 'add' ? 'added' : 'deleted']++;
                   if (!conn.destroyed) conn.write('ok\n');
                 }
                 resolve();
