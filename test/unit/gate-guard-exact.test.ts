@@ -257,6 +257,46 @@ describe('packet guard: the stream both ways', () => {
     expect(ended).toBe(true);
   });
 
+  it('a corked batch completes at once when the socket takes it, on drain when it says wait, at once when it is gone', async () => {
+    let delay = 0;
+    const raw = new Duplex({
+      read() {},
+      write(_chunk, _enc, done) {
+        if (delay === 0) done();
+        else setTimeout(done, delay);
+      },
+      highWaterMark: 1,
+    });
+    const g = new PacketGuard(raw, { limit: () => 100, onRefused: () => {} });
+    const errors: Error[] = [];
+    g.on('error', (e) => errors.push(e));
+    const batch = async (): Promise<boolean[]> => {
+      const done = [false, false];
+      g.cork();
+      g.write(Buffer.from('ab'), () => (done[0] = true));
+      g.write(Buffer.from('cd'), () => (done[1] = true));
+      g.uncork();
+      await new Promise((r) => setTimeout(r, 2));
+      return done;
+    };
+    expect(await batch()).toEqual([true, true]); // taken: completed without waiting for a drain
+    delay = 40;
+    expect(await batch()).toEqual([false, false]); // the socket said wait
+    await new Promise((r) => setTimeout(r, 120));
+    // ... and after its drain the guard takes writes again
+    delay = 0;
+    expect(await batch()).toEqual([true, true]);
+    // The socket destroyed under a batch (before its close reached the guard): nothing written to it, no error.
+    raw.destroy();
+    g.cork();
+    let last = false;
+    g.write(Buffer.from('ef'), () => (last = true));
+    g.uncork();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(last).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
   it('names the peer by the address it was given, else by the socket', () => {
     const given = new PacketGuard(new PassThrough(), { limit: () => 1, onRefused: () => {}, address: '192.0.2.7' });
     expect(given.remoteAddress).toBe('192.0.2.7');

@@ -127,6 +127,7 @@ export class PacketGuard extends Duplex {
 
   override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
     // mqtt-packet corks the stream around each packet's pieces: keep them in one write to the socket.
+    // Stryker disable next-line BooleanLiteral: reassigned by every write; with none (the socket destroyed) the destroyed test below decides
     let ok = true;
     this.raw.cork();
     for (const c of chunks) if (!this.raw.destroyed) ok = this.raw.write(c.chunk);
