@@ -16,7 +16,7 @@
 // namespaces are deleted, also when a test fails. Needs root, as CI has.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -331,6 +331,10 @@ describe('through a real gateway (access-point mode ruleset), egress run --gpio 
     expect(n('block.requested')).toBe(n('block.ok') + n('block.failed'));
     expect(n('block.addresses')).toBe(1);
     expect(n('block.in_flight')).toBe(0);
+    // Every counter a running gateway sends is explained for operators.
+    const documented = readFileSync(join(ROOT, 'docs/counters.md'), 'utf8');
+    expect(Object.keys(c).length).toBeGreaterThan(40);
+    for (const k of Object.keys(c)) expect(documented, `${k} in docs/counters.md`).toContain(`\`${k}\``);
 
     // The helper refuses anything but `add ADDRESS SECONDS`, whoever writes to its socket.
     const client = new BlockClient(BLOCK_SOCKET, 600);
