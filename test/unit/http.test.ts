@@ -154,3 +154,46 @@ describe('HTTP request head, field by field', () => {
     ['a.example.org:', 'a.example.org'],
   ])('stripPort(%j) → %j', (h, want) => expect(stripPort(h)).toBe(want));
 });
+
+describe('HTTP request head: where it ends', () => {
+  it.each([
+    ['a bare LF line before CR LF', 'GET / HTTP/1.1\r\nX: a\n\r\nHost: h.example.org\r\n\r\n'],
+    ['CR, a byte, CR LF', 'GET / HTTP/1.1\r\nX: a\rZ\r\nHost: h.example.org\r\n\r\n'],
+    ['CR LF, a byte, LF', 'GET / HTTP/1.1\r\nHost: h.example.org\r\nX\nY: z\r\n\r\n'],
+    ['CR LF CR and a byte', 'GET / HTTP/1.1\r\n\rX: y\r\nHost: h.example.org\r\n\r\n'],
+    ['a header line without a colon that starts with "Host"', 'GET / HTTP/1.1\r\nHosts\r\nHost: h.example.org\r\n\r\n'],
+  ])('only CR LF CR LF ends it: %s', (_name, s) => {
+    const r = parseHttpRequest(Buffer.from(s, 'latin1'), 0, s.length, new Anomalies());
+    expect(r).toMatchObject({ kind: 'done', value: { host: 'h.example.org', headLength: s.length } });
+  });
+
+  it('a line without a colon is no header, even when it spells one', () => {
+    const s = 'GET / HTTP/1.1\r\nHostx\r\n\r\n';
+    const r = parseHttpRequest(Buffer.from(s, 'latin1'), 0, s.length, new Anomalies());
+    expect(r).toMatchObject({ kind: 'done', value: { host: null } });
+  });
+
+  it('an empty head (a blank line first) is http.bad_request', () => {
+    expect(parseHttpRequest(Buffer.from('\r\n\r\n'), 0, 4, new Anomalies())).toEqual({
+      kind: 'invalid',
+      anomaly: 'http.bad_request',
+    });
+  });
+
+  it('reads only its own head at a large offset, not the pipelined request after it', () => {
+    const first = 'GET /a HTTP/1.1\r\nUser-Agent: ua\r\n\r\n';
+    const buf = Buffer.from(`${'.'.repeat(60)}${first}GET /b HTTP/1.1\r\nHost: second.example.org\r\n\r\n`, 'latin1');
+    const r = parseHttpRequest(buf, 60, buf.length - 60, new Anomalies());
+    expect(r).toEqual({
+      kind: 'done',
+      value: {
+        method: 'GET',
+        target: '/a',
+        version: 'HTTP/1.1',
+        host: null,
+        userAgent: 'ua',
+        headLength: first.length,
+      },
+    });
+  });
+});
