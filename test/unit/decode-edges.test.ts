@@ -173,6 +173,23 @@ describe('IP at its exact lengths', () => {
     expectMatch(decode(hex(...frame), linkType), want);
   });
 
+  it('IPv6 payload length 0 (a jumbogram, RFC 2675): the packet runs to the end of the capture', () => {
+    const f = hex(...ipv6Header('00 00', '11'), 'd4 31 00 35 00 0c 00 00 de ad be ef');
+    expect(decode(f, LinkType.RAW)).toEqual(udpV6(0));
+  });
+
+  it('an AH cut at the very end of the buffer (its length byte not captured) is truncated, never read past', () => {
+    const p = new Packet();
+    const a = new Anomalies();
+    for (const cut of ['33', '33 01']) {
+      // nothing follows the frame in the buffer: a decoder reading on would get undefined, not junk
+      const f = hex(...ipv6Header(len16(bytes([cut])), '33'), cut);
+      expect(decodePacket(f, 0, f.length, LinkType.RAW, p, a.counts)).toBe(DecodeResult.MALFORMED);
+    }
+    expect(a.get('ipv6.trunc_ext_header')).toBe(2);
+    expect(a.total()).toBe(2);
+  });
+
   it('Ethernet padding after an IPv4 TCP segment is not payload', () => {
     const f = hex(...ETH('08 00'), ...IPV4_TCP_SYN, '00 00 00 00 00 00');
     expect(decode(f, LinkType.ETHERNET)).toEqual(synV4(14));
@@ -268,6 +285,8 @@ describe('tunnels: kinds, bounds and the outermost header', () => {
       { ...udpV6(24), anomalies: { 'tunnel.gre': 1 } },
     ],
     ['GRE cut at 3 bytes', [...outer4('2f', 3), '00 00 08'], LinkType.RAW, TRUNC('gre.trunc_header')],
+    // a cut header is truncated before its flags are judged: version 1 here would otherwise say gre.unsupported
+    ['GRE cut at 3 bytes, version bits set', [...outer4('2f', 3), '00 01 08'], LinkType.RAW, TRUNC('gre.trunc_header')],
     [
       'GRE header ending exactly at the packet end',
       [...outer4('2f', 4), '00 00 08 00'],
