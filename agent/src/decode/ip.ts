@@ -59,9 +59,9 @@ export function decodeIpv4(buf: Buffer, off: number, end: number, p: Packet, cou
   p.srcAddrOff = off + 12;
   p.dstAddrOff = off + 16;
   p.proto = buf[off + 9];
-  // Ethernet pads short frames; TSO captures can show totalLen 0. Trust the smaller of the two.
-  let ipEnd = off + totalLen;
-  if (totalLen === 0 || ipEnd > end) ipEnd = end; // a snaplen cut is normal, not an anomaly
+  // Ethernet pads short frames; TSO captures can show totalLen 0. Trust the smaller of the two
+  // (a snaplen cut is normal, not an anomaly).
+  const ipEnd = totalLen === 0 ? end : Math.min(off + totalLen, end);
   const fragField = u16be(buf, off + 6);
   const fragOffset = fragField & IPV4_OFFSET_MASK;
   if (fragOffset !== 0) {
@@ -88,8 +88,7 @@ export function decodeIpv6(buf: Buffer, off: number, end: number, p: Packet, cou
   p.dstAddrOff = off + 24;
   const payloadLen = u16be(buf, off + 4);
   // Jumbograms (payload length 0 with a hop-by-hop option) and snaplen cuts: use what we have.
-  let ipEnd = off + IPV6_HEADER + payloadLen;
-  if (payloadLen === 0 || ipEnd > end) ipEnd = end;
+  const ipEnd = payloadLen === 0 ? end : Math.min(off + IPV6_HEADER + payloadLen, end);
   let next = buf[off + 6];
   let o = off + IPV6_HEADER;
   for (let n = 0; ; n++) {

@@ -107,7 +107,7 @@ function decodeNull(buf: Buffer, off: number, end: number, linkType: number, cou
   if (end - off < NULL_HEADER_LEN) return truncated(counts);
   // LOOP is network order; NULL is the writer's host order, which we do not know: accept either.
   const family = linkType === LinkType.LOOP ? u32be(buf, off) : u32le(buf, off);
-  const swapped = linkType === LinkType.LOOP ? family : u32be(buf, off);
+  const swapped = u32be(buf, off); // for LOOP, the same word as `family`
   if (family === AF_INET || swapped === AF_INET) linkResult.etherType = EtherType.IPV4;
   else if (isInet6(family) || isInet6(swapped)) linkResult.etherType = EtherType.IPV6;
   else linkResult.etherType = 0;

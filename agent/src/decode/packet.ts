@@ -54,6 +54,7 @@ export class Packet {
   icmpType = 0;
   icmpCode = 0;
   /** True for ICMP/ICMPv6 echo request/reply. */
+  // Stryker disable next-line BooleanLiteral: decodePacket calls reset() before it fills a Packet, so the initial value is never read
   icmpEcho = false;
   /** Transport payload: buf[payloadOff, payloadOff + payloadLen), clipped to what was captured. */
   payloadOff = 0;

@@ -137,7 +137,7 @@ function decodeGre(buf: Buffer, off: number, end: number, p: Packet, counts: Flo
 function payload(buf: Buffer, off: number, end: number, protocol: number, p: Packet, counts: Float64Array): number {
   if (protocol !== EtherType.TEB) return decodeNetwork(buf, off, end, protocol, p, counts);
   const o = decodeEthernet(buf, off, end, counts);
-  if (o < 0) return DecodeResult.MALFORMED;
+  if (o === -1) return DecodeResult.MALFORMED; // decodeEthernet: -1, or the offset after its header
   return decodeNetwork(buf, o, end, linkResult.etherType, p, counts);
 }
 
@@ -157,7 +157,7 @@ export function decodeUdpTunnel(buf: Buffer, off: number, end: number, p: Packet
     }
     if (!enter(p, TunnelType.VXLAN, counts)) return DecodeResult.TRANSPORT;
     const o = decodeEthernet(buf, off + VXLAN_HEADER, end, counts);
-    if (o < 0) return DecodeResult.MALFORMED;
+    if (o === -1) return DecodeResult.MALFORMED; // decodeEthernet: -1, or the offset after its header
     return decodeNetwork(buf, o, end, linkResult.etherType, p, counts);
   }
   // Geneve: version (2 bits) and option length in 4-byte words (6 bits), flags, protocol type, VNI.

@@ -37,7 +37,9 @@ const innerBytes = new Uint8Array(32);
 
 /** One SHA-256 compression of `b` (64 bytes) into `h`. */
 function compress(h: Int32Array, b: Uint8Array): void {
+  // Stryker disable next-line EqualityOperator: i = 16 would set w[16] from bytes past the block (0), and the next loop sets w[16] anew
   for (let i = 0; i < 16; i++) w[i] = (b[4 * i] << 24) | (b[4 * i + 1] << 16) | (b[4 * i + 2] << 8) | b[4 * i + 3];
+  // Stryker disable next-line EqualityOperator: w is an Int32Array(64): a write to w[64] is dropped
   for (let i = 16; i < 64; i++) {
     const x = w[i - 15];
     const y = w[i - 2];
@@ -83,7 +85,9 @@ function finish(from: Int32Array, msg: Uint8Array, prefixed: number, out: Int32A
   block.set(msg);
   block[msg.length] = 0x80;
   const bits = (prefixed + msg.length) * 8;
+  // Stryker disable next-line ArithmeticOperator: bits ≤ (64 + 55) · 8 < 2^16, so this byte is 0, as fill(0) left it; block[64+] writes are dropped
   block[BLOCK - 4] = bits >>> 24;
+  // Stryker disable next-line ArithmeticOperator: as above, bits < 2^16 makes this byte 0 too
   block[BLOCK - 3] = (bits >>> 16) & 0xff;
   block[BLOCK - 2] = (bits >>> 8) & 0xff;
   block[BLOCK - 1] = bits & 0xff;
@@ -92,6 +96,7 @@ function finish(from: Int32Array, msg: Uint8Array, prefixed: number, out: Int32A
 }
 
 function wordsToBytes(h: Int32Array, out: Uint8Array, length: number): void {
+  // Stryker disable next-line EqualityOperator: out holds exactly `length` bytes (a typed array): a write past its end is dropped
   for (let i = 0; i < length; i++) out[i] = (h[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff;
 }
 
@@ -104,9 +109,11 @@ export class HmacKey {
   constructor(key: Uint8Array) {
     if (key.length > BLOCK) throw new RangeError('HMAC keys over 64 bytes are not supported here');
     const pad = new Uint8Array(BLOCK);
+    // Stryker disable next-line EqualityOperator,ConditionalExpression: pad[64] is dropped (typed array), and key[i] past the key is undefined, which XORs as 0
     for (let i = 0; i < BLOCK; i++) pad[i] = (i < key.length ? key[i] : 0) ^ 0x36;
     this.inner.set(IV);
     compress(this.inner, pad);
+    // Stryker disable next-line EqualityOperator,ConditionalExpression: as for the inner pad
     for (let i = 0; i < BLOCK; i++) pad[i] = (i < key.length ? key[i] : 0) ^ 0x5c;
     this.outer.set(IV);
     compress(this.outer, pad);

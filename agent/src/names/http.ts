@@ -65,7 +65,7 @@ export function parseHttpRequest(
   let userAgent: string | null = null;
   for (let i = 1; i < lines.length; i++) {
     const colon = lines[i].indexOf(':');
-    if (colon <= 0) continue;
+    if (colon === -1) continue; // a line opening with ':' has an empty name, which no header below matches
     const name = lines[i].slice(0, colon).toLowerCase();
     const value = lines[i].slice(colon + 1).trim();
     if (name === 'host' && host === null) host = stripPort(value.toLowerCase());
@@ -81,7 +81,7 @@ export function parseHttpRequest(
 export function stripPort(host: string): string {
   if (host.startsWith('[')) {
     const close = host.indexOf(']');
-    return close > 0 ? host.slice(1, close) : host;
+    return close === -1 ? host : host.slice(1, close);
   }
   const colon = host.lastIndexOf(':');
   return colon >= 0 && host.indexOf(':') === colon ? host.slice(0, colon) : host;
