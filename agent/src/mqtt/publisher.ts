@@ -51,6 +51,7 @@ export interface PublisherCounters {
   /** Messages handed over after close() (at shutdown); not sent. */
   dropped_after_close: number;
   connects: number;
+  /** Connections lost (a failed reconnect attempt is not one). */
   disconnects: number;
 }
 
@@ -120,7 +121,8 @@ export class Publisher {
     this.client.on('close', () => {
       if (this.closed) return;
       // Logged once per lost connection (a take-over by another client with our id shows up here too).
-      if (this.wasConnected) this.options.log?.(`disconnected from ${options.url}; reconnecting`);
+      if (!this.wasConnected) return;
+      this.options.log?.(`disconnected from ${options.url}; reconnecting`);
       this.wasConnected = false;
       this.counters.disconnects++;
     });
