@@ -131,7 +131,10 @@ export class DashboardServer {
     if (req.method === 'POST' && url.pathname === '/login') {
       readForm(req, MAX_LOGIN_BODY)
         .then((form) => login(form.get('token') ?? ''))
-        .catch(() => text(res, 413, 'login form too large\n'));
+        .catch(() => {
+          res.setHeader('Connection', 'close');
+          text(res, 413, 'login form too large\n');
+        });
       return;
     }
     if (!hasSession(req, token)) {
@@ -215,8 +218,11 @@ function readForm(req: IncomingMessage, limit: number): Promise<URLSearchParams>
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
+        // Answered 413 by the caller, then the connection closes; the rest is read and thrown away
+        // (destroying the socket here would drop the answer too). The request timeout bounds it.
+        req.removeAllListeners('data');
+        req.resume();
         reject(new Error('too large'));
-        req.destroy();
         return;
       }
       chunks.push(c);
