@@ -282,6 +282,15 @@ describe('publisher: a record leaves the spool only on PUBACK', () => {
     spools.splice(spools.indexOf(spool), 1);
     spool.close();
     broker.resume();
+    // The last will: "offline", retained, for a dashboard that connects now.
+    await until(() => got.filter((d) => d.topic === STATUS).length >= 2);
+    const late = await connectAsync(broker.url, { clientId: 'late', protocolVersion: 4, reconnectPeriod: 0 });
+    sinks.push(late);
+    const status = new Promise<[string, boolean]>((r) =>
+      late.once('message', (_t, m, pk) => r([m.toString(), pk.retain])),
+    );
+    await late.subscribeAsync(STATUS, { qos: 1 });
+    expect(await status).toEqual(['offline', true]);
     const again = openSpool(dir);
     expect(again.pending).toBe(10);
     expect(again.counters.recovered).toBe(10);
@@ -475,6 +484,38 @@ describe('publisher: limits and counters', () => {
     await p.close();
     expect(spool.pending).toBe(1);
   });
+
+  it.each([
+    ['frozen (connected, never answering)', (b: Mosquitto) => b.pause()],
+    ['gone', (b: Mosquitto) => b.stop()],
+  ])(
+    'close() returns with alerts in flight and the broker %s; the spool keeps them for the next start',
+    async (_what, away) => {
+      const dir = mkdtempSync(join(tmpdir(), 'egress-pubspool-'));
+      dirs.push(dir);
+      const spool = openSpool(dir);
+      const p = publisher(spool, { inflight: 3 });
+      await until(() => p.connected);
+      const sent = sentPublishes(p);
+      broker.pause();
+      for (const id of ids('a', 5)) p.send('alert', TOPIC.alert, Buffer.from(id));
+      await until(() => sent.length >= 3);
+      await away(broker);
+      const result = await Promise.race([p.close(200).then(() => 'closed'), sleep(5000).then(() => 'hung')]);
+      expect(result).toBe('closed');
+      expect(p.connected).toBe(false);
+      expect(spool.pending).toBe(5);
+      spools.splice(spools.indexOf(spool), 1);
+      spool.close();
+      await broker.stop(); // and start afresh: what the frozen one held is not what is tested here
+      await broker.start();
+      const got = await sink();
+      const p2 = publisher(openSpool(dir));
+      expect(await p2.flush(5000)).toBe(true);
+      await until(() => got.filter((d) => d.topic === TOPIC.alert).length >= 5);
+      expect([...counts(got, TOPIC.alert).keys()]).toEqual(ids('a', 5));
+    },
+  );
 
   it('flush() stops when its interrupt settles, before its timeout', async () => {
     await broker.stop();

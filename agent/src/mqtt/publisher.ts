@@ -211,16 +211,29 @@ export class Publisher {
     return this.spool.pending === 0;
   }
 
-  /** Publish "offline" (retained) when connected, then disconnect. The spool keeps what was not delivered. */
-  async close(): Promise<void> {
+  /**
+   * Publish "offline" (retained) when connected, then disconnect. The spool keeps what was not
+   * delivered. Bounded: a broker that stopped answering (PUBACK never comes) gets `timeoutMs` for
+   * the "offline", then the connection is cut (its last will says "offline" instead); waiting for
+   * unacknowledged publishes could take for ever.
+   */
+  async close(timeoutMs = 2000): Promise<void> {
     if (this.closed) return;
+    let acked = false;
     if (this.client.connected) {
-      await new Promise<void>((resolve) =>
-        this.client.publish(this.options.statusTopic, this.options.offline, { qos: 1, retain: true }, () => resolve()),
-      );
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        this.client.publish(this.options.statusTopic, this.options.offline, { qos: 1, retain: true }, (err) => {
+          acked = !err;
+          resolve();
+        });
+      });
+      clearTimeout(timer);
     }
     this.closed = true;
-    await this.client.endAsync(false);
+    // A clean DISCONNECT only when nothing is left unacknowledged: MQTT.js would wait for it.
+    await this.client.endAsync(!(acked && this.inFlight.size === 0));
   }
 
   private count(cls: SpoolClass): void {
