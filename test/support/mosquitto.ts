@@ -79,6 +79,17 @@ export class Mosquitto {
     });
   }
 
+  /** Kill the broker (SIGKILL by PID, even when paused): it answers nothing more, its sockets close. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (child === null || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
   /** Freeze the broker (SIGSTOP by PID): connections stay open, nothing is read or answered (no PUBACK). */
   pause(): void {
     this.child?.kill('SIGSTOP');
