@@ -392,6 +392,34 @@ describe('publisher: broker outage and reconnect', () => {
   });
 });
 
+describe('publisher: drains by itself (no flush driving it)', () => {
+  it.each([
+    { inflight: 1, alerts: 10, flows: 10 },
+    { inflight: 3, alerts: 30, flows: 40 },
+  ])(
+    'after an outage: $alerts alerts and $flows flows go out on reconnect, each once, alerts first',
+    async ({ inflight, alerts, flows }) => {
+      const got = await sink();
+      const spool = openSpool();
+      await broker.stop();
+      const p = publisher(spool, { inflight, flowsPerSecond: 1_000_000 });
+      const wantAlerts = ids('a', alerts);
+      const wantFlows = ids('f', flows);
+      for (let i = 0; i < Math.max(alerts, flows); i++) {
+        if (i < flows) p.send('flow', TOPIC.flow, Buffer.from(wantFlows[i]));
+        if (i < alerts) p.send('alert', TOPIC.alert, Buffer.from(wantAlerts[i]));
+      }
+      await broker.start();
+      // Only the publisher's own acknowledgement handling moves the spool now.
+      await until(() => spool.pending === 0 && got.filter((d) => d.topic !== STATUS).length >= alerts + flows);
+      expect(spool.pending).toBe(0);
+      await sleep(100);
+      expect(got.filter((d) => d.topic !== STATUS).map((d) => d.text)).toEqual([...wantAlerts, ...wantFlows]);
+      expect(p.counters).toMatchObject({ published_alert: alerts, published_flow: flows });
+    },
+  );
+});
+
 describe('publisher: limits and counters', () => {
   it('rate-limits flows while connected: over the limit dropped, counted and never encoded', async () => {
     const got = await sink();
