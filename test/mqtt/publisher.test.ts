@@ -420,6 +420,36 @@ describe('publisher: drains by itself (no flush driving it)', () => {
   );
 });
 
+describe('publisher: commands', () => {
+  it('subscribes at QoS 1, and a clean session: a command sent while the agent was away is not run when it is back', async () => {
+    const commander = await sink();
+    const p = publisher(openSpool());
+    const subs: number[] = [];
+    wire(p).on('packetsend', (packet) => {
+      if (packet.cmd === 'subscribe') subs.push(...packet.subscriptions.map((x) => x.qos));
+    });
+    await until(() => p.connected);
+    const seen: string[] = [];
+    p.subscribe(`${GW}/cmd/#`, (_t, payload) => seen.push(payload.toString()));
+    expect(subs).toEqual([1]);
+    await sleep(100);
+    await commander.client.publishAsync(`${GW}/cmd/x`, 'now', { qos: 1 });
+    await until(() => seen.length >= 1);
+    await crash(p);
+    await commander.client.publishAsync(`${GW}/cmd/x`, 'stale', { qos: 1 });
+    const again = publisher(openSpool());
+    const later: string[] = [];
+    again.subscribe(`${GW}/cmd/#`, (_t, payload) => later.push(payload.toString()));
+    await until(() => again.connected);
+    await sleep(200);
+    await commander.client.publishAsync(`${GW}/cmd/x`, 'fresh', { qos: 1 });
+    await until(() => later.length >= 1);
+    await sleep(50);
+    expect(seen).toEqual(['now']);
+    expect(later).toEqual(['fresh']);
+  });
+});
+
 describe('publisher: limits and counters', () => {
   it('rate-limits flows while connected: over the limit dropped, counted and never encoded', async () => {
     const got = await sink();
