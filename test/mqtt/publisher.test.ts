@@ -620,3 +620,72 @@ describe('publisher: limits and counters', () => {
     expect(got.map((d) => d.text)).not.toContain('r2');
   });
 });
+
+describe('publisher: edges (found by mutation testing)', () => {
+  it('a spool that keeps refusing: every refusal counted, each distinct reason logged once; while away nothing is sent, even later', async () => {
+    const got = await sink();
+    const spool = openSpool();
+    await broker.stop();
+    const p = publisher(spool);
+    spools.splice(spools.indexOf(spool), 1);
+    spool.close();
+    for (const id of ids('a', 3)) p.send('alert', TOPIC.alert, Buffer.from(id));
+    expect(p.counters.spool_errors).toBe(3);
+    expect(p.lines.filter((l) => l.startsWith('spool: '))).toHaveLength(1);
+    await broker.start();
+    await until(() => p.connected);
+    await sleep(200);
+    expect(got.filter((d) => d.topic === TOPIC.alert)).toEqual([]);
+    expect(p.counters.published_alert).toBe(0);
+    // Reading the spool failed too when the connection came (drain): counted, not thrown out of the event.
+    expect(p.counters.spool_errors).toBeGreaterThanOrEqual(4);
+    expect(p.lines.filter((l) => l.startsWith('spool: '))).toHaveLength(1);
+  });
+
+  it('close() says "offline" itself (QoS 1, retained), then DISCONNECTs: no last will', async () => {
+    const p = publisher(openSpool());
+    await until(() => p.connected);
+    const packets: string[] = [];
+    wire(p).on('packetsend', (packet) => {
+      if (packet.cmd === 'publish')
+        packets.push(`publish ${packet.topic} ${packet.payload} ${packet.qos} ${packet.retain}`);
+      else if (packet.cmd !== 'pingreq') packets.push(packet.cmd);
+    });
+    await p.close();
+    expect(packets).toEqual([`publish ${STATUS} offline 1 true`, 'disconnect']);
+  });
+
+  it('close() while the broker is away returns at once, even with a reply unacknowledged', async () => {
+    const p = publisher(openSpool());
+    await until(() => p.connected);
+    broker.pause();
+    p.publishNow(`${GW}/reply`, Buffer.from('r'));
+    await broker.kill();
+    await until(() => !p.connected);
+    const result = await Promise.race([p.close(60_000).then(() => 'closed'), sleep(3000).then(() => 'hung')]);
+    expect(result).toBe('closed');
+  });
+
+  it('a full bucket holds exactly flowsPerSecond flows: at 1 a second, one goes, the next is limited', async () => {
+    const p = publisher(openSpool(), { flowsPerSecond: 1 });
+    await until(() => p.connected);
+    await sleep(50);
+    p.send('flow', TOPIC.flow, Buffer.from('f1'));
+    p.send('flow', TOPIC.flow, Buffer.from('f2'));
+    expect([p.counters.published_flow, p.counters.rate_limited_flow]).toEqual([1, 1]);
+  });
+
+  it('publishes the client gave up on (closed without reconnecting) stay in the spool', async () => {
+    const spool = openSpool();
+    const p = publisher(spool, { inflight: 3, reconnectMs: 0 });
+    await until(() => p.connected);
+    const sent = sentPublishes(p);
+    broker.pause();
+    for (const id of ids('a', 5)) p.send('alert', TOPIC.alert, Buffer.from(id));
+    await until(() => sent.length >= 3);
+    await p.close(100);
+    expect(spool.pending).toBe(5);
+    expect(spool.counters.delivered).toBe(0);
+    expect(p.counters.published_alert).toBe(0);
+  });
+});
