@@ -444,3 +444,91 @@ describe('dashboard server, one per test', () => {
     expect(taken).toEqual(['/mqtt', '/mqtt?x=1']);
   });
 });
+
+describe('dashboard server: edges (found by mutation testing)', () => {
+  it('matches routes whole, by method (HEAD only for GET routes), and /login only for POST', async () => {
+    const { s, get, cookie } = await start();
+    expect(s.built).toBe(true);
+    s.route('POST', /^\/api\/do$/, (_q, r) => r.end('done'));
+    const cases: [string, string, number][] = [
+      ['GET', '/api/config/x', 404],
+      ['GET', '/x/api/config', 404],
+      ['HEAD', '/api/do', 404],
+      ['GET', '/login', 404],
+      ['HEAD', '/api/config', 200],
+    ];
+    for (const [method, path, status] of cases)
+      expect((await get(path, { method, headers: { cookie } })).status, `${method} ${path}`).toBe(status);
+  });
+
+  it('answers an over-long login form with 413, its text, and closes the connection', async () => {
+    const { s } = await start();
+    const reply = await new Promise<string>((resolve) => {
+      let got = '';
+      const c = connect(s.address.port, '127.0.0.1', () =>
+        c.write(`POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 2100\r\n\r\n${'t'.repeat(2100)}`),
+      );
+      c.on('data', (d) => {
+        got += d.toString();
+      });
+      c.on('close', () => resolve(got));
+      c.on('error', () => resolve(got));
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 413 /);
+    expect(reply).toMatch(/\r\nConnection: close\r\n/i);
+    expect(reply).toContain('login form too large\n');
+  });
+
+  it('refuses an upgrade with the exact status line and reason', async () => {
+    const { s, origin, cookie } = await start();
+    const raw = (headers: string) =>
+      new Promise<string>((resolve) => {
+        let got = '';
+        const c = connect(s.address.port, '127.0.0.1', () =>
+          c.write(
+            `GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1:${s.address.port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+              `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${headers}\r\n`,
+          ),
+        );
+        c.on('data', (d) => {
+          got += d.toString();
+        });
+        c.on('close', () => resolve(got));
+      });
+    const first = (r: string) => [r.split('\r\n')[0], r.slice(r.indexOf('\r\n\r\n') + 4)];
+    expect(first(await raw(''))).toEqual(['HTTP/1.1 401 Unauthorized', 'Unauthorized\n']);
+    expect(first(await raw(`Cookie: ${cookie}\r\nOrigin: http://evil.example\r\n`))).toEqual([
+      'HTTP/1.1 403 Forbidden',
+      'Forbidden\n',
+    ]);
+    expect(first(await raw(`Cookie: ${cookie}\r\nOrigin: ${origin}\r\n`))).toEqual([
+      'HTTP/1.1 404 Not Found',
+      'Not Found\n',
+    ]);
+  });
+
+  it('close() stops listening', async () => {
+    const { s, get } = await start();
+    await s.close();
+    servers.splice(servers.indexOf(s), 1);
+    expect(
+      await get('/').then(
+        () => 'answered',
+        () => 'refused',
+      ),
+    ).toBe('refused');
+  });
+
+  it('the login page without the notice is the page with it, minus the notice', () => {
+    const notice = '<p class="err" role="alert"><strong>⚠ Wrong token.</strong> / <strong>Onjuist token.</strong></p>';
+    expect(loginPage(false)).toBe(loginPage(true).replace(notice, ''));
+  });
+
+  it('retryAfter is 0 while failures are left, however many', () => {
+    const t = new LoginThrottle({ burst: 3, perSecond: 1, now: () => 0 });
+    t.failed('a');
+    expect(t.retryAfter('a')).toBe(0);
+    t.failed('a');
+    expect(t.retryAfter('a')).toBe(0);
+  });
+});
