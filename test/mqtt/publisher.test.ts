@@ -689,3 +689,15 @@ describe('publisher: edges (found by mutation testing)', () => {
     expect(p.counters.published_alert).toBe(0);
   });
 });
+
+describe('publisher: never connected', () => {
+  it('a broker that is not there at start: no disconnect counted or logged, only the error, once', async () => {
+    await broker.stop();
+    const p = publisher(openSpool());
+    await sleep(300);
+    expect(p.counters).toMatchObject({ connects: 0, disconnects: 0 });
+    expect(p.lines.filter((l) => l.startsWith('disconnected'))).toEqual([]);
+    expect(p.lines).toHaveLength(1);
+    expect(p.lastError).toMatch(/ECONNREFUSED/);
+  });
+});
