@@ -18,6 +18,8 @@ export interface MosquittoOptions {
   tls?: boolean;
   /** Keep sessions and queued messages across a stop and start (persistence file in its directory). */
   persistent?: boolean;
+  /** Queue QoS 0 messages for a subscriber with a kept session while it is away (mosquitto: queue_qos0_messages). */
+  queueQos0?: boolean;
 }
 
 export interface TlsMaterial {
@@ -72,8 +74,30 @@ export class Mosquitto {
     if (child === null || child.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
+      child.kill('SIGCONT'); // a paused broker would not act on SIGTERM
       child.kill('SIGTERM');
     });
+  }
+
+  /** Kill the broker (SIGKILL by PID, even when paused): it answers nothing more, its sockets close. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (child === null || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  /** Freeze the broker (SIGSTOP by PID): connections stay open, nothing is read or answered (no PUBACK). */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Let a paused broker run again (SIGCONT by PID). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
   }
 
   private async configure(): Promise<void> {
@@ -86,6 +110,7 @@ export class Mosquitto {
       `per_listener_settings false`,
       // mosquitto's default (1000) drops QoS 1 messages queued for a slow subscriber; a dashboard must get every alert.
       'max_queued_messages 1000000',
+      ...(this.options.queueQos0 ? ['queue_qos0_messages true'] : []),
       `listener ${this.port} 127.0.0.1`,
     ];
     if (this.options.tls) {
