@@ -4,6 +4,7 @@
 
 import { useState } from 'preact/hooks';
 import { acknowledge, countUnacknowledged } from './derive.js';
+import { emptyAlerts } from './empty-alerts.js';
 import { countryName, flag, localTime, reasonText, t, utcTime } from './i18n.js';
 import { SeverityBadge } from './icons.js';
 import { command } from './live.js';
@@ -29,7 +30,7 @@ export function AlertFeed({ store, onReply }: { store: Store; onReply: (ok: bool
       </div>
       {list.length === 0 ? (
         <p class="empty" data-testid="no-alerts">
-          {t(store.status?.captureIncomplete ? 'noAlertsIncomplete' : 'noAlerts')}
+          {emptyText(store)}
         </p>
       ) : (
         <ol class="alert-list" data-testid="alert-list">
@@ -45,6 +46,12 @@ export function AlertFeed({ store, onReply }: { store: Store; onReply: (ok: bool
       )}
     </section>
   );
+}
+
+/** The empty list's sentence (empty-alerts.ts). */
+function emptyText(store: Store): string {
+  const e = emptyAlerts(store.status);
+  return e.key === 'noAlertsLatched' ? t(e.key, { n: e.n }) : t(e.key);
 }
 
 function AlertItem({

@@ -66,6 +66,8 @@ const en = {
   alerts: 'Alerts',
   noAlerts: 'No alerts. Nothing has left for where it should not.',
   noAlertsIncomplete: 'No alerts so far, but the capture missed packets: something may have left unseen.',
+  noAlertsLatched:
+    'No alerts on this page since it opened, but the gateway still holds high alerts from before ({n}): see ALERT above.',
   alertsMore: '{n} older destinations not shown (acknowledge or filter the table below).',
   acknowledge: 'Acknowledge',
   acknowledged: 'Acknowledged',
@@ -203,6 +205,8 @@ const nl: Record<MessageKey, string> = {
   alerts: 'Alarmen',
   noAlerts: 'Geen alarmen. Er is niets vertrokken naar waar het niet hoort.',
   noAlertsIncomplete: 'Nog geen alarmen, maar de vastlegging miste pakketten: er kan ongezien iets vertrokken zijn.',
+  noAlertsLatched:
+    'Geen alarmen op deze pagina sinds hij openging, maar de gateway meldt nog hoge alarmen van daarvoor ({n}): zie ALARM hierboven.',
   alertsMore: '{n} oudere bestemmingen niet getoond (bevestig, of filter de tabel hieronder).',
   acknowledge: 'Bevestigen',
   acknowledged: 'Bevestigd',
