@@ -68,7 +68,12 @@ export const CASES: ExitCase[] = [
   { what: 'no arguments', args: () => [], exit: 2, code: ErrorCode.USAGE },
   { what: 'an unknown command', args: () => ['scna', good], exit: 2, code: ErrorCode.USAGE },
   // Names every object has (its prototype's): still unknown commands, not a crash.
-  { what: 'a command named like a property of every object', args: () => ['constructor'], exit: 2, code: ErrorCode.USAGE },
+  {
+    what: 'a command named like a property of every object',
+    args: () => ['constructor'],
+    exit: 2,
+    code: ErrorCode.USAGE,
+  },
   { what: 'a command named __proto__', args: () => ['__proto__', good], exit: 2, code: ErrorCode.USAGE },
   { what: 'a command named toString', args: () => ['toString'], exit: 2, code: ErrorCode.USAGE },
   { what: 'scan without a file', args: () => ['scan'], exit: 2, code: ErrorCode.USAGE },
