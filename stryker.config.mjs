@@ -9,7 +9,10 @@ export default {
   // pnpm does not hoist the plugins where Stryker's discovery looks: name them.
   plugins: ['@stryker-mutator/vitest-runner', '@stryker-mutator/typescript-checker'],
   testRunner: 'vitest',
-  vitest: { configFile: 'vitest.mutation.config.ts' },
+  // `related` runs only the test files that import the mutated code; tests that start `egress`
+  // reach it through a child process (test/support/mutation/), so with MUTATION_TESTS naming
+  // the test files, all of them run.
+  vitest: { configFile: 'vitest.mutation.config.ts', related: !process.env.MUTATION_TESTS },
   checkers: ['typescript'],
   tsconfigFile: 'agent/tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },

@@ -9,7 +9,7 @@
 // With influxd stopped the panel names the problem. An agent without
 // --influx answers 404 on /api/history and shows no panel.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import {
   freePort,
   launchChromium,
 } from '../support/browser.js';
-import { EGRESS_BIN, egress, events } from '../support/cli.js';
+import { egress, events, spawnEgress } from '../support/cli.js';
 import { Influxd } from '../support/influxd.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-history-browser-'));
@@ -72,10 +72,8 @@ function idleCapture(): string {
 /** An idle agent with the dashboard on a free port; resolves to its origin and token. */
 async function dashboardAgent(extra: string[]): Promise<{ origin: string; token: string }> {
   const port = await freePort();
-  const proc = spawn(
-    process.execPath,
+  const proc = spawnEgress(
     [
-      EGRESS_BIN,
       'replay',
       idleCapture(),
       '--speed',

@@ -4,7 +4,7 @@
 // command and a long press on the simulated button each count once, and the
 // status with the new count is published at once (before the command's reply).
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCommandReply, decodeStatus, encodeCommand } from '../../agent/src/mqtt/codec.js';
 import { SimGpioClient } from '../../hardware/src/index.js';
 import { DEMO_CAPTURE, DEMO_POLICY, freePort } from '../support/browser.js';
-import { EGRESS_BIN } from '../support/cli.js';
+import { spawnEgress } from '../support/cli.js';
 
 const GW = 'ackcount';
 const dir = mkdtempSync(join(tmpdir(), 'egress-ackcount-'));
@@ -47,10 +47,8 @@ const latestCount = () => latestStatus()?.acknowledgements;
 
 beforeAll(async () => {
   const port = await freePort();
-  const agent = spawn(
-    process.execPath,
+  const agent = spawnEgress(
     [
-      EGRESS_BIN,
       'replay',
       DEMO_CAPTURE,
       '--policy',
@@ -76,11 +74,9 @@ beforeAll(async () => {
   agent.stderr?.on('data', (c: Buffer) => (agentLog += c));
   await waitFor('the agent to start', () => /GPIO signals: driver sim/.test(agentLog), 30_000);
   const broker = `mqtt://127.0.0.1:${port}`;
-  const tail = spawn(
-    process.execPath,
-    [EGRESS_BIN, 'tail', '--status', '--json', '--broker', broker, '--gateway', GW, '--data-dir', dataDir],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const tail = spawnEgress(['tail', '--status', '--json', '--broker', broker, '--gateway', GW, '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.push(tail);
   tail.stdout?.on('data', (c: Buffer) => (tailOut += c));
   // The dashboard's token, from the agent's data directory (as tail finds it).

@@ -6,12 +6,12 @@
 // answer from the new data, without a restart. A file damaged on disk
 // afterwards is refused by the agent, which keeps the data in use.
 
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EGRESS_BIN, egress, ROOT } from '../support/cli.js';
+import { EGRESS_BIN, egress, ROOT, spawnEgress } from '../support/cli.js';
 import { writeFakeSources } from '../support/geo-bundle.js';
 import { buildGeoDb } from '../support/geo-csv.js';
 
@@ -59,9 +59,8 @@ beforeAll(() => {
   });
   const built = egress(['db', 'build', '--from', src, '--out', join(tmp, 'a.egdb')]);
   if (built.code !== 0) throw new Error(built.stderr);
-  child = spawn(
-    process.execPath,
-    [EGRESS_BIN, 'replay', capture, '--loop', '--speed', '1', '--stats-interval', '1'].concat([
+  child = spawnEgress(
+    ['replay', capture, '--loop', '--speed', '1', '--stats-interval', '1'].concat([
       '--no-http',
       '--mqtt-port',
       '0',

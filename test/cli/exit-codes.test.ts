@@ -6,14 +6,14 @@
 // (`egress tail` prints it and goes on). EGRESS_COMMAND_REJECTED is a reply
 // on MQTT, reached in test/mqtt/commands.test.ts.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { egress as proto } from '../../agent/proto/gen/egress.js';
 import { ErrorCode } from '../../agent/src/errors.js';
-import { EGRESS_BIN, egress, ROOT } from '../support/cli.js';
+import { egress, ROOT, spawnEgress } from '../support/cli.js';
 import { CASES, closeExitFixtures, codesIn, dir, makeExitFixtures, run } from '../support/exit-cases.js';
 import { Mosquitto } from '../support/mosquitto.js';
 
@@ -43,11 +43,9 @@ function exitOf(child: ChildProcess): Promise<number | null> {
 
 /** `egress run` on lo with the given tcpdump; the stderr once `code` shows, and the exit status after SIGTERM. */
 async function runUntil(tcpdump: string, code: string, data: string): Promise<{ stderr: string; exit: number | null }> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [EGRESS_BIN, 'run', '-i', 'lo', '--tcpdump', tcpdump, ...run, '--data-dir', data],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child: ChildProcess = spawnEgress(['run', '-i', 'lo', '--tcpdump', tcpdump, ...run, '--data-dir', data], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => {
     stderr += b.toString();
@@ -88,7 +86,7 @@ describe('live capture codes: logged while `egress run` keeps retrying', () => {
   );
 
   it(`${ErrorCode.CAPTURE_NO_INTERFACE}`, async () => {
-    const child = spawn(process.execPath, [EGRESS_BIN, 'run', '-i', 'nosuch0', ...run, '--data-dir', join(dir, 'ni')], {
+    const child = spawnEgress(['run', '-i', 'nosuch0', ...run, '--data-dir', join(dir, 'ni')], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -110,11 +108,10 @@ describe(`${ErrorCode.PAYLOAD_INVALID}: egress tail prints it and goes on`, () =
     const broker = new Mosquitto();
     await broker.start();
     try {
-      const child = spawn(
-        process.execPath,
-        [EGRESS_BIN, 'tail', '--broker', broker.url, '--gateway', 'gw-bad', '--count', '1', '--json'],
-        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, EGRESS_DATA_DIR: join(dir, 'tail') } },
-      );
+      const child = spawnEgress(['tail', '--broker', broker.url, '--gateway', 'gw-bad', '--count', '1', '--json'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, EGRESS_DATA_DIR: join(dir, 'tail') },
+      });
       let stdout = '';
       let stderr = '';
       child.stdout?.on('data', (b: Buffer) => {

@@ -4,14 +4,13 @@
 // is cut off, the time the agent was away is a capture gap, the chain goes
 // on unbroken, and the exported bundle verifies and says so in its report.
 
-import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { checkChain } from '../../agent/src/evidence/chain.js';
-import { EGRESS_BIN, egress } from '../support/cli.js';
+import { egress, spawnEgress } from '../support/cli.js';
 import { waitFor } from '../support/netns.js';
 import { FLIGHT, FLIGHT_POLICY, REPLAY_COMMON } from './flight.js';
 
@@ -29,7 +28,7 @@ describe('a flight interrupted by SIGKILL', () => {
       dataDir,
       ...REPLAY_COMMON,
     ];
-    const child = spawn(process.execPath, [EGRESS_BIN, ...args, '--speed', '10'], { stdio: 'ignore' });
+    const child = spawnEgress([...args, '--speed', '10'], { stdio: 'ignore' });
     let log = '';
     const alertsInLog = () => {
       const s = existsSync(join(dataDir, 'sessions'))

@@ -7,14 +7,14 @@
 // back. Every point is accounted for: added = written + dropped, and what
 // InfluxDB holds is exactly what the agent says it wrote.
 
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeForTopic } from '../../agent/src/mqtt/codec.js';
-import { EGRESS_BIN, ROOT } from '../support/cli.js';
+import { ROOT, spawnEgress } from '../support/cli.js';
 import { Influxd } from '../support/influxd.js';
 import { freePort } from '../support/mosquitto.js';
 
@@ -63,10 +63,8 @@ afterAll(async () => {
 describe('InfluxDB outage during a replay', () => {
   it('keeps replaying, drops oldest-first and counts it, and writes again once influxd is back', async () => {
     const [http, mqtt] = [await freePort(), await freePort()];
-    agent = spawn(
-      process.execPath,
+    agent = spawnEgress(
       [
-        EGRESS_BIN,
         'replay',
         capture,
         '--speed',

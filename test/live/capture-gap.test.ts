@@ -12,7 +12,7 @@
 // status is ONLINE again. Nothing leaves the namespaces and loopback; every
 // process is stopped by PID. Needs root, as CI has.
 
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ import { checkChain } from '../../agent/src/evidence/chain.js';
 import { VIEWER_USER } from '../../agent/src/mqtt/broker.js';
 import { decodeStatus, type egress } from '../../agent/src/mqtt/codec.js';
 import { artifactsDir, ensureDashboardBuilt, freePort, launchChromium } from '../support/browser.js';
-import { EGRESS_BIN, ROOT } from '../support/cli.js';
+import { ROOT, spawnEgress } from '../support/cli.js';
 import { deleteNamespace, makeNamespacePair, stop, tcpdumpIn, waitFor } from '../support/netns.js';
 
 const NS_CTL = `egress-gctl-${process.pid}`;
@@ -106,10 +106,8 @@ beforeAll(async () => {
   mqttPort = await freePort();
   const common = ['--gateway', GW, '--data-dir', dataDir];
   agentStartedAt = Date.now();
-  agent = spawn(
-    process.execPath,
+  agent = spawnEgress(
     [
-      EGRESS_BIN,
       'run',
       '--interface',
       'veth-gw',
@@ -141,7 +139,7 @@ beforeAll(async () => {
   agent.stderr?.on('data', (c: Buffer) => (agentErr += c));
   await waitFor('the capture to start', () => /capturing on veth-gw/.test(agentErr), 30_000);
   // A viewer, as an operator would run it: the token comes from the agent's data directory.
-  tail = spawn(process.execPath, [EGRESS_BIN, 'tail', '--status', '--json', '--broker', brokerUrl(), ...common], {
+  tail = spawnEgress(['tail', '--status', '--json', '--broker', brokerUrl(), ...common], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   started.push(tail);

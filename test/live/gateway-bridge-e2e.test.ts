@@ -9,7 +9,7 @@
 // Every process is stopped by PID and the namespaces are deleted, also when
 // the test fails. Needs root, as CI has.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAlert, egress } from '../../agent/src/mqtt/codec.js';
 import { SimGpioClient } from '../../hardware/src/index.js';
-import { EGRESS_BIN } from '../support/cli.js';
+import { spawnEgress } from '../support/cli.js';
 import { CN_SERVER, DNS_NAME, type GatewayNet, RESOLVER, setupGatewayNet } from '../support/gateway-net.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import { deleteNamespace, inNs, stop, waitFor } from '../support/netns.js';
@@ -67,7 +67,7 @@ describe('through a real gateway in bridge mode', () => {
     const args = ['run', '--interface', n.captureIf, '--tcpdump', join(dir, 'tcpdump-gw'), '--broker', broker.url];
     args.push('--gateway', GW, '--policy', join(dir, 'policy.yaml'), '--data-dir', join(dir, 'data'));
     args.push('--gpio', 'sim', '--gpio-sim-socket', gpio.path, '--no-http', '--quiet');
-    const agent = spawn(process.execPath, [EGRESS_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const agent = spawnEgress([...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     started.push(agent);
     let log = '';
     agent.stderr?.on('data', (c: Buffer) => (log += c.toString()));

@@ -15,7 +15,7 @@
 // while the allowed one still works. Every process is stopped by PID and the
 // namespaces are deleted, also when a test fails. Needs root, as CI has.
 
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -32,7 +32,7 @@ import {
   encodeCommand,
 } from '../../agent/src/mqtt/codec.js';
 import { BlockClient, SimGpioClient } from '../../hardware/src/index.js';
-import { EGRESS_BIN, ROOT } from '../support/cli.js';
+import { ROOT, spawnEgress } from '../support/cli.js';
 import {
   CN_SERVER,
   CONTROLLER,
@@ -103,7 +103,7 @@ beforeAll(async () => {
   args.push('--gateway', GW, '--policy', join(dir, 'policy.yaml'), '--data-dir', join(dir, 'data'));
   args.push('--gpio', 'sim', '--gpio-sim-socket', join(dir, 'gpio.sock'), '--no-http', '--quiet');
   args.push('--block-socket', BLOCK_SOCKET, '--block-seconds', '600');
-  agent = spawn(process.execPath, [EGRESS_BIN, ...args], {
+  agent = spawnEgress([...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, EGRESS_DASHBOARD_TOKEN: TOKEN },
   });

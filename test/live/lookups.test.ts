@@ -10,7 +10,7 @@
 // leaves the namespaces and loopback; every process is stopped by PID; the
 // namespaces and their resolv.conf are deleted afterwards. Needs root.
 
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { decodeAlert, egress as pb } from '../../agent/src/mqtt/codec.js';
 import { recordFlight } from '../evidence/flight.js';
 import { ARTIFACTS } from '../support/browser.js';
 import { chromiumOnFile } from '../support/chromium.js';
-import { EGRESS_BIN, egress, events, ROOT } from '../support/cli.js';
+import { egress, events, ROOT, spawnEgress } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import {
   deleteNamespace,
@@ -155,13 +155,9 @@ describe('egress run: a lookup alert over a real mosquitto, shown by egress tail
     clients.push(sub);
     sub.on('message', (_topic, payload) => alerts.push(decodeAlert(payload)));
     await sub.subscribeAsync(`egress/v1/${GW}/alert`, { qos: 1 });
-    const tail = spawn(
-      process.execPath,
-      [EGRESS_BIN, 'tail', '--broker', broker.url, '--gateway', GW, '--count', '1'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const tail = spawnEgress(['tail', '--broker', broker.url, '--gateway', GW, '--count', '1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     started.push(tail);
     let tailOut = '';
     tail.stdout?.on('data', (c: Buffer) => {
@@ -169,9 +165,8 @@ describe('egress run: a lookup alert over a real mosquitto, shown by egress tail
     });
     const tailDone = new Promise<number | null>((resolve) => tail.once('exit', (code) => resolve(code)));
 
-    const agent = spawn(
-      process.execPath,
-      [EGRESS_BIN, 'run', '--interface', 'veth-gw', '--tcpdump', tcpdumpGw].concat(
+    const agent = spawnEgress(
+      ['run', '--interface', 'veth-gw', '--tcpdump', tcpdumpGw].concat(
         ['--broker', broker.url, '--gateway', GW, '--profile', 'dji'],
         ['--data-dir', join(dir, 'data'), '--no-http', '--quiet'],
       ),

@@ -12,14 +12,14 @@
 // every process is stopped by PID and the namespaces are deleted afterwards.
 // Needs root (namespaces, capture), as CI has.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAlert, decodeFlow, decodeStatus, egress } from '../../agent/src/mqtt/codec.js';
-import { EGRESS_BIN } from '../support/cli.js';
+import { spawnEgress } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import {
   deleteNamespace,
@@ -159,9 +159,8 @@ describe('egress run: live capture in a namespace, alerts over a real mosquitto'
     });
     await sub.subscribeAsync([`egress/v1/${GW}/alert`, `egress/v1/${GW}/flow`], { qos: 1 });
 
-    const agent = spawn(
-      process.execPath,
-      [EGRESS_BIN, 'run', '--interface', IF_GW, '--tcpdump', tcpdumpGw].concat(
+    const agent = spawnEgress(
+      ['run', '--interface', IF_GW, '--tcpdump', tcpdumpGw].concat(
         ['--broker', broker.url, '--gateway', GW, '--policy', join(dir, 'policy.yaml')],
         ['--data-dir', join(dir, 'data'), '--no-http', '--quiet'],
       ),

@@ -3,7 +3,7 @@
 // commands on cmd/<verb> answered on reply/<verb>. Bad commands get a
 // reply with a stable code and never stop the agent.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import {
   encodeCommand,
   egress as pb,
 } from '../../agent/src/mqtt/codec.js';
-import { EGRESS_BIN, ROOT } from '../support/cli.js';
+import { ROOT, spawnEgress } from '../support/cli.js';
 import { connectViewerWs } from '../support/dashboard-http.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-commands-'));
@@ -29,9 +29,8 @@ let token = '';
 const received: { topic: string; payload: Buffer }[] = [];
 
 beforeAll(async () => {
-  agent = spawn(
-    'node',
-    [EGRESS_BIN, 'replay', fixture, '--loop', '--speed', '1', '--gateway', GW, '--data-dir', dir].concat([
+  agent = spawnEgress(
+    ['replay', fixture, '--loop', '--speed', '1', '--gateway', GW, '--data-dir', dir].concat([
       '--mqtt-port',
       '0',
       '--http',

@@ -4,14 +4,14 @@
 // benchmark generator: shifted addresses and ports, so every copy is a new
 // flow and, under the default profile, a new alert).
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAlert } from '../../agent/src/mqtt/codec.js';
-import { EGRESS_BIN, egress, events, ROOT } from '../support/cli.js';
+import { egress, events, ROOT, spawnEgress } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-delivery-'));
@@ -55,7 +55,7 @@ async function subscribe(broker: Mosquitto, gw: string): Promise<{ ids: string[]
 }
 
 function replay(args: string[], dataDir: string): ChildProcess {
-  const child = spawn('node', [EGRESS_BIN, 'replay', ...args, '--data-dir', dataDir, '--no-http'], {
+  const child = spawnEgress(['replay', ...args, '--data-dir', dataDir, '--no-http'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

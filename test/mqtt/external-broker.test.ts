@@ -3,13 +3,13 @@
 // the agent user; `egress tail` reads as the viewer, decoding the protobuf.
 // A viewer cannot forge alerts, and a wrong password keeps alerts spooled.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EGRESS_BIN, egress, events, ROOT } from '../support/cli.js';
+import { egress, events, ROOT, spawnEgress } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-external-'));
@@ -44,7 +44,7 @@ function run(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): { child: ChildProcess; out: () => string; err: () => string; code: Promise<number | null> } {
-  const child = spawn('node', [EGRESS_BIN, ...args], {
+  const child = spawnEgress([...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

@@ -3,12 +3,12 @@
 // broker's TCP port and the HTTP server (dashboard, MQTT over WebSocket),
 // both on 127.0.0.1 and nothing else.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EGRESS_BIN } from '../support/cli.js';
+import { spawnEgress } from '../support/cli.js';
 import { freePort } from '../support/mosquitto.js';
 
 const children: ChildProcess[] = [];
@@ -29,11 +29,10 @@ describe('listeners of `egress run`', () => {
   it('binds the broker and the HTTP server to 127.0.0.1 on the ports asked for, nothing more', async () => {
     const [mqttPort, httpPort] = [await freePort(), await freePort()];
     const data = mkdtempSync(join(tmpdir(), 'egress-listen-'));
-    const child = spawn(
-      process.execPath,
-      [EGRESS_BIN, 'run', '-i', 'lo', '--mqtt-port', String(mqttPort), '--http', `127.0.0.1:${httpPort}`],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, EGRESS_DATA_DIR: data } },
-    );
+    const child = spawnEgress(['run', '-i', 'lo', '--mqtt-port', String(mqttPort), '--http', `127.0.0.1:${httpPort}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, EGRESS_DATA_DIR: data },
+    });
     children.push(child);
     let err = '';
     child.stderr?.on('data', (c: Buffer) => {

@@ -1,7 +1,7 @@
 // Flows and stats over MQTT match what `egress scan` reports for the same
 // capture, and the flow rate limit drops (and counts) rather than queues.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import {
   u64,
   verdictName,
 } from '../../agent/src/mqtt/codec.js';
-import { EGRESS_BIN, egress, events, ROOT } from '../support/cli.js';
+import { egress, events, ROOT, spawnEgress } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-telemetry-'));
@@ -40,21 +40,14 @@ afterAll(async () => {
 });
 
 function replay(gw: string, extra: string[]): Promise<number | null> {
-  const child: ChildProcess = spawn(
-    'node',
-    [
-      EGRESS_BIN,
-      'replay',
-      fixture,
-      '--speed',
-      'max',
-      '--policy',
-      policy,
-      '--gateway',
-      gw,
-      '--broker',
-      broker.url,
-    ].concat(['--data-dir', join(dir, gw), '--no-http', '--quiet', ...extra]),
+  const child: ChildProcess = spawnEgress(
+    ['replay', fixture, '--speed', 'max', '--policy', policy, '--gateway', gw, '--broker', broker.url].concat([
+      '--data-dir',
+      join(dir, gw),
+      '--no-http',
+      '--quiet',
+      ...extra,
+    ]),
     { stdio: 'ignore' },
   );
   return new Promise((resolve) => child.once('exit', (c) => resolve(c)));

@@ -2,12 +2,12 @@
 // playwright-core (headless, no sandbox as root, nothing fetched), and the
 // real agent (`egress replay` of the demo flight) on free ports.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
-import { EGRESS_BIN, ROOT } from './cli.js';
+import { ROOT, spawnEgress } from './cli.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const DEMO_CAPTURE = join(ROOT, 'scripts/demo-data/flight.pcap');
@@ -73,10 +73,8 @@ export async function startReplayAgent(
   speed = '4',
   extra: string[] = [],
 ): Promise<RunningAgent> {
-  const proc = spawn(
-    process.execPath,
+  const proc = spawnEgress(
     [
-      EGRESS_BIN,
       'replay',
       DEMO_CAPTURE,
       '--policy',

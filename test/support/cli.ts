@@ -1,7 +1,9 @@
-// Run the real `egress` binary (built dist) as a user would.
+// Run the real `egress` binary (built dist) as a user would (under mutation
+// testing: its sources with the active mutant, test/support/mutation/).
 
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { egressChild } from './mutation/parent.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const EGRESS_BIN = `${ROOT}agent/dist/cli/bin.js`;
@@ -13,7 +15,9 @@ export interface Run {
 }
 
 export function egress(args: string[], opts: { input?: Buffer; cwd?: string } = {}): Run {
-  const r = spawnSync(process.execPath, [EGRESS_BIN, ...args], {
+  const child = egressChild(EGRESS_BIN);
+  const r = spawnSync(process.execPath, [...child.argv, ...args], {
+    env: child.env,
     input: opts.input,
     cwd: opts.cwd ?? ROOT,
     maxBuffer: 256 * 1024 * 1024,
@@ -22,8 +26,17 @@ export function egress(args: string[], opts: { input?: Buffer; cwd?: string } = 
     timeout: 120_000,
     killSignal: 'SIGKILL',
   });
+  child.done();
   if (r.error) throw r.error;
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Start `egress` in the background (`run`, `replay`, `tail`): the built binary, or its mutated sources under Stryker. */
+export function spawnEgress(args: string[], opts: SpawnOptions = {}): ChildProcess {
+  const child = egressChild(EGRESS_BIN, opts.env ?? process.env);
+  const p = spawn(process.execPath, [...child.argv, ...args], { ...opts, env: child.env });
+  p.once('exit', () => child.done());
+  return p;
 }
 
 /** Parse NDJSON output into events. */
