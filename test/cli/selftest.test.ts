@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { geoDataHealth } from '../../agent/src/enrich/geo-age.js';
 import { GeoSource } from '../../agent/src/enrich/geo-source.js';
 import { EGRESS_BIN } from '../support/cli.js';
+import { egressChild } from '../support/mutation/parent.js';
 import { deleteNamespace, makeNamespacePair, spawnInNs, startInNs, stop } from '../support/netns.js';
 
 const NS_CTL = `egress-stc-${process.pid}`;
@@ -34,12 +35,14 @@ interface Check {
 
 /** Run `egress selftest ARGS` inside the gateway namespace (optionally through a wrapper such as setpriv). */
 function selftest(args: string[], wrapper: string[] = []) {
-  const r = spawnSync('ip', ['netns', 'exec', NS_GW, ...wrapper, process.execPath, EGRESS_BIN, 'selftest', ...args], {
+  const child = egressChild(EGRESS_BIN, { ...process.env, EGRESS_GPIO: '' });
+  const r = spawnSync('ip', ['netns', 'exec', NS_GW, ...wrapper, process.execPath, ...child.argv, 'selftest', ...args], {
     encoding: 'utf8',
     timeout: 60_000,
     killSignal: 'SIGKILL',
-    env: { ...process.env, EGRESS_GPIO: '' },
+    env: child.env,
   });
+  child.done();
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

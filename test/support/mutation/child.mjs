@@ -15,6 +15,10 @@ const out = process.env.EGRESS_MUTATION_COVERAGE;
 if (out) {
   process.on('exit', () => {
     const coverage = globalThis.__stryker__?.mutantCoverage;
-    if (coverage) writeFileSync(`${out}.${process.pid}.json`, JSON.stringify(coverage));
+    try {
+      if (coverage) writeFileSync(`${out}.${process.pid}.json`, JSON.stringify(coverage));
+    } catch {
+      // A child running as another user may not write there: its coverage is lost, its exit status is not.
+    }
   });
 }
