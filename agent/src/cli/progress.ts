@@ -5,21 +5,24 @@ const REDRAW_MS = 200;
 
 export class Progress {
   private lastDraw = 0;
-  private readonly started = Date.now();
+  private readonly started: number;
   private drawn = false;
 
   constructor(
-    private readonly stream: NodeJS.WriteStream,
+    private readonly stream: Pick<NodeJS.WriteStream, 'write'>,
     private readonly label: string,
     private readonly totalBytes: number | null,
-  ) {}
+    private readonly now: () => number = Date.now,
+  ) {
+    this.started = now();
+  }
 
-  static enabledFor(stream: NodeJS.WriteStream, wanted: boolean | undefined): boolean {
+  static enabledFor(stream: Pick<NodeJS.WriteStream, 'isTTY'>, wanted: boolean | undefined): boolean {
     return wanted ?? Boolean(stream.isTTY);
   }
 
   update(bytes: number, packets: number): void {
-    const now = Date.now();
+    const now = this.now();
     if (now - this.lastDraw < REDRAW_MS) return;
     this.lastDraw = now;
     const secs = Math.max((now - this.started) / 1000, 0.001);
