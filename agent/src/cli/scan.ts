@@ -107,9 +107,10 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
           lookup: (l) => table.lookup(l),
         };
   const pipeline = new ScanPipeline(output, { maxFlows, policy, enricher });
-  const reader = new CaptureReader(pipeline, pipeline.anomalies, file === '-' ? 'stdin' : file);
+  const label = file === '-' ? 'stdin' : file;
+  const reader = new CaptureReader(pipeline, pipeline.anomalies, label);
   const wantProgress = values['no-progress'] ? false : (values.progress as boolean | undefined);
-  const progress = Progress.enabledFor(io.stderr, wantProgress) ? new Progress(io.stderr, file, size) : null;
+  const progress = Progress.enabledFor(io.stderr, wantProgress) ? new Progress(io.stderr, label, size) : null;
 
   let error: EgressError | null;
   try {
@@ -149,7 +150,9 @@ function openInput(file: string, io: CliIo): { input: AsyncIterable<Buffer> | Re
 
 function unreadable(file: string, err: unknown): EgressError {
   const e = err as NodeJS.ErrnoException;
-  return new EgressError(ErrorCode.INPUT_UNREADABLE, `cannot read ${file}: ${e.code ?? ''} ${e.message}`.trim(), {
+  // Node's system errors already start with their code ("ENOENT: no such file…"): not twice.
+  const why = e.code === undefined || e.message.startsWith(`${e.code}:`) ? e.message : `${e.code} ${e.message}`;
+  return new EgressError(ErrorCode.INPUT_UNREADABLE, `cannot read ${file}: ${why}`, {
     file,
   });
 }
