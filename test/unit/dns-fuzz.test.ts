@@ -157,8 +157,15 @@ function checkParse(where: string, input: Buffer, rng: Rng): void {
   } catch (e) {
     fail(where, `parseDnsMessage threw: ${e instanceof Error ? e.stack : String(e)}`, input);
   }
-  const ms = performance.now() - t;
-  if (ms > CASE_LIMIT_MS) fail(where, `parse took ${ms.toFixed(1)} ms`, input);
+  let ms = performance.now() - t;
+  // A slow parse is parsed again: a quadratic or hanging parser is slow every time, a machine
+  // busy with other work (a GC pause, another process on the core) only once in a while.
+  for (let again = 0; again < 2 && ms > CASE_LIMIT_MS; again++) {
+    const t2 = performance.now();
+    parseDnsMessage(input, 0, input.length, new Anomalies());
+    ms = Math.min(ms, performance.now() - t2);
+  }
+  if (ms > CASE_LIMIT_MS) fail(where, `parse took ${ms.toFixed(1)} ms (the fastest of 3)`, input);
   for (let i = 0; i < a1.counts.length; i++) reached.anomalies.counts[i] += a1.counts[i];
   if (m === null) reached.dropped++;
   else if (m.partial) reached.partial++;
