@@ -198,6 +198,31 @@ describe('scan in process: input and options', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('a bad --max-flows is named in its line', async () => {
+    const r = await egressIn(['scan', file, '--max-flows', '0']);
+    expect([r.code, r.stderr]).toEqual([2, 'egress: EGRESS_USAGE: --max-flows must be a positive integer, got "0"\n']);
+  });
+
+  it('standard input failing mid-read: its message, with no code to repeat', async () => {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let stderr = '';
+    err.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error('the pipe broke'));
+      },
+    });
+    const code = await main(['scan', '-', '--format', 'ndjson'], {
+      stdin: failing as unknown as NodeJS.ReadStream,
+      stdout: out as unknown as NodeJS.WriteStream,
+      stderr: err as unknown as NodeJS.WriteStream,
+    });
+    expect([code, stderr]).toEqual([1, 'egress: EGRESS_INPUT_UNREADABLE of -: cannot read -: the pipe broke\n']);
+  });
+
   it('the usage names every profile and the flow limit', async () => {
     const r = await egressIn(['scan', '--help']);
     expect(r.code).toBe(0);

@@ -22,6 +22,9 @@ import { parseCommand, positiveInt } from './args.js';
 import type { CliIo } from './io.js';
 import { Progress } from './progress.js';
 
+// Stryker disable next-line StringLiteral: module-level text, built at import before a mutant is active (test/unit/cli-scan.test.ts checks the list)
+const PROFILES = profileNames().join(', ');
+
 export const SCAN_USAGE = `Usage: egress scan FILE|- [options]
 
 Read a pcap or pcapng capture (FILE, or - for standard input) and report
@@ -32,7 +35,7 @@ Options:
                           or a per-destination table (default: table on a
                           terminal, ndjson otherwise)
   --policy FILE           policy YAML (allow, deny, geo_overrides; may extend a profile)
-  --profile NAME          built-in profile: ${profileNames().join(', ')}
+  --profile NAME          built-in profile: ${PROFILES}
                           (default when neither is given: ${DEFAULT_PROFILE})
   --geo-db FILE           geo/ASN database (default: the newer of the data installed by
                           "egress db update" and the one built with the agent)
