@@ -257,6 +257,7 @@ describe('parseDnsMessage at the edges', () => {
     ['a pointer cut after its first byte', '01 61 01 62 c0', 0xff, 'dns.trunc_record'],
     ['a label running past the end', '05 61 62 63 64', 0x00, 'dns.trunc_record'],
     ['a pointer to the end of the message', 'c0 12 00 01 00 01', 0x00, 'dns.pointer_out_of_bounds'],
+    ['a pointer forward to a well-formed name', 'c0 12 00 01 00 01 01 61 00', 0x00, 'dns.pointer_loop'],
     ['counts that need 10 bytes where 6 are', '40 00 00 00 00 00', 0x00, 'dns.trunc_record'],
   ])('drops a query with %s', (_what, rest, junk, anomaly) => {
     const msg = bytes(`00 0b 01 00 00 01 00 00 00 00 00 00 ${rest}`);
