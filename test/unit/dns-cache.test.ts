@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { type DnsMessage, DnsType } from '../../agent/src/names/dns.js';
-import { DnsAnswerCache } from '../../agent/src/names/dns-cache.js';
+import { DnsAnswerCache, MAX_CNAME_CHAIN } from '../../agent/src/names/dns-cache.js';
 import { CNAME_CHAIN, parse, S } from '../support/dns-vectors.js';
 
 const T0 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z in µs
@@ -142,5 +142,98 @@ describe('DnsAnswerCache', () => {
     expect(() => new DnsAnswerCache({ maxEntries: 0 })).toThrow(RangeError);
     expect(() => new DnsAnswerCache({ maxNamesPerEntry: 1.5 })).toThrow(RangeError);
     expect(() => new DnsAnswerCache({ minTtlSeconds: 10, maxTtlSeconds: 5 })).toThrow(RangeError);
+  });
+});
+
+describe('DnsAnswerCache edges', () => {
+  it.each([
+    [{ maxEntries: 0 }, /^maxEntries must be a positive integer, got 0$/],
+    [{ maxNamesPerEntry: 1.5 }, /^maxNamesPerEntry must be a positive integer, got 1.5$/],
+    [{ minTtlSeconds: -1 }, /^TTL bounds must satisfy 0 <= minTtlSeconds <= maxTtlSeconds, got -1 and 86400$/],
+    [{ minTtlSeconds: 10, maxTtlSeconds: 5 }, /got 10 and 5$/],
+  ])('rejects %j with a message naming the limit', (options, message) => {
+    expect(() => new DnsAnswerCache(options)).toThrow(message);
+  });
+
+  it.each([
+    { maxEntries: 1 },
+    { maxNamesPerEntry: 1 },
+    { minTtlSeconds: 0, maxTtlSeconds: 0 },
+    { minTtlSeconds: 60, maxTtlSeconds: 60 },
+  ])('accepts the tightest limits %j', (options) => {
+    const cache = new DnsAnswerCache(options);
+    expect(cache.record(CLIENT, response('a.example', [a('a.example', '203.0.113.5')]), T0)).toBe(1);
+  });
+
+  it('follows the first CNAME of an owner that has two', () => {
+    const cache = new DnsAnswerCache();
+    const msg = response('q.example', [
+      cname('q.example', 'x.example'),
+      cname('q.example', 'z.example'),
+      a('x.example', '203.0.113.5'),
+      a('z.example', '203.0.113.6'),
+    ]);
+    expect(cache.record(CLIENT, msg, T0)).toBe(2);
+    expect(cache.namesFor(CLIENT, '203.0.113.5', T0)).toEqual(['q.example', 'x.example']);
+    expect(cache.namesFor(CLIENT, '203.0.113.6', T0)).toEqual([]);
+  });
+
+  it(`follows at most ${MAX_CNAME_CHAIN} CNAME hops from a question`, () => {
+    const cache = new DnsAnswerCache({ maxNamesPerEntry: 32 });
+    const hop = (k: number) => (k === 0 ? 'q.example' : `c${k}.example`);
+    const answers = [];
+    for (let k = 0; k < MAX_CNAME_CHAIN + 4; k++) answers.push(cname(hop(k), hop(k + 1)));
+    answers.push(a(hop(MAX_CNAME_CHAIN), '203.0.113.16'), a(hop(MAX_CNAME_CHAIN + 1), '203.0.113.17'));
+    expect(cache.record(CLIENT, response('q.example', answers), T0)).toBe(MAX_CNAME_CHAIN + 1);
+    expect(cache.namesFor(CLIENT, '203.0.113.16', T0)).toHaveLength(MAX_CNAME_CHAIN + 1);
+    expect(cache.namesFor(CLIENT, '203.0.113.17', T0)).toEqual([]);
+  });
+
+  it('makes no entry for an address record off the chain', () => {
+    const cache = new DnsAnswerCache();
+    cache.record(CLIENT, response('q.example', [a('q.example', '203.0.113.5'), a('other.example', '203.0.113.6')]), T0);
+    expect(cache.size).toBe(1);
+  });
+
+  it('keeps each name with its own expiry when the sorted answer differs from the recorded order', () => {
+    const cache = new DnsAnswerCache({ minTtlSeconds: 0 });
+    cache.record(CLIENT, response('b.example', [a('b.example', '203.0.113.5', 60)]), T0);
+    cache.record(CLIENT, response('a.example', [a('a.example', '203.0.113.5', 600)]), T0);
+    expect(cache.namesFor(CLIENT, '203.0.113.5', T0)).toEqual(['a.example', 'b.example']);
+    expect(cache.namesFor(CLIENT, '203.0.113.5', T0 + 120 * S)).toEqual(['a.example']);
+  });
+
+  it.each([
+    ['a longer TTL extends', 300, 600, true],
+    ['a shorter TTL does not shorten', 600, 300, true],
+    ['the same TTL keeps', 300, 300, false],
+  ])('a name seen again: %s its expiry', (_what, first, second, alive) => {
+    const cache = new DnsAnswerCache({ minTtlSeconds: 0 });
+    cache.record(CLIENT, response('n.example', [a('n.example', '203.0.113.5', first)]), T0);
+    cache.record(CLIENT, response('n.example', [a('n.example', '203.0.113.5', second)]), T0);
+    expect(cache.namesFor(CLIENT, '203.0.113.5', T0 + 400 * S)).toEqual(alive ? ['n.example'] : []);
+  });
+
+  it('counts a new answer for a held entry as a use (least recently used goes first)', () => {
+    const cache = new DnsAnswerCache({ maxEntries: 2 });
+    const answer = (ip: string) => response('n.example', [a('n.example', ip)]);
+    cache.record(CLIENT, answer('203.0.113.1'), T0);
+    cache.record(CLIENT, answer('203.0.113.2'), T0);
+    cache.record(CLIENT, answer('203.0.113.1'), T0); // .1 is now the most recent
+    cache.record(CLIENT, answer('203.0.113.3'), T0);
+    expect(cache.namesFor(CLIENT, '203.0.113.2', T0)).toEqual([]);
+    expect(cache.namesFor(CLIENT, '203.0.113.1', T0)).toEqual(['n.example']);
+  });
+
+  it('sweeps only entries with nothing left', () => {
+    const cache = new DnsAnswerCache({ minTtlSeconds: 0 });
+    cache.record(CLIENT, response('s.example', [a('s.example', '203.0.113.1', 60)]), T0);
+    cache.record(CLIENT, response('l.example', [a('l.example', '203.0.113.2', 600)]), T0);
+    cache.record(CLIENT, response('m.example', [a('m.example', '203.0.113.3', 60)]), T0);
+    cache.record(CLIENT, response('m2.example', [a('m2.example', '203.0.113.3', 600)]), T0);
+    expect(cache.sweep(T0 + 120 * S)).toBe(1);
+    expect(cache.size).toBe(2);
+    expect(cache.namesFor(CLIENT, '203.0.113.2', T0 + 120 * S)).toEqual(['l.example']);
+    expect(cache.namesFor(CLIENT, '203.0.113.3', T0 + 120 * S)).toEqual(['m2.example']);
   });
 });

@@ -222,3 +222,128 @@ describe('parseDnsMessage', () => {
     expect(parseDnsMessage(QUERY, 0, 1000, anomalies)?.questions).toEqual([{ name: 'www.example.org', type: 1 }]);
   });
 });
+
+describe('parseDnsMessage at the edges', () => {
+  /** A response: QDCOUNT 1 (the question "a" A IN @12), ANCOUNT n, then `records` as they are. */
+  const response = (n: number, records: string) =>
+    bytes(`00 09 81 80 00 01 00 ${n.toString(16).padStart(2, '0')} 00 00 00 00  01 61 00 00 01 00 01 ${records}`);
+
+  it.each<[string, string, string]>([
+    ['@AZ[ folded only inside A–Z', '04 40 41 5a 5b', '@az['],
+    ['! and ~ printable, DEL and 0xff escaped', '04 21 7e 7f ff', '!~\\127\\255'],
+    ['a control byte as three digits', '01 01', '\\001'],
+  ])('writes label bytes: %s', (_what, label, text) => {
+    expect(parse(queryFor(bytes(`${label} 00`))).message?.questions[0].name).toBe(text);
+  });
+
+  it('reads the root name in a message the counts fill exactly', () => {
+    const root = bytes('00 0a 01 00 00 01 00 00 00 00 00 00  00 00 01 00 01');
+    expect(root.length).toBe(17);
+    expect(parse(root)).toEqual({
+      message: expect.objectContaining({ questions: [{ name: '', type: DnsType.A }], partial: false }),
+      counted: {},
+    });
+  });
+
+  /** Parse `msg` followed by 8 bytes of `junk` in the buffer: what lies past the end must not matter. */
+  function parseBefore(msg: Buffer, junk: number) {
+    const anomalies = new Anomalies();
+    const message = parseDnsMessage(Buffer.concat([msg, Buffer.alloc(8, junk)]), 0, msg.length, anomalies);
+    return { message, counted: Object.fromEntries(Object.entries(anomalies.toJSON()).filter(([, n]) => n > 0)) };
+  }
+
+  it.each<[string, string, number, string]>([
+    ['labels that end with the message, no root', '01 61 01 62 01 63', 0x40, 'dns.trunc_record'],
+    ['a pointer cut after its first byte', '01 61 01 62 c0', 0xff, 'dns.trunc_record'],
+    ['a label running past the end', '05 61 62 63 64', 0x00, 'dns.trunc_record'],
+    ['a pointer to the end of the message', 'c0 12 00 01 00 01', 0x00, 'dns.pointer_out_of_bounds'],
+    ['a pointer forward to a well-formed name', 'c0 12 00 01 00 01 01 61 00', 0x00, 'dns.pointer_loop'],
+    ['counts that need 10 bytes where 6 are', '40 00 00 00 00 00', 0x00, 'dns.trunc_record'],
+  ])('drops a query with %s', (_what, rest, junk, anomaly) => {
+    const msg = bytes(`00 0b 01 00 00 01 00 00 00 00 00 00 ${rest}`);
+    if (rest.startsWith('40')) msg.writeUInt16BE(2, 4); // QDCOUNT 2
+    expect(parseBefore(msg, junk)).toEqual({ message: null, counted: { [anomaly]: 1 } });
+  });
+
+  it('ignores an answer count that cannot fit before reading the answer', () => {
+    const msg = bytes('00 0c 81 80 00 00 00 01 00 00 00 00  40 00 00 00 00'); // ANCOUNT 1: 11 bytes, 5 there
+    expect(parse(msg)).toEqual({ message: null, counted: { 'dns.trunc_record': 1 } });
+  });
+
+  it('reads a bare 12-byte header as a message with nothing in it', () => {
+    expect(parse(bytes('00 0d 81 80 00 00 00 00 00 00 00 00'))).toMatchObject({
+      counted: {},
+      message: { id: 13, questions: [], answers: [], partial: false },
+    });
+  });
+
+  it('counts a length that is not an integer as a cut-off header, however long', () => {
+    const anomalies = new Anomalies();
+    expect(parseDnsMessage(QUERY, 0, QUERY.length + 0.5, anomalies)).toBeNull();
+    expect(anomalies.get('dns.trunc_header')).toBe(1);
+  });
+
+  it.each<[string, string, string]>([
+    ['ends exactly at the end of the message', '10', '00 04 c0 00 02 01'],
+    ['ends in a pointer cut by the end of the message', '0f', '00 04 c0 00 02 c0'],
+  ])('counts an answer name reached through a pointer that %s (dns.pointer_out_of_bounds)', (_what, qclass, tail) => {
+    // As POINTED_NAME_PAST_END, with the byte @18 read as a label of 16 or 15 bytes: to the end, or to the last byte.
+    const msg = bytes(
+      `00 02 81 80 00 01 00 01 00 00 00 00  01 61 00  00 01 00 ${qclass}  c0 12  00 01 00 01 00 00 00 3c ${tail}`,
+    );
+    const { message, counted } = parseBefore(msg, 0x40);
+    expect(counted).toEqual({ 'dns.pointer_out_of_bounds': 1 });
+    expect(message).toMatchObject({ partial: true, answers: [] });
+  });
+
+  it('keeps a TTL of 2^31 - 1 and reads 2^31 as 0', () => {
+    const msg = response(
+      2,
+      'c0 0c 00 01 00 01 7f ff ff ff 00 04 c0 00 02 01  c0 0c 00 01 00 01 80 00 00 00 00 04 c0 00 02 02',
+    );
+    expect(parse(msg).message?.answers.map((a) => a.ttl)).toEqual([0x7fffffff, 0]);
+  });
+
+  it('ends the answers at a record whose fixed part fills the message but whose RDATA is missing', () => {
+    const { message, counted } = parse(response(1, 'c0 0c 00 01 00 01 00 00 00 3c 00 04'));
+    expect(counted).toEqual({ 'dns.trunc_record': 1 });
+    expect(message).toMatchObject({ partial: true, answers: [] });
+  });
+
+  it.each<[string, string, Record<string, number>]>([
+    ['a target that runs past the message is bad RDATA', '00 03 05 61 62', { 'dns.bad_rdata': 1 }],
+    ['a target whose pointer loops says so', '00 02 c0 2f', { 'dns.pointer_loop': 1 }],
+  ])('skips a CNAME record: %s', (_what, rdata, counted) => {
+    // An A record @19, then the CNAME record @35, last, its RDATA @47.
+    const msg = response(2, `c0 0c 00 01 00 01 00 00 00 3c 00 04 c0 00 02 09  c0 0c 00 05 00 01 00 00 00 3c ${rdata}`);
+    const { message, counted: got } = parse(msg);
+    expect(got).toEqual(counted);
+    expect(message).toMatchObject({ partial: false, answers: [{ address: '192.0.2.9' }] });
+    expect(message?.answers).toHaveLength(1);
+  });
+
+  it('reads an empty record that ends the message exactly', () => {
+    const { message, counted } = parse(
+      response(2, 'c0 0c 00 10 00 01 00 00 00 3c 00 00  c0 0c 00 01 00 01 00 00 00 3c 00 04 c0 00 02 07'),
+    );
+    expect(counted).toEqual({});
+    expect(message?.answers.map((a) => a.address)).toEqual(['192.0.2.7']);
+  });
+
+  it('follows exactly 127 pointer jumps and no more', () => {
+    // Answer i's NAME points to answer i - 1's NAME; answer 0's to the question: answer i takes i + 1 jumps.
+    const chained = (n: number) => {
+      const parts: string[] = [];
+      for (let i = 0, at = 19; i < n; i++, at += 16) {
+        const to = i === 0 ? 12 : at - 16;
+        parts.push(`${(0xc000 | to).toString(16)} 00 01 00 01 00 00 00 3c 00 04 c0 00 02 01`);
+      }
+      const msg = response(0, parts.join(' '));
+      msg.writeUInt16BE(n, 6);
+      return msg;
+    };
+    expect(parse(chained(127))).toMatchObject({ counted: {}, message: { partial: false } });
+    expect(parse(chained(127)).message?.answers).toHaveLength(127);
+    expect(parse(chained(128))).toMatchObject({ counted: { 'dns.pointer_loop': 1 }, message: { partial: true } });
+  });
+});

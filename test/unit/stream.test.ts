@@ -209,3 +209,82 @@ describe('TcpStreamAssembler against a first-copy-wins model (seeded)', () => {
     }
   });
 });
+
+describe('TcpStreamAssembler counters and bounds', () => {
+  it('ignores start() once bytes beyond a hole were taken', () => {
+    const { s } = assembler();
+    s.start(0);
+    add(s, 5, 'efg');
+    s.start(100);
+    add(s, 1, 'abcd');
+    expect(str(s.contiguous())).toBe('abcdefg');
+  });
+
+  it('takes no start from an empty segment', () => {
+    const { s } = assembler();
+    s.add(7, text('abc'), 0, 0);
+    expect(s.isStarted).toBe(false);
+    add(s, 1, 'abc');
+    expect(str(s.contiguous())).toBe('abc');
+  });
+
+  it.each<[string, [number, string][], number, string]>([
+    [
+      'bytes before the stream are trimmed, not counted',
+      [
+        [98, 'xxabc'],
+        [90, 'old'],
+      ],
+      0,
+      'abc',
+    ],
+    [
+      'a partial overlap of the prefix counts the overlap',
+      [
+        [100, 'abcdef'],
+        [103, 'DEFGH'],
+      ],
+      3,
+      'abcdefGH',
+    ],
+    [
+      'an overlap beyond a hole counts the bytes held',
+      [
+        [104, 'efgh'],
+        [105, 'FG'],
+        [100, 'abcd'],
+      ],
+      2,
+      'abcdefgh',
+    ],
+  ])('%s', (_what, segments, duplicates, prefix) => {
+    const { s } = assembler();
+    s.start(99); // data starts at 100
+    for (const [seq, data] of segments) add(s, seq, data);
+    expect(s.duplicateBytes).toBe(duplicates);
+    expect(str(s.contiguous())).toBe(prefix);
+  });
+
+  it('keeps a segment that ends exactly at maxBytes and drops one that starts there, without opening a gap', () => {
+    const { s, anomalies } = assembler(10);
+    s.start(0);
+    add(s, 1, 'abcdefghij');
+    expect(s.overflow).toBe(false);
+    add(s, 11, 'k');
+    expect(s).toMatchObject({ overflow: true, droppedSegments: 1, gap: false, gapsOpened: 0 });
+    expect(anomalies.get('stream.gap')).toBe(0);
+    expect(str(s.contiguous())).toBe('abcdefghij');
+  });
+
+  it('counts every gap opened, and the anomaly once', () => {
+    const { s, anomalies } = assembler();
+    s.start(0);
+    add(s, 3, 'c');
+    add(s, 1, 'ab');
+    add(s, 6, 'f');
+    add(s, 4, 'de');
+    expect(str(s.contiguous())).toBe('abcdef');
+    expect(s.gapsOpened).toBe(2);
+    expect(anomalies.get('stream.gap')).toBe(1);
+  });
+});

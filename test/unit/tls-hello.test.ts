@@ -208,3 +208,92 @@ describe('what is not a ClientHello', () => {
 it('builds the extension helper the same as the RFC vector (self-check of the test builder)', () => {
   expect(extension(0x002b, hex('02 0304'))).toEqual(hex('002b 0003 02 0304'));
 });
+
+describe('edges of the record layer and the hello', () => {
+  const msg = clientHello({ sni: 'example.org', alpn: ['h2'], versions: [0x0304] });
+  const want = parse(records(msg)).outcome;
+  /** A hello whose extensions block is `exts` exactly (the builder's body up to the compression methods). */
+  const withExtensions = (exts: string) =>
+    hex(
+      '01',
+      (2 + 32 + 1 + 2 + 2 + 2 + exts.replace(/\s+/g, '').length / 2).toString(16).padStart(6, '0'),
+      '0303',
+      '00'.repeat(32),
+      '00 0002 1301 01 00',
+      exts,
+    );
+
+  it.each<[string, Buffer, string]>([
+    ['ChangeCipherSpec (20), the lowest record type', hex('14 0303 0001 01'), 'tls.not_client_hello'],
+    ['Heartbeat (24), the highest record type', hex('18 0303 0003 01 0000'), 'tls.not_client_hello'],
+    ['record type 19', hex('13 0303 0001 01'), 'tls.bad_record'],
+    ['record type 25', hex('19 0303 0001 01'), 'tls.bad_record'],
+    ['record version 3.0 in three bytes', hex('16 0300'), 'tls.bad_record'],
+    ['no cipher suites', hex('01 000027 0303', '00'.repeat(32), '00 0000 01 00'), 'tls.bad_handshake'],
+    ['stray bytes after the last extension', withExtensions('0007 ff01 0001 00 0000'), 'tls.bad_extension'],
+    ['a duplicate ALPN', clientHello({ alpn: ['h2'], extra: [[16, hex('0003 02 6832')]] }), 'tls.bad_extension'],
+    [
+      'a duplicate supported_versions',
+      clientHello({ versions: [0x0304], extra: [[43, hex('02 0304')]] }),
+      'tls.bad_extension',
+    ],
+    ['a duplicate ECH', clientHello({ ech: true, extra: [[0xfe0d, hex('00')]] }), 'tls.bad_extension'],
+    ['an empty server_name list', clientHello({ sni: null, extra: [[0, hex('0000')]] }), 'tls.bad_extension'],
+    ['an empty ALPN list', clientHello({ extra: [[16, hex('0000')]] }), 'tls.bad_extension'],
+    ['a server_name entry cut short', clientHello({ sni: null, extra: [[0, hex('0002 0000')]] }), 'tls.bad_extension'],
+    ['an empty host_name', clientHello({ sni: null, extra: [[0, hex('0003 00 0000')]] }), 'tls.bad_extension'],
+    ['an ALPN entry past its list', clientHello({ extra: [[16, hex('0003 05 6832')]] }), 'tls.bad_extension'],
+    ['supported_versions with one version byte', clientHello({ extra: [[43, hex('01 03')]] }), 'tls.bad_extension'],
+    ['supported_versions empty', clientHello({ extra: [[43, hex('00')]] }), 'tls.bad_extension'],
+  ])('%s', (_what, bytes, anomaly) => {
+    const stream = bytes[0] === 1 ? records(bytes) : bytes;
+    expect(parse(stream)).toEqual({ outcome: { kind: 'invalid', anomaly }, fired: { [anomaly]: 1 } });
+  });
+
+  it.each<[string, Buffer, boolean, number]>([
+    ['a record of 2^14 bytes, the largest allowed', hex('16 0301 4000'), false, 4],
+    // 4 + 2^14 handshake bytes cannot fit in one record: a second record header is needed too.
+    ['a hello of exactly the size limit, in records', hex('16 0301 4000 01 004000'), false, MAX_CLIENT_HELLO + 5],
+    ['a hello of exactly the size limit, bare', hex('01 004000'), true, MAX_CLIENT_HELLO],
+    ['nothing, bare', Buffer.alloc(0), true, 4],
+  ])('asks for more: %s', (_what, bytes, bare, more) => {
+    expect(parse(bytes, bare)).toEqual({ outcome: { kind: 'need', bytes: more }, fired: {} });
+  });
+
+  it('accepts an empty extensions block, and an extension seen twice that it does not read', () => {
+    expect(parse(records(withExtensions('0000'))).outcome).toEqual(done({ sni: null, alpn: [] }));
+    const twice = clientHello({
+      sni: 'a.example',
+      extra: [
+        [21, hex('0000')],
+        [21, hex('00')],
+      ],
+    });
+    expect(parse(records(twice)).outcome).toEqual(done({ sni: 'a.example' }));
+  });
+
+  it('asks for exactly the rest of a hello in two records, once its handshake header is in', () => {
+    const stream = records(msg, [100, 16_384]);
+    expect(stream.length).toBe(msg.length + 10);
+    for (let k = 9; k < stream.length; k++) {
+      expect(parse(stream.subarray(0, k)).outcome, `prefix ${k}`).toEqual({ kind: 'need', bytes: stream.length - k });
+    }
+  });
+
+  it('never reads outside the buffer, whatever offset and length it is given', () => {
+    const stream = records(msg, [100, 16_384]);
+    const anomalies = new Anomalies();
+    const tail = Buffer.from(stream.subarray(0, 150));
+    expect(parseTlsClientHello(stream, -5, stream.length, anomalies)).toEqual(want);
+    expect(parseTlsClientHello(stream, Number.NaN, stream.length, anomalies)).toEqual(want);
+    expect(parseTlsClientHello(tail, 0, 1e9, anomalies)).toEqual({ kind: 'need', bytes: stream.length - 150 });
+    expect(parseTlsClientHello(stream, 0, -3, anomalies)).toEqual({ kind: 'need', bytes: 9 });
+    expect(parseClientHelloMessage(msg, -5, msg.length, anomalies)).toEqual(want);
+    expect(parseClientHelloMessage(msg.subarray(0, 50), 0, 1e9, anomalies)).toEqual({
+      kind: 'need',
+      bytes: msg.length - 50,
+    });
+    expect(parseClientHelloMessage(msg, 0, -3, anomalies)).toEqual({ kind: 'need', bytes: 4 });
+    expect(anomalies.total()).toBe(0);
+  });
+});

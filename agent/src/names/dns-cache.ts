@@ -119,6 +119,7 @@ export class DnsAnswerCache {
       const chain = [q.name];
       const ttls = [Number.POSITIVE_INFINITY];
       for (let link = cnames?.get(q.name); link !== undefined && chain.length <= MAX_CNAME_CHAIN; ) {
+        // Stryker disable next-line ConditionalExpression: without the break a loop repeats names up to the hop limit; indexOf finds the first, so nothing recorded changes
         if (chain.includes(link.target)) break;
         ttls.push(Math.min(ttls[ttls.length - 1], link.ttl));
         chain.push(link.target);
@@ -191,7 +192,7 @@ export class DnsAnswerCache {
       const name = names[i];
       const at = held.indexOf(name);
       if (at >= 0) {
-        if (expiry > expiries[at]) expiries[at] = expiry;
+        expiries[at] = Math.max(expiries[at], expiry);
         continue;
       }
       if (held.length >= this.opts.maxNamesPerEntry) {
@@ -224,6 +225,7 @@ export class DnsAnswerCache {
   }
 
   private touch(e: Entry): void {
+    // Stryker disable next-line ConditionalExpression: unlinking and relinking the newest entry leaves the list as it was
     if (this.newest === e) return;
     this.unlink(e);
     this.link(e);
@@ -244,6 +246,7 @@ function dropExpired(e: Entry, nowUs: number): void {
   const names = e.names;
   const expiries = e.expiries;
   let kept = 0;
+  // Stryker disable next-line EqualityOperator: one step past the end reads undefined, and undefined > nowUs is false
   for (let i = 0; i < names.length; i++) {
     if (expiries[i] > nowUs) {
       names[kept] = names[i];
@@ -258,6 +261,9 @@ function dropExpired(e: Entry, nowUs: number): void {
 /** The index of the name that expires first (the earliest added of those on a tie). */
 function firstToExpire(expiries: number[]): number {
   let first = 0;
-  for (let i = 1; i < expiries.length; i++) if (expiries[i] < expiries[first]) first = i;
+  // Stryker disable next-line EqualityOperator: one step past the end reads undefined, and undefined < n is false
+  for (let i = 1; i < expiries.length; i++) {
+    if (expiries[i] < expiries[first]) first = i;
+  }
   return first;
 }

@@ -101,22 +101,22 @@ let nameText = '';
  */
 function readName(buf: Uint8Array, msg: number, end: number, pos: number): number {
   let p = pos;
-  let after = -1; // where the name ends in place, once a pointer was followed
+  let after = 0; // where the name ends in place, once a pointer was followed (0 before: a pointer makes it at least 14)
   let jumps = 0;
   let wireLen = 0;
   let text = '';
   for (;;) {
-    if (p >= end) return after < 0 ? NameError.TRUNCATED : NameError.POINTER_OUT_OF_BOUNDS;
+    if (p >= end) return cutShort(after);
     const len = buf[p];
     if (len === 0) {
       nameText = text;
-      return after < 0 ? p + 1 : after;
+      return after === 0 ? p + 1 : after;
     }
     const kind = len & LabelKind.MASK;
     if (kind === LabelKind.POINTER) {
-      if (p + 1 >= end) return after < 0 ? NameError.TRUNCATED : NameError.POINTER_OUT_OF_BOUNDS;
+      if (p + 1 >= end) return cutShort(after);
       const target = msg + (((len & ~LabelKind.MASK) << 8) | buf[p + 1]);
-      if (after < 0) after = p + 2;
+      if (after === 0) after = p + 2;
       if (target >= end) return NameError.POINTER_OUT_OF_BOUNDS;
       if (target >= p || ++jumps > MAX_POINTER_JUMPS) return NameError.POINTER_LOOP;
       p = target;
@@ -125,11 +125,17 @@ function readName(buf: Uint8Array, msg: number, end: number, pos: number): numbe
     if (kind !== LabelKind.LABEL) return NameError.BAD_LABEL;
     wireLen += 1 + len;
     if (wireLen + 1 > MAX_NAME_WIRE_LEN) return NameError.TOO_LONG; // + 1 for the root that must follow
-    if (p + 1 + len > end) return after < 0 ? NameError.TRUNCATED : NameError.POINTER_OUT_OF_BOUNDS;
+    // Stryker disable next-line EqualityOperator,ArithmeticOperator: a label ending at end, or one or two bytes past it, fails the same way at the next length octet
+    if (p + 1 + len > end) return cutShort(after);
     if (text.length > 0) text += '.';
     text += labelText(buf, p + 1, len);
     p += 1 + len;
   }
+}
+
+/** A name that runs past the end of the message: TRUNCATED, or, once a pointer was followed, POINTER_OUT_OF_BOUNDS. */
+function cutShort(after: number): number {
+  return after === 0 ? NameError.TRUNCATED : NameError.POINTER_OUT_OF_BOUNDS;
 }
 
 const BACKSLASH = 0x5c;
@@ -168,8 +174,8 @@ function labelText(buf: Uint8Array, at: number, len: number): string {
  * counted and skipped, the records after it still read.
  */
 export function parseDnsMessage(buf: Uint8Array, off: number, len: number, anomalies: Anomalies): DnsMessage | null {
-  // Bad arguments count as a cut-off header: never read outside buf.
-  const valid = Number.isInteger(off) && Number.isInteger(len) && off >= 0 && len >= 0;
+  // Bad arguments count as a cut-off header: never read outside buf. (A negative len fails the header length check.)
+  const valid = Number.isInteger(off) && Number.isInteger(len) && off >= 0;
   const end = valid ? Math.min(off + len, buf.length) : 0;
   if (!valid || end - off < DNS_HEADER_LEN) {
     anomalies.count('dns.trunc_header');
@@ -210,6 +216,7 @@ export function parseDnsMessage(buf: Uint8Array, off: number, len: number, anoma
 
   for (let i = 0; i < anCount; i++) {
     const at = readName(buf, off, end, pos);
+    // Stryker disable next-line EqualityOperator: a name read from offset 12 or later never ends at 0
     if (at < 0) {
       anomalies.count(NAME_ANOMALY[at]);
       message.partial = true;
@@ -217,8 +224,9 @@ export function parseDnsMessage(buf: Uint8Array, off: number, len: number, anoma
     }
     const owner = nameText;
     const rdata = at + RR_FIXED_LEN;
+    // Stryker disable next-line ConditionalExpression: reading RDLENGTH past the end changes nothing, rdata alone is past it
     const rdLen = rdata <= end ? u16be(buf, at + 8) : 0;
-    if (rdata > end || rdata + rdLen > end) {
+    if (rdata + rdLen > end) {
       anomalies.count('dns.trunc_record');
       message.partial = true;
       break;
@@ -248,10 +256,12 @@ function readAnswer(
   switch (type) {
     case DnsType.A:
       if (rdLen !== 4) break;
+      // Stryker disable next-line StringLiteral: the caller sets the owner name
       return { name: '', type, ttl: 0, address: formatIpv4(u32be(buf, rdata)) };
     case DnsType.AAAA:
       if (rdLen !== 16) break;
       return {
+        // Stryker disable next-line StringLiteral: the caller sets the owner name
         name: '',
         type,
         ttl: 0,
@@ -259,9 +269,11 @@ function readAnswer(
       };
     case DnsType.CNAME: {
       const at = readName(buf, msg, end, rdata);
+      // Stryker disable next-line StringLiteral: the caller sets the owner name
       if (at === rdata + rdLen) return { name: '', type, ttl: 0, target: nameText };
-      // A name that runs past its RDATA (or past the message, through it) is bad RDATA; other faults say what they are.
-      if (at >= 0 || at === NameError.TRUNCATED) break;
+      // A name that runs past its RDATA (or past the message, through it: TRUNCATED, the highest NameError) is bad RDATA;
+      // other faults say what they are.
+      if (at >= NameError.TRUNCATED) break;
       anomalies.count(NAME_ANOMALY[at]);
       return null;
     }

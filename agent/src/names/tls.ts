@@ -183,11 +183,9 @@ function parseBody(buf: Uint8Array, p: number, end: number, anomalies: Anomalies
     const data = p + 4;
     p = data + dataLen;
     if (p > extEnd) return invalid(anomalies, 'tls.bad_extension');
-    const bit = extensionBit(type);
-    if (bit !== 0) {
-      if (seen & bit) return invalid(anomalies, 'tls.bad_extension');
-      seen |= bit;
-    }
+    const bit = extensionBit(type); // 0 for the extensions not read: never a duplicate
+    if (seen & bit) return invalid(anomalies, 'tls.bad_extension');
+    seen |= bit;
     let ok = true;
     switch (type) {
       case ExtensionType.SERVER_NAME:
