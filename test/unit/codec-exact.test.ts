@@ -159,7 +159,11 @@ describe('lookup alerts (kind LOOKUP)', () => {
   });
 
   it.each([
-    ['geo known', app({ geo: true, hidden: true }), { country: 'CN', asn: 37963, as_org: 'Hangzhou Alibaba', as_country: 'CN' }],
+    [
+      'geo known',
+      app({ geo: true, hidden: true }),
+      { country: 'CN', asn: 37963, as_org: 'Hangzhou Alibaba', as_country: 'CN' },
+    ],
     ['nothing known', app({ proto: 'UDP' }), {}],
   ])('%s: every field as tail prints it', (_, a, geo) => {
     const l = lookup(a);
@@ -194,7 +198,10 @@ describe('lookup alerts (kind LOOKUP)', () => {
   });
 
   it('an alert of kind unspecified reads as a connection', () => {
-    const m = tail('alert', Buffer.from(pb.Alert.encode({ id: 'x', kind: pb.AlertKind.ALERT_KIND_UNSPECIFIED }).finish()));
+    const m = tail(
+      'alert',
+      Buffer.from(pb.Alert.encode({ id: 'x', kind: pb.AlertKind.ALERT_KIND_UNSPECIFIED }).finish()),
+    );
     expect([m.kind, m.severity, m.proto]).toEqual(['connection', 0, 0]);
   });
 });
@@ -447,7 +454,17 @@ describe('session payloads', () => {
     [
       'open, no evidence',
       { id: 's1', gateway: 'gw-7', name: 'F1', state: 'open' as const, startUs: 10, endUs: null },
-      { state: 'open', unit: '', drone_serial: '', controller_serial: '', mission_ref: '', key_fingerprint: '', records: 0, capture_gaps: 0, resumed: 0 },
+      {
+        state: 'open',
+        unit: '',
+        drone_serial: '',
+        controller_serial: '',
+        mission_ref: '',
+        key_fingerprint: '',
+        records: 0,
+        capture_gaps: 0,
+        resumed: 0,
+      },
     ],
     [
       'closed with evidence',
@@ -493,7 +510,17 @@ describe('session payloads', () => {
         endUs: null,
         evidence: { keyFingerprint: 'kf', records: 0, captureGaps: 0, resumed: 0 },
       },
-      { state: 'open', unit: '', drone_serial: '', controller_serial: '', mission_ref: '', key_fingerprint: 'kf', records: 0, capture_gaps: 0, resumed: 0 },
+      {
+        state: 'open',
+        unit: '',
+        drone_serial: '',
+        controller_serial: '',
+        mission_ref: '',
+        key_fingerprint: 'kf',
+        records: 0,
+        capture_gaps: 0,
+        resumed: 0,
+      },
     ],
   ])('%s', (_, s, want) => {
     const payload = encodeSession(s);
@@ -504,7 +531,10 @@ describe('session payloads', () => {
 
 describe('commands and replies', () => {
   it('round-trip through their topics', () => {
-    const cmd = decodeForTopic('egress/v1/gw-7/cmd/export', encodeCommand({ id: 'c', verb: 'export', token: 't', args: { a: 'b' } }));
+    const cmd = decodeForTopic(
+      'egress/v1/gw-7/cmd/export',
+      encodeCommand({ id: 'c', verb: 'export', token: 't', args: { a: 'b' } }),
+    );
     expect(cmd).toEqual({
       topic: { gateway: 'gw-7', kind: 'cmd', verb: 'export' },
       message: { id: 'c', verb: 'export', token: 't', args: { a: 'b' } },
