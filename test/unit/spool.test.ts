@@ -14,7 +14,7 @@ import {
   type SpoolClass,
   type SpoolRecord,
 } from '../../agent/src/mqtt/spool.js';
-import { Rng } from '../support/fuzz.js';
+import { fuzzIterations, Rng } from '../support/fuzz.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -279,7 +279,9 @@ describe('spool under random use (seeded)', () => {
     const appended = new Map<number, string>();
     const delivered = new Set<number>();
     const classes: SpoolClass[] = ['alert', 'flow', 'stats', 'session'];
-    for (let step = 0; step < 4000; step++) {
+    // 4000 steps; fewer when FUZZ_ITERATIONS says so (a mutation run of the spool sets 1000).
+    const steps = Math.min(4000, fuzzIterations(4000));
+    for (let step = 0; step < steps; step++) {
       const op = rng.below(100);
       if (op < 55) {
         const cls = rng.pick(classes);
