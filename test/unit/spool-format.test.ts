@@ -105,6 +105,18 @@ describe('spool records', () => {
       { res: 'BAD' },
     ],
   ];
+  it('less than a header left after an offset: SHORT, its end unknown', () => {
+    const buf = Buffer.concat([Buffer.from('junk'), rec()]);
+    expect(parse(buf, 4, 4 + 11)).toEqual({ res: 'SHORT', next: -1 });
+  });
+
+  it('a header alone that claims an empty body with its CRC (0): BAD, never read past it', () => {
+    const buf = Buffer.alloc(12);
+    buf.writeUInt32LE(RECORD_SYNC, 0);
+    expect(crc32(Buffer.alloc(0))).toBe(0);
+    expect(parse(buf)).toEqual({ res: 'BAD', next: 0 });
+  });
+
   it.each(DAMAGE)('%s: %o', (_name, make, want) => {
     const { buf, end } = make();
     const got = parse(buf, 0, end ?? buf.length);

@@ -1,8 +1,7 @@
 // The MQTT store-and-forward spool: order across restarts, delivery cursor,
 // the size bound and its drop order, recovery from a torn or damaged file,
-// clear errors for a bad directory, and a real crash (SIGKILL) mid-stream.
+// clear errors for a bad directory (a real crash mid-stream: spool-crash.test.ts).
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +14,7 @@ import {
   type SpoolClass,
   type SpoolRecord,
 } from '../../agent/src/mqtt/spool.js';
-import { ROOT } from '../support/cli.js';
-import { Rng } from '../support/fuzz.js';
+import { fuzzIterations, Rng } from '../support/fuzz.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -281,7 +279,9 @@ describe('spool under random use (seeded)', () => {
     const appended = new Map<number, string>();
     const delivered = new Set<number>();
     const classes: SpoolClass[] = ['alert', 'flow', 'stats', 'session'];
-    for (let step = 0; step < 4000; step++) {
+    // 4000 steps; fewer when FUZZ_ITERATIONS says so (a mutation run of the spool sets 1000).
+    const steps = Math.min(4000, fuzzIterations(4000));
+    for (let step = 0; step < steps; step++) {
       const op = rng.below(100);
       if (op < 55) {
         const cls = rng.pick(classes);
@@ -315,58 +315,6 @@ describe('spool under random use (seeded)', () => {
     for (const r of drainAll(s)) delivered.add(r.seq);
     expect([...appended.keys()].filter((q) => !delivered.has(q))).toEqual([]);
     expect(s.pending).toBe(0);
-    s.close();
-  });
-});
-
-describe('spool crash (SIGKILL mid-stream)', () => {
-  it('keeps every alert the killed process had appended, in order, exactly once', async () => {
-    const dir = tempDir();
-    const spoolJs = join(ROOT, 'agent/dist/mqtt/spool.js');
-    const child = `
-      import { Spool } from ${JSON.stringify(spoolJs)};
-      const s = Spool.open(${JSON.stringify(dir)});
-      for (let i = 1; ; i++) {
-        const seq = s.append('alert', 'egress/v1/gw/alert', Buffer.from('alert-' + i + '-' + 'x'.repeat(i % 300)));
-        if (seq !== i) throw new Error('seq ' + seq + ' for alert ' + i);
-        if (i % 500 === 0) process.stdout.write(i + '\\n');
-      }`;
-    const proc = spawn(process.execPath, ['--input-type=module', '-e', child], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let reported = 0;
-    let stderr = '';
-    proc.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    await new Promise<void>((resolve, reject) => {
-      let buf = '';
-      proc.stdout.on('data', (d) => {
-        buf += d;
-        const lines = buf.split('\n');
-        buf = lines.pop()!;
-        for (const l of lines) reported = Number(l);
-        if (reported >= 20_000 && !proc.killed) proc.kill('SIGKILL');
-      });
-      proc.on('exit', (code, signal) =>
-        signal === 'SIGKILL' ? resolve() : reject(new Error(`exit ${code}: ${stderr}`)),
-      );
-    });
-    expect(reported).toBeGreaterThanOrEqual(20_000);
-
-    const s = Spool.open(dir);
-    expect(s.counters.torn).toBeLessThanOrEqual(1);
-    expect(s.counters.corrupt).toBe(0);
-    expect(s.pending).toBeGreaterThanOrEqual(reported);
-    let expected = 1;
-    for (let batch = s.peek(1000); batch.length > 0; batch = s.peek(1000)) {
-      for (const r of batch) {
-        expect(r.seq).toBe(expected);
-        expect(r.payload.toString()).toBe(`alert-${expected}-${'x'.repeat(expected % 300)}`);
-        expected++;
-        s.ack(r.seq);
-      }
-    }
-    expect(expected - 1).toBe(s.counters.recovered);
-    expect(expected - 1).toBeGreaterThanOrEqual(reported);
     s.close();
   });
 });

@@ -55,6 +55,7 @@ export class LoginThrottle {
   /** Seconds until `address` may try again (0 when it may now). */
   retryAfter(address: string): number {
     const b = this.refill(address);
+    // Stryker disable next-line EqualityOperator: at exactly 1 token both give 0 (ceil((1 - 1) / rate))
     if (b === undefined || b.tokens >= 1) return 0;
     return Math.ceil((1 - b.tokens) / this.perSecond);
   }

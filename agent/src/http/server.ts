@@ -132,8 +132,11 @@ export class DashboardServer {
     }
     if (req.method === 'POST' && url.pathname === '/login') {
       readForm(req, MAX_LOGIN_BODY)
-        // Stryker disable next-line StringLiteral: any string that is not the token is as wrong as the empty one
-        .then((form) => login(form.get('token') ?? ''))
+        .then((form) => {
+          // Stryker disable next-line StringLiteral: any string that is not the token is as wrong as the empty one
+          const candidate = form.get('token') ?? '';
+          login(candidate);
+        })
         .catch(() => {
           res.setHeader('Connection', 'close');
           text(res, 413, 'login form too large\n');

@@ -115,7 +115,9 @@ export function parseRecord(buf: Buffer, off: number, end: number, out: ParsedRe
 
 /** Offset of the next whole, valid record at or after `from`; -1 if none. */
 export function resync(buf: Buffer, from: number, end: number, scratch: ParsedRecord): number {
+  // Stryker disable next-line ArrayDeclaration: searching for nothing tries every offset; only whole records parse OK, so the answer is the same, slower
   const sync = Buffer.from([0x45, 0x47, 0x53, 0x52]);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: a record starting at or past `end` is SHORT for parseRecord, never OK
   for (let i = buf.indexOf(sync, from); i >= 0 && i < end; i = buf.indexOf(sync, i + 1)) {
     if (parseRecord(buf, i, end, scratch) === Parse.OK) return i;
   }
