@@ -89,14 +89,13 @@ function hasCode(path) {
 
 // The summary per folder with a target.
 const cells = (l) => l.split('|').map((c) => c.trim());
-const summary = [
-  '| folder | score | target | from | not run yet |',
-  '|---|---|---|---|---|',
-];
+const summary = ['| folder | score | target | from | not run yet |', '|---|---|---|---|---|'];
 for (const [folder, goal] of Object.entries(TARGET)) {
   const own = rows.find((l) => labelOf(l) === `${folder}/`);
   const files = rows.filter((l) => labelOf(l)?.startsWith(`${folder}/`) && labelOf(l) !== `${folder}/`);
-  const sources = readdirSync(`agent/src/${folder}`).filter((f) => f.endsWith('.ts') && hasCode(`agent/src/${folder}/${f}`));
+  const sources = readdirSync(`agent/src/${folder}`).filter(
+    (f) => f.endsWith('.ts') && hasCode(`agent/src/${folder}/${f}`),
+  );
   let n;
   let from;
   let missing = [];

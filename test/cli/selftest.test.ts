@@ -36,12 +36,16 @@ interface Check {
 /** Run `egress selftest ARGS` inside the gateway namespace (optionally through a wrapper such as setpriv). */
 function selftest(args: string[], wrapper: string[] = []) {
   const child = egressChild(EGRESS_BIN, { ...process.env, EGRESS_GPIO: '' });
-  const r = spawnSync('ip', ['netns', 'exec', NS_GW, ...wrapper, process.execPath, ...child.argv, 'selftest', ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    killSignal: 'SIGKILL',
-    env: child.env,
-  });
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', NS_GW, ...wrapper, process.execPath, ...child.argv, 'selftest', ...args],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+      env: child.env,
+    },
+  );
   child.done();
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
