@@ -85,6 +85,14 @@ describe('evidence key', () => {
     expect(verifyBytes(a.publicKey, 'flight', Buffer.alloc(3))).toBe(false);
     expect(fingerprintOf(a.publicKey)).toBe(a.fingerprint);
     expect(a.fingerprint).not.toBe(b.fingerprint);
+    // A key that cannot verify at all (X25519 is for key agreement): false, not a throw.
+    expect(verifyBytes(generateKeyPairSync('x25519').publicKey, 'flight', sig)).toBe(false);
+  });
+
+  it('is made in a data directory that does not exist yet', () => {
+    const data = join(tempDir(), 'not', 'yet');
+    expect(loadOrCreateKey(data).created).toBe(true);
+    expect(existsSync(join(keyDir(data), PRIVATE_KEY_FILE))).toBe(true);
   });
 
   it.each([
@@ -103,11 +111,13 @@ describe('evidence key', () => {
     const none = caught(() => loadKey(data));
     expect(none.code).toBe('EGRESS_KEY_MISSING');
     expect(none.message).toBe(`no evidence key in ${keyDir(data)} (ENOENT); it is made when the agent first starts`);
+    expect(none.facts).toEqual({ file: join(keyDir(data), PRIVATE_KEY_FILE) });
     mkdirSync(keyDir(data));
     writeFileSync(join(keyDir(data), PRIVATE_KEY_FILE), 'not a key');
     const bad = caught(() => loadKey(data));
     expect(bad.code).toBe('EGRESS_KEY_MISSING');
     expect(bad.message).toMatch(/evidence-ed25519\.pem is not an Ed25519 private key: /);
+    expect(bad.facts).toEqual({ file: join(keyDir(data), PRIVATE_KEY_FILE) });
     expect(caught(() => loadOrCreateKey(data)).code).toBe('EGRESS_KEY_MISSING'); // never replaced silently
   });
 });
