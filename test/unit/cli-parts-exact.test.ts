@@ -13,7 +13,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseCommand, positiveInt } from '../../agent/src/cli/args.js';
 import { attachBlocking, blockChoice } from '../../agent/src/cli/block-options.js';
 import { fileJson, infoText, tablesOf } from '../../agent/src/cli/db-info.js';
+import { main } from '../../agent/src/cli/main.js';
 import { Progress } from '../../agent/src/cli/progress.js';
+import { version } from '../../agent/src/cli/version.js';
 import type { GeoHeader } from '../../agent/src/enrich/geo-file.js';
 import type { EgressError } from '../../agent/src/errors.js';
 import type { LiveAgent } from '../../agent/src/live/agent.js';
@@ -251,5 +253,40 @@ describe('egress db info', () => {
     expect(infoText({ path: '/bad', origin: 'flag', header: null } as never, [], NOW).split('\n')[0]).toBe(
       'geo data in use: /bad (unreadable)',
     );
+  });
+});
+
+describe('main: help, version and usage errors, word for word', () => {
+  async function run(args: string[]) {
+    const out = stream(false);
+    const err = stream(false);
+    const code = await main(args, { stdin: process.stdin, stdout: out.s, stderr: err.s });
+    return { code, stdout: out.out.join(''), stderr: err.out.join('') };
+  }
+
+  it.each([['-h'], ['--help'], ['help']])('%s prints the usage on stdout, exit 0', async (flag) => {
+    const r = await run([flag]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(
+      /^Usage: egress COMMAND \[options\]\n[\s\S]*\nExit status: 0 ok, 1 failure, 2 usage error, 3 truncated or corrupt input\.\n$/,
+    );
+    expect(r.stdout).toContain('  verify FILE     check an evidence bundle');
+  });
+
+  it.each([['-V'], ['--version']])('%s prints the version, exit 0', async (flag) => {
+    expect(await run([flag])).toEqual({ code: 0, stdout: `egress ${version()}\n`, stderr: '' });
+  });
+
+  it('no command and an unknown one: the code, the reason and the usage on stderr, exit 2', async () => {
+    const none = await run([]);
+    expect([none.code, none.stdout]).toEqual([2, '']);
+    expect(none.stderr).toMatch(/^egress: EGRESS_USAGE: no command given\nUsage: egress COMMAND[\s\S]*input\.\n$/);
+    const bad = await run(['scna']);
+    expect([bad.code, bad.stdout]).toEqual([2, '']);
+    expect(bad.stderr).toMatch(/^egress: EGRESS_USAGE: unknown command "scna"\nUsage: egress COMMAND[\s\S]*input\.\n$/);
+    // A command's own error: one line with its code.
+    const e = await run(['scan']);
+    expect(e.code).toBe(2);
+    expect(e.stderr).toMatch(/^egress: EGRESS_USAGE: /);
   });
 });
