@@ -219,6 +219,13 @@ describe('readModel: each record type', () => {
       ['203.0.113.3', 'medium'],
       ['203.0.113.2', 'medium'],
     ]);
+    // Seen later, then earlier: the window widens both ways, never narrows.
+    const back = readModel(meta(T(0), T(60)), [
+      alert('203.0.113.1', 'medium', [], T(30), []),
+      alert('203.0.113.1', 'medium', [], T(20), []),
+      alert('203.0.113.1', 'medium', [], T(25), []),
+    ]);
+    expect(back.destinations.map((d) => [d.firstSeen, d.lastSeen])).toEqual([[T(20), T(30)]]);
   });
 });
 
