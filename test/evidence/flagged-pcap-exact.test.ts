@@ -176,7 +176,8 @@ describe('flagged.pcapng', () => {
     p.write(data, 0, 100, 100, TS, 1, 'x'); // 204 + 144 + 200 = 548 > 547: not written
     p.write(data, 0, 100, 100, TS, 1, 'x');
     p.write(data, 0, 4, 4, TS, 1, ''); // a 44-byte one still fits
-    expect(p.counters).toEqual({ packets: 2, bytes: 104, dropped: 2 });
+    p.write(data, 0, 100, 100, TS, 1, 'x'); // dropped again, not reported again
+    expect(p.counters).toEqual({ packets: 2, bytes: 104, dropped: 3 });
     expect([p.truncated, reported]).toEqual([true, 1]);
     p.close();
     expect(readFileSync(f).length).toBe(60 + 144 + 44);
@@ -209,6 +210,16 @@ describe('flagged.pcapng', () => {
     expect(bs.map((x) => x.type)).toEqual([0x0a0d0d0a, 1, 6, 0x0a0d0d0a, 1, 6]);
     expect([shb(bs[0]).app, shb(bs[3]).app]).toEqual(['run 1', 'run 2']);
     expect(epb(bs[5])).toMatchObject({ ifId: 0, comment: 'two' });
+  });
+
+  it('a write after close opens the file again with a new section', () => {
+    const f = file();
+    const p = new FlaggedPcap(f, 1 << 20, 'again');
+    p.write(Buffer.alloc(8), 0, 8, 8, TS, 1, 'one');
+    p.close();
+    p.write(Buffer.alloc(8), 0, 8, 8, TS, 1, 'two');
+    p.close();
+    expect(blocks(readFileSync(f)).map((x) => x.type)).toEqual([0x0a0d0d0a, 1, 6, 0x0a0d0d0a, 1, 6]);
   });
 
   it('makes no file until a packet is written; sync and close without one do nothing', () => {
