@@ -514,3 +514,15 @@ describe('report texts: one and many', () => {
     expect(TEXT[lang].nature(flows, dests, 'X').startsWith(start)).toBe(true);
   });
 });
+
+describe('report texts: the facts they carry', () => {
+  it.each(['nl', 'en'] as const)('%s: each text with facts names them', (lang) => {
+    const t = TEXT[lang];
+    for (const s of [t.noEgressPlain('T-A', 'T-B'), t.noEgressRefused('T-A', 'T-B')]) {
+      expect(s).toContain('T-A');
+      expect(s).toContain('T-B');
+    }
+    expect(t.recordsPrefill('12.0 KiB')).toMatch(/^12\.0 KiB \S/);
+    expect(t.measuresPrefill('T-END')).toContain(' T-END (UTC)');
+  });
+});
