@@ -85,6 +85,14 @@ describe('evidence key', () => {
     expect(verifyBytes(a.publicKey, 'flight', Buffer.alloc(3))).toBe(false);
     expect(fingerprintOf(a.publicKey)).toBe(a.fingerprint);
     expect(a.fingerprint).not.toBe(b.fingerprint);
+    // A key that cannot verify at all (X25519 is for key agreement): false, not a throw.
+    expect(verifyBytes(generateKeyPairSync('x25519').publicKey, 'flight', sig)).toBe(false);
+  });
+
+  it('is made in a data directory that does not exist yet', () => {
+    const data = join(tempDir(), 'not', 'yet');
+    expect(loadOrCreateKey(data).created).toBe(true);
+    expect(existsSync(join(keyDir(data), PRIVATE_KEY_FILE))).toBe(true);
   });
 
   it.each([
@@ -103,11 +111,13 @@ describe('evidence key', () => {
     const none = caught(() => loadKey(data));
     expect(none.code).toBe('EGRESS_KEY_MISSING');
     expect(none.message).toBe(`no evidence key in ${keyDir(data)} (ENOENT); it is made when the agent first starts`);
+    expect(none.facts).toEqual({ file: join(keyDir(data), PRIVATE_KEY_FILE) });
     mkdirSync(keyDir(data));
     writeFileSync(join(keyDir(data), PRIVATE_KEY_FILE), 'not a key');
     const bad = caught(() => loadKey(data));
     expect(bad.code).toBe('EGRESS_KEY_MISSING');
     expect(bad.message).toMatch(/evidence-ed25519\.pem is not an Ed25519 private key: /);
+    expect(bad.facts).toEqual({ file: join(keyDir(data), PRIVATE_KEY_FILE) });
     expect(caught(() => loadOrCreateKey(data)).code).toBe('EGRESS_KEY_MISSING'); // never replaced silently
   });
 });
@@ -236,5 +246,75 @@ describe('session store', () => {
     expect(openSessionId(data)).toBeNull();
     const e = caught(() => readMeta(data, 'gw-x'));
     expect([e.code, e.message]).toEqual(['EGRESS_SESSION_UNKNOWN', `no session "gw-x" in ${join(data, 'sessions')}`]);
+    expect(e.facts).toEqual({ file: join(data, 'sessions', 'gw-x', 'session.json') });
+  });
+
+  it('lists flights by start, not by name; a folder left as .tmp is not one', () => {
+    const data = tempDir();
+    const late = context(data, Date.parse('2026-05-01T12:00:00Z'));
+    const early = context(data, Date.parse('2026-05-01T09:00:00Z'));
+    const a = startSession(data, { ...late, gateway: 'aa' }, 'later, first by name');
+    endSession(a, late, {});
+    const z = startSession(data, { ...early, gateway: 'zz' }, 'earlier, last by name');
+    endSession(z, early, {});
+    const copy = join(data, 'sessions', 'copy.tmp');
+    mkdirSync(copy);
+    writeFileSync(join(copy, 'session.json'), readFileSync(join(a.dir, 'session.json')));
+    expect(listSessions(data).map((m) => m.name)).toEqual(['earlier, last by name', 'later, first by name']);
+  });
+
+  it('writes session.json 0600, logs with the clock and checkpoint interval of the context, first record session_start', () => {
+    const data = tempDir();
+    const ctx = { ...context(data, Date.parse('2026-05-01T10:00:00Z')), checkpointEvery: 2 };
+    const s = startSession(data, ctx, 'clocked');
+    expect(statSync(join(s.dir, 'session.json')).mode & 0o777).toBe(0o600);
+    s.log.append('note', '{}');
+    s.log.append('note', '{}');
+    s.log.close();
+    const r = resumeSession(data, ctx);
+    r?.session.log.append('note', '{}');
+    r?.session.log.append('note', '{}');
+    endSession(r!.session, ctx, {});
+    const records = readFileSync(join(s.dir, 'events.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; ts: string });
+    expect(records[0].type).toBe('session_start');
+    // Every second record a checkpoint, before and after the restart.
+    expect(records.map((x) => x.type)).toEqual([
+      'session_start',
+      'checkpoint',
+      'note',
+      'note',
+      'checkpoint',
+      'note',
+      'note',
+      'checkpoint',
+      'session_end',
+      'checkpoint',
+    ]);
+    // Times from the context's clock (1.5 ms steps from 10:00), not the system's.
+    for (const x of records) expect(x.ts).toMatch(/^2026-05-01T10:00:00\.\d{6}Z$/);
+  });
+
+  it('without a clock in the context, uses the system time in microseconds', () => {
+    const data = tempDir();
+    const ctx = { ...context(data, 0), now: undefined };
+    const before = Date.now();
+    const s = startSession(data, ctx, 'system time');
+    const meta = endSession(s, ctx, {});
+    const after = Date.now();
+    for (const t of [meta.start, meta.end as string]) {
+      expect(Date.parse(t)).toBeGreaterThanOrEqual(before - 1);
+      expect(Date.parse(t)).toBeLessThanOrEqual(after + 1);
+    }
+  });
+
+  it('ends a flight whose open marker is already gone', () => {
+    const data = tempDir();
+    const ctx = context(data, Date.parse('2026-05-01T10:00:00Z'));
+    const s = startSession(data, ctx, 'marker gone');
+    rmSync(join(data, 'sessions', 'open'));
+    expect(endSession(s, ctx, {}).state).toBe('closed');
   });
 });

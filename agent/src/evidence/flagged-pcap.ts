@@ -89,6 +89,7 @@ export class FlaggedPcap {
     this.fd = null;
   }
 
+  // Stryker disable next-line BlockStatement: an fsync shows only after a power cut
   sync(): void {
     if (this.fd !== null) fsyncSync(this.fd);
   }
@@ -97,6 +98,7 @@ export class FlaggedPcap {
     if (this.fd === null) {
       this.fd = openSync(this.file, 'a', 0o600);
       this.out(sectionHeader(this.application));
+      this.interfaces.clear(); // interface ids are per section
     }
     let id = this.interfaces.get(linkType);
     if (id === undefined) {

