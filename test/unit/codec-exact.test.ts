@@ -443,7 +443,10 @@ describe('status payloads', () => {
   });
 
   it('a state number this reader does not know stays a number', () => {
-    const m = tail('status', Buffer.from(pb.Status.encode({ gateway: 'g', state: 9 as typeof pb.Status.State.ONLINE }).finish()));
+    const m = tail(
+      'status',
+      Buffer.from(pb.Status.encode({ gateway: 'g', state: 9 as typeof pb.Status.State.ONLINE }).finish()),
+    );
     expect(m.state).toBe(9);
     expect(decodeStatus(encodeStatus(minimal)).state).toBe(pb.Status.State.ONLINE);
   });
