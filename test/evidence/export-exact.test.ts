@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EgressError } from '../../agent/src/errors.js';
 import { bundleReadme } from '../../agent/src/evidence/bundle-readme.js';
 import { exportSession, exportSessionBytes } from '../../agent/src/evidence/export.js';
 import { emptyPcapng } from '../../agent/src/evidence/flagged-pcap.js';
@@ -22,6 +21,7 @@ import {
   type RecorderContext,
   startSession,
 } from '../../agent/src/evidence/session-store.js';
+import { caught } from '../support/caught.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -91,15 +91,6 @@ function recorded(): { data: string; ctx: RecorderContext; s: OpenSession } {
 }
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-function caught(f: () => unknown): EgressError {
-  try {
-    f();
-  } catch (err) {
-    return err as EgressError;
-  }
-  throw new Error('no error');
-}
 
 /** The DOS date and time of each zip entry's local header (APPNOTE 4.3.7), as a local Date. */
 function entryTimes(zip: Buffer): Date[] {

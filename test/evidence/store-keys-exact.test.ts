@@ -12,7 +12,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EgressError } from '../../agent/src/errors.js';
 import {
   fingerprintOf,
   keyDir,
@@ -33,6 +32,7 @@ import {
   sessionDir,
   startSession,
 } from '../../agent/src/evidence/session-store.js';
+import { caught } from '../support/caught.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -42,15 +42,6 @@ function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'egress-store-'));
   dirs.push(d);
   return d;
-}
-
-function caught(f: () => unknown): EgressError {
-  try {
-    f();
-  } catch (err) {
-    return err as EgressError;
-  }
-  throw new Error('no error');
 }
 
 describe('evidence key', () => {

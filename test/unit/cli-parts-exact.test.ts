@@ -17,17 +17,8 @@ import { main } from '../../agent/src/cli/main.js';
 import { Progress } from '../../agent/src/cli/progress.js';
 import { version } from '../../agent/src/cli/version.js';
 import type { GeoHeader } from '../../agent/src/enrich/geo-file.js';
-import type { EgressError } from '../../agent/src/errors.js';
 import type { LiveAgent } from '../../agent/src/live/agent.js';
-
-function caught(f: () => unknown): EgressError {
-  try {
-    f();
-  } catch (err) {
-    return err as EgressError;
-  }
-  throw new Error('no error');
-}
+import { caught } from '../support/caught.js';
 
 afterEach(() => {
   vi.useRealTimers();
