@@ -216,6 +216,86 @@ describe('evidence recorder', () => {
     for (const cm of flowComments) expect(comments).toContain(cm);
   });
 
+  it('LAN flows are counted at the end, not logged; outside a session packets, flows, alerts and lookups leave no trace', async () => {
+    // Records of the demo flight as a plain pipeline reports them.
+    const flows: FlowRecord[] = [];
+    const alerts: AlertRecord[] = [];
+    const lookups: LookupRecord[] = [];
+    const p = new ScanPipeline(
+      { flow: (f) => flows.push(f), alert: (a) => alerts.push(a), lookup: (l) => lookups.push(l) },
+      { policy: loadPolicy({ file: POLICY }) },
+    );
+    await replay(p, p);
+    const internet = flows.find((f) => f.internet) as FlowRecord;
+    expect(internet).toBeDefined();
+    expect(alerts.length).toBeGreaterThan(0);
+    expect(lookups.length).toBeGreaterThan(0);
+
+    const r = rig();
+    const meta = r.rec.start('LAN');
+    r.rec.flow({ ...internet, internet: false });
+    r.rec.flow({ ...internet, internet: false });
+    r.rec.flow(internet);
+    r.rec.end();
+    const records = log(r, meta.id);
+    expect(count(records, 'flow')).toBe(1);
+    expect(records.find((x) => x.type === 'session_end')?.data).toMatchObject({
+      flows_internet: 1,
+      flows_local: 2,
+      packets: 0,
+      alerts: 0,
+    });
+
+    // After the end: the whole flight again, and every kind of report.
+    const ring = r.rec.ring.size;
+    await replay(r.rec, r.pipeline);
+    r.rec.flow(internet);
+    r.rec.alert(alerts[0]);
+    r.rec.lookup(lookups[0]);
+    expect(r.rec.ring.size).toBe(ring);
+    expect(r.rec.records).toBe(0);
+    expect(r.rec.counters()['evidence.flagged_flows']).toBe(0);
+    expect(log(r, meta.id)).toEqual(records);
+    expect(listSessions(r.data).map((m) => m.id)).toEqual([meta.id]);
+  });
+
+  it('a flagged flow’s naming DNS packets come out of the ring with the flow’s names, each a DNS packet asking one of them', async () => {
+    const r = rig();
+    const meta = r.rec.start('Ring');
+    await replay(r.rec, r.pipeline);
+    const id = meta.id;
+    r.rec.end();
+    // Every DNS packet in flagged.pcapng carries the name of the flow it named, and was a DNS packet.
+    const out = execFileSync(
+      'tshark',
+      [
+        '-r',
+        join(r.data, 'sessions', id, 'flagged.pcapng'),
+        '-T',
+        'fields',
+        '-e',
+        'frame.comment',
+        '-e',
+        'udp.port',
+        '-e',
+        'tcp.port',
+        '-e',
+        'dns.qry.name',
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    )
+      .split('\n')
+      .filter((l) => l !== '');
+    const dns = out.filter((l) => l.startsWith('dns naming flow '));
+    expect(dns.length).toBeGreaterThan(0);
+    for (const l of dns) {
+      const [comment, udp, tcp, qname] = l.split('\t');
+      expect([...udp.split(','), ...tcp.split(',')], l).toContain('53');
+      const names = /\((.*)\)$/.exec(comment)?.[1].split(', ') ?? [];
+      expect(names).toContain(qname);
+    }
+  });
+
   it('checkpoints on tick once the interval has passed, not before', () => {
     const r = rig({ checkpointSeconds: 5 });
     const meta = r.rec.start('Ticks');
