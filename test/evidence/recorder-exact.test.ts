@@ -90,8 +90,13 @@ async function replay(sink: EvidenceRecorder | ScanPipeline, pipeline: ScanPipel
   await pipeline.finish();
 }
 
-/** What a plain pipeline reports for the demo flight: the oracle for what the log must hold. */
-async function plain(): Promise<{ internet: number; local: number; alerts: number; lookups: number; packets: number }> {
+/** The demo flight's records as a plain pipeline reports them: the oracle for what the log must hold. */
+async function reported(): Promise<{
+  flows: FlowRecord[];
+  alerts: AlertRecord[];
+  lookups: LookupRecord[];
+  packets: number;
+}> {
   const flows: FlowRecord[] = [];
   const alerts: AlertRecord[] = [];
   const lookups: LookupRecord[] = [];
@@ -100,12 +105,17 @@ async function plain(): Promise<{ internet: number; local: number; alerts: numbe
     { policy: loadPolicy({ file: POLICY }) },
   );
   await replay(p, p);
+  return { flows, alerts, lookups, packets: p.packets };
+}
+
+async function plain(): Promise<{ internet: number; local: number; alerts: number; lookups: number; packets: number }> {
+  const r = await reported();
   return {
-    internet: flows.filter((f) => f.internet).length,
-    local: flows.filter((f) => !f.internet).length,
-    alerts: alerts.length,
-    lookups: lookups.length,
-    packets: p.packets,
+    internet: r.flows.filter((f) => f.internet).length,
+    local: r.flows.filter((f) => !f.internet).length,
+    alerts: r.alerts.length,
+    lookups: r.lookups.length,
+    packets: r.packets,
   };
 }
 
@@ -217,15 +227,7 @@ describe('evidence recorder', () => {
   });
 
   it('LAN flows are counted at the end, not logged; outside a session packets, flows, alerts and lookups leave no trace', async () => {
-    // Records of the demo flight as a plain pipeline reports them.
-    const flows: FlowRecord[] = [];
-    const alerts: AlertRecord[] = [];
-    const lookups: LookupRecord[] = [];
-    const p = new ScanPipeline(
-      { flow: (f) => flows.push(f), alert: (a) => alerts.push(a), lookup: (l) => lookups.push(l) },
-      { policy: loadPolicy({ file: POLICY }) },
-    );
-    await replay(p, p);
+    const { flows, alerts, lookups } = await reported();
     const internet = flows.find((f) => f.internet) as FlowRecord;
     expect(internet).toBeDefined();
     expect(alerts.length).toBeGreaterThan(0);
