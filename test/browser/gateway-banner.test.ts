@@ -164,6 +164,9 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     cut = true;
     for (const ws of open) await ws.close();
     await page.locator('[data-testid="broker"]:not([data-state="connected"])').waitFor({ timeout: 10_000 });
+    // The gateway's own red light is on before the press (the page's view of it came over MQTT).
+    for (const end = Date.now() + 60_000; !(await gpio.state()).red && Date.now() < end; ) await sleep(200);
+    expect((await gpio.state()).red, agent.log().slice(-2000)).toBe(true);
     const pressed = Date.now();
     await gpio.press();
     await sleep(2300);
@@ -174,7 +177,9 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
       red = (await gpio.history(pressed)).filter((c) => c.output === 'red').map((c) => c.on);
       if (red.length >= 2) break;
     }
-    expect(red.slice(0, 2)).toEqual([false, true]);
+    const why = () =>
+      `red changes since the press: ${JSON.stringify(red)}\nagent log (end):\n${agent.log().slice(-3000)}`;
+    expect(red.slice(0, 2), why()).toEqual([false, true]);
     expect(agent.log()).toContain('alert acknowledged: red light and buzzer off');
     expect(await banner.getAttribute('data-acknowledgements')).toBe(String(before)); // the page saw none of it
 
