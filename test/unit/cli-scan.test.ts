@@ -9,35 +9,9 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../agent/src/cli/main.js';
+import { egressIn } from '../support/cli-in.js';
 import { ethernet, ipPacket, pcapFile, type Rec, tcpConversation, udpDatagram } from '../support/builders.js';
 import { FIXTURES_DIR, listFixtures } from '../support/fixtures.js';
-
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** main() with captured stdout/stderr; `tty` makes stdout look like a terminal. */
-async function egressIn(args: string[], o: { stdin?: Buffer; tty?: boolean } = {}): Promise<Out> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (b: Buffer) => {
-    stdout += b.toString();
-  });
-  err.on('data', (b: Buffer) => {
-    stderr += b.toString();
-  });
-  if (o.tty) Object.assign(out, { isTTY: true });
-  const code = await main(args, {
-    stdin: Readable.from(o.stdin ? [o.stdin] : []) as unknown as NodeJS.ReadStream,
-    stdout: out as unknown as NodeJS.WriteStream,
-    stderr: err as unknown as NodeJS.WriteStream,
-  });
-  return { code, stdout, stderr };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-scan-in-'));
 const T0 = 1_767_225_600_000_000;
