@@ -6,7 +6,7 @@
 // a flight started or resumed); --quiet; a capture cut short; messages left
 // in the spool when no broker takes them; and every usage error.
 
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -106,6 +106,20 @@ describe('replay prints what it judges', () => {
       if (saved === undefined) delete process.env.EGRESS_DASHBOARD_TOKEN;
       else process.env.EGRESS_DASHBOARD_TOKEN = saved;
     }
+  }, 60_000);
+});
+
+describe('replay leaves the process as it found it', () => {
+  it('its SIGINT and SIGTERM handlers are gone when it ends, normally or with a capture it cannot read', async () => {
+    const before = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+    const r = await egressIn(['replay', FLIGHT, '--speed', 'max', '--quiet', '--data-dir', freshDir(), ...common]);
+    expect(r.code, r.stderr).toBe(0);
+    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
+    const notPcap = join(tmp, 'not-a-capture.pcap');
+    writeFileSync(notPcap, 'this is not a capture file at all');
+    const bad = await egressIn(['replay', notPcap, '--speed', 'max', '--quiet', '--data-dir', freshDir(), ...common]);
+    expect(bad.code).not.toBe(0);
+    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
   }, 60_000);
 });
 

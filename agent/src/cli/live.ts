@@ -144,7 +144,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     capture: () => capture.health(),
     brokerConnected: () => agent.publisher.connected,
   });
-  await untilSignal();
+  await untilSignal().signalled;
   log('stopping: finishing open flows');
   await capture.stop();
   await agent.finishFlows();
@@ -182,7 +182,8 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
     brokerConnected: () => agent.publisher.connected,
   });
   const ac = new AbortController();
-  const stopRequested = untilSignal().then(() => ac.abort());
+  const stop = untilSignal();
+  const stopRequested = stop.signalled.then(() => ac.abort());
   const paced = speed !== 'max';
   const replay = new CaptureReplay(file, agent.sink, {
     speed,
@@ -201,6 +202,7 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
     result = await replay.run();
   } catch (err) {
     // The capture could not be read at all: close the broker, spool and HTTP server before reporting it.
+    stop.cancel();
     await agent.stop(0);
     await signals?.close();
     throw err;
@@ -216,6 +218,7 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
   if (!ac.signal.aborted && agent.spool.pending > 0)
     log(`waiting up to ${lingerMs / 1000} s for the broker to take ${agent.spool.pending} spooled messages`);
   const delivered = await agent.stop(ac.signal.aborted ? 0 : lingerMs, stopRequested);
+  stop.cancel();
   await signals?.close();
   if (result.error) {
     io.stderr.write(`egress: ${result.error.toLine()}\n`);
@@ -309,17 +312,26 @@ function logger(io: CliIo): (line: string) => void {
   return (line) => io.stderr.write(`${new Date().toISOString()} egress: ${line}\n`);
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
+/**
+ * Resolves on the first SIGINT or SIGTERM; `cancel` takes the handlers off
+ * again (a replay that ends by itself), so a caller of main() in the same
+ * process (the tests) keeps its own signal handling.
+ */
+function untilSignal(): { signalled: Promise<void>; cancel(): void } {
+  let cancel = () => {};
+  const signalled = new Promise<void>((resolve) => {
     const done = () => {
+      cancel();
+      resolve();
+    };
+    cancel = () => {
       process.off('SIGINT', done);
       process.off('SIGTERM', done);
-      resolve();
     };
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
+  return { signalled, cancel };
 }
 
 /** Fail before anything starts when the capture cannot be opened. */
