@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPLAY_USAGE, RUN_USAGE } from '../../agent/src/cli/live.js';
-import { egressIn } from '../support/cli-in.js';
 import { ROOT } from '../support/cli.js';
+import { egressIn } from '../support/cli-in.js';
 import { freePort } from '../support/mosquitto.js';
 
 const FLIGHT = join(ROOT, 'scripts/demo-data/flight.pcap');

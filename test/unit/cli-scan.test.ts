@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../agent/src/cli/main.js';
-import { egressIn } from '../support/cli-in.js';
 import { ethernet, ipPacket, pcapFile, type Rec, tcpConversation, udpDatagram } from '../support/builders.js';
+import { egressIn } from '../support/cli-in.js';
 import { FIXTURES_DIR, listFixtures } from '../support/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-scan-in-'));
