@@ -277,7 +277,14 @@ describe('start and end sent to a running agent over MQTT', () => {
   let agent: MqttClient;
   /** What the test answers next: ok, or a refusal; `silent` answers nothing. */
   let answer: { ok: boolean; message: string } | 'silent' = { ok: true, message: '' };
-  const received: { topic: string; id: string; verb: string; token: string; args: Record<string, string> }[] = [];
+  const received: {
+    topic: string;
+    qos: number;
+    id: string;
+    verb: string;
+    token: string;
+    args: Record<string, string>;
+  }[] = [];
   const a = () => ['--data-dir', agentDir, '--gateway', gw, '--broker', broker.url];
 
   beforeAll(async () => {
@@ -293,9 +300,9 @@ describe('start and end sent to a running agent over MQTT', () => {
       );
       agent.once('error', reject);
     });
-    agent.on('message', (topic, payload) => {
+    agent.on('message', (topic, payload, packet) => {
       const c = decodeCommand(payload);
-      received.push({ topic, id: c.id, verb: c.verb, token: c.token, args: { ...c.args } });
+      received.push({ topic, qos: packet.qos, id: c.id, verb: c.verb, token: c.token, args: { ...c.args } });
       if (answer === 'silent') return;
       const reply = `egress/v1/${gw}/reply/${c.verb}`;
       // Another client's reply first: the command must wait for its own id.
@@ -329,6 +336,7 @@ describe('start and end sent to a running agent over MQTT', () => {
     expect(received).toEqual([
       {
         topic: `egress/v1/${gw}/cmd/start_flight`,
+        qos: 1, // sent at least once: the agent must not miss a flight start
         id: expect.stringMatching(/^[0-9a-f]{12}$/),
         verb: 'start_flight',
         token,
@@ -425,6 +433,51 @@ describe('start and end sent to a running agent over MQTT', () => {
       expect(received, what).toEqual([]);
     }
   });
+
+  it('without --broker: the broker on this host at 1883 is asked', async () => {
+    const r = await egressIn(['session', 'end', '--data-dir', agentDir, '--gateway', gw]);
+    expect(r.code).toBe(1);
+    // Whatever answers there (nothing, in a test), the message names where it asked.
+    expect(r.stderr).toMatch(
+      /^egress: EGRESS_BROKER_UNAVAILABLE: (cannot reach the agent's broker|no answer to end_flight from gateway gw-cmd) at mqtt:\/\/127\.0\.0\.1:1883/,
+    );
+  }, 20_000);
+
+  it('a data directory without a token sends an empty one (the broker decides)', async () => {
+    const open = new Mosquitto();
+    await open.start();
+    const listener = connect(open.url, { reconnectPeriod: 0 });
+    const tokens: string[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        listener.once('connect', () =>
+          listener.subscribe(`egress/v1/${gw}/cmd/+`, { qos: 1 }, (e) => (e ? reject(e) : resolve())),
+        );
+        listener.once('error', reject);
+      });
+      listener.on('message', (_t, payload) => {
+        const c = decodeCommand(payload);
+        tokens.push(c.token);
+        listener.publish(
+          `egress/v1/${gw}/reply/${c.verb}`,
+          encodeCommandReply({ id: c.id, ok: true, code: '', message: 'ok' }),
+          { qos: 1 },
+        );
+      });
+      const bare = mkdtempSync(join(tmpdir(), 'egress-evidence-in-bare-'));
+      mkdirSync(join(bare, 'spool'));
+      writeFileSync(join(bare, 'spool', 'lock'), String(holder.pid));
+      const saved = process.env.EGRESS_DASHBOARD_TOKEN;
+      delete process.env.EGRESS_DASHBOARD_TOKEN;
+      const r = await egressIn(['session', 'start', '--data-dir', bare, '--gateway', gw, '--broker', open.url]);
+      if (saved !== undefined) process.env.EGRESS_DASHBOARD_TOKEN = saved;
+      expect(r).toEqual({ code: 0, stdout: 'ok\n', stderr: '' });
+      expect(tokens).toEqual(['']);
+    } finally {
+      listener.end(true);
+      await open.stop();
+    }
+  }, 30_000);
 
   it('no answer within 10 s: EGRESS_BROKER_UNAVAILABLE naming the command, the gateway and the broker', async () => {
     answer = 'silent';
