@@ -7,12 +7,11 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DB_USAGE, dbCommand } from '../../agent/src/cli/db.js';
 import { main } from '../../agent/src/cli/main.js';
 import { DEFAULT_GEO_PATH } from '../../agent/src/enrich/geo.js';
-import { readGeoHeader } from '../../agent/src/enrich/geo-file.js';
+import { capturedIo } from '../support/cli-in.js';
 import { writeFakeSources } from '../support/geo-bundle.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'egress-db-in-'));
@@ -20,24 +19,9 @@ const tmp = mkdtempSync(join(tmpdir(), 'egress-db-in-'));
 const NOW = Date.UTC(2026, 11, 4, 12);
 
 async function db(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = new PassThrough().on('data', (b: Buffer) => {
-    stdout += b.toString();
-  });
-  const err = new PassThrough().on('data', (b: Buffer) => {
-    stderr += b.toString();
-  });
-  const code = await dbCommand(
-    args,
-    {
-      stdin: Readable.from([]) as unknown as NodeJS.ReadStream,
-      stdout: out as unknown as NodeJS.WriteStream,
-      stderr: err as unknown as NodeJS.WriteStream,
-    },
-    () => NOW,
-  );
-  return { code, stdout, stderr };
+  const c = capturedIo();
+  const code = await dbCommand(args, c.io, () => NOW);
+  return { code, stdout: c.stdout(), stderr: c.stderr() };
 }
 
 /** An EgressError thrown by dbCommand, as `code: message`. */
@@ -194,18 +178,9 @@ describe('usage', () => {
   });
 
   it('through main(): a usage error exits 2, and the data directory comes from EGRESS_DATA_DIR', async () => {
-    const err = new PassThrough();
-    let stderr = '';
-    err.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    const io = {
-      stdin: Readable.from([]) as unknown as NodeJS.ReadStream,
-      stdout: new PassThrough() as unknown as NodeJS.WriteStream,
-      stderr: err as unknown as NodeJS.WriteStream,
-    };
-    expect(await main(['db', 'frobnicate'], io)).toBe(2);
-    expect(stderr).toMatch(/^egress: EGRESS_USAGE: unknown db command "frobnicate"\n/);
+    const c = capturedIo();
+    expect(await main(['db', 'frobnicate'], c.io)).toBe(2);
+    expect(c.stderr()).toMatch(/^egress: EGRESS_USAGE: unknown db command "frobnicate"\n/);
     const saved = process.env.EGRESS_DATA_DIR;
     process.env.EGRESS_DATA_DIR = join(tmp, 'data');
     try {

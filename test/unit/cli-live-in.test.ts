@@ -42,6 +42,13 @@ async function fromScan(file: string, policy: string[]) {
   return { alerts, packets: stats.packets as number, flows: ev.filter((e) => e.event_type === 'flow').length };
 }
 
+/** `replay FILE` as fast as it goes, alerts not printed. */
+const quietReplay = (file: string, ...more: string[]) => ['replay', file, '--speed', 'max', '--quiet', ...more];
+
+/** The line replay ends with, for what scan found. */
+const summary = (w: { packets: number; flows: number; alerts: string[] }) =>
+  `replayed ${w.packets} packets; flows: ${w.flows} to the internet, 0 local; alerts: ${w.alerts.length}\n`;
+
 const logLines = (stderr: string) =>
   stderr
     .split('\n')
@@ -55,9 +62,7 @@ describe('replay prints what it judges', () => {
     const dir = freshDir();
     const r = await egressIn(['replay', FLIGHT, '--policy', POLICY, '--speed', 'max', '--data-dir', dir, ...common]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe(
-      `${want.alerts.join('')}replayed ${want.packets} packets; flows: ${want.flows} to the internet, 0 local; alerts: ${want.alerts.length}\n`,
-    );
+    expect(r.stdout).toBe(`${want.alerts.join('')}${summary(want)}`);
     const log = logLines(r.stderr);
     expect(log[0]).toMatch(
       new RegExp(
@@ -88,16 +93,14 @@ describe('replay prints what it judges', () => {
       ...common,
     ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe(
-      `replayed ${want.packets} packets; flows: ${want.flows} to the internet, 0 local; alerts: ${want.alerts.length}\n`,
-    );
+    expect(r.stdout).toBe(summary(want));
   }, 60_000);
 
   it('the token from EGRESS_DASHBOARD_TOKEN is not stored, and the log says so', async () => {
     const saved = process.env.EGRESS_DASHBOARD_TOKEN;
     process.env.EGRESS_DASHBOARD_TOKEN = 'env-token-0123456789abcdef';
     try {
-      const r = await egressIn(['replay', FLIGHT, '--speed', 'max', '--quiet', '--data-dir', freshDir(), ...common]);
+      const r = await egressIn(quietReplay(FLIGHT, '--data-dir', freshDir(), ...common));
       expect(r.code, r.stderr).toBe(0);
       expect(logLines(r.stderr)[1]).toBe(
         'viewer login for the dashboard and `egress tail`: user egress-viewer, token env-token-0123456789abcdef (from EGRESS_DASHBOARD_TOKEN, not stored: give `egress tail` the same variable or a --token-file)',
@@ -112,12 +115,12 @@ describe('replay prints what it judges', () => {
 describe('replay leaves the process as it found it', () => {
   it('its SIGINT and SIGTERM handlers are gone when it ends, normally or with a capture it cannot read', async () => {
     const before = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
-    const r = await egressIn(['replay', FLIGHT, '--speed', 'max', '--quiet', '--data-dir', freshDir(), ...common]);
+    const r = await egressIn(quietReplay(FLIGHT, '--data-dir', freshDir(), ...common));
     expect(r.code, r.stderr).toBe(0);
     expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
     const notPcap = join(tmp, 'not-a-capture.pcap');
     writeFileSync(notPcap, 'this is not a capture file at all');
-    const bad = await egressIn(['replay', notPcap, '--speed', 'max', '--quiet', '--data-dir', freshDir(), ...common]);
+    const bad = await egressIn(quietReplay(notPcap, '--data-dir', freshDir(), ...common));
     expect(bad.code).not.toBe(0);
     expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
   }, 60_000);
@@ -126,18 +129,7 @@ describe('replay leaves the process as it found it', () => {
 describe('replay with --session', () => {
   it('starts a flight and ends it at the end; with a flight already open, resumes and ends that one', async () => {
     const dir = freshDir();
-    const r = await egressIn([
-      'replay',
-      FLIGHT,
-      '--speed',
-      'max',
-      '--quiet',
-      '--session',
-      'first',
-      '--data-dir',
-      dir,
-      ...common,
-    ]);
+    const r = await egressIn(quietReplay(FLIGHT, '--session', 'first', '--data-dir', dir, ...common));
     expect(r.code, r.stderr).toBe(0);
     const ids = () => readdirSync(join(dir, 'sessions')).filter((n) => n !== 'open');
     expect(ids()).toHaveLength(1);
@@ -147,18 +139,7 @@ describe('replay with --session', () => {
 
     const open = await egressIn(['session', 'start', '--name', 'already', '--gateway', 'gw-in', '--data-dir', dir]);
     const openId = open.stdout.match(/^flight (\S+) started/)?.[1];
-    const again = await egressIn([
-      'replay',
-      FLIGHT,
-      '--speed',
-      'max',
-      '--quiet',
-      '--session',
-      'second',
-      '--data-dir',
-      dir,
-      ...common,
-    ]);
+    const again = await egressIn(quietReplay(FLIGHT, '--session', 'second', '--data-dir', dir, ...common));
     expect(again.code, again.stderr).toBe(0);
     expect(logLines(again.stderr)).toContain(`flight ${openId} resumed; --session "second" ends it at stop`);
     const states = (await egressIn(['session', 'list', '--json', '--data-dir', dir])).stdout
@@ -179,30 +160,26 @@ describe('replay when things go wrong', () => {
     expect(want.packets).toBeGreaterThan(0);
     const r = await egressIn(['replay', TRUNCATED, '--speed', 'max', '--data-dir', freshDir(), ...common]);
     expect(r.code).toBe(3);
-    expect(r.stdout).toBe(
-      `${want.alerts.join('')}replayed ${want.packets} packets; flows: ${want.flows} to the internet, 0 local; alerts: ${want.alerts.length}\n`,
-    );
+    expect(r.stdout).toBe(`${want.alerts.join('')}${summary(want)}`);
     expect(r.stderr).toMatch(/\negress: EGRESS_PCAP_TRUNCATED at byte \d+ of [^\n]+\n$/);
   }, 60_000);
 
   it('no broker takes the messages: the log says how many stay in the spool, exit 1', async () => {
     const port = await freePort();
-    const r = await egressIn([
-      'replay',
-      FLIGHT,
-      '--speed',
-      'max',
-      '--quiet',
-      '--broker',
-      `mqtt://127.0.0.1:${port}`,
-      '--no-http',
-      '--linger',
-      '1',
-      '--gateway',
-      'gw-in',
-      '--data-dir',
-      freshDir(),
-    ]);
+    const r = await egressIn(
+      quietReplay(
+        FLIGHT,
+        '--broker',
+        `mqtt://127.0.0.1:${port}`,
+        '--no-http',
+        '--linger',
+        '1',
+        '--gateway',
+        'gw-in',
+        '--data-dir',
+        freshDir(),
+      ),
+    );
     expect(r.code).toBe(1);
     const log = logLines(r.stderr);
     const pending = log.find((l) => l.startsWith('waiting up to 1 s for the broker to take '));
@@ -233,20 +210,9 @@ describe('replay when things go wrong', () => {
   });
 
   it('replay --linger 0 is allowed (no wait)', async () => {
-    const r = await egressIn([
-      'replay',
-      FLIGHT,
-      '--speed',
-      'max',
-      '--quiet',
-      '--linger',
-      '0',
-      '--no-http',
-      '--mqtt-port',
-      '0',
-      '--data-dir',
-      freshDir(),
-    ]);
+    const r = await egressIn(
+      quietReplay(FLIGHT, '--linger', '0', '--no-http', '--mqtt-port', '0', '--data-dir', freshDir()),
+    );
     expect([r.code, r.stderr.includes('EGRESS_USAGE')]).toEqual([expect.any(Number), false]);
   }, 60_000);
 

@@ -9,7 +9,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { connect, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../agent/src/cli/main.js';
@@ -20,7 +19,7 @@ import { encodeLookupAlert } from '../../agent/src/mqtt/lookup-alert.js';
 import { FlowApp } from '../../agent/src/names/flow-app.js';
 import type { AlertRecord } from '../../agent/src/output/flow-record.js';
 import type { LookupRecord } from '../../agent/src/policy/lookups.js';
-import { egressIn } from '../support/cli-in.js';
+import { capturedIo, egressIn } from '../support/cli-in.js';
 import { freePort, Mosquitto } from '../support/mosquitto.js';
 
 const pb = egress.v1;
@@ -66,31 +65,20 @@ async function tail(
   rest: Msg[] = [],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   await publish(first, true);
-  let stdout = '';
-  let stderr = '';
-  const out = new PassThrough().on('data', (b: Buffer) => {
-    stdout += b.toString();
-  });
-  const err = new PassThrough().on('data', (b: Buffer) => {
-    stderr += b.toString();
-  });
-  const exited = main(['tail', ...args], {
-    stdin: Readable.from([]) as unknown as NodeJS.ReadStream,
-    stdout: out as unknown as NodeJS.WriteStream,
-    stderr: err as unknown as NodeJS.WriteStream,
-  });
+  const c = capturedIo();
+  const exited = main(['tail', ...args], c.io);
   let code: number | null = null;
   void exited.then((c) => {
     code = c;
   });
   try {
-    await until('the first message', () => stdout !== '' || code !== null);
+    await until('the first message', () => c.stdout() !== '' || code !== null);
     for (const m of rest) await publish(m);
     await exited;
   } finally {
     await publish([first[0], Buffer.alloc(0)], true); // clear the retained message, with no subscriber left
   }
-  return { code: code as unknown as number, stdout, stderr };
+  return { code: code as unknown as number, stdout: c.stdout(), stderr: c.stderr() };
 }
 
 const topic = (gw: string, kind: string) => `egress/v1/${gw}/${kind}`;
