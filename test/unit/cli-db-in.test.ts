@@ -4,13 +4,14 @@
 // and rollback, which data info says is in use, the note when the shipped
 // data is newer, and every refusal with its code and exit status.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DB_USAGE, dbCommand } from '../../agent/src/cli/db.js';
 import { main } from '../../agent/src/cli/main.js';
 import { DEFAULT_GEO_PATH } from '../../agent/src/enrich/geo.js';
+import type { EgressError } from '../../agent/src/errors.js';
 import { capturedIo } from '../support/cli-in.js';
 import { writeFakeSources } from '../support/geo-bundle.js';
 
@@ -24,14 +25,20 @@ async function db(args: string[]): Promise<{ code: number; stdout: string; stder
   return { code, stdout: c.stdout(), stderr: c.stderr() };
 }
 
-/** An EgressError thrown by dbCommand, as `code: message`. */
-async function refusal(args: string[]): Promise<string> {
+/** The EgressError dbCommand throws. */
+async function thrown(args: string[]): Promise<EgressError> {
   try {
     await db(args);
   } catch (e) {
-    return `${(e as { code: string }).code}: ${(e as Error).message}`;
+    return e as EgressError;
   }
   throw new Error(`db ${args.join(' ')} did not fail`);
+}
+
+/** The EgressError dbCommand throws, as `code: message`. */
+async function refusal(args: string[]): Promise<string> {
+  const e = await thrown(args);
+  return `${e.code}: ${e.message}`;
 }
 
 const bundles: Record<'a' | 'b' | 'old', string> = {
@@ -66,11 +73,15 @@ describe('build', () => {
     120_000,
   );
 
-  it('a failing build names the package and writes nothing', async () => {
+  it('a failing build names the package, without the build script’s prefix, and writes nothing', async () => {
     const out = join(tmp, 'x.egdb');
-    expect(await refusal(['build', '--from', join(tmp, 'no-packages'), '--out', out])).toMatch(
-      /^EGRESS_GEO_BUILD_FAILED: cannot build the geo data: .*@ip-location-db\//,
-    );
+    const from = join(tmp, 'no-packages');
+    const e = await thrown(['build', '--from', from, '--out', out]);
+    expect([e.code, e.message, e.facts]).toEqual([
+      'EGRESS_GEO_BUILD_FAILED',
+      `cannot build the geo data: package @ip-location-db/geo-whois-asn-country not found in ${from}/node_modules`,
+      expect.objectContaining({ file: from }),
+    ]);
     expect(existsSync(out)).toBe(false);
   }, 60_000);
 
@@ -147,6 +158,18 @@ describe('update, rollback and info', () => {
       `installed geo data ${built.old} into ${join(tmp, 'old-data', 'geo', 'geo.bin')}\n` +
         `note: the data shipped with the agent is newer (from ${shipped.data_date} (sha256 ${shipped.sha256.slice(0, 12)}…)) and stays in use\n`,
     );
+  });
+
+  it('rollback when the installed file is gone: the kept data comes back, nothing is kept in turn', async () => {
+    const own = ['--data-dir', join(tmp, 'gone-data')];
+    await db(['update', bundles.a, ...own]);
+    await db(['update', bundles.b, ...own]);
+    rmSync(join(tmp, 'gone-data', 'geo', 'geo.bin'));
+    expect(await db(['rollback', ...own])).toEqual({
+      code: 0,
+      stdout: `rolled back to geo data ${built.a}\n`,
+      stderr: '',
+    });
   });
 
   it('refusals: an unreadable or damaged bundle, nothing to roll back to', async () => {

@@ -123,6 +123,19 @@ describe('options reach their checks', () => {
     delete process.env.EGRESS_BROKER_PASSWORD;
   });
 
+  it('--mqtt-port 65535 is a port like any other', async () => {
+    const r = await selftest(['--mqtt-port', '65535']);
+    expect([r.code === 2, r.check('broker').facts.port]).toEqual([false, 65535]);
+  });
+
+  it('--wait is in seconds: tcpdump on lo gets that long to see a packet', async () => {
+    const r = await egressIn(['selftest', '--json', '-i', 'lo', '--wait', '1', '--data-dir', dir]);
+    const capture = (JSON.parse(r.stdout) as { checks: Check[] }).checks.find((c) => c.id === 'capture') as Check;
+    // Either a packet came (anything on loopback), or the wait of 1000 ms ran out after tcpdump listened.
+    if (capture.status === 'pass') expect(capture.facts.first_packet_ms).toEqual(expect.any(Number));
+    else expect(capture).toMatchObject({ status: 'warn', facts: { wait_ms: 1000, listening: true } });
+  });
+
   it('--gpio sim passes; no driver is a skip', async () => {
     expect((await selftest(['--gpio', 'sim'])).check('gpio')).toMatchObject({
       status: 'pass',
@@ -162,6 +175,13 @@ describe('forms and exit status', () => {
       const r = await egressIn(['selftest', ...args]);
       expect([r.code, r.stdout], args.join(' ')).toEqual([2, '']);
       expect(r.stderr.startsWith(`egress: EGRESS_USAGE: ${why}`), r.stderr).toBe(true);
+    }
+    for (const f of ['ca', 'cert', 'key']) {
+      const r = await egressIn(['selftest', '--broker', broker.url, `--${f}`, join(dir, 'none.pem')]);
+      expect([r.code, r.stderr]).toEqual([
+        1,
+        `egress: EGRESS_BROKER_UNAVAILABLE: cannot read --${f} ${join(dir, 'none.pem')}: ENOENT: no such file or directory, open '${join(dir, 'none.pem')}'\n`,
+      ]);
     }
     const ca = await egressIn(['selftest', '--broker', broker.url, '--ca', join(dir, 'none.pem')]);
     expect([ca.code, ca.stderr]).toEqual([

@@ -19,6 +19,7 @@ import { encodeLookupAlert } from '../../agent/src/mqtt/lookup-alert.js';
 import { FlowApp } from '../../agent/src/names/flow-app.js';
 import type { AlertRecord } from '../../agent/src/output/flow-record.js';
 import type { LookupRecord } from '../../agent/src/policy/lookups.js';
+import { spawnEgress } from '../support/cli.js';
 import { capturedIo, egressIn } from '../support/cli-in.js';
 import { freePort, Mosquitto } from '../support/mosquitto.js';
 
@@ -85,14 +86,14 @@ const topic = (gw: string, kind: string) => `egress/v1/${gw}/${kind}`;
 const CLIENT = 0x0a000002 | 0; // 10.0.0.2
 const SERVER = 0xcb007109 | 0; // 203.0.113.9
 
-function flow(o: { proto?: 'TCP' | 'UDP' | 'ICMP'; geo?: boolean } = {}): FlowApp {
+function flow(o: { proto?: 'TCP' | 'UDP' | 'ICMP'; geo?: boolean; noOrg?: boolean } = {}): FlowApp {
   const proto = o.proto ?? 'TCP';
   const ports = proto === 'ICMP' ? null : 1;
   const a = new FlowApp(7, ports && 40000, ports && 443, proto, false, CLIENT, 0, 0, 0, SERVER, 0, 0, 0);
   if (o.geo) {
     a.country = 'CN';
     a.asn = 37963;
-    a.asOrg = 'Hangzhou Alibaba';
+    a.asOrg = o.noOrg ? '' : 'Hangzhou Alibaba';
     a.asCountry = 'CN';
   }
   return a;
@@ -100,7 +101,7 @@ function flow(o: { proto?: 'TCP' | 'UDP' | 'ICMP'; geo?: boolean } = {}): FlowAp
 
 function alert(
   gw: string,
-  o: { names?: string[]; proto?: 'TCP' | 'UDP' | 'ICMP'; geo?: boolean; text?: string } = {},
+  o: { names?: string[]; proto?: 'TCP' | 'UDP' | 'ICMP'; geo?: boolean; noOrg?: boolean; text?: string } = {},
 ): Msg {
   const a: AlertRecord = {
     tsUs: T,
@@ -178,6 +179,75 @@ describe('alerts as lines for people', () => {
         '    Connects to a.example in China.\n',
     );
   });
+});
+
+describe('an AS without an organisation name', () => {
+  it('leaves the name out instead of printing an empty field', async () => {
+    const r = await tail(
+      ['--broker', broker.url, ...auth, '--gateway', 'gw-m', '--count', '1'],
+      alert('gw-m', { geo: true, noOrg: true }),
+    );
+    expect(r.stdout.split('\n')[0]).toContain(' b.example,a.example  CN AS37963  [deny_country, not_allowlisted]');
+  });
+});
+
+describe('the process around it', () => {
+  it('takes its SIGINT handler off when it ends', async () => {
+    const before = process.listenerCount('SIGINT');
+    const r = await tail(['--broker', broker.url, ...auth, '--gateway', 'gw-n', '--count', '1'], alert('gw-n'));
+    expect(r.code).toBe(0);
+    expect(process.listenerCount('SIGINT')).toBe(before);
+  });
+
+  it('Ctrl-C ends it with status 0 (the real command, in its own process)', async () => {
+    const child = spawnEgress(['tail', '--broker', broker.url, ...auth, '--gateway', 'gw-o'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once('exit', (c, s) => r([c, s])));
+    try {
+      await until('tail to listen', () => stderr.includes('listening on'));
+      child.kill('SIGINT');
+      const timeout = new Promise<string>((r) => setTimeout(() => r('still running 10 s after SIGINT'), 10_000));
+      expect(await Promise.race([exited, timeout])).toEqual([0, null]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('keeps listening through a broker restart (a reconnect error after the first connection is not fatal)', async () => {
+    const own = new Mosquitto({ users: { [VIEWER_USER]: TOKEN, 'test-pub': 'pub-pw' } });
+    await own.start();
+    const send = async (text: string) => {
+      const p = connect(own.url, { username: 'test-pub', password: 'pub-pw', reconnectPeriod: 0 });
+      await new Promise<void>((resolve, reject) => {
+        p.once('connect', () => resolve());
+        p.once('error', reject);
+      });
+      const [t, payload] = alert('gw-p', { text });
+      await new Promise<void>((resolve, reject) =>
+        p.publish(t, payload, { qos: 1, retain: true }, (e) => (e ? reject(e) : resolve())),
+      );
+      p.end(true);
+    };
+    try {
+      await send('before');
+      const c = capturedIo();
+      const exited = main(['tail', '--broker', own.url, ...auth, '--gateway', 'gw-p', '--count', '2'], c.io);
+      await until('the first alert', () => c.stdout().includes('before'));
+      await own.stop();
+      await new Promise((r) => setTimeout(r, 1500)); // at least one reconnect attempt fails
+      await own.start();
+      await send('after');
+      expect(await exited).toBe(0);
+      expect(c.stdout().match(/^ {4}\S+$/gm)).toEqual(['    before', '    after']);
+    } finally {
+      await own.stop();
+    }
+  }, 30_000);
 });
 
 describe('--count, --gateway and damaged payloads', () => {

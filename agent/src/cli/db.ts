@@ -166,6 +166,7 @@ function build(out: string, from: string | undefined, now: () => number): string
     const h = readGeoHeader(bin);
     return `built ${out} (${(bundle.byteLength / 1048576).toFixed(1)} MiB, geo data ${describe(h, now)}); install it with \`egress db update ${out}\`\n`;
   } finally {
+    // Stryker disable next-line BooleanLiteral: the folder was made above and is there to remove; force only matters if it were not
     rmSync(tmp, { recursive: true, force: true });
   }
 }
