@@ -6,13 +6,15 @@
 // a flight started or resumed); --quiet; a capture cut short; messages left
 // in the spool when no broker takes them; and every usage error.
 
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPLAY_USAGE, RUN_USAGE } from '../../agent/src/cli/live.js';
+import { main } from '../../agent/src/cli/main.js';
 import { ROOT } from '../support/cli.js';
-import { egressIn } from '../support/cli-in.js';
+import { capturedIo, egressIn } from '../support/cli-in.js';
 import { freePort } from '../support/mosquitto.js';
 
 const FLIGHT = join(ROOT, 'scripts/demo-data/flight.pcap');
@@ -237,4 +239,129 @@ describe('replay when things go wrong', () => {
   ])('%s --help', async (cmd, usage) => {
     expect(await egressIn([cmd, '--help'])).toEqual({ code: 0, stdout: `${usage}\n`, stderr: '' });
   });
+});
+
+/** main() running until `ready` shows in its log, then SIGTERM (the process's own handlers are only the command's). */
+async function runUntil(args: string[], ready: (log: string) => boolean) {
+  const c = capturedIo();
+  const exited = main(args, c.io);
+  let code: number | null = null;
+  void exited.then((n) => {
+    code = n;
+  });
+  for (let i = 0; i < 600 && !ready(c.stderr()) && code === null; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(ready(c.stderr()), c.stderr()).toBe(true);
+  process.emit('SIGTERM');
+  return { code: await exited, stdout: c.stdout(), stderr: c.stderr() };
+}
+
+describe('run, --loop and the log around them (in process, stopped by SIGTERM)', () => {
+  it('run: tcpdump with the interface, buffer, filter and the agent’s own ports left out; where it captures; stops with 0', async () => {
+    const tcpdump = execFileSync('sh', ['-c', 'command -v tcpdump'], { encoding: 'utf8' }).trim();
+    const r = await runUntil(
+      [
+        'run',
+        '-i',
+        'lo',
+        '--tcpdump',
+        tcpdump,
+        '--capture-buffer',
+        '4096',
+        '--filter',
+        'udp port 9',
+        '--clean-interval',
+        '7',
+        '--mqtt-port',
+        '0',
+        '--http',
+        '127.0.0.1:0',
+        '--gateway',
+        'gw-in',
+        '--data-dir',
+        freshDir(),
+      ],
+      (log) => log.includes('capturing on lo'),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const log = logLines(r.stderr);
+    const broker = log[0].match(/broker mqtt:\/\/127\.0\.0\.1:(\d+)$/)?.[1];
+    const http = log.find((l) => l.startsWith('dashboard: '))?.match(/^dashboard: http:\/\/127\.0\.0\.1:(\d+)\//)?.[1];
+    expect([broker, http]).toEqual([expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+$/)]);
+    const start = log.find((l) => l.startsWith('starting capture: ')) ?? '';
+    expect(start.startsWith(`starting capture: ${tcpdump} `)).toBe(true);
+    for (const part of [
+      '-i lo',
+      '-B 4096',
+      'udp port 9',
+      `host 127.0.0.1 and src port ${broker})`,
+      `host 127.0.0.1 and dst port ${http})`,
+    ])
+      expect(start, part).toContain(part);
+    expect(log).toContainEqual(expect.stringMatching(/^capturing on lo \(\S+\), tcpdump pid \d+$/));
+    expect(log.at(-1)).toBe('stopping: finishing open flows');
+    expect(r.stdout).toBe('');
+  }, 60_000);
+
+  it('replay --loop starts over, says which pass, and on SIGTERM prints the summary marked stopped and exits 0 at once', async () => {
+    const r = await runUntil(
+      ['replay', FLIGHT, '--loop', '--speed', 'max', '--quiet', '--data-dir', freshDir(), ...common],
+      (log) => log.includes('replay starts over (pass 3)'),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const log = logLines(r.stderr);
+    expect(log.filter((l) => l.startsWith('replay starts over')).slice(0, 2)).toEqual([
+      'replay starts over (pass 2)',
+      'replay starts over (pass 3)',
+    ]);
+    expect(r.stdout).toMatch(/^replayed \d+ packets \(stopped\); flows: /);
+    expect(r.stderr).not.toContain('waiting up to');
+  }, 60_000);
+
+  it('the dashboard address with its token, and whether the dashboard is built', async () => {
+    const dir = freshDir();
+    const r = await egressIn(
+      quietReplay(FLIGHT, '--http', '127.0.0.1:0', '--mqtt-port', '0', '--linger', '1', '--data-dir', dir),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const token = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')).dashboard;
+    const built = existsSync(join(ROOT, 'dashboard/dist/index.html'));
+    expect(logLines(r.stderr)).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^dashboard: http://127\\.0\\.0\\.1:\\d+/\\?token=${encodeURIComponent(token)} \\(MQTT over WebSocket at /mqtt\\)${built ? '' : '; not built yet: run pnpm build'}$`,
+        ),
+      ),
+    );
+  }, 60_000);
+
+  it('messages left by an earlier run are sent on the next start, and the log says how many', async () => {
+    const dir = freshDir();
+    const port = await freePort();
+    const first = await egressIn(
+      quietReplay(
+        FLIGHT,
+        '--broker',
+        `mqtt://127.0.0.1:${port}`,
+        '--no-http',
+        '--linger',
+        '0',
+        '--gateway',
+        'gw-in',
+        '--data-dir',
+        dir,
+      ),
+    );
+    expect(first.code).toBe(1);
+    const left = Number(
+      logLines(first.stderr)
+        .at(-1)
+        ?.match(/^(\d+) messages stay in the spool/)?.[1],
+    );
+    expect(left).toBeGreaterThan(0);
+    const second = await egressIn(quietReplay(FLIGHT, '--data-dir', dir, ...common));
+    expect(second.code, second.stderr).toBe(0);
+    expect(logLines(second.stderr)).toContain(`${left} messages from an earlier run are in the spool; sending`);
+    const third = await egressIn(quietReplay(FLIGHT, '--data-dir', freshDir(), ...common));
+    expect(third.stderr).not.toContain('from an earlier run');
+  }, 60_000);
 });

@@ -305,9 +305,12 @@ export class LiveAgent {
     if (this.session && this.endSessionOnStop) this.endFlight();
     else this.evidence.suspend();
     const historyClosed = this.history?.close(flushMs);
-    const delivered = await this.publisher.flush(flushMs, interrupt);
+    await this.publisher.flush(flushMs, interrupt);
     await historyClosed;
     await this.publisher.close();
+    // Acknowledgements that arrive while the "offline" status goes out count: what is delivered
+    // is what the spool no longer holds once the connection is closed.
+    const delivered = this.spool.pending === 0;
     this.spool.close();
     await this.broker?.close();
     await this.http?.close();
