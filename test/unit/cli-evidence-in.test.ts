@@ -431,6 +431,9 @@ describe('start and end sent to a running agent over MQTT', () => {
         what,
       ).toEqual([0, true]);
       expect(received, what).toEqual([]);
+      // No --name: the flight has an empty one, not a made-up one.
+      const listed = await egressIn(['session', 'list', '--json', '--data-dir', own]);
+      expect(JSON.parse(listed.stdout).name, what).toBe('');
     }
   });
 
