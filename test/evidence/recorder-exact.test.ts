@@ -435,7 +435,8 @@ describe('evidence recorder: what a flagged flow takes from the ring', () => {
     let t = Date.parse('2026-05-01T10:00:00Z') * 1000;
     const send = (ip: Buffer): number => {
       const f = ethernet(ip);
-      r.rec.packet(f, 0, f.length, f.length, (t += 1000), 1);
+      t += 1000;
+      r.rec.packet(f, 0, f.length, f.length, t, 1);
       return r.pipeline.lastFlowId;
     };
     const udp = (src: string, dst: string, sport: number, dport: number, payload: Buffer) =>
@@ -462,7 +463,8 @@ describe('evidence recorder: what a flagged flow takes from the ring', () => {
     expect(id).toBeGreaterThan(0);
     expect(r.rec.ring.size).toBe(8);
 
-    const alert = { ...template, app: { ...template.app, flowId: id }, names: ['evil.example'] };
+    const alert: AlertRecord = { ...template, names: ['evil.example'] };
+    (alert.app as { flowId: number }).flowId = id; // the probe's alert, for the crafted flow
     r.rec.alert(alert);
     // Later: the flow's packets go straight to the file; a new lookup of the name stays in the ring,
     // a second alert on the flow takes nothing more.

@@ -270,7 +270,13 @@ describe('spool read window: damage', () => {
   it.each([
     ['a payload byte in the middle (CRC)', 3, 24 + FLOW.length, Buffer.from('X'), [1, 2, 4, 5, 6]],
     ['the sync word in the middle', 4, 0, u32(0), [1, 2, 3, 5, 6]],
-    ['a payload byte of the last record (nothing valid after it)', 6, 24 + FLOW.length, Buffer.from('X'), [1, 2, 3, 4, 5]],
+    [
+      'a payload byte of the last record (nothing valid after it)',
+      6,
+      24 + FLOW.length,
+      Buffer.from('X'),
+      [1, 2, 3, 4, 5],
+    ],
     ['the length of the last record, past the file’s end', 6, 4, u32(1_000_000), [1, 2, 3, 4, 5]],
     ['the length of a middle record, past the file’s end', 2, 4, u32(1_000_000), [1, 3, 4, 5, 6]],
   ])('found after open, before the window read it: %s is skipped and counted once', (_, seq, within, bytes, want) => {

@@ -189,9 +189,7 @@ export class EvidenceRecorder implements PacketSink {
     const pcap = this.pcap;
     if (pcap === null) return;
     this.ring.take(
-      (p) =>
-        p.flowId === id ||
-        (p.mark === 1 && wire.some((w) => p.buf.subarray(p.off, p.off + p.caplen).includes(w))),
+      (p) => p.flowId === id || (p.mark === 1 && wire.some((w) => p.buf.subarray(p.off, p.off + p.caplen).includes(w))),
       (p) =>
         pcap.write(
           p.buf,
@@ -262,17 +260,9 @@ export class EvidenceRecorder implements PacketSink {
     this.session = s;
     this.lastCheckpointUs = this.now();
     const file = join(s.dir, 'flagged.pcapng');
-    this.pcap = new FlaggedPcap(
-      file,
-      this.pcapBytes,
-      `Egress Sentinel ${this.ctx.version}`,
-      fileSize(file),
-    );
+    this.pcap = new FlaggedPcap(file, this.pcapBytes, `Egress Sentinel ${this.ctx.version}`, fileSize(file));
     this.pcap.onTruncated = () =>
-      this.append(
-        'pcap_truncated',
-        JSON.stringify({ file: 'flagged.pcapng', max_bytes: this.pcapBytes }),
-      );
+      this.append('pcap_truncated', JSON.stringify({ file: 'flagged.pcapng', max_bytes: this.pcapBytes }));
   }
 
   private append(type: string, data: string): void {

@@ -186,6 +186,7 @@ function scanSegment(
       off = r.next;
       continue;
     }
+    // Stryker disable next-line ArithmeticOperator: the record at `off` did not parse, so a search from off - 1 finds the same next record
     const next = resync(buf, off + 1, buf.length, r);
     if (next < 0 && newest) {
       counters.torn++;
