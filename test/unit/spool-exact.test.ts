@@ -191,6 +191,8 @@ describe('spool dropping', () => {
     expect(s.counters.dropped_alert).toBe(63);
     expect(s.bytes).toBe(diskBytes(dir));
     expect(files(dir, 'bulk-').map((f) => statSync(join(dir, f)).size)).toEqual([16]);
+    // Its header is due for fsync with the next group commit.
+    expect(inside(s).groups[1].segments.map((x) => x.dirty)).toEqual([true]);
     // The flow group goes on in its new segment.
     const seq = s.append('flow', TOPIC.flow, Buffer.from('after'));
     const got = s.peek(1000);
@@ -334,6 +336,11 @@ describe('spool recovery edges', () => {
     for (let i = 1; i <= 63 * 12; i++) s.append('flow', TOPIC.flow, flowPayload(i));
     s.close();
     expect(files(dir).length).toBe(12);
+    // Written again in a shuffled order (every second one first): the order they were made in says nothing.
+    const saved = files(dir).map((f) => [f, readFileSync(join(dir, f))] as const);
+    for (const [f] of saved) rmSync(join(dir, f));
+    for (const [f, bytes] of [...saved.filter((_, i) => i % 2), ...saved.filter((_, i) => !(i % 2))])
+      writeFileSync(join(dir, f), bytes);
     s = Spool.open(dir, { maxBytes: MIN_SPOOL_BYTES * 4 });
     const got = s.peek(10_000);
     expect(got.map((r) => r.seq)).toEqual(Array.from({ length: 63 * 12 }, (_, i) => i + 1));
@@ -354,7 +361,7 @@ describe('spool recovery edges', () => {
     expect(statSync(join(dir, first)).size).toBe(SEGMENT);
     const want = Array.from({ length: 70 }, (_, i) => i + 1).filter((q) => q !== 63);
     expect(s.peek(100).map((r) => r.seq)).toEqual(want);
-    expect(s.pending).toBe(69);
+    expect([s.pending, s.counters.corrupt]).toEqual([69, 1]);
     s.close();
   });
 
@@ -469,6 +476,14 @@ describe('spool directory and files', () => {
     }
   });
 
+  it('another live process holding the directory: EGRESS_SPOOL_UNWRITABLE naming the directory and the process', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'lock'), `${process.ppid}\n`);
+    const err = caught(() => Spool.open(dir)) as EgressError;
+    expect([err.code, err.facts]).toEqual(['EGRESS_SPOOL_UNWRITABLE', { file: dir, pid: process.ppid }]);
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(`${process.ppid}\n`);
+  });
+
   it('a new segment whose name is taken, and an append the file refuses: EGRESS_SPOOL_UNWRITABLE, the record counted as dropped', () => {
     const dir = tempDir();
     const s = Spool.open(dir, { syncIntervalMs: 60_000 });
@@ -512,6 +527,7 @@ describe('spool group commit', () => {
     const dir = tempDir();
     const s = Spool.open(dir, { syncIntervalMs: 60_000 });
     const g = inside(s);
+    expect([g.cursor.dirty, g.cursor.unsynced]).toEqual([false, false]);
     for (let i = 1; i <= 3; i++) s.append('flow', TOPIC.flow, Buffer.from(`${i}`));
     expect(g.groups[1].segments.map((x) => x.dirty)).toEqual([true]);
     s.peek(3);
@@ -526,6 +542,19 @@ describe('spool group commit', () => {
     expect(cursorGeneration(dir)).toBe(2);
     s.close();
     expect(cursorGeneration(dir)).toBe(2);
+  });
+
+  it('sync() writes the cursor a drop moved (no ack wrote it)', () => {
+    const dir = tempDir();
+    const s = Spool.open(dir, { maxBytes: MIN_SPOOL_BYTES, syncIntervalMs: 60_000 });
+    const g = inside(s);
+    for (let i = 1; i <= 4 * 63 + 1; i++) s.append('flow', TOPIC.flow, flowPayload(i));
+    expect(s.counters.dropped_flow).toBe(63);
+    expect([g.cursor.dirty, cursorGeneration(dir)]).toEqual([true, 0]);
+    s.sync();
+    expect([g.cursor.dirty, g.cursor.unsynced, cursorGeneration(dir)]).toEqual([false, false, 1]);
+    s.close();
+    expect(cursorGeneration(dir)).toBe(1);
   });
 
   it('the background round syncs what was written and the cursor a drop moved, once the interval has passed', async () => {
@@ -552,6 +581,12 @@ describe('spool group commit', () => {
     expect([g.cursor.dirty, g.cursor.unsynced]).toEqual([false, false]);
     expect(g.groups[1].segments.every((x) => !x.dirty)).toBe(true);
     expect(s.counters.sync_errors).toBe(0);
+    // A round for appends alone leaves the cursor as it is.
+    const settled = cursorGeneration(dir);
+    s.append('flow', TOPIC.flow, Buffer.from('late'));
+    await until(() => !g.groups[1].segments.at(-1)!.dirty);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(cursorGeneration(dir)).toBe(settled);
     s.close();
   });
 
