@@ -23,6 +23,7 @@ import type { AlertRecord, FlowRecord } from '../../agent/src/output/flow-record
 import { ScanPipeline } from '../../agent/src/pipeline.js';
 import { loadPolicy } from '../../agent/src/policy/load.js';
 import type { LookupRecord } from '../../agent/src/policy/lookups.js';
+import { ethernet, ipPacket, tcpSegment, udpDatagram } from '../support/builders.js';
 import { ROOT } from '../support/cli.js';
 
 const FLIGHT = join(ROOT, 'scripts/demo-data/flight.pcap');
@@ -54,7 +55,12 @@ interface Rig {
   clock: { us: number };
 }
 
-function rig(options: EvidenceOptions = {}, data = mkdtempSync(join(tmpdir(), 'egress-recorder-'))): Rig {
+function rig(
+  options: EvidenceOptions = {},
+  data = mkdtempSync(join(tmpdir(), 'egress-recorder-')),
+  /** true: no `now` in the context, the recorder's own clock (the system's). */
+  systemClock = false,
+): Rig {
   dirs.push(data);
   const clock = { us: Date.parse('2026-05-01T10:00:00Z') * 1000 };
   const ctx: RecorderContext = {
@@ -64,7 +70,7 @@ function rig(options: EvidenceOptions = {}, data = mkdtempSync(join(tmpdir(), 'e
     databases: {},
     key: loadOrCreateKey(data),
     clock: () => ({ synchronized: true, source: 'test' }),
-    now: () => clock.us,
+    ...(systemClock ? {} : { now: () => clock.us }),
   };
   const alerts: AlertRecord[] = [];
   const lines: string[] = [];
@@ -399,6 +405,129 @@ describe('evidence recorder', () => {
     expect(r.rec.counters()['evidence.flagged_flows']).toBe(4096);
     r.rec.end();
     expect(count(log(r, meta.id), 'alert')).toBe(4097);
+  });
+});
+
+/** A DNS message for `name` (RFC 1035 §4.1): a query, or a response without answers. */
+function dnsMessage(name: string, response: boolean): Buffer {
+  const h = Buffer.alloc(12);
+  h.writeUInt16BE(0x1234, 0);
+  h.writeUInt16BE(response ? 0x8180 : 0x0100, 2);
+  h.writeUInt16BE(1, 4);
+  return Buffer.concat([h, dnsWireName(name), Buffer.from([0, 1, 0, 1])]);
+}
+
+describe('evidence recorder: what a flagged flow takes from the ring', () => {
+  it('its own packets and the DNS packets (either way) that named it; not a non-DNS packet holding the name, nor a ping with id 53, nor DNS for another name', async () => {
+    const probe = rig();
+    probe.rec.start('Probe');
+    await replay(probe.rec, probe.pipeline);
+    probe.rec.end();
+    const template = probe.alerts[0];
+    expect(template).toBeDefined();
+
+    const r = rig();
+    const meta = r.rec.start('Crafted');
+    const client = '192.168.8.20';
+    const resolver = '192.168.8.1';
+    const server = '192.168.8.30';
+    const wire = dnsWireName('evil.example');
+    let t = Date.parse('2026-05-01T10:00:00Z') * 1000;
+    const send = (ip: Buffer): number => {
+      const f = ethernet(ip);
+      t += 1000;
+      r.rec.packet(f, 0, f.length, f.length, t, 1);
+      return r.pipeline.lastFlowId;
+    };
+    const udp = (src: string, dst: string, sport: number, dport: number, payload: Buffer) =>
+      send(ipPacket({ src, dst }, udpDatagram({ src, dst, sport, dport, payload })));
+    const tcp = (src: string, dst: string, sport: number, dport: number, flags: number, payload?: Buffer) =>
+      send(ipPacket({ src, dst }, tcpSegment({ src, dst, sport, dport, flags, payload })));
+
+    udp(client, resolver, 40000, 53, dnsMessage('evil.example', false));
+    udp(resolver, client, 53, 40000, dnsMessage('evil.example', true));
+    udp(client, resolver, 40001, 9999, Buffer.concat([Buffer.from('not dns '), wire]));
+    // An ICMP echo request with identifier 53, holding the name.
+    const echo = Buffer.alloc(8);
+    echo[0] = 8;
+    echo.writeUInt16BE(53, 4);
+    send(ipPacket({ src: client, dst: server }, { proto: 1, bytes: Buffer.concat([echo, wire]) }));
+    udp(client, resolver, 40002, 53, dnsMessage('other.example', false));
+    // DNS over TCP (RFC 7766): the answer from port 53, after its two-byte length.
+    const overTcp = dnsMessage('evil.example', true);
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(overTcp.length);
+    tcp(resolver, client, 53, 40010, 0x18, Buffer.concat([len, overTcp]));
+    const id = tcp(client, server, 50000, 443, 0x02);
+    expect(tcp(server, client, 443, 50000, 0x12)).toBe(id);
+    expect(id).toBeGreaterThan(0);
+    expect(r.rec.ring.size).toBe(8);
+
+    const alert: AlertRecord = { ...template, names: ['evil.example'] };
+    (alert.app as { flowId: number }).flowId = id; // the probe's alert, for the crafted flow
+    r.rec.alert(alert);
+    // Later: the flow's packets go straight to the file; a new lookup of the name stays in the ring,
+    // a second alert on the flow takes nothing more.
+    expect(tcp(client, server, 50000, 443, 0x10)).toBe(id);
+    udp(client, resolver, 40003, 53, dnsMessage('evil.example', false));
+    r.rec.alert(alert);
+    r.rec.end();
+
+    const file = join(r.data, 'sessions', meta.id, 'flagged.pcapng');
+    const rows = execFileSync(
+      'tshark',
+      ['-r', file, '-T', 'fields', '-e', 'frame.comment', '-e', 'udp.srcport', '-e', 'udp.dstport', '-e', 'tcp.flags'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    )
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.split('\t'));
+    const flowComment = `flow ${id} ${alert.severity} [${alert.reasons.join(',')}] evil.example`;
+    const dnsComment = `dns naming flow ${id} (evil.example)`;
+    expect(rows).toEqual([
+      [dnsComment, '40000', '53', ''],
+      [dnsComment, '53', '40000', ''],
+      [dnsComment, '', '', '0x0018'],
+      [flowComment, '', '', '0x0002'],
+      [flowComment, '', '', '0x0012'],
+      [flowComment, '', '', '0x0010'],
+    ]);
+    // The file says what wrote it.
+    expect(execFileSync('capinfos', [file], { encoding: 'utf8' })).toContain('Egress Sentinel 7.7.7');
+  });
+});
+
+describe('evidence recorder: a resumed session counts this run only', () => {
+  it('flows, gaps and packets reported before the resume are not counted; the system clock dates the gap', async () => {
+    const { flows } = await reported();
+    const internet = flows.find((f) => f.internet) as FlowRecord;
+    expect(internet).toBeDefined();
+    const local = { ...internet, internet: false };
+    const r = rig({}, undefined, true);
+    const meta = r.rec.start('Away');
+    r.rec.suspend();
+    const later = rig({}, r.data, true);
+    later.rec.flow(internet);
+    later.rec.flow(local);
+    later.rec.captureGap({ startUs: 1, endUs: 2, cause: 'kernel_drop', packetsDropped: 3 });
+    expect(later.rec.gapCount).toBe(0);
+    const before = Date.now();
+    expect(later.rec.resume()?.id).toBe(meta.id);
+    const after = Date.now();
+    expect(later.rec.gapCount).toBe(1);
+    later.rec.end();
+    const records = log(later, meta.id);
+    expect(records.filter((x) => x.type === 'capture_gap')).toHaveLength(1);
+    const gap = records.find((x) => x.type === 'capture_gap')?.data as { end: string };
+    const end = Date.parse(gap.end);
+    expect(end).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(end).toBeLessThanOrEqual(after);
+    expect(records.find((x) => x.type === 'session_end')?.data).toMatchObject({
+      flows_internet: 0,
+      flows_local: 0,
+      capture_gaps: 1,
+      packets: 0,
+    });
   });
 });
 
