@@ -288,3 +288,48 @@ describe('TcpStreamAssembler counters and bounds', () => {
     expect(anomalies.get('stream.gap')).toBe(1);
   });
 });
+
+describe('TcpStreamAssembler window edge and buffer growth', () => {
+  it('drops a segment starting exactly at maxBytes without opening a gap, also while the prefix is short', () => {
+    const { s, anomalies } = assembler(10);
+    s.start(0);
+    add(s, 1, 'abc');
+    add(s, 11, 'k'); // offset 10 = maxBytes: nothing of it fits
+    expect(s).toMatchObject({ overflow: true, droppedSegments: 1, gap: false, gapsOpened: 0 });
+    expect(anomalies.get('stream.gap')).toBe(0);
+    add(s, 4, 'defghij');
+    expect(str(s.contiguous())).toBe('abcdefghij');
+    expect(s.gap).toBe(false);
+  });
+
+  // Capacity is the smallest INITIAL_CAPACITY * 2^k that holds the bytes, at most maxBytes.
+  it.each<[string, number | undefined, number, number]>([
+    ['one byte', undefined, 1, 2_048],
+    ['exactly the first capacity', undefined, 2_048, 2_048],
+    ['one byte more', undefined, 2_049, 4_096],
+    ['exactly twice', undefined, 4_096, 4_096],
+    ['the whole window', undefined, STREAM_MAX_BYTES, STREAM_MAX_BYTES],
+    ['a window that is no power of two', 3_000, 2_049, 3_000],
+    ['a window below the first capacity', 100, 100, 100],
+  ])('grows the buffer only as far as needed: %s', (_what, maxBytes, n, capacity) => {
+    const { s } = assembler(maxBytes);
+    s.start(0);
+    s.add(1, Buffer.alloc(n, 0x61), 0, n);
+    expect(s.length).toBe(n);
+    expect((s as any).data.length).toBe(capacity);
+    expect((s as any).have.length).toBe(Math.ceil(capacity / 8));
+  });
+
+  it('does not reallocate for a segment that fits, up to the last byte of the buffer', () => {
+    const { s } = assembler();
+    s.start(0);
+    s.add(1, Buffer.alloc(1_000, 0x61), 0, 1_000);
+    const data = (s as any).data;
+    s.add(1_001, Buffer.alloc(1_048, 0x62), 0, 1_048); // ends at 2048, the capacity
+    expect((s as any).data).toBe(data);
+    expect(s.length).toBe(2_048);
+    s.add(2_049, Buffer.alloc(1, 0x63), 0, 1);
+    expect((s as any).data).not.toBe(data);
+    expect(str(s.contiguous())).toBe(`${'a'.repeat(1_000)}${'b'.repeat(1_048)}c`);
+  });
+});

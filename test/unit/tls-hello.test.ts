@@ -297,3 +297,117 @@ describe('edges of the record layer and the hello', () => {
     expect(anomalies.total()).toBe(0);
   });
 });
+
+describe('only its own bytes, and every length at its edge', () => {
+  const msg = clientHello({ sni: 'example.org', alpn: ['h2'], versions: [0x0304] });
+  const want = parse(records(msg)).outcome;
+  const body = (hexBody: string) => {
+    const b = hex(hexBody);
+    return Buffer.concat([hex('01', b.length.toString(16).padStart(6, '0')), b]);
+  };
+  const random = '00'.repeat(32);
+
+  it('gives the same answer whatever bytes follow the range, for every prefix, in records and bare', () => {
+    for (const stream of [records(msg), records(msg, [100, 7]), records(clientHello({ sni: null }), [2])]) {
+      const cases: [Buffer, typeof parseTlsClientHello][] = [[stream, parseTlsClientHello]];
+      if (stream.length === msg.length + 5) cases.push([stream.subarray(5), parseClientHelloMessage]);
+      for (const [bytes, parser] of cases) {
+        for (let k = 0; k <= bytes.length; k++) {
+          const answers = [bytes.subarray(k), Buffer.alloc(8, 0), Buffer.alloc(8, 0xff), Buffer.alloc(8, 0x16)].map(
+            (after) => {
+              const anomalies = new Anomalies();
+              const out = parser(Buffer.concat([bytes.subarray(0, k), after]), 0, k, anomalies);
+              return JSON.stringify([out, anomalies.total()]);
+            },
+          );
+          if (new Set(answers).size !== 1) throw new Error(`prefix ${k} of ${bytes.length}: ${answers.join(' / ')}`);
+        }
+      }
+    }
+  });
+
+  it('clips a length past the end of the buffer when the range starts inside it', () => {
+    const stream = records(msg, [100, 16_384]);
+    const anomalies = new Anomalies();
+    const lead = Buffer.alloc(3, 0x16);
+    expect(parseTlsClientHello(Buffer.concat([lead, stream.subarray(0, 150)]), 3, 1e9, anomalies)).toEqual({
+      kind: 'need',
+      bytes: stream.length - 150,
+    });
+    expect(parseClientHelloMessage(Buffer.concat([lead, msg.subarray(0, 50)]), 3, 1e9, anomalies)).toEqual({
+      kind: 'need',
+      bytes: msg.length - 50,
+    });
+  });
+
+  it.each<[string, number[], number, number]>([
+    ['the next record header and the rest of a hello spanning three records', [100, 100, 16_384], 110, 0],
+    ['the handshake header cut after 2 bytes at a record end', [2], 7, 7],
+    ['the handshake header cut after 1 byte at a record end', [1], 6, 8],
+    ['the handshake header cut after 3 bytes at a record end', [3], 8, 6],
+  ])('asks for exactly %s', (_what, sizes, k, more) => {
+    const stream = records(msg, sizes);
+    expect(parse(stream.subarray(0, k)).outcome).toEqual({ kind: 'need', bytes: more || stream.length - k });
+  });
+
+  it('reads a hello whose last record also holds the next handshake message', () => {
+    const stream = records(Buffer.concat([msg, hex('0f 000002 0000')]), [100, 16_384]);
+    expect(parse(stream)).toEqual({ outcome: want, fired: {} });
+  });
+
+  it.each<[string, Buffer, string]>([
+    ['a bare message of one byte that is not a hello', hex('02'), 'tls.not_client_hello'],
+    [
+      'a session id of 33 bytes in an otherwise whole hello',
+      body(`0303 ${random} 21 ${'00'.repeat(33)} 0002 1301 01 00`),
+      'tls.bad_handshake',
+    ],
+    [
+      'a cipher_suites list of 3 bytes in an otherwise whole hello',
+      body(`0303 ${random} 00 0003 130113 01 00`),
+      'tls.bad_handshake',
+    ],
+    [
+      'a last extension longer than the block',
+      body(`0303 ${random} 00 0002 1301 01 00 0005 ff01 0002 00`),
+      'tls.bad_extension',
+    ],
+    [
+      'a host_name past its list',
+      clientHello({ sni: null, extra: [[0, hex('0005 00 0005 6162')]] }),
+      'tls.bad_extension',
+    ],
+    ['an empty ALPN entry', clientHello({ extra: [[16, hex('0004 02 6832 00')]] }), 'tls.bad_extension'],
+    ['an ALPN list length that disagrees', clientHello({ extra: [[16, hex('0005 02 6832')]] }), 'tls.bad_extension'],
+  ])('%s', (_what, bytes, anomaly) => {
+    const bare = _what.startsWith('a bare');
+    const stream = bare ? bytes : records(bytes);
+    expect(parse(stream, bare)).toEqual({ outcome: { kind: 'invalid', anomaly }, fired: { [anomaly]: 1 } });
+  });
+
+  it('accepts an empty last extension', () => {
+    expect(parse(records(clientHello({ sni: 'a.example', extra: [[23, Buffer.alloc(0)]] }))).outcome).toEqual(
+      done({ sni: 'a.example' }),
+    );
+    expect(parse(records(body(`0303 ${random} 00 0002 1301 01 00 0004 0017 0000`))).outcome).toEqual(
+      done({ sni: null, alpn: [] }),
+    );
+  });
+
+  it.each<[string, string, string | null]>([
+    ['253 characters and a trailing dot (254)', `${'a.'.repeat(125)}abc.`, `${'a.'.repeat(125)}abc.`],
+    ['255 characters', `${'a'.repeat(251)}.com`, null],
+    ['upper case A and Z', 'AZ.Example', 'az.example'],
+    ['a DEL byte', 'a\x7fb.example', null],
+    ['a tilde, the last printable byte', 'a~b.example', 'a~b.example'],
+    ['an exclamation mark, the first printable byte', 'a!b.example', 'a!b.example'],
+  ])('server_name: %s', (_what, name, sni) => {
+    const { outcome, fired } = parse(records(clientHello({ sni: Buffer.from(name, 'latin1') })));
+    expect(outcome).toEqual(done({ sni }));
+    expect(fired).toEqual(sni === null ? { 'tls.bad_extension': 1 } : {});
+  });
+
+  it('shows space, DEL and backslash in ALPN escaped, and the printable bytes around them as they are', () => {
+    expect(parse(records(clientHello({ alpn: ['a b\x7f!~'] }))).outcome).toEqual(done({ alpn: ['a\\x20b\\x7f!~'] }));
+  });
+});

@@ -44,7 +44,7 @@ export class TcpStreamAssembler {
 
   /** The SYN was seen with initial sequence number `isn`: data starts at isn + 1. Ignored once data was taken. */
   start(isn: number): void {
-    if (this.contig > 0 || this.highest > 0) return;
+    if (this.highest > 0) return; // highest >= contig: nothing taken yet
     this.base = (isn + 1) >>> 0;
     this.started = true;
   }
@@ -75,7 +75,9 @@ export class TcpStreamAssembler {
     // Signed distance from the start: segments just before the start (a retransmitted
     // SYN with data, an overlap) are trimmed, not mistaken for data 4 GiB ahead.
     let rel = ((seq >>> 0) - this.base) | 0;
+    // Stryker disable next-line EqualityOperator: at rel 0 the trim below changes nothing
     if (rel < 0) {
+      // Stryker disable next-line EqualityOperator: a segment ending at the start trims to length 0, a duplicate of nothing
       if (rel + len <= 0) return;
       off -= rel;
       len += rel;
@@ -88,16 +90,19 @@ export class TcpStreamAssembler {
     }
     const end = rel + len;
     // Bytes already in the prefix are kept as they are: first copy wins.
+    // Stryker disable next-line EqualityOperator: end === contig goes on with an empty segment that changes nothing
     if (end <= this.contig) {
       this.duplicateBytes += len;
       return;
     }
+    // Stryker disable next-line EqualityOperator: at rel === contig the trim is of 0 bytes
     if (rel < this.contig) {
       this.duplicateBytes += this.contig - rel;
       off += this.contig - rel;
       rel = this.contig;
     }
     this.ensureCapacity(end);
+    // Stryker disable next-line EqualityOperator: at rel === highest the byte-by-byte path below gives the same bytes (and gap === contig < highest already)
     if (rel >= this.highest) {
       // Nothing held at or past rel: the whole segment is new (the common, in-order case).
       this.data.set(buf.subarray(off, off + (end - rel)), rel);
@@ -116,6 +121,7 @@ export class TcpStreamAssembler {
           this.have[i >> 3] |= 1 << (i & 7);
         }
       }
+      // Stryker disable next-line EqualityOperator: assigning an equal value
       if (end > this.highest) this.highest = end;
     }
     if (rel === this.contig) this.advance(end);
@@ -128,6 +134,7 @@ export class TcpStreamAssembler {
 
   private advance(from: number): void {
     let i = from;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: no bit at or past highest is ever set, so the bitmap alone stops the loop
     while (i < this.highest && this.have[i >> 3] & (1 << (i & 7))) i++;
     this.contig = i;
     this.gap = this.contig < this.highest;
@@ -153,6 +160,7 @@ export class TcpStreamAssembler {
 
   private ensureCapacity(end: number): void {
     if (end <= this.data.length) return;
+    // Stryker disable next-line ArithmeticOperator: sizes are INITIAL_CAPACITY * 2^k (or maxBytes, never exceeded), so the loop reaches the same one from either start
     let size = Math.max(this.data.length * 2, INITIAL_CAPACITY);
     while (size < end) size *= 2;
     size = Math.min(size, this.maxBytes);

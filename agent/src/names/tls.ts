@@ -70,14 +70,20 @@ function badRecordHeader(buf: Uint8Array, at: number, have: number): AnomalyName
  * its anomaly counted, as soon as the bytes show this is not a ClientHello.
  */
 export function parseTlsClientHello(buf: Uint8Array, off: number, len: number, anomalies: Anomalies): Result {
+  // Stryker disable next-line EqualityOperator: at off 0 either way off stays 0
   if (!(off >= 0)) off = 0;
   len = Math.max(0, Math.min(len, buf.length - off)); // never read outside buf
   const end = off + len;
   // Fast path: the whole handshake message inside the first record (almost always); parsed in place.
+  // A mutant that only sends more input to acrossRecords() (which gives the same answer, with a copy) is equivalent.
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator,BlockStatement: falls back to acrossRecords
   if (len >= RECORD_HEADER + HANDSHAKE_HEADER && badRecordHeader(buf, off, len) === null) {
     const recLen = u16be(buf, off + 3);
+    // Stryker disable next-line ArithmeticOperator: a wrong body offset reads no ClientHello type there and falls back
     const body = off + RECORD_HEADER;
+    // Stryker disable next-line ArithmeticOperator: a wrong length exceeds the record and falls back
     const msgLen = HANDSHAKE_HEADER + ((buf[body + 1] << 16) | (buf[body + 2] << 8) | buf[body + 3]);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: each falls back to acrossRecords, or parses a message that says itself it is no ClientHello
     if (buf[body] === HandshakeType.CLIENT_HELLO && msgLen <= recLen && body + msgLen <= end)
       return parseClientHelloMessage(buf, body, msgLen, anomalies);
   }
@@ -102,6 +108,7 @@ function acrossRecords(buf: Uint8Array, off: number, end: number, anomalies: Ano
     const body = at + RECORD_HEADER;
     const avail = Math.min(recLen, end - body);
     let i = 0;
+    // Stryker disable next-line EqualityOperator: one more byte shifted into `header` changes nothing: msgLen was taken at the fourth
     for (; i < avail && got < HANDSHAKE_HEADER; i++, got++) {
       const b = buf[body + i];
       if (got === 0 && b !== HandshakeType.CLIENT_HELLO) return invalid(anomalies, 'tls.not_client_hello');
@@ -111,8 +118,9 @@ function acrossRecords(buf: Uint8Array, off: number, end: number, anomalies: Ano
         if (msgLen - HANDSHAKE_HEADER > MAX_CLIENT_HELLO) return invalid(anomalies, 'tls.too_large');
       }
     }
+    // Stryker disable next-line EqualityOperator: msgLen is -1 or at least 4
     if (msgLen >= 0) got += Math.min(avail - i, msgLen - got);
-    if (msgLen >= 0 && got === msgLen) return parseClientHelloMessage(join(buf, off, msgLen), 0, msgLen, anomalies);
+    if (got === msgLen) return parseClientHelloMessage(join(buf, off, msgLen), 0, msgLen, anomalies);
     if (avail < recLen) {
       const left = recLen - avail;
       const short = missing(msgLen, got);
@@ -136,6 +144,7 @@ function join(buf: Uint8Array, off: number, msgLen: number): Uint8Array {
 
 /** Handshake bytes still missing (at least those of the header while its length is not known). */
 function missing(msgLen: number, got: number): number {
+  // Stryker disable next-line EqualityOperator: msgLen is -1 or at least 4
   return msgLen < 0 ? HANDSHAKE_HEADER - got : msgLen - got;
 }
 
@@ -144,6 +153,7 @@ function missing(msgLen: number, got: number): number {
  * buf[off, off + len), as QUIC's CRYPTO stream carries it.
  */
 export function parseClientHelloMessage(buf: Uint8Array, off: number, len: number, anomalies: Anomalies): Result {
+  // Stryker disable next-line EqualityOperator: at off 0 either way off stays 0
   if (!(off >= 0)) off = 0;
   len = Math.max(0, Math.min(len, buf.length - off)); // never read outside buf
   if (len >= 1 && buf[off] !== HandshakeType.CLIENT_HELLO) return invalid(anomalies, 'tls.not_client_hello');
@@ -156,27 +166,36 @@ export function parseClientHelloMessage(buf: Uint8Array, off: number, len: numbe
 
 function parseBody(buf: Uint8Array, p: number, end: number, anomalies: Anomalies): Result {
   // legacy_version(2) random(32) session_id<0..32> cipher_suites<2..2^16-2> compression_methods<1..2^8-1>
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: a shorter body fails the cipher_suites checks below with the same anomaly
   if (end - p < 2 + 32 + 1) return invalid(anomalies, 'tls.bad_handshake');
   const legacyVersion = u16be(buf, p);
   if (buf[p] !== 3) return invalid(anomalies, 'tls.bad_handshake');
   p += 2 + 32;
   const sessionIdLen = buf[p];
   p += 1 + sessionIdLen;
-  if (sessionIdLen > 32 || end - p < 2) return invalid(anomalies, 'tls.bad_handshake');
+  if (sessionIdLen > 32) return invalid(anomalies, 'tls.bad_handshake');
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: past the end, the suites length fails the checks below with the same anomaly
+  if (end - p < 2) return invalid(anomalies, 'tls.bad_handshake');
   const suitesLen = u16be(buf, p);
   p += 2 + suitesLen;
-  if (suitesLen < 2 || suitesLen % 2 !== 0 || end - p < 1) return invalid(anomalies, 'tls.bad_handshake');
+  if (suitesLen < 2 || suitesLen % 2 !== 0) return invalid(anomalies, 'tls.bad_handshake');
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: past the end, p > end below gives the same anomaly
+  if (end - p < 1) return invalid(anomalies, 'tls.bad_handshake');
   const compressionLen = buf[p];
   p += 1 + compressionLen;
-  if (compressionLen < 1 || p > end) return invalid(anomalies, 'tls.bad_handshake');
+  if (compressionLen < 1) return invalid(anomalies, 'tls.bad_handshake');
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: past the end, end - p < 2 below gives the same anomaly
+  if (p > end) return invalid(anomalies, 'tls.bad_handshake');
   const info: ClientHelloInfo = { sni: null, alpn: [], ech: false, legacyVersion, supportedVersions: [] };
   if (p === end) return { kind: 'done', value: info }; // no extensions (allowed before TLS 1.3)
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: with one byte left, extEnd is past end and fails the next check
   if (end - p < 2) return invalid(anomalies, 'tls.bad_handshake');
   const extEnd = p + 2 + u16be(buf, p);
   if (extEnd !== end) return invalid(anomalies, 'tls.bad_handshake');
   p += 2;
   let seen = 0; // bit per extension we read, to catch duplicates (RFC 8446 §4.2)
   while (p < extEnd) {
+    // Stryker disable next-line ConditionalExpression,ArithmeticOperator: a cut extension header ends past extEnd and fails p > extEnd with the same anomaly
     if (extEnd - p < 4) return invalid(anomalies, 'tls.bad_extension');
     const type = u16be(buf, p);
     const dataLen = u16be(buf, p + 2);
@@ -229,9 +248,12 @@ function extensionBit(type: number): number {
  * is not reported (sni stays null) and counted, the rest of the hello is kept.
  */
 function readServerName(buf: Uint8Array, p: number, end: number, info: ClientHelloInfo, anomalies: Anomalies): boolean {
-  if (end - p < 2 || u16be(buf, p) !== end - p - 2 || end - p === 2) return false;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: shorter data fails the list-length check below (a negative length)
+  if (end - p < 2) return false;
+  if (u16be(buf, p) !== end - p - 2 || end - p === 2) return false;
   p += 2;
   while (p < end) {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: a cut entry ends past end, or has length 0, and fails the check below
     if (end - p < 3) return false;
     const nameType = buf[p];
     const nameLen = u16be(buf, p + 1);
@@ -261,7 +283,9 @@ function hostName(buf: Uint8Array, p: number, len: number): string | null {
 
 /** ALPN: ProtocolNameList<2..2^16-1> of ProtocolName<1..2^8-1>; non-printable bytes shown as \xNN. */
 function readAlpn(buf: Uint8Array, p: number, end: number, info: ClientHelloInfo): boolean {
-  if (end - p < 2 || u16be(buf, p) !== end - p - 2 || end - p === 2) return false;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: shorter data fails the list-length check below (a negative length)
+  if (end - p < 2) return false;
+  if (u16be(buf, p) !== end - p - 2 || end - p === 2) return false;
   p += 2;
   while (p < end) {
     const n = buf[p];
