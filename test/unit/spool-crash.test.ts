@@ -5,22 +5,13 @@
 // mutation testing (issue 19) leaves this file out of its runs.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Spool } from '../../agent/src/mqtt/spool.js';
 import { ROOT } from '../support/cli.js';
+import { tempDirs } from '../support/spool.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'egress-spool-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('egress-spool-');
 
 describe('spool crash (SIGKILL mid-stream)', () => {
   it('keeps every alert the killed process had appended, in order, exactly once', async () => {

@@ -12,7 +12,6 @@ import {
   closeSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -22,29 +21,15 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EgressError } from '../../agent/src/errors.js';
-import { MIN_SPOOL_BYTES, Spool, type SpoolClass } from '../../agent/src/mqtt/spool.js';
+import { MIN_SPOOL_BYTES, Spool } from '../../agent/src/mqtt/spool.js';
 import { CURSOR_SLOT, CURSOR_SLOT_OFFSETS, decodeCursor, segmentHeader } from '../../agent/src/mqtt/spool-format.js';
+import { TOPIC, tempDirs } from '../support/spool.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'egress-spool-exact-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('egress-spool-exact-');
 
-const TOPIC: Record<SpoolClass, string> = {
-  alert: 'egress/v1/gw/alert',
-  flow: 'egress/v1/gw/flow',
-  stats: 'egress/v1/gw/stats',
-  session: 'egress/v1/gw/session',
-};
 /** Bytes of a record besides topic and payload: 12 of header, 12 of body fields. */
 const FIXED = 24;
 /** At maxBytes = MIN_SPOOL_BYTES (256 KiB) a segment is 64 KiB: 16 of header and 65520 of records. */

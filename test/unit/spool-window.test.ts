@@ -5,10 +5,9 @@
 // segments dropped while the window holds them (acks out of order at segment
 // edges) and damage found after open, with the window's counters recounted.
 
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   MAX_WINDOW_BYTES,
   MAX_WINDOW_RECORDS,
@@ -16,16 +15,9 @@ import {
   Spool,
   type SpoolRecord,
 } from '../../agent/src/mqtt/spool.js';
+import { tempDirs } from '../support/spool.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'egress-spool-window-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('egress-spool-window-');
 
 const FLOW = 'egress/v1/gw/flow';
 const payload = (i: number, size = 8) => Buffer.from(String(i).padStart(size, '0'));

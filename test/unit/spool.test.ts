@@ -2,10 +2,9 @@
 // the size bound and its drop order, recovery from a torn or damaged file,
 // clear errors for a bad directory (a real crash mid-stream: spool-crash.test.ts).
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EgressError } from '../../agent/src/errors.js';
 import {
   DEFAULT_SPOOL_OPTIONS,
@@ -15,23 +14,9 @@ import {
   type SpoolRecord,
 } from '../../agent/src/mqtt/spool.js';
 import { fuzzIterations, Rng } from '../support/fuzz.js';
+import { TOPIC, tempDirs } from '../support/spool.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'egress-spool-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-const TOPIC: Record<SpoolClass, string> = {
-  alert: 'egress/v1/gw/alert',
-  flow: 'egress/v1/gw/flow',
-  stats: 'egress/v1/gw/stats',
-  session: 'egress/v1/gw/session',
-};
+const tempDir = tempDirs('egress-spool-');
 
 function put(s: Spool, cls: SpoolClass, text: string): number {
   return s.append(cls, TOPIC[cls], Buffer.from(text));
