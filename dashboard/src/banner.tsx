@@ -5,7 +5,7 @@
 
 import { CaptureIncomplete } from './capture-gap.js';
 import { acknowledge, countUnacknowledged } from './derive.js';
-import { checkName, duration, localTime, number, t, utcTime } from './i18n.js';
+import { checkName, duration, localTime, number, problemLines, t, utcTime } from './i18n.js';
 import { SeverityIcon } from './icons.js';
 import type { StatusMsg } from './proto.js';
 import type { Store } from './store.js';
@@ -58,7 +58,12 @@ export function Banner({
           {label}
         </span>
         {open > 0 && <span class="banner-sub">{t('alertsOpen', { n: open })}</span>}
-        {st?.state === 'degraded' && st.text && <span class="banner-sub">{st.text}</span>}
+        {st?.state === 'degraded' &&
+          problemLines(st.problems, st.text).map((line) => (
+            <span class="banner-sub" data-testid="problem" key={line}>
+              {line}
+            </span>
+          ))}
         {st?.alertLatched && st.state !== 'offline' && (
           <span class="banner-sub" data-testid="latched">
             {t('latched', { n: st.alertsUnacknowledged })}{' '}
@@ -164,7 +169,8 @@ function Preflight({ st }: { st: StatusMsg | null }) {
       <strong class="warn">⚠ {t(st.preflight === 'warn' ? 'preflightWarn' : 'preflightFail', { list })}</strong>
       <details>
         <summary>{t('preflightDetails')}</summary>
-        <ul class="problems">
+        {/* The agent's own lines (English): marked so a screen reader reads them as English on the Dutch page. */}
+        <ul class="problems" lang="en">
           {st.preflightProblems.map((p) => (
             <li key={p}>{p}</li>
           ))}

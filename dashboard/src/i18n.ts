@@ -3,7 +3,7 @@
 // destination's fields, so both languages work from the same message.
 // Country names come from the browser (Intl.DisplayNames), offline.
 
-import type { Dest, Severity } from './proto.js';
+import type { Dest, Severity, StatusProblemMsg } from './proto.js';
 
 const en = {
   title: 'Egress Sentinel',
@@ -54,6 +54,10 @@ const en = {
   gapinterface_drop: 'packets dropped by the network interface: {n}, between {from} and {to}',
   gapcapture_restart: 'capture restarted: blind between {from} and {to}',
   gapcapture_down: 'capture down between {from} and {to}',
+  problemcapture_error: 'capture failed: {detail}',
+  problemcapture_stalled: 'no packet for {n} s',
+  problemcapture_incomplete: 'capture incomplete, see Capture',
+  problemspool_full: '{n} messages dropped: the spool is full (broker away, disk full?)',
   dropsEarlier: '{n} packets missed since the agent started',
   clock: 'Clock',
   clockSynced: 'synchronised',
@@ -165,7 +169,7 @@ const nl: Record<MessageKey, string> = {
   preflightWarn: 'waarschuwingen (groen licht knippert): {list}',
   preflightFail: 'MISLUKT (groen licht uit): {list}',
   preflightNone: 'geen lampjes op de gateway',
-  preflightDetails: 'wat te doen',
+  preflightDetails: 'wat te doen (de tekst van de gateway, in het Engels)',
   check_capture: 'vastleggen',
   check_interface: 'netwerkinterface',
   check_tcpdump: 'tcpdump',
@@ -193,6 +197,10 @@ const nl: Record<MessageKey, string> = {
   gapinterface_drop: 'pakketten verloren door de netwerkinterface: {n}, tussen {from} en {to}',
   gapcapture_restart: 'vastlegging herstart: blind tussen {from} en {to}',
   gapcapture_down: 'vastlegging uit tussen {from} en {to}',
+  problemcapture_error: 'vastleggen mislukt: {detail}',
+  problemcapture_stalled: 'al {n} s geen pakket',
+  problemcapture_incomplete: 'vastlegging onvolledig, zie Vastleggen',
+  problemspool_full: '{n} berichten weggegooid: de wachtrij is vol (broker weg, schijf vol?)',
   dropsEarlier: '{n} pakketten gemist sinds de start van de agent',
   clock: 'Klok',
   clockSynced: 'gesynchroniseerd',
@@ -335,6 +343,20 @@ export function reasonText(code: string, d: Dest): string {
   };
   const key = `reason_${code}` as MessageKey;
   return key in en ? t(key, params) : t('reason_other', params);
+}
+
+const PROBLEMS = new Set(['capture_error', 'capture_stalled', 'capture_incomplete', 'spool_full']);
+
+/**
+ * Why the agent needs attention, in the page's language, from the status's
+ * problem ids and facts; the agent's English `text` for an id this page does
+ * not know (a newer agent) or when the agent sent no ids (an older one).
+ */
+export function problemLines(problems: readonly StatusProblemMsg[], text: string): string[] {
+  if (problems.length === 0) return text && text !== 'ready' ? [text] : [];
+  const known = problems.every((p) => PROBLEMS.has(p.id));
+  if (!known) return [text];
+  return problems.map((p) => t(`problem${p.id}` as MessageKey, { n: number(p.count), detail: p.detail }));
 }
 
 /** A preflight check's name, from the stable id the agent sends (`clock`, `evidence_key`…); an unknown id as sent. */

@@ -91,6 +91,14 @@ export interface StatusMsg {
   /** A capture gap less than a clean interval ago: "no alert" does not mean "nothing happened". */
   captureIncomplete: boolean;
   lastCaptureGap: CaptureGapMsg | null;
+  /** Why the state is degraded, as ids and facts (egress.proto StatusProblem); empty when ready. */
+  problems: StatusProblemMsg[];
+}
+
+export interface StatusProblemMsg {
+  id: string;
+  count: number;
+  detail: string;
 }
 
 /** NDJSON's capture_gap: when the capture was blind, why, and how much it missed (null: unknown). */
@@ -212,6 +220,7 @@ export function decodeStatus(buf: Uint8Array): StatusMsg {
           packetsDropped: s.last_capture_gap.packets_dropped == null ? null : num(s.last_capture_gap.packets_dropped),
         }
       : null,
+    problems: s.problems.map((p) => ({ id: p.id, count: num(p.count), detail: p.detail })),
   };
 }
 

@@ -180,6 +180,9 @@ describe('capture gaps on a live gateway', () => {
     expect(status.state).toBe(3); // DEGRADED
     expect(status.text).toMatch(/capture incomplete: \d+ packets? dropped by the kernel/);
     expect(status.last_capture_gap?.cause).toBe('kernel_drop');
+    // The same problem as an id and its count, for a page to say in its language.
+    const incomplete = status.problems.find((p) => p.id === 'capture_incomplete');
+    expect(Number(incomplete?.count)).toBe(Number(status.last_capture_gap?.packets_dropped));
     // The green light warns (it blinks) and the banner's problems say why.
     expect(status.preflight).toMatch(/^(warn|fail)$/);
     expect(status.preflight_problems.some((p) => p.startsWith('capture: capture incomplete'))).toBe(true);
@@ -213,6 +216,8 @@ describe('capture gaps on a live gateway', () => {
     expect(status.capture_incomplete).toBe(true);
     expect(status.last_capture_gap?.cause).toBe('capture_restart');
     expect(status.text).toMatch(/capture incomplete: capture restarted, blind between/);
+    // A restart drops an unknown number of packets: count 0.
+    expect(status.problems.map((p) => [p.id, Number(p.count)])).toContainEqual(['capture_incomplete', 0]);
   }, 60_000);
 
   it('prints the gaps as NDJSON that follows the event contract', () => {
@@ -228,9 +233,9 @@ describe('capture gaps on a live gateway', () => {
     expect(token()).not.toBe('');
     const browser = await launchChromium();
     try {
-      for (const [locale, lang, words] of [
-        ['en-GB', 'en', /CAPTURE INCOMPLETE/],
-        ['nl-NL', 'nl', /VASTLEGGING ONVOLLEDIG/],
+      for (const [locale, lang, words, problem] of [
+        ['en-GB', 'en', /CAPTURE INCOMPLETE/, 'capture incomplete, see Capture'],
+        ['nl-NL', 'nl', /VASTLEGGING ONVOLLEDIG/, 'vastlegging onvolledig, zie Vastleggen'],
       ] as const) {
         const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, locale });
         const page = await context.newPage();
@@ -245,6 +250,12 @@ describe('capture gaps on a live gateway', () => {
         expect(text).toMatch(words);
         expect(text).toContain('⚠');
         expect(['kernel_drop', 'capture_restart']).toContain(await line.getAttribute('data-cause'));
+        // Under the banner's word, why, in the page's language (not the agent's English sentence).
+        const why = await page.getByTestId('problem').allTextContents();
+        expect(why).toContain(problem);
+        expect(await page.locator('.banner-state').textContent()).not.toMatch(/capture incomplete:|blind between/);
+        // The gateway's own lines under "what to do" are English, and say so.
+        expect(await page.locator('[data-testid="preflight"] ul').getAttribute('lang')).toBe('en');
         // No alert is not "nothing left" while the capture was blind.
         expect(await page.getByTestId('no-alerts').textContent()).toMatch(/missed packets|miste pakketten/);
         await page.screenshot({ path: join(artifactsDir(), `capture-incomplete-${lang}.png`) });

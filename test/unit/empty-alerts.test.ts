@@ -25,6 +25,7 @@ const base: StatusMsg = {
   acknowledgements: 0,
   captureIncomplete: false,
   lastCaptureGap: null,
+  problems: [],
 };
 
 describe('the empty alert list', () => {

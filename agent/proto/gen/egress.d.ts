@@ -1225,6 +1225,9 @@ export namespace egress {
             /** Status last_capture_gap. */
             last_capture_gap: egress.v1.CaptureGap;
 
+            /** Status problems. */
+            problems: egress.v1.StatusProblem[];
+
             /**
              * Creates a new Status instance using the specified properties.
              * @param [properties] Properties to set
@@ -1378,6 +1381,9 @@ export namespace egress {
                 /** Status last_capture_gap */
                 last_capture_gap?: egress.v1.CaptureGap.$Properties;
 
+                /** Status problems */
+                problems?: egress.v1.StatusProblem.$Properties[];
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -1400,6 +1406,135 @@ export namespace egress {
                 /** DEGRADED value */
                 DEGRADED = 3
             }
+        }
+
+        /**
+         * Properties of a StatusProblem.
+         * @deprecated Use egress.v1.StatusProblem.$Properties instead.
+         */
+        interface IStatusProblem extends egress.v1.StatusProblem.$Properties {
+        }
+
+        /** Represents a StatusProblem. */
+        class StatusProblem {
+
+            /**
+             * Constructs a new StatusProblem.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: egress.v1.StatusProblem.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** StatusProblem id. */
+            id: string;
+
+            /** StatusProblem count. */
+            count: (number|Long);
+
+            /** StatusProblem detail. */
+            detail: string;
+
+            /**
+             * Creates a new StatusProblem instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns StatusProblem instance
+             */
+            static create(properties: egress.v1.StatusProblem.$Shape): egress.v1.StatusProblem & egress.v1.StatusProblem.$Shape;
+            static create(properties?: egress.v1.StatusProblem.$Properties): egress.v1.StatusProblem;
+
+            /**
+             * Encodes the specified StatusProblem message. Does not implicitly {@link egress.v1.StatusProblem.verify|verify} messages.
+             * @param message StatusProblem message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: egress.v1.StatusProblem.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified StatusProblem message, length delimited. Does not implicitly {@link egress.v1.StatusProblem.verify|verify} messages.
+             * @param message StatusProblem message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: egress.v1.StatusProblem.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a StatusProblem message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {egress.v1.StatusProblem & egress.v1.StatusProblem.$Shape} StatusProblem
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): egress.v1.StatusProblem & egress.v1.StatusProblem.$Shape;
+
+            /**
+             * Decodes a StatusProblem message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {egress.v1.StatusProblem & egress.v1.StatusProblem.$Shape} StatusProblem
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): egress.v1.StatusProblem & egress.v1.StatusProblem.$Shape;
+
+            /**
+             * Verifies a StatusProblem message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a StatusProblem message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns StatusProblem
+             */
+            static fromObject(object: { [k: string]: any }): egress.v1.StatusProblem;
+
+            /**
+             * Creates a plain object from a StatusProblem message. Also converts values to other types if specified.
+             * @param message StatusProblem
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: egress.v1.StatusProblem, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this StatusProblem to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for StatusProblem
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace StatusProblem {
+
+            /** Properties of a StatusProblem. */
+            interface $Properties {
+
+                /** StatusProblem id */
+                id?: string;
+
+                /** StatusProblem count */
+                count?: (number|Long);
+
+                /** StatusProblem detail */
+                detail?: string;
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a StatusProblem. */
+            type $Shape = egress.v1.StatusProblem.$Properties;
         }
 
         /**

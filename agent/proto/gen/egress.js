@@ -3202,6 +3202,7 @@ export const egress = $root.egress = (() => {
                 this.databases = {};
                 this.allow_overlay = [];
                 this.preflight_problems = [];
+                this.problems = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -3231,6 +3232,7 @@ export const egress = $root.egress = (() => {
             Status.prototype.acknowledgements = 0;
             Status.prototype.capture_incomplete = false;
             Status.prototype.last_capture_gap = null;
+            Status.prototype.problems = $util.emptyArray;
 
             let $oneOfFields;
 
@@ -3306,6 +3308,9 @@ export const egress = $root.egress = (() => {
                     $root.egress.v1.CaptureGap.encode(message.last_capture_gap, writer.uint32(258).fork(), _depth + 1).ldelim();
                 if (message.acknowledgements != null && $Object.hasOwnProperty.call(message, "acknowledgements") && message.acknowledgements !== 0)
                     writer.uint32(264).uint32(message.acknowledgements);
+                if (message.problems != null && message.problems.length)
+                    for (let i = 0; i < message.problems.length; ++i)
+                        $root.egress.v1.StatusProblem.encode(message.problems[i], writer.uint32(274).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3568,6 +3573,14 @@ export const egress = $root.egress = (() => {
                             message.last_capture_gap = $root.egress.v1.CaptureGap.decode(reader, reader.size(), $undefined, _depth + 1, message.last_capture_gap);
                             continue;
                         }
+                    case 34: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.problems && message.problems.length))
+                                message.problems = [];
+                            message.problems.push($root.egress.v1.StatusProblem.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3686,6 +3699,15 @@ export const egress = $root.egress = (() => {
                     let error = $root.egress.v1.CaptureGap.verify(message.last_capture_gap, _depth + 1);
                     if (error)
                         return "last_capture_gap." + error;
+                }
+                if (message.problems != null && $Object.hasOwnProperty.call(message, "problems")) {
+                    if (!$Array.isArray(message.problems))
+                        return "problems: array expected";
+                    for (let i = 0; i < message.problems.length; ++i) {
+                        let error = $root.egress.v1.StatusProblem.verify(message.problems[i], _depth + 1);
+                        if (error)
+                            return "problems." + error;
+                    }
                 }
                 return null;
             };
@@ -3824,6 +3846,16 @@ export const egress = $root.egress = (() => {
                         throw $TypeError(".egress.v1.Status.last_capture_gap: object expected");
                     message.last_capture_gap = $root.egress.v1.CaptureGap.fromObject(object.last_capture_gap, _depth + 1);
                 }
+                if (object.problems) {
+                    if (!$Array.isArray(object.problems))
+                        throw $TypeError(".egress.v1.Status.problems: array expected");
+                    message.problems = $Array(object.problems.length);
+                    for (let i = 0; i < object.problems.length; ++i) {
+                        if (!$util.isObject(object.problems[i]))
+                            throw $TypeError(".egress.v1.Status.problems: object expected");
+                        message.problems[i] = $root.egress.v1.StatusProblem.fromObject(object.problems[i], _depth + 1);
+                    }
+                }
                 return message;
             };
 
@@ -3838,6 +3870,7 @@ export const egress = $root.egress = (() => {
                 if (options.arrays || options.defaults) {
                     object.allow_overlay = [];
                     object.preflight_problems = [];
+                    object.problems = [];
                 }
                 if (options.objects || options.defaults)
                     object.databases = {};
@@ -3947,6 +3980,11 @@ export const egress = $root.egress = (() => {
                     object.last_capture_gap = $root.egress.v1.CaptureGap.toObject(message.last_capture_gap, options, _depth + 1);
                 if (message.acknowledgements != null && $Object.hasOwnProperty.call(message, "acknowledgements"))
                     object.acknowledgements = message.acknowledgements;
+                if (message.problems && message.problems.length) {
+                    object.problems = $Array(message.problems.length);
+                    for (let j = 0; j < message.problems.length; ++j)
+                        object.problems[j] = $root.egress.v1.StatusProblem.toObject(message.problems[j], options, _depth + 1);
+                }
                 return object;
             };
 
@@ -3970,6 +4008,215 @@ export const egress = $root.egress = (() => {
             })();
 
             return Status;
+        })();
+
+        v1.StatusProblem = (function() {
+
+            const StatusProblem = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            StatusProblem.prototype.id = "";
+            StatusProblem.prototype.count = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            StatusProblem.prototype.detail = "";
+
+            StatusProblem.create = function(properties) {
+                return new StatusProblem(properties);
+            };
+
+            StatusProblem.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(10).string(message.id);
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && (typeof message.count === "object" ? message.count.low || message.count.high : message.count !== 0))
+                    writer.uint32(16).uint64(message.count);
+                if (message.detail != null && $Object.hasOwnProperty.call(message, "detail") && message.detail !== "")
+                    writer.uint32(26).string(message.detail);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            StatusProblem.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            StatusProblem.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.egress.v1.StatusProblem();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.count = value;
+                            else
+                                delete message.count;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.detail = value;
+                            else
+                                delete message.detail;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            StatusProblem.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            StatusProblem.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                    if (!$util.isString(message.id))
+                        return "id: string expected";
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count"))
+                    if (!$util.isInteger(message.count) && !(message.count && $util.isInteger(message.count.low) && $util.isInteger(message.count.high)))
+                        return "count: integer|Long expected";
+                if (message.detail != null && $Object.hasOwnProperty.call(message, "detail"))
+                    if (!$util.isString(message.detail))
+                        return "detail: string expected";
+                return null;
+            };
+
+            StatusProblem.fromObject = function (object, _depth) {
+                if (object instanceof $root.egress.v1.StatusProblem)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".egress.v1.StatusProblem: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.egress.v1.StatusProblem();
+                if (object.id != null)
+                    if (typeof object.id !== "string" || object.id.length)
+                        message.id = $String(object.id);
+                if (object.count != null)
+                    if (typeof object.count === "object" ? object.count.low || object.count.high : $Number(object.count) !== 0)
+                        if ($util.Long)
+                            message.count = $util.Long.fromValue(object.count, true);
+                        else if (typeof object.count === "string")
+                            message.count = $parseInt(object.count, 10);
+                        else if (typeof object.count === "number")
+                            message.count = object.count;
+                        else if (typeof object.count === "object")
+                            message.count = new $util.LongBits(object.count.low >>> 0, object.count.high >>> 0).toNumber(true);
+                if (object.detail != null)
+                    if (typeof object.detail !== "string" || object.detail.length)
+                        message.detail = $String(object.detail);
+                return message;
+            };
+
+            StatusProblem.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.id = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.count = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.count = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.detail = "";
+                }
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                    object.id = message.id;
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.count = typeof message.count === "number" ? $BigInt(message.count) : $util.Long.fromBits(message.count.low >>> 0, message.count.high >>> 0, true).toBigInt();
+                    else if (typeof message.count === "number")
+                        object.count = options.longs === $String ? $String(message.count) : message.count;
+                    else
+                        object.count = options.longs === $String ? $util.Long.prototype.toString.call(message.count) : options.longs === $Number ? new $util.LongBits(message.count.low >>> 0, message.count.high >>> 0).toNumber(true) : message.count;
+                if (message.detail != null && $Object.hasOwnProperty.call(message, "detail"))
+                    object.detail = message.detail;
+                return object;
+            };
+
+            StatusProblem.prototype.toJSON = function() {
+                return StatusProblem.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            StatusProblem.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/egress.v1.StatusProblem";
+            };
+
+            return StatusProblem;
         })();
 
         v1.Session = (function() {

@@ -7,6 +7,7 @@ import { closeSync, openSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { LiveAgent } from '../live/agent.js';
+import { captureError, captureStalled } from '../live/agent-condition.js';
 import { describeGap } from '../live/capture-gaps.js';
 import { CaptureReplay, parseSpeed } from '../live/replay.js';
 import { dataDir, gatewayId } from '../live/settings.js';
@@ -128,9 +129,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     agent.gaps.cleanMs = positiveInt('clean-interval', values['clean-interval'] as string, 60) * 1000;
   agent.captureProblem = () => {
     const h = capture.health();
-    if (h.error !== null) return `capture: ${h.error.message}`;
-    if (h.lastPacketAgeMs !== null && h.lastPacketAgeMs > STALL_MS)
-      return `capture: no packet for ${Math.round(h.lastPacketAgeMs / 1000)} s`;
+    if (h.error !== null) return captureError(h.error.message);
+    if (h.lastPacketAgeMs !== null && h.lastPacketAgeMs > STALL_MS) return captureStalled(h.lastPacketAgeMs);
     return null;
   };
   const signals = await attachSignals(agent, gpio, log);

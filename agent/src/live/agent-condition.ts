@@ -1,9 +1,38 @@
 // The live agent's condition, as the retained status says it: "ready", or
-// what is wrong right now in plain language (capture down, capture
-// incomplete, spool full), joined by "; ". A change is what republishes the
-// status and moves the green light (signals.ts).
+// what is wrong right now (capture down, capture incomplete, spool full),
+// in plain English joined by "; " (`text`) and as ids with their facts
+// (`problems`, egress.proto StatusProblem) that a page says in its own
+// language. A change is what republishes the status and moves the green
+// light (signals.ts).
 
 import type { RunningProblems } from './signals.js';
+
+/** egress.proto StatusProblem.id. */
+export type ProblemId = 'capture_error' | 'capture_stalled' | 'capture_incomplete' | 'spool_full';
+
+export interface StatusProblem {
+  id: ProblemId;
+  /** capture_stalled: seconds without a packet; capture_incomplete: packets dropped (0: unknown); spool_full: messages dropped. */
+  count: number;
+  /** capture_error: the capture's error, untranslated; else empty. */
+  detail: string;
+  /** The same in English, as in the status `text`. */
+  text: string;
+}
+
+export function captureError(message: string): StatusProblem {
+  return { id: 'capture_error', count: 0, detail: message, text: `capture: ${message}` };
+}
+
+export function captureStalled(ageMs: number): StatusProblem {
+  const s = Math.round(ageMs / 1000);
+  return { id: 'capture_stalled', count: s, detail: '', text: `capture: no packet for ${s} s` };
+}
+
+/** A capture gap less than a clean interval ago; `text` is CaptureGapLog.problem()'s. */
+export function captureIncomplete(text: string, packetsDropped: number | null): StatusProblem {
+  return { id: 'capture_incomplete', count: packetsDropped ?? 0, detail: '', text };
+}
 
 export interface ConditionChange {
   /** "ready" or the problems, joined. */
@@ -15,6 +44,8 @@ export interface ConditionChange {
 export class AgentCondition {
   /** The condition last published in the retained status. */
   text = 'ready';
+  /** Its problems, in the order of `text`; empty when ready. */
+  problems: StatusProblem[] = [];
   private droppedSeen = 0;
 
   get state(): 'online' | 'degraded' {
@@ -26,14 +57,28 @@ export class AgentCondition {
    * spool's total of dropped messages (a rise since the last call is a
    * problem); null when it is what was last published.
    */
-  update(captureDown: string | null, captureGap: string | null, droppedTotal: number): ConditionChange | null {
-    const spool =
-      droppedTotal > this.droppedSeen ? `spool full: ${droppedTotal - this.droppedSeen} messages dropped` : null;
+  update(
+    captureDown: StatusProblem | null,
+    captureGap: StatusProblem | null,
+    droppedTotal: number,
+  ): ConditionChange | null {
+    const n = droppedTotal - this.droppedSeen;
+    const spool: StatusProblem | null =
+      n > 0 ? { id: 'spool_full', count: n, detail: '', text: `spool full: ${n} messages dropped` } : null;
     this.droppedSeen = droppedTotal;
-    const problems = [captureDown, captureGap, spool].filter((p): p is string => p !== null);
-    const text = problems.length === 0 ? 'ready' : problems.join('; ');
+    const problems = [captureDown, captureGap, spool].filter((p): p is StatusProblem => p !== null);
+    const text = problems.length === 0 ? 'ready' : problems.map((p) => p.text).join('; ');
     if (text === this.text) return null;
     this.text = text;
-    return { text, state: this.state, problems: { captureDown, captureGap, spool } };
+    this.problems = problems;
+    return {
+      text,
+      state: this.state,
+      problems: {
+        captureDown: captureDown?.text ?? null,
+        captureGap: captureGap?.text ?? null,
+        spool: spool?.text ?? null,
+      },
+    };
   }
 }

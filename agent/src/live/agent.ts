@@ -46,7 +46,7 @@ import { AllowOverlay } from '../policy/overlay.js';
 import type { Policy } from '../policy/policy.js';
 import { judge } from '../policy/verdict.js';
 import { COMMAND_VERBS, runVerb } from './agent-commands.js';
-import { AgentCondition } from './agent-condition.js';
+import { AgentCondition, captureIncomplete, type StatusProblem } from './agent-condition.js';
 import { agentCounters } from './agent-counters.js';
 import { openEndpoints, openPublisher } from './agent-endpoints.js';
 import type { GatewayBlocking } from './blocking.js';
@@ -109,7 +109,7 @@ export class LiveAgent {
   /** Capture health, filled in by whoever runs the source. */
   captureHealth: () => CaptureHealthView | null = () => null;
   /** What is wrong with the capture right now (plain language), or null; filled in by whoever runs the source. */
-  captureProblem: () => string | null = () => null;
+  captureProblem: () => StatusProblem | null = () => null;
   /** Gaps in the capture, and whether the status must say "capture incomplete" (capture-gaps.ts). */
   readonly gaps = new CaptureGapLog();
   /** "ready" or what is wrong now, as the retained status last said it. */
@@ -364,22 +364,25 @@ export class LiveAgent {
   private updateStatus(): void {
     const c = this.spool.counters;
     const dropped = c.dropped_alert + c.dropped_flow + c.dropped_stats + c.dropped_session;
-    const change = this.condition.update(this.captureProblem(), this.gaps.problem(), dropped);
+    const gap = this.gaps.problem();
+    const incomplete = gap === null ? null : captureIncomplete(gap, this.gaps.last?.packetsDropped ?? null);
+    const change = this.condition.update(this.captureProblem(), incomplete, dropped);
     if (change === null) return;
     this.options.log(`status: ${change.text}`);
     this.signals?.running(change.problems);
-    this.publisher.publishRetained(this.topic.status, this.statusPayload(change.state, change.text));
+    this.publisher.publishRetained(this.topic.status, this.statusPayload());
   }
 
   private ctx(): MessageContext {
     return { gateway: this.options.gateway, session: this.session?.id ?? '', run: this.runId };
   }
 
-  private statusPayload(state: 'online' | 'degraded' = this.condition.state, text = this.condition.text): Buffer {
+  private statusPayload(): Buffer {
     return encodeStatus({
       gateway: this.options.gateway,
-      state,
-      text,
+      state: this.condition.state,
+      text: this.condition.text,
+      problems: this.condition.problems,
       agentVersion: this.options.version,
       databases: this.options.enricher.versions(),
       geoData: this.options.enricher.dataHealth(Date.now()),

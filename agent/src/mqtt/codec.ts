@@ -228,6 +228,8 @@ export interface StatusInfo {
   captureIncomplete?: boolean;
   /** The latest capture gap of this run. */
   lastCaptureGap?: CaptureGap | null;
+  /** What `text` says, as ids and facts (live/agent-condition.ts). */
+  problems?: readonly { id: string; count: number; detail: string }[];
   /** The gateway's lights (live/signals.ts); absent without --gpio. */
   signals?: StatusSignals;
 }
@@ -268,6 +270,7 @@ export function encodeStatus(s: StatusInfo): Buffer {
       acknowledgements: s.signals?.acknowledgements ?? 0,
       capture_incomplete: s.captureIncomplete ?? false,
       last_capture_gap: s.lastCaptureGap ? gapMessage(s.lastCaptureGap) : undefined,
+      problems: (s.problems ?? []).map((p) => ({ id: p.id, count: p.count, detail: p.detail })),
     }).finish(),
   );
 }
