@@ -67,7 +67,9 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     await latched.waitFor({ timeout: 60_000 });
     expect((await gpio.state()).red).toBe(true);
     expect(await page.locator('.banner').getAttribute('class')).toContain('banner-alert');
-    expect(await latched.textContent()).toMatch(/^Red light and buzzer on at the gateway \(\d+ high\)/);
+    expect(await latched.textContent()).toMatch(
+      /^Red light and buzzer on at the gateway: \d+ high alert\(s\) not acknowledged there/,
+    );
     // Replaying, there is no capture to check; the CI machine's clock and geo data age give warnings.
     const preflight = page.getByTestId('preflight');
     await page.locator('[data-testid="preflight"]:not([data-result=""])').waitFor({ timeout: 20_000 });
@@ -109,7 +111,9 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: join(shots, 'gateway-banner-1280x800-en.png') });
     await page.getByTestId('lang-nl').click();
-    expect(await latched.textContent()).toMatch(/^Rood licht en zoemer aan op de gateway \(\d+ hoog\)/);
+    expect(await latched.textContent()).toMatch(
+      /^Rood licht en zoemer aan op de gateway: \d+ hoge alarm\(en\) daar niet bevestigd/,
+    );
     expect(await page.getByTestId('ack-gateway').textContent()).toBe('Bevestigen: licht uit');
     if (result !== 'pass') expect(await checks()).toEqual(english?.map((n) => NL[EN.indexOf(n)]));
     // An empty list under a latched red light says the gateway still holds high alerts, not "nothing left".
