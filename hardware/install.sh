@@ -31,6 +31,9 @@ Usage: $0 --mode ap|bridge [--dry-run --out DIR] [options]
   --gpio DRIVER        libgpiod, cli or sim (default libgpiod)
   --block              ap mode: enable block mode (egress-block.service fills the nftables
                        sets of denied destinations; fail-open)
+  --fail-closed        with --block: the gateway forwards the controller's traffic only
+                       while the agent captures it (held within 15 s when the agent stops,
+                       crashes or loses its capture, and from boot until it captures)
   -h, --help           this help
 USAGE
 }
@@ -41,7 +44,7 @@ die() {
 }
 
 MODE="" DRY_RUN=0 OUT="" WAN_IF="eth0" LAN_IF="" SSID="egress-sentinel" PASSPHRASE="" COUNTRY="NL"
-CHANNEL=6 PROFILE="dji" GPIO="libgpiod" BLOCK=0
+CHANNEL=6 PROFILE="dji" GPIO="libgpiod" BLOCK=0 FAIL_CLOSED=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --mode) MODE="${2:-}"; shift 2 ;;
@@ -56,6 +59,7 @@ while [ $# -gt 0 ]; do
     --profile) PROFILE="${2:-}"; shift 2 ;;
     --gpio) GPIO="${2:-}"; shift 2 ;;
     --block) BLOCK=1; shift ;;
+    --fail-closed) FAIL_CLOSED=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
   esac
@@ -78,6 +82,7 @@ done
 [[ "$PROFILE" =~ ^[a-z0-9-]+$ ]] || die "--profile: a profile name"
 case "$GPIO" in libgpiod | cli | sim) ;; *) die "--gpio must be libgpiod, cli or sim" ;; esac
 [ "$BLOCK" = 0 ] || [ "$MODE" = ap ] || die "--block works in ap mode only (bridge mode: not yet)"
+[ "$FAIL_CLOSED" = 0 ] || [ "$BLOCK" = 1 ] || die "--fail-closed needs --block (the block helper renews the watch)"
 if [ -z "$PASSPHRASE" ]; then
   # Finite input all the way (no head on an endless stream: pipefail would see SIGPIPE).
   PASSPHRASE="$(head -c 48 /dev/urandom | base64 -w0 | LC_ALL=C tr -dc 'A-Za-z0-9' | cut -c1-20)"
@@ -99,6 +104,13 @@ fi
 # Block mode: the agent finds the helper's socket in egress.env (empty: block mode off).
 BLOCK_SOCKET=""
 [ "$BLOCK" = 1 ] && BLOCK_SOCKET="/run/egress-block/block.sock"
+# Fail-closed: the forward chain drops the controller's traffic unless the agent's
+# watch of its interface is in the `watched` set (renewed by the agent through the helper).
+FAIL_CLOSED_ENV="" FAIL_CLOSED_RULE="# fail-closed off (install.sh --block --fail-closed turns it on)"
+if [ "$FAIL_CLOSED" = 1 ]; then
+  FAIL_CLOSED_ENV=1
+  FAIL_CLOSED_RULE="iifname \"$LAN_IF\" iifname != @watched counter drop comment \"fail-closed: the agent is not watching\""
+fi
 
 # Replace @NAME@ placeholders; values are checked above, so none holds '|' or a newline.
 render_file() {
@@ -107,7 +119,8 @@ render_file() {
     -e "s|@COUNTRY@|$COUNTRY|g" -e "s|@CHANNEL@|$CHANNEL|g" -e "s|@PROFILE@|$PROFILE|g" \
     -e "s|@GPIO@|$GPIO|g" -e "s|@LAN_NET@|$LAN_NET|g" -e "s|@LAN_ADDR@|$LAN_ADDR|g" \
     -e "s|@DHCP_FIRST@|$DHCP_FIRST|g" -e "s|@DHCP_LAST@|$DHCP_LAST|g" -e "s|@HTTP_ADDR@|$HTTP_ADDR|g" \
-    -e "s|@AFTER@|$AFTER|g" -e "s|@UNMANAGED@|$UNMANAGED|g" -e "s|@BLOCK_SOCKET@|$BLOCK_SOCKET|g" "$1"
+    -e "s|@AFTER@|$AFTER|g" -e "s|@UNMANAGED@|$UNMANAGED|g" -e "s|@BLOCK_SOCKET@|$BLOCK_SOCKET|g" \
+    -e "s|@FAIL_CLOSED@|$FAIL_CLOSED_ENV|g" -e "s|@FAIL_CLOSED_RULE@|$FAIL_CLOSED_RULE|g" "$1"
 }
 
 # Render templates/common and templates/MODE into $1 (a directory standing for /).

@@ -9,11 +9,19 @@ export {
   type BlockDel,
   formatBlockLine,
   formatUnblockLine,
+  formatUnwatchLine,
+  formatWatchLine,
   MAX_TIMEOUT_S,
+  MAX_WATCH_S,
+  MIN_WATCH_S,
   nftAddArgs,
   nftDelArgs,
+  nftUnwatchArgs,
+  nftWatchArgs,
   parseBlockCommand,
   parseBlockLine,
+  WATCH_SET,
+  type WatchCommand,
 } from './block/protocol.js';
 export { CliGpio, type CliGpioOptions, parseMonitorLine } from './gpio/cli.js';
 export {

@@ -145,6 +145,32 @@ describe('access-point specifics', () => {
     expect(helper).toMatch(/^Group=egress$/m);
   });
 
+  it('--block --fail-closed drops what the controller would forward unless the agent watches it; only there', () => {
+    const files = (extra: string[]) => {
+      const out = render('ap', ['--passphrase', 'golden-passphrase-42', ...extra]).out;
+      return {
+        env: readFileSync(join(out, 'etc/egress/egress.env'), 'utf8'),
+        nft: readFileSync(join(out, 'etc/nftables.conf'), 'utf8'),
+        out,
+      };
+    };
+    const rule = 'iifname "wlan0" iifname != @watched counter drop comment "fail-closed: the agent is not watching"';
+    for (const extra of [[], ['--block']]) {
+      const open = files(extra);
+      expect(open.env).toMatch(/^EGRESS_BLOCK_FAIL_CLOSED=$/m);
+      expect(open.nft).not.toContain('!= @watched');
+    }
+    const closed = files(['--block', '--fail-closed']);
+    expect(closed.env).toMatch(/^EGRESS_BLOCK_FAIL_CLOSED=1$/m);
+    // First in the forward chain: before established connections are let through, so they are held too.
+    const forward = closed.nft.slice(closed.nft.indexOf('chain forward'));
+    expect(forward.split('\n')[2].trim()).toBe(rule);
+    expect(closed.nft).toMatch(/set watched \{\n\t\ttype ifname\n\t\tflags timeout/);
+    const c = spawnSync('nft', ['-c', '-f', join(closed.out, 'etc/nftables.conf')], { encoding: 'utf8' });
+    expect(c.stderr).toBe('');
+    expect(c.status).toBe(0);
+  });
+
   it('a generated passphrase is 20 letters and digits, different each time', () => {
     const a = readFileSync(join(render('ap').out, 'etc/hostapd/hostapd.conf'), 'utf8');
     const b = readFileSync(join(render('ap').out, 'etc/hostapd/hostapd.conf'), 'utf8');
@@ -164,6 +190,7 @@ describe('bad options', () => {
     [['--mode', 'ap', '--dry-run', '--out', dir, '--ssid', 'a|b'], /--ssid/],
     [['--mode', 'ap', '--dry-run', '--out', dir, '--gpio', 'onoff'], /--gpio must be/],
     [['--mode', 'bridge', '--dry-run', '--out', dir, '--block'], /--block works in ap mode only/],
+    [['--mode', 'ap', '--dry-run', '--out', dir, '--fail-closed'], /--fail-closed needs --block/],
   ])('%j is refused with exit 2', (args, message) => {
     const r = spawnSync('bash', [INSTALL, ...args], { encoding: 'utf8' });
     expect(r.stderr).toMatch(message);

@@ -15,7 +15,7 @@ import { TcpdumpCapture } from '../live/tcpdump.js';
 import type { AlertRecord } from '../output/flow-record.js';
 import { isoMicros } from '../output/time.js';
 import { parseCommand, positiveInt } from './args.js';
-import { attachBlocking, BLOCK_OPTIONS, BLOCK_OPTIONS_HELP, blockChoice } from './block-options.js';
+import { attachBlocking, attachFailClosed, BLOCK_OPTIONS, BLOCK_OPTIONS_HELP, blockChoice } from './block-options.js';
 import { attachSignals, GPIO_OPTIONS, GPIO_OPTIONS_HELP, gpioChoice } from './gpio-options.js';
 import type { CliIo } from './io.js';
 import { LIVE_OPTIONS, LIVE_OPTIONS_HELP, liveAgentOptions } from './live-options.js';
@@ -137,6 +137,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const blocking = attachBlocking(agent, block, log);
   log(`starting capture: ${capture.argv.join(' ')}`);
   capture.start();
+  const watch = attachFailClosed(blocking, block, iface, () => capture.health().running, log);
   void signals?.preflight({
     gateway: gatewayId(values.gateway as string | undefined),
     dataDir: dir,
@@ -146,6 +147,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   });
   await untilSignal().signalled;
   log('stopping: finishing open flows');
+  await watch?.stop(); // fail-closed: the gateway holds the traffic before the capture ends
   await capture.stop();
   await agent.finishFlows();
   await blocking?.settle(); // the answers to the last requests, into the last stats
@@ -174,6 +176,7 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
   const agent = await startAgent(values, io, log);
   const signals = await attachSignals(agent, gpio, log);
   const blocking = attachBlocking(agent, block, log);
+  if (block?.failClosed) log('fail-closed: for egress run only (a replay holds no interface); ignored');
   void signals?.preflight({
     gateway: gatewayId(values.gateway as string | undefined),
     dataDir: dir,

@@ -24,6 +24,7 @@
 import { BlockClient, MAX_TIMEOUT_S } from '@egress/hardware';
 import type { AlertRecord } from '../output/flow-record.js';
 import type { Destination } from '../policy/verdict.js';
+import type { FailClosedWatch } from './fail-closed.js';
 
 /** What the live agent calls (agent.ts holds it as `blocking`). */
 export interface GatewayBlocking {
@@ -85,6 +86,8 @@ export class AgentBlocking implements GatewayBlocking {
     release_failed: 0,
   };
   private readonly pending = new Set<Promise<void>>();
+  /** Fail-closed (egress run --block-fail-closed): its counters go with these. */
+  watch: FailClosedWatch | null = null;
 
   constructor(private readonly o: BlockingOptions) {
     this.seconds = o.seconds ?? DEFAULT_BLOCK_SECONDS;
@@ -157,6 +160,7 @@ export class AgentBlocking implements GatewayBlocking {
     for (const [k, v] of Object.entries(this.count)) out[`block.${k}`] = v;
     out['block.addresses'] = this.asked.size;
     out['block.in_flight'] = this.inFlight;
+    if (this.watch !== null) Object.assign(out, this.watch.counters());
     return out;
   }
 

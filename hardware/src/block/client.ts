@@ -3,7 +3,13 @@
 // never an exception in the agent; traffic then flows as without block mode.
 
 import { connect } from 'node:net';
-import { formatBlockLine, formatUnblockLine, parseBlockCommand } from './protocol.js';
+import {
+  formatBlockLine,
+  formatUnblockLine,
+  formatUnwatchLine,
+  formatWatchLine,
+  parseBlockCommand,
+} from './protocol.js';
 
 export class BlockClient {
   readonly counters = { sent: 0, ok: 0, refused: 0, failed: 0, unreachable: 0 };
@@ -21,6 +27,16 @@ export class BlockClient {
   /** Ask for `address` to be taken out of the set again (the operator allowed it); the same answers. */
   unblock(address: string): Promise<string> {
     return this.send(formatUnblockLine(address));
+  }
+
+  /** Fail-closed: the agent watches `iface`; the gateway forwards its traffic for `timeoutS` more seconds. */
+  watch(iface: string, timeoutS: number): Promise<string> {
+    return this.send(formatWatchLine(iface, timeoutS));
+  }
+
+  /** Fail-closed: the agent stops watching `iface`; the gateway holds its traffic now. */
+  unwatch(iface: string): Promise<string> {
+    return this.send(formatUnwatchLine(iface));
   }
 
   private send(line: string): Promise<string> {

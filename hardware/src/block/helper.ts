@@ -1,6 +1,7 @@
 // The block helper: listens on a Unix socket (group-writable for the agent's
 // group), checks each line (protocol.ts) and runs `nft add element` (or
-// `nft delete element` for a destination the operator allowed since) for it,
+// `nft delete element` for a destination the operator allowed since; for
+// fail-closed, the watched interface's element in the `watched` set) for it,
 // one at a time. Runs as root with CAP_NET_ADMIN only (egress-block.service).
 // Fail-open: if it is not running, nothing is added and traffic flows.
 
@@ -8,7 +9,30 @@ import { execFile } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
-import { MAX_LINE, nftAddArgs, nftDelArgs, parseBlockCommand } from './protocol.js';
+import {
+  type BlockCommand,
+  MAX_LINE,
+  nftAddArgs,
+  nftDelArgs,
+  nftUnwatchArgs,
+  nftWatchArgs,
+  parseBlockCommand,
+} from './protocol.js';
+
+function nftArgs(cmd: BlockCommand): string[] {
+  switch (cmd.op) {
+    case 'add':
+      return nftAddArgs(cmd);
+    case 'del':
+      return nftDelArgs(cmd);
+    case 'watch':
+      return nftWatchArgs(cmd);
+    case 'unwatch':
+      return nftUnwatchArgs(cmd.iface);
+  }
+}
+
+const DONE = { add: 'added', del: 'deleted', watch: 'watched', unwatch: 'unwatched' } as const;
 
 export interface BlockHelperOptions {
   socket: string;
@@ -18,7 +42,7 @@ export interface BlockHelperOptions {
 }
 
 export class BlockHelper {
-  readonly counters = { added: 0, deleted: 0, refused: 0, nft_failures: 0 };
+  readonly counters = { added: 0, deleted: 0, watched: 0, unwatched: 0, refused: 0, nft_failures: 0 };
   private server: Server | null = null;
   private queue: Promise<void> = Promise.resolve();
 
@@ -42,14 +66,14 @@ export class BlockHelper {
         this.queue = this.queue.then(
           () =>
             new Promise<void>((resolve) => {
-              const args = cmd.op === 'add' ? nftAddArgs(cmd) : nftDelArgs(cmd);
-              execFile(this.o.nft ?? 'nft', args, { timeout: 5000 }, (err, _out, stderr) => {
+              execFile(this.o.nft ?? 'nft', nftArgs(cmd), { timeout: 5000 }, (err, _out, stderr) => {
                 if (err) {
                   this.counters.nft_failures++;
-                  this.o.log?.(`nft ${cmd.op} ${cmd.address} failed: ${String(stderr).trim() || err.message}`);
+                  const what = 'address' in cmd ? cmd.address : cmd.iface;
+                  this.o.log?.(`nft ${cmd.op} ${what} failed: ${String(stderr).trim() || err.message}`);
                   if (!conn.destroyed) conn.write('failed\n');
                 } else {
-                  this.counters[cmd.op === 'add' ? 'added' : 'deleted']++;
+                  this.counters[DONE[cmd.op]]++;
                   if (!conn.destroyed) conn.write('ok\n');
                 }
                 resolve();
