@@ -4,7 +4,16 @@
 // checked values.
 
 import { describe, expect, it } from 'vitest';
-import { nftAddArgs, nftDelArgs, parseBlockCommand, parseBlockLine } from '../../hardware/src/index.js';
+import {
+  formatUnwatchLine,
+  formatWatchLine,
+  nftAddArgs,
+  nftDelArgs,
+  nftUnwatchArgs,
+  nftWatchArgs,
+  parseBlockCommand,
+  parseBlockLine,
+} from '../../hardware/src/index.js';
 
 describe('block line protocol', () => {
   it.each([
@@ -60,5 +69,40 @@ describe('block line protocol', () => {
       '{ 203.0.113.10 timeout 60s }',
     ]);
     expect(nftAddArgs({ family: 6, address: '2001:db8::1', timeoutS: 5 })[4]).toBe('denied6');
+  });
+
+  it.each([
+    ['watch wlan0 15', { op: 'watch', iface: 'wlan0', timeoutS: 15 }],
+    ['watch br0.10 2\n', { op: 'watch', iface: 'br0.10', timeoutS: 2 }],
+    ['watch enx00e04c_1-a 600', { op: 'watch', iface: 'enx00e04c_1-a', timeoutS: 600 }],
+    ['watch abcdefghijklmno 15', { op: 'watch', iface: 'abcdefghijklmno', timeoutS: 15 }],
+    ['unwatch wlan0', { op: 'unwatch', iface: 'wlan0' }],
+    ['watch wlan0 1', null],
+    ['watch wlan0 601', null],
+    ['watch wlan0', null],
+    ['watch abcdefghijklmnop 15', null],
+    ['watch wlan0" 15', null],
+    ['watch wlan0 } 15', null],
+    ['watch wl/an0 15', null],
+    ['watch wlan0 15; flush ruleset', null],
+    ['unwatch wlan0 15', null],
+    ['unwatch', null],
+  ])('reads %j as %j (watch or unwatch)', (line, want) => {
+    expect(parseBlockCommand(line)).toEqual(want);
+  });
+
+  it('renews a watch in one nft transaction: add (kept if there), delete, add with a fresh timeout', () => {
+    const add = ['add', 'element', 'inet', 'egress', 'watched', '{ "wlan0" timeout 15s }'];
+    expect(nftWatchArgs({ iface: 'wlan0', timeoutS: 15 })).toEqual([
+      ...add,
+      ';',
+      ...['delete', 'element', 'inet', 'egress', 'watched', '{ "wlan0" }'],
+      ';',
+      ...add,
+    ]);
+    expect(nftUnwatchArgs('wlan0')).toEqual(['delete', 'element', 'inet', 'egress', 'watched', '{ "wlan0" }']);
+    expect([formatWatchLine('wlan0', 15), formatUnwatchLine('wlan0')]).toEqual(['watch wlan0 15\n', 'unwatch wlan0\n']);
+    for (const line of [formatWatchLine('wlan0', 15), formatUnwatchLine('wlan0')])
+      expect(parseBlockCommand(line)).not.toBeNull();
   });
 });

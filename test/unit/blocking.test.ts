@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { blockChoice } from '../../agent/src/cli/block-options.js';
 import { EgressError } from '../../agent/src/errors.js';
 import { AgentBlocking } from '../../agent/src/live/blocking.js';
+import { FailClosedWatch } from '../../agent/src/live/fail-closed.js';
 import type { AlertRecord } from '../../agent/src/output/flow-record.js';
 import { BlockHelper } from '../../hardware/src/index.js';
 
@@ -290,6 +291,91 @@ describe('block mode: an allow from the dashboard lifts the blocks it covers', (
   });
 });
 
+describe('fail-closed: the agent renews the watch of its interface through the helper', () => {
+  it('renews while the capture runs, not while it is blind; says so when it changes; unwatches on stop', async () => {
+    const { socket, calls, fail, h } = await helper();
+    let capturing = false;
+    const lines: string[] = [];
+    const w = new FailClosedWatch({ socket, iface: 'wlan0', watching: () => capturing, log: (l) => lines.push(l) });
+    expect([w.timeoutS, w.everyMs]).toEqual([15, 5000]);
+    const watchArgs =
+      'add element inet egress watched { "wlan0" timeout 15s } ; delete element inet egress watched { "wlan0" } ; add element inet egress watched { "wlan0" timeout 15s }';
+
+    await w.tick(); // the capture has not started: nothing asked
+    await w.tick();
+    expect(calls()).toEqual([]);
+    capturing = true;
+    await w.tick();
+    await w.tick();
+    expect(calls()).toEqual([watchArgs, watchArgs]);
+    capturing = false;
+    await w.tick();
+    capturing = true;
+    fail(true); // nft fails in the helper
+    await w.tick();
+    await w.tick();
+    fail(false);
+    await w.tick();
+    expect(calls()).toHaveLength(3); // the two failed ones never reached the recording
+    expect(w.counters()).toEqual({ 'watch.renewed': 3, 'watch.failed': 2, 'watch.blind': 3, 'watch.busy': 0 });
+    expect(lines).toEqual([
+      'fail-closed: waiting for the capture on wlan0; the gateway holds its traffic until then',
+      'fail-closed: the agent watches wlan0; the gateway forwards its traffic',
+      'fail-closed: the capture on wlan0 is not running; the gateway holds its traffic within 15 s',
+      `fail-closed: the block helper on ${socket} did not renew the watch (failed); the gateway holds wlan0's traffic within 15 s (is egress-block.service running?)`,
+      'fail-closed: the agent watches wlan0; the gateway forwards its traffic',
+    ]);
+    expect(h.counters).toMatchObject({ watched: 3, nft_failures: 2 });
+
+    // stop() before start() does nothing; after it, one unwatch and no more ticks.
+    await w.stop();
+    expect(calls()).toHaveLength(3);
+    w.start();
+    await w.stop();
+    expect(calls().slice(-2)).toEqual([watchArgs, 'delete element inet egress watched { "wlan0" }']);
+    expect(lines.at(-1)).toBe("fail-closed: the agent stops; the gateway holds wlan0's traffic now");
+    expect(h.counters).toMatchObject({ watched: 4, unwatched: 1 });
+    await h.close();
+  });
+
+  it('a helper that is away: counted, logged once; a second tick while one is open waits for it (busy)', async () => {
+    const lines: string[] = [];
+    const socket = join(dir, 'nobody-here.sock');
+    const w = new FailClosedWatch({ socket, iface: 'eth1', watching: () => true, log: (l) => lines.push(l) });
+    const first = w.tick();
+    const second = w.tick();
+    await Promise.all([first, second]);
+    await w.tick();
+    expect(w.counters()).toEqual({ 'watch.renewed': 0, 'watch.failed': 2, 'watch.blind': 0, 'watch.busy': 1 });
+    expect(lines).toEqual([
+      `fail-closed: the block helper on ${socket} did not renew the watch (unreachable); the gateway holds eth1's traffic within 15 s (is egress-block.service running?)`,
+    ]);
+    w.start();
+    await w.stop();
+    expect(lines.at(-1)).toBe(
+      "fail-closed: the agent stops; the gateway holds eth1's traffic within 15 s (unwatch: unreachable)",
+    );
+  });
+
+  it.each([
+    [{ timeoutS: 1 }, 'watch timeout must be 2-600 s, got 1'],
+    [{ timeoutS: 601 }, 'watch timeout must be 2-600 s, got 601'],
+    [{ timeoutS: 2.5 }, 'watch timeout must be 2-600 s, got 2.5'],
+    [{ timeoutS: 10, everyMs: 5001 }, 'the watch must be renewed at least twice within its timeout (5001 ms)'],
+    [{ everyMs: 0 }, 'the watch must be renewed at least twice within its timeout (0 ms)'],
+  ])('refuses %j', (o, message) => {
+    const make = () => new FailClosedWatch({ socket: '/s', iface: 'wlan0', watching: () => true, log: () => {}, ...o });
+    expect(make).toThrow(new RangeError(message));
+  });
+
+  it('its counters go with the block counters in stats', () => {
+    const b = new AgentBlocking({ socket: '/s', log: () => {} });
+    expect(Object.keys(b.counters())).not.toContain('watch.renewed');
+    b.watch = new FailClosedWatch({ socket: '/s', iface: 'wlan0', watching: () => false, log: () => {} });
+    expect(b.counters()).toMatchObject({ 'watch.renewed': 0, 'watch.failed': 0, 'watch.blind': 0, 'watch.busy': 0 });
+  });
+});
+
 describe('block options: --block-socket / EGRESS_BLOCK_SOCKET, --block-seconds / EGRESS_BLOCK_SECONDS', () => {
   it('is off when neither names a socket (egress.env without --block leaves it empty)', () => {
     expect(blockChoice({}, {})).toBeNull();
@@ -298,12 +384,43 @@ describe('block options: --block-socket / EGRESS_BLOCK_SOCKET, --block-seconds /
 
   it('takes the environment; a flag wins', () => {
     const env = { EGRESS_BLOCK_SOCKET: '/run/egress-block/block.sock', EGRESS_BLOCK_SECONDS: '900' };
-    expect(blockChoice({}, env)).toEqual({ socket: '/run/egress-block/block.sock', seconds: 900 });
+    expect(blockChoice({}, env)).toEqual({ socket: '/run/egress-block/block.sock', seconds: 900, failClosed: false });
     expect(blockChoice({ 'block-socket': '/tmp/b.sock' }, { EGRESS_BLOCK_SOCKET: '/x' })).toEqual({
       socket: '/tmp/b.sock',
       seconds: 3600,
+      failClosed: false,
     });
     expect(blockChoice({ 'block-seconds': '60' }, env)?.seconds).toBe(60);
+  });
+
+  it('fail-closed from --block-fail-closed or EGRESS_BLOCK_FAIL_CLOSED=1, only with a helper socket', () => {
+    const sock = { EGRESS_BLOCK_SOCKET: '/run/egress-block/block.sock' };
+    const cases: [Record<string, unknown>, NodeJS.ProcessEnv, boolean | null][] = [
+      [{}, { ...sock, EGRESS_BLOCK_FAIL_CLOSED: '1' }, true],
+      [{}, { ...sock, EGRESS_BLOCK_FAIL_CLOSED: '0' }, false],
+      [{}, { ...sock, EGRESS_BLOCK_FAIL_CLOSED: '' }, false],
+      [{ 'block-fail-closed': true }, sock, true],
+      [{ 'block-fail-closed': true }, { ...sock, EGRESS_BLOCK_FAIL_CLOSED: '0' }, true],
+      [{}, { EGRESS_BLOCK_FAIL_CLOSED: '0' }, null],
+    ];
+    for (const [values, env, want] of cases) expect(blockChoice(values, env)?.failClosed ?? null).toBe(want);
+    const refused = (values: Record<string, unknown>, env: NodeJS.ProcessEnv) => {
+      try {
+        blockChoice(values, env);
+      } catch (err) {
+        return [(err as EgressError).code, (err as EgressError).message];
+      }
+      return null;
+    };
+    expect(refused({ 'block-fail-closed': true }, {})).toEqual([
+      'EGRESS_USAGE',
+      '--block-fail-closed needs the block helper: --block-socket PATH',
+    ]);
+    expect(refused({}, { EGRESS_BLOCK_FAIL_CLOSED: '1' })?.[0]).toBe('EGRESS_USAGE');
+    expect(refused({}, { ...sock, EGRESS_BLOCK_FAIL_CLOSED: 'yes' })).toEqual([
+      'EGRESS_USAGE',
+      'EGRESS_BLOCK_FAIL_CLOSED must be 1, 0 or empty, got "yes"',
+    ]);
   });
 
   it.each(['0', '86401', '1.5', 'ten', '-5'])('refuses --block-seconds %s with EGRESS_USAGE', (s) => {

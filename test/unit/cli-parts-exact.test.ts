@@ -103,7 +103,11 @@ describe('block mode edges and start-up line', () => {
     ['1', 1],
     ['86400', 86_400],
   ])('--block-seconds %s is taken', (text, seconds) => {
-    expect(blockChoice({ 'block-socket': '/s', 'block-seconds': text }, {})).toEqual({ socket: '/s', seconds });
+    expect(blockChoice({ 'block-socket': '/s', 'block-seconds': text }, {})).toEqual({
+      socket: '/s',
+      seconds,
+      failClosed: false,
+    });
   });
 
   it.each(['', '1e3', '0x10', ' 5', '5 '])('EGRESS_BLOCK_SECONDS=%j: the default when empty, else refused', (text) => {
@@ -126,11 +130,11 @@ describe('block mode edges and start-up line', () => {
       const lines: string[] = [];
       expect(attachBlocking(agent, null, (l) => lines.push(l))).toBeNull();
       expect([lines, agent.blocking]).toEqual([[], undefined]);
-      const b = attachBlocking(agent, { socket: sock, seconds: 60 }, (l) => lines.push(l));
+      const b = attachBlocking(agent, { socket: sock, seconds: 60, failClosed: false }, (l) => lines.push(l));
       expect(b).not.toBeNull();
       expect(agent.blocking).toBe(b);
       writeFileSync(sock, '');
-      attachBlocking(agent, { socket: sock, seconds: 61 }, (l) => lines.push(l));
+      attachBlocking(agent, { socket: sock, seconds: 61, failClosed: false }, (l) => lines.push(l));
       expect(lines).toEqual([
         `block mode: the destinations of high alerts go to the block helper on ${sock} (blocked 60 s; fail-open); ${sock} is not there yet (is egress-block.service running?)`,
         `block mode: the destinations of high alerts go to the block helper on ${sock} (blocked 61 s; fail-open)`,
