@@ -54,6 +54,8 @@ export async function setupGatewayNet(
   dir: string,
   tag: string,
   mode: 'ap' | 'bridge' = 'ap',
+  /** More install.sh options for the rendered ruleset (e.g. --block --fail-closed). */
+  installArgs: string[] = [],
 ): Promise<GatewayNet> {
   const n = { ctl: `egress-e2c-${tag}`, gw: `egress-e2g-${tag}`, net: `egress-e2i-${tag}` };
   for (const ns of [n.ctl, n.gw, n.net]) {
@@ -66,7 +68,8 @@ export async function setupGatewayNet(
 
   // The ruleset install.sh renders for this mode, applied in the gateway namespace only.
   const out = join(dir, 'rendered');
-  const r = spawnSync('bash', [join(ROOT, 'hardware/install.sh'), '--mode', mode, '--dry-run', '--out', out], {
+  const install = [join(ROOT, 'hardware/install.sh'), '--mode', mode, '--dry-run', '--out', out, ...installArgs];
+  const r = spawnSync('bash', install, {
     encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`install.sh: ${r.stderr}`);
