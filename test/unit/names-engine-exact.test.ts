@@ -133,44 +133,55 @@ describe('TCP: the first bytes inside an opened CONNECT tunnel', () => {
   const ssh = Buffer.from('SSH-2.0-x\r\n');
   const at = ISN + 1 + connect.length; // the tunnel's first client byte
 
-  it.each<[string, Step[], boolean[], string | null, boolean]>([
-    ['the hello in one segment', [data(at, inner)], [true], 'inner.example', false],
+  // Each step's return value and whether the flow is still being named after it.
+  it.each<[string, Step[], [boolean, boolean][], string | null]>([
+    ['the hello in one segment', [data(at, inner)], [[true, false]], 'inner.example'],
     [
       "the hello's second segment first",
       [data(at + 100, inner.subarray(100)), data(at, inner.subarray(0, 100))],
-      [false, true],
+      [
+        [false, true],
+        [true, false],
+      ],
       'inner.example',
-      false,
     ],
     [
       'an empty ACK at the first byte, then the hello',
       [[true, ACK, at], data(at, inner)],
-      [false, true],
+      [
+        [false, true],
+        [true, false],
+      ],
       'inner.example',
-      false,
     ],
     [
       "a server segment at the client's first sequence number, then the hello",
       [[false, PSH | ACK, at, ssh], data(at, inner)],
-      [false, true],
+      [
+        [false, true],
+        [true, false],
+      ],
       'inner.example',
-      false,
     ],
     [
       'something else than TLS, second segment first',
       [data(at + 4, ssh.subarray(4)), data(at, ssh.subarray(0, 4))],
-      [false, true],
+      [
+        [false, true],
+        [true, false],
+      ],
       null,
-      false,
     ],
-    ['something else than TLS', [data(at, ssh)], [false], null, false],
-    ['nothing yet', [], [], null, true],
-  ])('%s', (_what, steps, returns, sni, naming) => {
+    ['something else than TLS', [data(at, ssh)], [[false, false]], null],
+    ['nothing yet', [], [], null],
+  ])('%s', (_what, steps, returns, sni) => {
     const f = new Flow('TCP', 41000, 8888);
     f.tcp(true, SYN, ISN);
     expect(f.tcp(true, PSH | ACK, ISN + 1, connect)).toBe(true);
     expect(f.tcp(false, PSH | ACK, 500, Buffer.from('HTTP/1.1 200 OK\r\n\r\n'))).toBe(false);
-    expect(steps.map(([toServer, flags, seq, payload]) => f.tcp(toServer, flags, seq, payload))).toEqual(returns);
+    const seen = steps.map(([toServer, flags, seq, payload]) => [f.tcp(toServer, flags, seq, payload), f.app.naming]);
+    expect(seen).toEqual(returns);
+    const naming = steps.length === 0;
     expect([f.app.sni, f.app.naming, f.engine.reassemblyStates]).toEqual([sni, naming, naming ? 1 : 0]);
   });
 });
