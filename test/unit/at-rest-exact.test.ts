@@ -8,9 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { GeoAnswer } from '../../agent/src/enrich/geo.js';
 import { FlowsAtRest, SharedValues } from '../../agent/src/names/at-rest.js';
 import { FlowApp } from '../../agent/src/names/flow-app.js';
-import type { Judgement } from '../../agent/src/policy/verdict.js';
-
-const fresh = (id = 1) => new FlowApp(id, 40000, 443, 'TCP', false, 0x0a000002, 0, 0, 0, 0xcb00710a, 0, 0, 0);
+import { fresh, HIGH, MEDIUM } from '../support/flow-apps.js';
 
 /** What a FlowApp carries between packets, as one plain object. */
 function carried(a: FlowApp) {
@@ -36,13 +34,6 @@ function carried(a: FlowApp) {
     judgedCurrent: a.judgedNames !== null && a.judgedNames === a.names(),
   };
 }
-
-const MEDIUM: Judgement = { verdict: 'medium', reasons: ['not_allowlisted' as never], matched: {} };
-const HIGH: Judgement = {
-  verdict: 'high',
-  reasons: ['deny_domain' as never],
-  matched: { deny_domain: 'dji.com' } as never,
-};
 
 type Edit = (a: FlowApp) => void;
 

@@ -9,81 +9,12 @@
 import { describe, expect, it } from 'vitest';
 import { Anomalies } from '../../agent/src/decode/anomaly.js';
 import { decodePacket } from '../../agent/src/decode/decode.js';
-import { DecodeResult, Packet } from '../../agent/src/decode/packet.js';
-import { DnsAnswerCache } from '../../agent/src/names/dns-cache.js';
-import { NamesEngine } from '../../agent/src/names/engine.js';
-import { FlowApp } from '../../agent/src/names/flow-app.js';
+import { Packet } from '../../agent/src/decode/packet.js';
 import { ethernet, icmpEcho, ipPacket, tcpSegment, udpDatagram } from '../support/builders.js';
 import { A_RESPONSE, QUERY, tcpStream } from '../support/dns-vectors.js';
+import { ACK, CLIENT, Flow, ISN, PSH, SERVER, SYN, T0 } from '../support/names-flow.js';
 import { PQ, split } from '../support/quic-flows.js';
 import { clientHello, hex, records } from '../support/tls-hello.js';
-
-const CLIENT = '10.0.0.2';
-const SERVER = '203.0.113.10';
-const SYN = 0x02;
-const ACK = 0x10;
-const PSH = 0x08;
-const T0 = 1_767_225_600_000_000;
-
-type Proto = 'TCP' | 'UDP' | 'ICMP';
-
-/** One flow through one NamesEngine: each packet's return value, the events, the counters. */
-class Flow {
-  readonly anomalies = new Anomalies();
-  readonly cache = new DnsAnswerCache();
-  readonly events: [string, Record<string, unknown>][] = [];
-  readonly engine: NamesEngine;
-  readonly app: FlowApp;
-  private t = T0;
-
-  constructor(
-    readonly proto: Proto,
-    readonly sport: number,
-    readonly dport: number,
-    maxReassemblyStates?: number,
-  ) {
-    this.engine = new NamesEngine(
-      this.anomalies,
-      this.cache,
-      (_app, _ts, type, body) => this.events.push([type, body]),
-      maxReassemblyStates,
-    );
-    this.app = new FlowApp(1, sport, dport, proto, false, 0x0a000002, 0, 0, 0, 0xcb00710a | 0, 0, 0, 0);
-  }
-
-  private packet(frame: Buffer, toServer: boolean): boolean {
-    const p = new Packet();
-    expect(decodePacket(frame, 0, frame.length, 1, p, this.anomalies.counts)).toBe(DecodeResult.TRANSPORT);
-    return this.engine.onPacket(this.app, p, frame, toServer, this.t++);
-  }
-
-  tcp(toServer: boolean, flags: number, seq: number, payload?: Buffer): boolean {
-    const [src, dst, sport, dport] = toServer
-      ? [CLIENT, SERVER, this.sport, this.dport]
-      : [SERVER, CLIENT, this.dport, this.sport];
-    return this.packet(
-      ethernet(ipPacket({ src, dst }, tcpSegment({ src, dst, sport, dport, flags, seq: seq >>> 0, payload }))),
-      toServer,
-    );
-  }
-
-  udp(toServer: boolean, payload: Buffer): boolean {
-    const [src, dst, sport, dport] = toServer
-      ? [CLIENT, SERVER, this.sport, this.dport]
-      : [SERVER, CLIENT, this.dport, this.sport];
-    return this.packet(ethernet(ipPacket({ src, dst }, udpDatagram({ src, dst, sport, dport, payload }))), toServer);
-  }
-
-  fired(): Record<string, number> {
-    return Object.fromEntries(Object.entries(this.anomalies.toJSON()).filter(([, n]) => n !== 0));
-  }
-
-  nonZeroCounters(): Record<string, number> {
-    return Object.fromEntries(Object.entries(this.engine.counters).filter(([, n]) => n !== 0));
-  }
-}
-
-const ISN = 0xfffffff0; // the client's stream wraps past 2^32
 
 describe('TLS over TCP', () => {
   it.each<[string, number, number[] | undefined, string]>([
@@ -238,17 +169,21 @@ describe('HTTP and CONNECT', () => {
   it('reads a tunnelled ClientHello split in two', () => {
     const f = opened('HTTP/1.1 200 OK\r\n\r\n');
     expect(f.tcp(true, PSH | ACK, tunnelSeq, tlsHello.subarray(0, 1))).toBe(false);
+    expect(f.engine.reassemblyStates).toBe(1); // the CONNECT's state, not a second one
     expect(f.tcp(true, PSH | ACK, tunnelSeq + 1, tlsHello.subarray(1))).toBe(true);
-    expect(f.app.sni).toBe('inner.example');
+    expect([f.app.sni, f.engine.reassemblyStates]).toEqual(['inner.example', 0]);
   });
 
   it.each<[string, string, Buffer]>([
     ['refused by the proxy', 'HTTP/1.1 407 Proxy Authentication Required\r\n\r\n', tlsHello],
     ['opened onto something else than TLS', 'HTTP/1.1 200 OK\r\n\r\n', Buffer.from('SSH-2.0-x\r\n')],
     ['opened onto a TLS record of another version', 'HTTP/1.1 200 OK\r\n\r\n', hex('16 0203 0001 01')],
+    ['opened onto two bytes of a record of another version', 'HTTP/1.1 200 OK\r\n\r\n', hex('16 02')],
+    ['opened onto a TLS record that is not a handshake', 'HTTP/1.1 200 OK\r\n\r\n', hex('17 0303 0010 00')],
   ])('stops naming a CONNECT %s', (_what, reply, tunnelled) => {
     const f = opened(reply);
-    f.tcp(true, PSH | ACK, tunnelSeq, tunnelled);
+    // Judged by its target already: nothing new to decide.
+    expect(f.tcp(true, PSH | ACK, tunnelSeq, tunnelled)).toBe(false);
     expect([f.app.naming, f.app.sni, f.engine.reassemblyStates]).toEqual([false, null, 0]);
     expect(f.events.map(([t]) => t)).toEqual(['http']);
   });
@@ -355,14 +290,16 @@ describe('DNS', () => {
   const queries = tcpStream(QUERY, QUERY);
   const answer = tcpStream(A_RESPONSE);
 
-  it.each<[string, [number, number][]]>([
-    ['in order', [[0, queries.length]]],
+  // The segments of the queries, and the reassembly states held after them (in order: none).
+  it.each<[string, [number, number][], number]>([
+    ['in order', [[0, queries.length]], 0],
     [
       'in two segments',
       [
         [0, 10],
         [10, queries.length],
       ],
+      0,
     ],
     [
       'reordered',
@@ -370,6 +307,7 @@ describe('DNS', () => {
         [10, queries.length],
         [0, 10],
       ],
+      1,
     ],
     [
       'with a retransmission',
@@ -378,6 +316,16 @@ describe('DNS', () => {
         [0, 20],
         [20, queries.length],
       ],
+      0,
+    ],
+    [
+      'with a retransmission of the framed bytes and one past them',
+      [
+        [0, 20],
+        [10, 21],
+        [20, queries.length],
+      ],
+      1,
     ],
     [
       'reordered, then a retransmission of framed bytes',
@@ -386,14 +334,16 @@ describe('DNS', () => {
         [0, 20],
         [0, 20],
       ],
+      1,
     ],
-  ])('over TCP, %s: each message once, answers into the cache', (_what, segs) => {
+  ])('over TCP, %s: each message once, answers into the cache', (_what, segs, states) => {
     const f = new Flow('TCP', 53100, 53);
     f.tcp(true, SYN, ISN);
     const returns = segs.map(([a, b]) => f.tcp(true, PSH | ACK, ISN + 1 + a, queries.subarray(a, b)));
     // The first segment that starts the stream decides: DNS (once, whatever the order).
     expect(returns.filter((r) => r)).toEqual([true]);
-    f.tcp(false, SYN | ACK, 70_000);
+    expect(f.engine.reassemblyStates).toBe(states);
+    expect(f.tcp(false, SYN | ACK, 70_000)).toBe(false);
     expect(f.tcp(false, PSH | ACK, 70_001, answer)).toBe(false);
     expect(f.events.map(([, b]) => b.type)).toEqual(['query', 'query', 'answer']);
     expect(f.cache.namesFor(CLIENT, '192.0.2.80', T0 + 10)).toEqual(['www.example.org']);
@@ -413,10 +363,12 @@ describe('DNS', () => {
 
   it('over TCP beyond the reassembly bound: the reordered direction is read no further, the other still is', () => {
     const f = new Flow('TCP', 53102, 53, 0);
-    f.tcp(true, PSH | ACK, 1, queries.subarray(0, 10));
-    f.tcp(true, PSH | ACK, 21, queries.subarray(20));
-    f.tcp(true, PSH | ACK, 11, queries.subarray(10, 20));
-    f.tcp(false, PSH | ACK, 1000, answer);
+    expect([
+      f.tcp(true, PSH | ACK, 1, queries.subarray(0, 10)),
+      f.tcp(true, PSH | ACK, 21, queries.subarray(20)),
+      f.tcp(true, PSH | ACK, 11, queries.subarray(10, 20)),
+      f.tcp(false, PSH | ACK, 1000, answer),
+    ]).toEqual([true, false, false, false]);
     expect(f.events.map(([, b]) => b.type)).toEqual(['answer']);
     expect(f.nonZeroCounters()).toEqual({ dns: 1, reassemblyLimit: 1 });
     expect(f.engine.reassemblyStates).toBe(0);
@@ -520,6 +472,11 @@ describe('ICMP and the packets the stage wants', () => {
     expect(f.engine.onPacket(f.app, p, frame, true, T0)).toBe(true);
     expect(f.app.naming).toBe(false);
     expect(f.engine.wantsPacket(p, false)).toBe(true);
+    expect(f.nonZeroCounters()).toEqual({}); // not read as a datagram with no name
+    // Whichever side speaks first.
+    const g = new Flow('ICMP', 0, 0);
+    expect(g.engine.onPacket(g.app, p, frame, false, T0)).toBe(true);
+    expect([g.app.naming, g.nonZeroCounters()]).toEqual([false, {}]);
   });
 
   const packetOf = (l4: { proto: number; bytes: Buffer }) => {

@@ -52,6 +52,7 @@ export class SharedValues<T extends object> {
   /** The same, by the held value itself: a caller holding a shared value finds it without making a key. */
   private readonly idsByValue = new Map<T, number>();
   private readonly values: (T | undefined)[] = [];
+  // Stryker disable next-line ArrayDeclaration: add() writes an id's key before release() reads it
   private readonly keys: string[] = [];
   private refs = new Int32Array(64);
   private readonly free: number[] = [];
@@ -101,6 +102,7 @@ export class SharedValues<T extends object> {
     this.ids.delete(this.keys[id]);
     this.idsByValue.delete(this.values[id] as T);
     this.values[id] = undefined;
+    // Stryker disable next-line StringLiteral: only lets go of the key text; add() writes it again before it is read
     this.keys[id] = '';
     this.free.push(id);
   }
@@ -140,6 +142,7 @@ export class FlowsAtRest {
 
   /** Record `app` for `slot` (replacing what was recorded); the caller then drops the object. */
   record(slot: number, app: FlowApp): void {
+    // Stryker disable next-line ConditionalExpression: ENCRYPTED_DNS.indexOf(null) is 0 too
     const enc = app.encryptedDns === null ? 0 : ENCRYPTED_DNS.indexOf(app.encryptedDns);
     this.bits[slot] =
       RECORDED |
@@ -150,6 +153,7 @@ export class FlowsAtRest {
       (app.decided ? DECIDED : 0) |
       (app.alerted << ALERTED_SHIFT) |
       (app.naming ? NAMING : 0) |
+      // Stryker disable next-line ConditionalExpression: names() is never null; the test only spares the call
       (app.judgedNames !== null && app.judgedNames === app.names() ? JUDGED_CURRENT : 0) |
       (app.clientIsn >= 0 ? HAS_ISN : 0);
     this.isn[slot] = Math.max(app.clientIsn, 0);
@@ -192,6 +196,7 @@ export class FlowsAtRest {
 
   /** The flow ended: let go of its shared values. */
   clear(slot: number): void {
+    // Stryker disable next-line ConditionalExpression: a slot with nothing recorded holds no reference, so the rest lets go of nothing
     if (this.bits[slot] === 0) return;
     this.bits[slot] = 0;
     this.recordGeo(slot, null);
@@ -224,6 +229,7 @@ export class FlowsAtRest {
 
   private recordJudgement(slot: number, j: Judgement | null): void {
     const old = this.judgementRef[slot];
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: the guards only spare get(-1) (undefined) and a null compare; neither is ever the held judgement
     if (old !== 0 && j !== null && this.judgements.get(old - 1) === j) return;
     let ref = 0;
     if (j !== null) {
