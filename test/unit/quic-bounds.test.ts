@@ -74,6 +74,7 @@ describe('frames that end at the end of the packet, or one byte past it', () => 
 
   it.each([
     ['an ACK cut inside its first fields', hex('02 05')],
+    ['an ACK cut inside its 2-byte First ACK Range', hex('02 05 00 00 40')],
     ['an ACK range cut after a 2-byte gap', Buffer.concat([hex('02 05 00 01 00'), varint(5, 2)])],
     ['an ACK_ECN missing its last ECN count', hex('03 05 00 00 00 01 01')],
     ['a CRYPTO frame one byte longer than what is left', hex('06 00 05 01020304')],
@@ -175,6 +176,12 @@ describe('headers at their bounds', () => {
     );
   });
 
+  it('a datagram of 5 bytes, ending the buffer, is a bad header', () => {
+    expect(feed([hex('c0 00000001')], Buffer.alloc(0))).toEqual(
+      expect.objectContaining({ outcomes: [invalid('quic.bad_header')], fired: { 'quic.bad_header': 1 } }),
+    );
+  });
+
   it.each([
     ['nothing', Buffer.alloc(0)],
     ['junk', Buffer.alloc(9, 0xc3)],
@@ -206,5 +213,8 @@ describe('offsets and lengths outside the buffer', () => {
     const cut = RFC.subarray(0, 1000);
     expect(add(cut, 0, 5000)).toEqual({ r: invalid('quic.bad_header'), fired: { 'quic.bad_header': 1 } });
     expect(add(RFC, 0, 5000).r).toMatchObject({ kind: 'done' });
+    // From an offset: the length is cut to what follows the offset, not to the buffer.
+    const shifted = Buffer.concat([Buffer.alloc(7, 0xc3), RFC.subarray(0, RFC.length - 3)]);
+    expect(add(shifted, 7, 5000)).toEqual({ r: invalid('quic.bad_header'), fired: { 'quic.bad_header': 1 } });
   });
 });
