@@ -113,6 +113,7 @@ describe('headers at their bounds', () => {
     ['a Retry header cut inside its Source Connection ID', hex('f0 00000001 00 05 aabb')],
     ['a Retry header cut inside its Destination Connection ID', hex('f0 00000001 08 c0ff')],
     ['a 0-RTT packet cut inside its Length', Buffer.concat([hex('d1 00000001 08'), CID, hex('00 40')])],
+    ['an Initial of another connection ID cut inside its Token Length', hex('c0 00000001 08 0102030405060708 00 8000')],
   ])('%s, with nothing after it in the buffer', (_n, tail) => {
     expect(feed([Buffer.concat([a, b, tail])], Buffer.alloc(0))).toEqual(
       expect.objectContaining({ outcomes: [DONE], fired: { 'quic.bad_header': 1 } }),
