@@ -8,12 +8,16 @@ import { QuicInitialAssembler } from '../../agent/src/names/quic.js';
 import { cryptoFrames, type InitialOptions, protectInitial } from './quic-encoder.js';
 import { clientHello, hex } from './tls-hello.js';
 
-/** Feed datagrams to one assembler; every outcome and the anomalies that fired. */
-export function feed(datagrams: Buffer[]) {
+/**
+ * Feed datagrams to one assembler; every outcome and the anomalies that fired.
+ * Each datagram sits in a buffer between junk bytes (no reads outside it); `after`
+ * replaces the junk that follows (an empty one: the datagram ends the buffer).
+ */
+export function feed(datagrams: Buffer[], after: Buffer = Buffer.alloc(9, 0xc3)) {
   const q = new QuicInitialAssembler();
   const anomalies = new Anomalies();
   const outcomes = datagrams.map((d) => {
-    const buf = Buffer.concat([Buffer.alloc(7, 0xc3), d, Buffer.alloc(9, 0xc3)]); // junk around: no reads outside
+    const buf = Buffer.concat([Buffer.alloc(7, 0xc3), d, after]);
     return q.addDatagram(buf, 7, d.length, anomalies);
   });
   const fired = Object.fromEntries(Object.entries(anomalies.toJSON()).filter(([, n]) => n !== 0));
