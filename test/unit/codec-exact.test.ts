@@ -383,6 +383,7 @@ describe('status payloads', () => {
     acknowledgements: 0,
     capture_incomplete: false,
     last_capture_gap: null,
+    problems: [],
   };
 
   it.each([
@@ -405,6 +406,10 @@ describe('status payloads', () => {
       clockSynchronised: false,
       captureIncomplete: true,
       lastCaptureGap: { startUs: 7, endUs: 8, cause: 'capture_down', packetsDropped: 9 },
+      problems: [
+        { id: 'capture_error', count: 0, detail: 'tcpdump: wlan0: No such device exists' },
+        { id: 'spool_full', count: 12, detail: '' },
+      ],
       signals: {
         preflight: 'warn',
         preflightProblems: ['no gps'],
@@ -432,6 +437,10 @@ describe('status payloads', () => {
       acknowledgements: 1,
       capture_incomplete: true,
       last_capture_gap: { start_us: 7, end_us: 8, cause: 'capture_down', packets_dropped: 9 },
+      problems: [
+        { id: 'capture_error', count: 0, detail: 'tcpdump: wlan0: No such device exists' },
+        { id: 'spool_full', count: 12, detail: '' },
+      ],
     });
   });
 
