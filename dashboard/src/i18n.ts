@@ -58,6 +58,8 @@ const en = {
   problemcapture_stalled: 'no packet for {n} s',
   problemcapture_incomplete: 'capture incomplete, see Capture',
   problemspool_full: '{n} messages dropped: the spool is full (broker away, disk full?)',
+  problemtraffic_held:
+    'the gateway holds the controller’s traffic: the block helper does not renew the watch ({detail})',
   dropsEarlier: '{n} packets missed since the agent started',
   clock: 'Clock',
   clockSynced: 'synchronised',
@@ -201,6 +203,8 @@ const nl: Record<MessageKey, string> = {
   problemcapture_stalled: 'al {n} s geen pakket',
   problemcapture_incomplete: 'vastlegging onvolledig, zie Vastleggen',
   problemspool_full: '{n} berichten weggegooid: de wachtrij is vol (broker weg, schijf vol?)',
+  problemtraffic_held:
+    'de gateway houdt het verkeer van de controller tegen: de blokkeerhulp verlengt de bewaking niet ({detail})',
   dropsEarlier: '{n} pakketten gemist sinds de start van de agent',
   clock: 'Klok',
   clockSynced: 'gesynchroniseerd',
@@ -345,7 +349,7 @@ export function reasonText(code: string, d: Dest): string {
   return key in en ? t(key, params) : t('reason_other', params);
 }
 
-const PROBLEMS = new Set(['capture_error', 'capture_stalled', 'capture_incomplete', 'spool_full']);
+const PROBLEMS = new Set(['capture_error', 'capture_stalled', 'capture_incomplete', 'spool_full', 'traffic_held']);
 
 /**
  * Why the agent needs attention, in the page's language, from the status's

@@ -304,6 +304,7 @@ describe('fail-closed: the agent renews the watch of its interface through the h
     await w.tick(); // the capture has not started: nothing asked
     await w.tick();
     expect(calls()).toEqual([]);
+    expect(w.problem()).toBeNull(); // blind: the capture's own problem says so
     capturing = true;
     await w.tick();
     await w.tick();
@@ -314,8 +315,11 @@ describe('fail-closed: the agent renews the watch of its interface through the h
     fail(true); // nft fails in the helper
     await w.tick();
     await w.tick();
+    // The helper did not renew: the status says the traffic is held, and why.
+    expect(w.problem()).toMatchObject({ id: 'traffic_held', detail: 'failed' });
     fail(false);
     await w.tick();
+    expect(w.problem()).toBeNull();
     expect(calls()).toHaveLength(3); // the two failed ones never reached the recording
     expect(w.counters()).toEqual({ 'watch.renewed': 3, 'watch.failed': 2, 'watch.blind': 3, 'watch.busy': 0 });
     expect(lines).toEqual([
@@ -368,11 +372,19 @@ describe('fail-closed: the agent renews the watch of its interface through the h
     expect(make).toThrow(new RangeError(message));
   });
 
-  it('its counters go with the block counters in stats', () => {
+  it('its counters go with the block counters in stats, its problem with the status', async () => {
     const b = new AgentBlocking({ socket: '/s', log: () => {} });
     expect(Object.keys(b.counters())).not.toContain('watch.renewed');
-    b.watch = new FailClosedWatch({ socket: '/s', iface: 'wlan0', watching: () => false, log: () => {} });
+    expect(b.problem()).toBeNull();
+    b.watch = new FailClosedWatch({
+      socket: join(dir, 'away.sock'),
+      iface: 'wlan0',
+      watching: () => true,
+      log: () => {},
+    });
     expect(b.counters()).toMatchObject({ 'watch.renewed': 0, 'watch.failed': 0, 'watch.blind': 0, 'watch.busy': 0 });
+    await b.watch.tick();
+    expect(b.problem()?.text).toBe('traffic held: the block helper did not renew the watch of wlan0 (unreachable)');
   });
 });
 

@@ -11,6 +11,7 @@ import {
   captureIncomplete,
   captureStalled,
   type StatusProblem,
+  trafficHeld,
 } from '../../agent/src/live/agent-condition.js';
 import { decodeStatus, encodeStatus } from '../../agent/src/mqtt/codec.js';
 import { type Lang, problemLines, setLang } from '../../dashboard/src/i18n.js';
@@ -34,6 +35,15 @@ describe('the agent condition', () => {
       [captureStalled(45_600), { id: 'capture_stalled', count: 46, detail: '', text: 'capture: no packet for 46 s' }],
       [captureIncomplete(GAP_TEXT, 12), { id: 'capture_incomplete', count: 12, detail: '', text: GAP_TEXT }],
       [captureIncomplete(GAP_TEXT, null), { id: 'capture_incomplete', count: 0, detail: '', text: GAP_TEXT }],
+      [
+        trafficHeld('wlan0', 'unreachable'),
+        {
+          id: 'traffic_held',
+          count: 0,
+          detail: 'unreachable',
+          text: 'traffic held: the block helper did not renew the watch of wlan0 (unreachable)',
+        },
+      ],
     ];
     for (const [got, want] of cases) expect(got).toEqual(want);
   });
@@ -62,6 +72,11 @@ describe('the agent condition', () => {
     expect(more?.text).toBe('spool full: 10 messages dropped');
     expect(c.problems).toEqual([{ id: 'spool_full', count: 10, detail: '', text: 'spool full: 10 messages dropped' }]);
     expect(c.state).toBe('degraded');
+
+    // Fail-closed and the helper did not renew the watch: said last.
+    const held = trafficHeld('wlan0', 'failed');
+    expect(c.update(stalled, null, 17, held)?.text).toBe(`${stalled.text}; ${held.text}`);
+    expect(c.problems.map((p) => p.id)).toEqual(['capture_stalled', 'traffic_held']);
 
     // No new drops: ready again, once.
     expect(c.update(null, null, 17)).toEqual({
@@ -116,6 +131,7 @@ describe("the page's words for them", () => {
     { id: 'capture_stalled', count: 45, detail: '' },
     { id: 'capture_incomplete', count: 12, detail: '' },
     { id: 'spool_full', count: 1234, detail: '' },
+    { id: 'traffic_held', count: 0, detail: 'unreachable' },
   ];
   const cases: [Lang, string[]][] = [
     [
@@ -125,6 +141,7 @@ describe("the page's words for them", () => {
         'no packet for 45 s',
         'capture incomplete, see Capture',
         '1,234 messages dropped: the spool is full (broker away, disk full?)',
+        'the gateway holds the controller’s traffic: the block helper does not renew the watch (unreachable)',
       ],
     ],
     [
@@ -134,6 +151,7 @@ describe("the page's words for them", () => {
         'al 45 s geen pakket',
         'vastlegging onvolledig, zie Vastleggen',
         '1.234 berichten weggegooid: de wachtrij is vol (broker weg, schijf vol?)',
+        'de gateway houdt het verkeer van de controller tegen: de blokkeerhulp verlengt de bewaking niet (unreachable)',
       ],
     ],
   ];

@@ -1,5 +1,6 @@
 // The live agent's condition, as the retained status says it: "ready", or
-// what is wrong right now (capture down, capture incomplete, spool full),
+// what is wrong right now (capture down, capture incomplete, spool full,
+// traffic held by fail-closed block mode),
 // in plain English joined by "; " (`text`) and as ids with their facts
 // (`problems`, egress.proto StatusProblem) that a page says in its own
 // language. A change is what republishes the status and moves the green
@@ -8,13 +9,13 @@
 import type { RunningProblems } from './signals.js';
 
 /** egress.proto StatusProblem.id. */
-export type ProblemId = 'capture_error' | 'capture_stalled' | 'capture_incomplete' | 'spool_full';
+export type ProblemId = 'capture_error' | 'capture_stalled' | 'capture_incomplete' | 'spool_full' | 'traffic_held';
 
 export interface StatusProblem {
   id: ProblemId;
   /** capture_stalled: seconds without a packet; capture_incomplete: packets dropped (0: unknown); spool_full: messages dropped. */
   count: number;
-  /** capture_error: the capture's error, untranslated; else empty. */
+  /** capture_error: the capture's error; traffic_held: the block helper's answer (untranslated); else empty. */
   detail: string;
   /** The same in English, as in the status `text`. */
   text: string;
@@ -32,6 +33,16 @@ export function captureStalled(ageMs: number): StatusProblem {
 /** A capture gap less than a clean interval ago; `text` is CaptureGapLog.problem()'s. */
 export function captureIncomplete(text: string, packetsDropped: number | null): StatusProblem {
   return { id: 'capture_incomplete', count: packetsDropped ?? 0, detail: '', text };
+}
+
+/** Fail-closed: the block helper did not renew the watch, so the gateway holds the controller's traffic. */
+export function trafficHeld(iface: string, answer: string): StatusProblem {
+  return {
+    id: 'traffic_held',
+    count: 0,
+    detail: answer,
+    text: `traffic held: the block helper did not renew the watch of ${iface} (${answer})`,
+  };
 }
 
 export interface ConditionChange {
@@ -61,12 +72,13 @@ export class AgentCondition {
     captureDown: StatusProblem | null,
     captureGap: StatusProblem | null,
     droppedTotal: number,
+    held: StatusProblem | null = null,
   ): ConditionChange | null {
     const n = droppedTotal - this.droppedSeen;
     const spool: StatusProblem | null =
       n > 0 ? { id: 'spool_full', count: n, detail: '', text: `spool full: ${n} messages dropped` } : null;
     this.droppedSeen = droppedTotal;
-    const problems = [captureDown, captureGap, spool].filter((p): p is StatusProblem => p !== null);
+    const problems = [captureDown, captureGap, spool, held].filter((p): p is StatusProblem => p !== null);
     const text = problems.length === 0 ? 'ready' : problems.map((p) => p.text).join('; ');
     if (text === this.text) return null;
     this.text = text;

@@ -366,7 +366,8 @@ export class LiveAgent {
     const dropped = c.dropped_alert + c.dropped_flow + c.dropped_stats + c.dropped_session;
     const gap = this.gaps.problem();
     const incomplete = gap === null ? null : captureIncomplete(gap, this.gaps.last?.packetsDropped ?? null);
-    const change = this.condition.update(this.captureProblem(), incomplete, dropped);
+    const held = this.blocking?.problem() ?? null;
+    const change = this.condition.update(this.captureProblem(), incomplete, dropped, held);
     if (change === null) return;
     this.options.log(`status: ${change.text}`);
     this.signals?.running(change.problems);

@@ -24,6 +24,7 @@
 import { BlockClient, MAX_TIMEOUT_S } from '@egress/hardware';
 import type { AlertRecord } from '../output/flow-record.js';
 import type { Destination } from '../policy/verdict.js';
+import type { StatusProblem } from './agent-condition.js';
 import type { FailClosedWatch } from './fail-closed.js';
 
 /** What the live agent calls (agent.ts holds it as `blocking`). */
@@ -32,6 +33,8 @@ export interface GatewayBlocking {
   /** The policy changed (an allow from the dashboard): lift the blocks `stillDenied` no longer holds. */
   reconsider(stillDenied: (d: Destination) => boolean): void;
   counters(): Record<string, number>;
+  /** Fail-closed: why the gateway holds the controller's traffic now, for the status; null when it does not. */
+  problem(): StatusProblem | null;
 }
 
 /** The helper's side as the agent sees it; BlockClient over the Unix socket. */
@@ -153,6 +156,10 @@ export class AgentBlocking implements GatewayBlocking {
       this.pending.add(p);
       void p.finally(() => this.pending.delete(p));
     }
+  }
+
+  problem(): StatusProblem | null {
+    return this.watch?.problem() ?? null;
   }
 
   counters(): Record<string, number> {

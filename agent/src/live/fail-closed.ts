@@ -19,6 +19,7 @@
 // cost at idle: one request every 5 s.
 
 import { BlockClient, MAX_WATCH_S, MIN_WATCH_S } from '@egress/hardware';
+import { type StatusProblem, trafficHeld } from './agent-condition.js';
 
 export const DEFAULT_WATCH_TIMEOUT_S = 15;
 export const DEFAULT_WATCH_EVERY_MS = 5000;
@@ -84,6 +85,12 @@ export class FailClosedWatch {
         ? `fail-closed: the agent stops; the gateway holds ${this.o.iface}'s traffic now`
         : `fail-closed: the agent stops; the gateway holds ${this.o.iface}'s traffic within ${this.timeoutS} s (unwatch: ${answer})`,
     );
+  }
+
+  /** For the retained status: the helper did not renew the watch last time, so the traffic is (or soon is) held. */
+  problem(): StatusProblem | null {
+    const l = this.last;
+    return l === '' || l === 'open' || l === 'blind' ? null : trafficHeld(this.o.iface, l);
   }
 
   counters(): Record<string, number> {
