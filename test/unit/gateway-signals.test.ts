@@ -205,8 +205,17 @@ describe('the green light after the preflight: what the running agent reports', 
         'capture: capture incomplete: 12 packets dropped by the kernel (fix: no alert during the gap does not mean nothing was sent)',
       );
 
+      // Fail-closed and the helper away: the gateway holds the traffic, the green light goes off.
+      const held = 'traffic held: the block helper did not renew the watch of wlan0 (unreachable)';
+      s.running({ captureDown: null, captureGap: null, spool: null, held });
+      expect(s.statusFields()).toMatchObject({ preflight: 'fail' });
+      expect(s.statusFields().preflightProblems.at(-1)).toBe(
+        `block: ${held} (fix: start the block helper: systemctl restart egress-block)`,
+      );
+      expect(s.adapter.outputs().green).toBe(false);
+
       // Clean again: the preflight's own result and problems, nothing left of the running ones.
-      s.running({ captureDown: null, captureGap: null, spool: null });
+      s.running({ captureDown: null, captureGap: null, spool: null, held: null });
       expect(s.statusFields()).toMatchObject({ preflight: report.worst, preflightProblems: own });
     } finally {
       await s.close();

@@ -59,7 +59,12 @@ describe('the agent condition', () => {
     expect(all).toEqual({
       text: `capture: no packet for 31 s; ${GAP_TEXT}; spool full: 7 messages dropped`,
       state: 'degraded',
-      problems: { captureDown: stalled.text, captureGap: GAP_TEXT, spool: 'spool full: 7 messages dropped' },
+      problems: {
+        captureDown: stalled.text,
+        captureGap: GAP_TEXT,
+        spool: 'spool full: 7 messages dropped',
+        held: null,
+      },
     });
     expect(c.problems.map((p) => [p.id, p.count])).toEqual([
       ['capture_stalled', 31],
@@ -77,12 +82,18 @@ describe('the agent condition', () => {
     const held = trafficHeld('wlan0', 'failed');
     expect(c.update(stalled, null, 17, held)?.text).toBe(`${stalled.text}; ${held.text}`);
     expect(c.problems.map((p) => p.id)).toEqual(['capture_stalled', 'traffic_held']);
+    expect(c.update(null, null, 17, held)?.problems).toEqual({
+      captureDown: null,
+      captureGap: null,
+      spool: null,
+      held: held.text,
+    });
 
     // No new drops: ready again, once.
     expect(c.update(null, null, 17)).toEqual({
       text: 'ready',
       state: 'online',
-      problems: { captureDown: null, captureGap: null, spool: null },
+      problems: { captureDown: null, captureGap: null, spool: null, held: null },
     });
     expect(c.problems).toEqual([]);
     expect(c.update(null, null, 17)).toBeNull();

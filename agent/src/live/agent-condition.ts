@@ -90,6 +90,7 @@ export class AgentCondition {
         captureDown: captureDown?.text ?? null,
         captureGap: captureGap?.text ?? null,
         spool: spool?.text ?? null,
+        held: held?.text ?? null,
       },
     };
   }

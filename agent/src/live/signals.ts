@@ -52,6 +52,8 @@ export interface RunningProblems {
   captureGap: string | null;
   /** Alerts or other messages were dropped from a full spool. */
   spool: string | null;
+  /** Fail-closed block mode: the helper did not renew the watch, the gateway holds the controller's traffic. */
+  held?: string | null;
 }
 
 export interface SignalsOptions {
@@ -144,6 +146,8 @@ export class AgentSignals implements GatewaySignals {
     else if (p.captureGap !== null)
       live.push(result('capture', 'warn', p.captureGap, 'no alert during the gap does not mean nothing was sent'));
     if (p.spool !== null) live.push(result('spool', 'warn', p.spool, 'check the broker connection and the disk'));
+    if (p.held != null)
+      live.push(result('block', 'fail', p.held, 'start the block helper: systemctl restart egress-block'));
     this.live = live;
     // Before the preflight has run the green light stays off; it takes these in when it does.
     if (this.report !== null && !this.closed) this.showReadiness();
