@@ -27,7 +27,10 @@ export async function captureLoopback(
     await clients();
   } finally {
     await sleep(500); // let the last packets (a server's close) reach the file
-    await stop(tcpdump.child, 'SIGINT');
+    // tcpdump writes its statistics as it exits: time to do so on a busy machine, and for its
+    // last stderr bytes to be read ('exit' can come before them).
+    await stop(tcpdump.child, 'SIGINT', 15_000);
+    for (let i = 0; i < 50 && !/packets dropped by kernel/.test(tcpdump.output()); i++) await sleep(100);
   }
   expect(tcpdump.output()).toMatch(/\b0 packets dropped by kernel/);
   return file;

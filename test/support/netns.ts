@@ -131,11 +131,11 @@ export function tcpdumpIn(dir: string, ns: string): string {
   return path;
 }
 
-/** Stop a child by PID: `signal`, then SIGKILL after 3 s; resolves when it is gone. */
-export function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+/** Stop a child by PID: `signal`, then SIGKILL after `graceMs` (3 s); resolves when it is gone. */
+export function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
   return new Promise((resolve) => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     child.once('exit', () => {
       clearTimeout(killer);
       resolve();
