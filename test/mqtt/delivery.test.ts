@@ -155,6 +155,10 @@ describe('store and forward', () => {
       [capture, '--speed', '0.0005', '--broker', broker.url, '--gateway', gw, '--linger', '20', '--quiet'],
       join(dir, 'midway'),
     );
+    let log = '';
+    child.stderr?.on('data', (c: Buffer) => (log += c.toString()));
+    let resubscribed = 0; // the subscriber's reconnects: the broker re-sends its window to it on each
+    sub.client.on('connect', () => resubscribed++);
     await until(() => sub.ids.length > 0, 10_000);
     await broker.stop();
     const atStop = sub.ids.length;
@@ -165,11 +169,19 @@ describe('store and forward', () => {
     await new Promise((r) => setTimeout(r, 300));
     await new Promise((r) => setTimeout(r, 300));
     expect(atStop).toBeLessThan(expected.length); // the outage really came in the middle
-    // One drop with messages in flight on both sides of the broker. Open question (issue 19 report): under
-    // load, 104 duplicates were seen once (more than INFLIGHT + SUBSCRIBER_INFLIGHT = 84), as if the
-    // publisher's window were sent again twice after the reconnect; bounded here at twice the window until
-    // that is understood, so a re-send of everything still fails.
-    expectDelivered(sub.ids, 2 * INFLIGHT + SUBSCRIBER_INFLIGHT, 3);
+    // Each connection the agent lost with messages in flight re-sends its window once (MQTT.js's
+    // outgoing store), and each time the subscriber reconnects the broker re-sends its window to
+    // it once. The broker's stop drops both once. 151 duplicates were seen once at load average 10
+    // (22 or 65 when quiet), more than one window a side: the bound follows the reconnects seen on
+    // both sides, so a second drop under load is allowed for, and more duplicates than the drops
+    // explain (or a re-send of everything) fail with the counts.
+    const drops = (log.match(/disconnected from \S+; reconnecting/g) ?? []).length;
+    expect(drops, log).toBeGreaterThanOrEqual(1);
+    expect(resubscribed).toBeGreaterThanOrEqual(1);
+    const bound = drops * INFLIGHT + resubscribed * SUBSCRIBER_INFLIGHT;
+    const { duplicates } = expectDelivered(sub.ids, bound, drops + resubscribed + 1);
+    if (drops + resubscribed > 2)
+      console.log(`delivery: ${drops} + ${resubscribed} reconnects, ${duplicates} duplicates`);
     await broker.stop();
   }, 90_000);
 
