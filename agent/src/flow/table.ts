@@ -273,7 +273,12 @@ export class FlowTable {
     this.finSeen[slot] = 0;
     this.cls[slot] =
       // Stryker disable next-line ConditionalExpression: a TCP flow's class is set from its state by update() right after
-      p.proto === IpProto.TCP ? TimeoutClass.TCP_NEW : p.proto === IpProto.UDP ? TimeoutClass.UDP : TimeoutClass.OTHER;
+      p.proto === IpProto.TCP
+        ? TimeoutClass.TCP_NEW
+        : // On its own line, outside the directive above (which covers the TCP test only): UDP or another class.
+          p.proto === IpProto.UDP
+          ? TimeoutClass.UDP
+          : TimeoutClass.OTHER;
     this.linkHead(slot, this.cls[slot]);
     // Stryker disable next-line EqualityOperator: on equal counts the same value is stored
     if (++this.counters.active > this.counters.activeMax) this.counters.activeMax = this.counters.active;
