@@ -283,20 +283,24 @@ function newCapture(
       agent.captureGap(gap);
     },
     // Drop counts as often as stats go out: a gap shows within one stats interval.
+    // Stryker disable next-line StringLiteral: liveAgentOptions parses --stats-interval first, so its message is the one a user sees
     statsIntervalMs: positiveInt('stats-interval', values['stats-interval'] as string | undefined, 5) * 1000,
     onError: (err) => log(err.toLine()),
     onListening: (info) => log(`capturing on ${info.interface} (${info.linkType}), tcpdump pid ${info.pid}`),
   });
 }
 
-/** The agent's own MQTT and HTTP endpoints, left out of the capture when they are on a numeric address. */
-function ownEndpoints(agent: LiveAgent): { host: string; port: number }[] {
+/** The port a broker or HTTP URL without one goes to (as the MQTT client connects: ws 80, wss 443). */
+const DEFAULT_PORTS: Record<string, number> = { 'mqtt:': 1883, 'mqtts:': 8883, 'ws:': 80, 'wss:': 443 };
+
+/** The agent's own MQTT and HTTP endpoints, left out of the capture when they are on a numeric address (exported for its table test). */
+export function ownEndpoints(agent: Pick<LiveAgent, 'brokerUrl' | 'httpAddress'>): { host: string; port: number }[] {
   const out: { host: string; port: number }[] = [];
   for (const url of [agent.brokerUrl, agent.httpAddress]) {
     if (url === null) continue;
     const u = new URL(url);
     const host = u.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(u.port || (u.protocol === 'mqtts:' ? 8883 : 1883));
+    const port = Number(u.port || DEFAULT_PORTS[u.protocol]);
     if (isIP(host) && host !== '0.0.0.0' && host !== '::') out.push({ host, port });
   }
   return out;
