@@ -150,14 +150,12 @@ describe('egress run: the status as the capture fares', () => {
     }
   }, 90_000);
 
-  it('a broker that never answers: at stop the log says how many messages stay in the spool', async () => {
+  it('a broker that never answers (tcpdump from PATH): at stop the log says how many messages stay in the spool', async () => {
     const port = await freePort();
     const run = started([
       'run',
       '-i',
       'lo',
-      '--tcpdump',
-      tcpdump,
       '--filter',
       'udp and dst port 9',
       '--broker',
