@@ -1,20 +1,27 @@
 // `egress run` through main() in process, while it runs (test/unit/cli-live-in.test.ts
 // covers its start and stop): the status it logs as the capture fares. It
-// captures the loopback (a UDP port only this test sends to); a packet keeps
-// it "ready"; tcpdump killed (SIGKILL, by its pid from the log) is a capture
-// gap and a capture error, logged and in the status, until tcpdump is back and
-// --clean-interval seconds have passed; a minute without a packet (the
-// monotonic clock moved on) is "no packet for N s". And a run whose broker
-// never answers says at stop how many messages stay in the spool.
+// captures the loopback (a UDP port and a TCP port only this test uses); a
+// packet keeps it "ready"; tcpdump killed (SIGKILL, by its pid from the log)
+// is a capture gap and a capture error, logged and in the status, until
+// tcpdump is back and --clean-interval seconds have passed; a minute without a
+// packet (the monotonic clock moved on) is "no packet for N s"; a closed TCP
+// connection ends on the wall-clock tick (the stats over MQTT count it) while
+// the run goes on. A run whose broker never answers, stopped by SIGINT, says
+// how many messages stay in the spool; a bad --clean-interval is a usage
+// error before anything starts.
 
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../agent/src/cli/main.js';
-import { capturedIo } from '../support/cli-in.js';
+import { VIEWER_USER } from '../../agent/src/mqtt/broker.js';
+import { decodeForTopic } from '../../agent/src/mqtt/codec.js';
+import { capturedIo, egressIn } from '../support/cli-in.js';
 import { freePort } from '../support/mosquitto.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'egress-run-in-'));
@@ -52,8 +59,8 @@ function started(args: string[]) {
       }
       throw new Error(`not in the log (exit ${code}):\n${c.stderr()}`);
     },
-    async stop(): Promise<number> {
-      process.emit('SIGTERM');
+    async stop(signal: 'SIGTERM' | 'SIGINT' = 'SIGTERM'): Promise<number> {
+      process.emit(signal);
       return exited;
     },
   };
@@ -66,6 +73,8 @@ afterEach(() => {
 describe('egress run: the status as the capture fares', () => {
   it('ready with packets; tcpdump killed: gap, error, incomplete for --clean-interval s; a minute without a packet: stalled', async () => {
     const port = await freePort();
+    const tport = await freePort();
+    const dir = freshDir();
     const run = started([
       'run',
       '-i',
@@ -73,7 +82,7 @@ describe('egress run: the status as the capture fares', () => {
       '--tcpdump',
       tcpdump,
       '--filter',
-      `udp and dst port ${port}`,
+      `(udp and dst port ${port}) or (tcp and port ${tport})`,
       '--clean-interval',
       '3',
       '--stats-interval',
@@ -85,9 +94,33 @@ describe('egress run: the status as the capture fares', () => {
       '--gateway',
       'gw-run',
       '--data-dir',
-      freshDir(),
+      dir,
     ]);
     await run.until((l) => l.startsWith('capturing on lo'));
+    const [, brokerLine] = await run.until((l) => l.startsWith('gateway gw-run'));
+    const mqtt = await connectAsync(/broker (\S+)$/.exec(brokerLine)?.[1] ?? '', {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      username: VIEWER_USER,
+      password: JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')).dashboard,
+    });
+    const stats: Record<string, unknown>[] = [];
+    mqtt.on('message', (topic, payload) => {
+      const m = decodeForTopic(topic, payload);
+      if (m?.topic.kind === 'stats') stats.push(m.message as Record<string, unknown>);
+    });
+    await mqtt.subscribeAsync('egress/v1/gw-run/stats', { qos: 1 });
+    // A TCP connection on the loopback, closed at once: ended as closed on the wall-clock tick
+    // 10 s later (no later packet of it comes), while the run goes on.
+    const server = createServer((s) => s.end('bye')).listen(tport, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    await new Promise<void>((resolve, reject) =>
+      connect(tport, '127.0.0.1')
+        .on('data', () => {})
+        .on('end', resolve)
+        .on('error', reject),
+    );
+    server.close();
     const udp = createSocket('udp4');
     try {
       for (let i = 0; i < 5; i++) {
@@ -143,14 +176,19 @@ describe('egress run: the status as the capture fares', () => {
       expect(seconds).toBeGreaterThanOrEqual(61);
       expect(seconds).toBeLessThanOrEqual(Math.ceil((real() - lastSent) / 1000) + 62);
       vi.restoreAllMocks();
+      // Before the stop: the TCP connection's flow (local), ended by the tick (open flows end only at the stop).
+      const closed = () => (stats.at(-1)?.flow_table as { ended_closed?: number } | undefined)?.ended_closed;
+      for (let i = 0; i < 200 && closed() !== 1; i++) await sleep(50);
+      expect([closed(), stats.at(-1)?.flows_local]).toEqual([1, 1]);
     } finally {
+      await mqtt.endAsync(true);
       udp.close();
       vi.restoreAllMocks();
       expect(await run.stop()).toBe(0);
     }
   }, 90_000);
 
-  it('a broker that never answers (tcpdump from PATH): at stop the log says how many messages stay in the spool', async () => {
+  it('a broker that never answers (tcpdump from PATH), stopped by SIGINT: at stop the log says how many messages stay in the spool', async () => {
     const port = await freePort();
     const run = started([
       'run',
@@ -167,7 +205,26 @@ describe('egress run: the status as the capture fares', () => {
       freshDir(),
     ]);
     await run.until((l) => l.startsWith('capturing on lo'));
-    expect(await run.stop()).toBe(0);
+    expect(await run.stop('SIGINT')).toBe(0);
+    // No viewer login: the external broker has its own.
+    expect(run.stderr()).not.toContain('viewer login');
     expect(run.log().at(-1)?.[1]).toMatch(/^[1-9]\d* messages stay in the spool; they are sent on the next start$/);
   }, 60_000);
+
+  it.each(['0', '1.5', 'soon'])('--clean-interval %s: EGRESS_USAGE, exit 2, before anything starts', async (v) => {
+    const r = await egressIn([
+      'run',
+      '-i',
+      'lo',
+      '--clean-interval',
+      v,
+      '--mqtt-port',
+      '0',
+      '--no-http',
+      '--data-dir',
+      freshDir(),
+    ]);
+    expect([r.code, r.stdout]).toEqual([2, '']);
+    expect(r.stderr).toBe(`egress: EGRESS_USAGE: --clean-interval must be a positive integer, got "${v}"\n`);
+  });
 });

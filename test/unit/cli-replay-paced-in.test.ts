@@ -10,18 +10,23 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../agent/src/cli/main.js';
 import { VIEWER_USER } from '../../agent/src/mqtt/broker.js';
 import { decodeForTopic } from '../../agent/src/mqtt/codec.js';
-import { ethernet, ipPacket, pcapFile, tcpConversation, udpDatagram } from '../support/builders.js';
+import { ethernet, icmpEcho, ipPacket, pcapFile, tcpConversation, udpDatagram } from '../support/builders.js';
 import { capturedIo, egressIn } from '../support/cli-in.js';
+import { freePort } from '../support/mosquitto.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'egress-replay-paced-'));
 let runs = 0;
 const freshDir = () => join(tmp, `d${++runs}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const T0 = 1_700_000_000_000_000;
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe('replay on its timing', () => {
   it('paced: a closed connection is published on the tick after its 10 s grace, before the next packet (16 s in)', async () => {
@@ -34,6 +39,8 @@ describe('replay on its timing', () => {
         { tsUs: T0 + 16_000_000, data: ethernet(ipPacket(udp, udpDatagram({ ...udp, sport: 40_001, dport: 9 }))) },
       ]),
     );
+    const intervals = vi.spyOn(globalThis, 'setInterval');
+    const cleared = vi.spyOn(globalThis, 'clearInterval');
     const dir = freshDir();
     const c = capturedIo();
     const exited = main(
@@ -87,6 +94,52 @@ describe('replay on its timing', () => {
     const [closed, late] = flows;
     expect(closed.at).toBeGreaterThanOrEqual(Number(closed.flow.end_us) / 1000 + 10_000);
     expect(closed.at).toBeLessThan(Number(late.flow.start_us) / 1000);
+    // Its tick is gone with it (and every other timer of the agent).
+    // Its tick is gone with it (and every other interval the agent set).
+    const gone = new Set(cleared.mock.calls.map((c) => c[0]));
+    const left = intervals.mock.results.filter((r, i) => intervals.mock.calls[i][1] === 1000 && !gone.has(r.value));
+    vi.restoreAllMocks();
+    expect(left).toEqual([]);
+  }, 60_000);
+
+  it('an alert without ports (ICMP) prints none; --influx and --block-fail-closed are said in the log', async () => {
+    const file = join(tmp, 'ping.pcap');
+    const ping = { src: '192.168.1.10', dst: '192.0.2.80' };
+    writeFileSync(
+      file,
+      pcapFile([{ tsUs: T0, data: ethernet(ipPacket(ping, icmpEcho({ v6: false, reply: false, id: 7, seq: 1 }))) }]),
+    );
+    const influx = await freePort();
+    const r = await egressIn([
+      'replay',
+      file,
+      '--speed',
+      'max',
+      '--no-http',
+      '--mqtt-port',
+      '0',
+      '--gateway',
+      'gw-ping',
+      '--linger',
+      '2',
+      '--influx',
+      `http://127.0.0.1:${influx}/drone`,
+      '--block-socket',
+      join(tmp, 'no-helper.sock'),
+      '--block-fail-closed',
+      '--data-dir',
+      freshDir(),
+    ]);
+    expect(r.stdout).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z ALERT [A-Z]+ 192\.168\.1\.10 -> 192\.0\.2\.80 ICMP \[[^\]]+\] .+\nreplayed 1 packets; /,
+    );
+    const log = r.stderr.split('\n').map((l) => l.replace(/^\S+Z egress: /, ''));
+    expect(log).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^history: InfluxDB http://127\\.0\\.0\\.1:${influx}/drone \\(raw points kept \\S+\\)$`),
+      ),
+    );
+    expect(log).toContain('fail-closed: for egress run only (a replay holds no interface); ignored');
   }, 60_000);
 
   it('a capture with no packet: nothing to deliver, no wait for the broker', async () => {

@@ -110,6 +110,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const gpio = gpioChoice(values, dir);
   const block = blockChoice(values);
   const bufferKiB = positiveInt('capture-buffer', values['capture-buffer'] as string | undefined, CAPTURE_BUFFER_KIB);
+  // Checked before anything starts (a usage error once the broker is up left it running); 60: capture-gaps.ts's default.
+  const cleanMs = positiveInt('clean-interval', values['clean-interval'] as string | undefined, 60) * 1000;
   const agent = await startAgent(values, io, log);
   let capture: TcpdumpCapture;
   try {
@@ -125,8 +127,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     const { packets, kernelDrops, interfaceDrops, restarts, lastPacketAgeMs } = h;
     return { packets, kernelDrops, interfaceDrops, restarts, lastPacketAgeMs };
   };
-  if (values['clean-interval'] !== undefined)
-    agent.gaps.cleanMs = positiveInt('clean-interval', values['clean-interval'] as string, 60) * 1000;
+  agent.gaps.cleanMs = cleanMs;
   agent.captureProblem = () => {
     const h = capture.health();
     if (h.error !== null) return captureError(h.error.message);
@@ -299,6 +300,7 @@ export function ownEndpoints(agent: Pick<LiveAgent, 'brokerUrl' | 'httpAddress'>
   for (const url of [agent.brokerUrl, agent.httpAddress]) {
     if (url === null) continue;
     const u = new URL(url);
+    // Stryker disable next-line Regex: URL.hostname brackets an IPv6 address at both ends and nowhere else, so each anchor alone strips the same
     const host = u.hostname.replace(/^\[|\]$/g, '');
     const port = Number(u.port || DEFAULT_PORTS[u.protocol]);
     if (isIP(host) && host !== '0.0.0.0' && host !== '::') out.push({ host, port });
