@@ -3,8 +3,11 @@
 // `egress run` does, not only when a later packet or the end comes. A TCP
 // connection that closes at the start is published as a flow (MQTT, the
 // agent's embedded broker, the viewer login) about 10 s later (the closed
-// grace), while the capture's next packet comes only 16 s in. And a replay
-// that leaves nothing to deliver does not say it waits for the broker.
+// grace), while the capture's next packet comes only 16 s in; the tick is
+// cleared when the replay ends. At speed max there is no tick (capture
+// timestamps are not "now"): a looping flow stays one flow. An ICMP alert
+// line has no ports; --influx and --block-fail-closed are said in the log. And
+// a replay that leaves nothing to deliver does not say it waits for the broker.
 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -140,6 +143,47 @@ describe('replay on its timing', () => {
       ),
     );
     expect(log).toContain('fail-closed: for egress run only (a replay holds no interface); ignored');
+  }, 60_000);
+
+  it('max: no wall-clock tick; a looping replay whose flow never idles by its own time stays one flow', async () => {
+    const file = join(tmp, 'one-flow-100s.pcap');
+    const udp = { src: '192.168.1.10', dst: '192.0.2.53' };
+    const datagram = ethernet(ipPacket(udp, udpDatagram({ ...udp, sport: 40_002, dport: 9 })));
+    // 100 s apart (the UDP timeout is 120 s); each pass starts 1 s after the last.
+    writeFileSync(
+      file,
+      pcapFile([
+        { tsUs: T0, data: datagram },
+        { tsUs: T0 + 100_000_000, data: datagram },
+      ]),
+    );
+    const c = capturedIo();
+    const exited = main(
+      [
+        'replay',
+        file,
+        '--loop',
+        '--speed',
+        'max',
+        '--quiet',
+        '--no-http',
+        '--mqtt-port',
+        '0',
+        '--gateway',
+        'gw-max',
+        '--linger',
+        '1',
+        '--data-dir',
+        freshDir(),
+      ],
+      c.io,
+    );
+    for (let i = 0; i < 400 && !c.stderr().includes('replay starts over (pass 2)'); i++) await sleep(25);
+    // Long enough for a tick (every second) to have ended it, were there one.
+    await sleep(2500);
+    process.emit('SIGTERM');
+    expect(await exited, c.stderr()).toBe(0);
+    expect(c.stdout()).toMatch(/^replayed \d+ packets \(stopped\); flows: 1 to the internet, 0 local; /);
   }, 60_000);
 
   it('a capture with no packet: nothing to deliver, no wait for the broker', async () => {
