@@ -131,9 +131,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   agent.captureProblem = () => {
     const h = capture.health();
     if (h.error !== null) return captureError(h.error.message);
+    const age = h.lastPacketAgeMs ?? 0; // null: no packet yet, a capture just started
     // Stryker disable next-line EqualityOperator: >= differs only at exactly 60,000 ms of silence, a moment the status (sampled each stats interval) cannot be made to land on
-    if (h.lastPacketAgeMs !== null && h.lastPacketAgeMs > STALL_MS) return captureStalled(h.lastPacketAgeMs);
-    return null;
+    return age > STALL_MS ? captureStalled(age) : null;
   };
   const signals = await attachSignals(agent, gpio, log);
   const blocking = attachBlocking(agent, block, log);
