@@ -6,7 +6,7 @@
 // wss 443); a wildcard listen address (0.0.0.0, ::) is no host to filter on.
 
 import { describe, expect, it } from 'vitest';
-import { ownEndpoints } from '../../agent/src/cli/live.js';
+import { ownEndpoints, REPLAY_USAGE, RUN_USAGE } from '../../agent/src/cli/live.js';
 
 describe('ownEndpoints: the agent’s own connections left out of the capture', () => {
   it.each([
@@ -41,5 +41,21 @@ describe('ownEndpoints: the agent’s own connections left out of the capture', 
     ['mqtt://0.0.0.0:1883', 'http://[::]:8080', []],
   ])('broker %s, dashboard %s', (brokerUrl, httpAddress, want) => {
     expect(ownEndpoints({ brokerUrl, httpAddress })).toEqual(want);
+  });
+});
+
+describe('the usage texts (the --help tests compare with these constants)', () => {
+  it.each([
+    [
+      RUN_USAGE,
+      'Usage: egress run --interface IF [options]\n',
+      'Exit status: 0 stopped on request, 1 failure, 2 usage error.',
+    ],
+    [REPLAY_USAGE, 'Usage: egress replay FILE [options]\n', '3 truncated or corrupt capture.'],
+  ])('%#: starts and ends as written, with the live options', (usage, head, tail) => {
+    expect(usage.startsWith(head)).toBe(true);
+    expect(usage.endsWith(tail)).toBe(true);
+    expect(usage).toContain('--broker URL');
+    expect(usage).toContain('--block-socket PATH');
   });
 });

@@ -292,18 +292,17 @@ function newCapture(
   });
 }
 
-/** The port a broker or HTTP URL without one goes to (as the MQTT client connects: ws 80, wss 443). */
-const DEFAULT_PORTS: Record<string, number> = { 'mqtt:': 1883, 'mqtts:': 8883, 'ws:': 80, 'wss:': 443 };
-
 /** The agent's own MQTT and HTTP endpoints, left out of the capture when they are on a numeric address (exported for its table test). */
 export function ownEndpoints(agent: Pick<LiveAgent, 'brokerUrl' | 'httpAddress'>): { host: string; port: number }[] {
+  // The port a broker URL without one goes to, as the MQTT client connects (ws 80, wss 443).
+  const defaultPorts: Record<string, number> = { 'mqtt:': 1883, 'mqtts:': 8883, 'ws:': 80, 'wss:': 443 };
   const out: { host: string; port: number }[] = [];
   for (const url of [agent.brokerUrl, agent.httpAddress]) {
     if (url === null) continue;
     const u = new URL(url);
     // Stryker disable next-line Regex: URL.hostname brackets an IPv6 address at both ends and nowhere else, so each anchor alone strips the same
     const host = u.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(u.port || DEFAULT_PORTS[u.protocol]);
+    const port = Number(u.port || defaultPorts[u.protocol]);
     if (isIP(host) && host !== '0.0.0.0' && host !== '::') out.push({ host, port });
   }
   return out;
