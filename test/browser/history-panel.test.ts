@@ -32,13 +32,24 @@ const HOURS_AGO = [20, 9, 2];
 const agents: ChildProcess[] = [];
 let browser: Browser;
 
-/** The demo capture with every timestamp moved so that its last packet is `hoursAgo` before now. */
+/**
+ * The demo capture with every timestamp moved so that its last packet is half past the hour
+ * `hoursAgo` hours before now: each flight (110 s) inside one hour of the page's hourly bars,
+ * whatever the time of day the test runs (ending `hoursAgo` hours before now to the second,
+ * a run a minute after the hour put a flight in two bars).
+ */
 function shifted(hoursAgo: number): string {
   const b = Buffer.from(readFileSync(DEMO_CAPTURE));
   expect(b.readUInt32LE(0)).toBe(0xa1b2c3d4); // classic little-endian microsecond pcap
+  let first = -1;
   let last = 0;
-  for (let o = 24; o + 16 <= b.length; o += 16 + b.readUInt32LE(o + 8)) last = b.readUInt32LE(o);
-  const delta = Math.floor(Date.now() / 1000) - hoursAgo * 3600 - last;
+  for (let o = 24; o + 16 <= b.length; o += 16 + b.readUInt32LE(o + 8)) {
+    last = b.readUInt32LE(o);
+    if (first < 0) first = last;
+  }
+  expect(last - first).toBeLessThan(1800);
+  const end = Math.floor((Date.now() / 1000 - hoursAgo * 3600) / 3600) * 3600 + 1800;
+  const delta = end - last;
   for (let o = 24; o + 16 <= b.length; o += 16 + b.readUInt32LE(o + 8)) b.writeUInt32LE(b.readUInt32LE(o) + delta, o);
   const file = join(dir, `flight-${hoursAgo}h.pcap`);
   writeFileSync(file, b);
@@ -224,6 +235,7 @@ describe('history panel in Chromium', () => {
   }, 120_000);
 
   it('without --influx: /api/history answers 404 and the page has no history panel', async () => {
+    await stopAgents(); // the last test's, if it failed before stopping them: they hold the data directory
     const agent = await dashboardAgent([]);
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
