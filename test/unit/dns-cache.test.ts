@@ -225,6 +225,36 @@ describe('DnsAnswerCache edges', () => {
     expect(cache.namesFor(CLIENT, '203.0.113.1', T0)).toEqual(['n.example']);
   });
 
+  it('keeps entries apart by client and address, also when an eviction takes a client’s last entry', () => {
+    const other = '192.0.2.77';
+    const cache = new DnsAnswerCache({ maxEntries: 2 });
+    cache.record(CLIENT, response('c.example', [a('c.example', '203.0.113.1')]), T0);
+    cache.record(other, response('o.example', [a('o.example', '203.0.113.1')]), T0);
+    expect(cache.namesFor(other, '203.0.113.1', T0)).toEqual(['o.example']);
+    expect(cache.namesFor(CLIENT, '203.0.113.1', T0)).toEqual(['c.example']);
+    // The other client's entry is now the least recently used and its only one: it goes, and its
+    // next answer must make a new place for that client.
+    cache.record(CLIENT, response('d.example', [a('d.example', '203.0.113.2')]), T0);
+    expect(cache.namesFor(other, '203.0.113.1', T0)).toEqual([]);
+    expect(cache.clients).toBe(1);
+    cache.record(other, response('p.example', [a('p.example', '203.0.113.3')]), T0);
+    expect(cache.namesFor(other, '203.0.113.3', T0)).toEqual(['p.example']);
+    expect(cache.size).toBe(2);
+    // A client whose only entry is evicted by its own next answer.
+    const one = new DnsAnswerCache({ maxEntries: 1 });
+    one.record(CLIENT, response('x.example', [a('x.example', '203.0.113.8')]), T0);
+    one.record(CLIENT, response('y.example', [a('y.example', '203.0.113.9')]), T0);
+    expect(one.namesFor(CLIENT, '203.0.113.9', T0)).toEqual(['y.example']);
+    expect(one.namesFor(CLIENT, '203.0.113.8', T0)).toEqual([]);
+    expect([one.size, one.evictions]).toEqual([1, 1]);
+    // Emptied by expiry (namesFor removes an entry with nothing left, and its client's map): a new answer still lands.
+    expect(one.namesFor(CLIENT, '203.0.113.9', T0 + 100_000 * S)).toEqual([]);
+    expect([one.size, one.clients]).toEqual([0, 0]);
+    one.record(CLIENT, response('z.example', [a('z.example', '203.0.113.9')]), T0 + 100_000 * S);
+    expect(one.namesFor(CLIENT, '203.0.113.9', T0 + 100_000 * S)).toEqual(['z.example']);
+    expect([one.size, one.evictions]).toEqual([1, 1]);
+  });
+
   it('sweeps only entries with nothing left', () => {
     const cache = new DnsAnswerCache({ minTtlSeconds: 0 });
     cache.record(CLIENT, response('s.example', [a('s.example', '203.0.113.1', 60)]), T0);

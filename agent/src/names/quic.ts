@@ -9,9 +9,10 @@
 // span several Initial packets (Chromium's post-quantum one takes two) that
 // arrive in any order, coalesced with other packets or alone.
 
-import { type Cipher, createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { createDecipheriv, createHmac } from 'node:crypto';
 import type { Anomalies, AnomalyName } from '../decode/anomaly.js';
 import { u32be } from '../util/bytes.js';
+import { aes128EncryptBlock, aes128Schedule } from './aes.js';
 import { HmacKey, ONE_BLOCK_MAX } from './hkdf.js';
 import { TcpStreamAssembler } from './stream.js';
 import { parseClientHelloMessage } from './tls.js';
@@ -67,6 +68,8 @@ const FrameType = {
 export const MAX_CRYPTO = 65_536;
 const MAX_CID = 20;
 const SAMPLE = 16;
+/** The header protection mask of the packet being opened (RFC 9001 §5.4.1), reused. */
+const MASK = new Uint8Array(16);
 const TAG = 16;
 
 // ---- Keys (RFC 9001 §5.2, RFC 8446 §7.1 HKDF-Expand-Label, RFC 5869 HKDF) ----
@@ -131,8 +134,8 @@ export function clientInitialSecrets(version: number, dcid: Uint8Array): Initial
 interface OpenKeys {
   key: Buffer;
   iv: Buffer;
-  /** AES-128-ECB on one 16-byte block at a time (no padding): the header protection mask. */
-  hp: Cipher;
+  /** The header protection key's AES-128 schedule (aes.ts): the mask is one block under it. */
+  hp: Int32Array;
 }
 
 /**
@@ -158,10 +161,7 @@ function initialKeys(version: number, dcid: Buffer): OpenKeys {
     keyCache.delete(id);
   } else {
     const s = clientInitialSecrets(version, dcid)!;
-    const hp = createCipheriv('aes-128-ecb', s.hp, null);
-    // Stryker disable next-line BooleanLiteral: only update() is called on whole blocks, never final(), so padding never applies
-    hp.setAutoPadding(false);
-    k = { key: s.key, iv: s.iv, hp };
+    k = { key: s.key, iv: s.iv, hp: aes128Schedule(s.hp) };
     if (keyCache.size >= KEY_CACHE_SIZE) {
       keyCache.delete(keyCache.keys().next().value as string);
       keyCacheEvictions++;
@@ -325,7 +325,8 @@ export class QuicInitialAssembler {
   private openInitial(buf: Uint8Array, start: number, pnOff: number, end: number, version: number): AnomalyName | null {
     if (end - pnOff < 4 + SAMPLE) return 'quic.bad_header'; // too short to sample (RFC 9001 §5.4.2)
     const k = this.keysFor(version);
-    const mask = k.hp.update(buf.subarray(pnOff + 4, pnOff + 4 + SAMPLE));
+    const mask = MASK;
+    aes128EncryptBlock(k.hp, buf, pnOff + 4, mask);
     const first = buf[start] ^ (mask[0] & 0x0f);
     const pnLen = (first & 0x03) + 1;
     const header = Buffer.from(buf.subarray(start, pnOff + pnLen)); // the AAD, unprotected in a copy
