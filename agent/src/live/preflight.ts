@@ -7,6 +7,7 @@
 // green light (hardware/src/signals/machine.ts).
 
 import { evidenceKeyCheck } from '../selftest/evidence.js';
+import { fix } from '../selftest/fixes.js';
 import { runCommand } from '../selftest/run-command.js';
 import { checkClock, checkDisk, checkGeo } from '../selftest/system.js';
 import { type CheckResult, result, type SelftestReport, worstOf } from '../selftest/types.js';
@@ -57,7 +58,7 @@ function captureCheck(p: LivePreflightProbe): CheckResult {
     'capture',
     'fail',
     h.error ? h.error.message : `tcpdump is not capturing on ${h.interface} yet`,
-    `run \`egress selftest --interface ${h.interface}\` for the cause (interface down, tcpdump capability)`,
+    fix('capture_not_running', { interface: h.interface }),
     { interface: h.interface },
   );
 }
@@ -69,7 +70,7 @@ function brokerCheck(connected: boolean): CheckResult {
         'broker',
         'warn',
         'not connected to the broker yet: alerts wait in the spool',
-        'check the broker address and credentials (egress selftest --broker URL)',
+        fix('broker_not_connected', {}),
       );
 }
 

@@ -14,6 +14,7 @@ import {
   OUTPUT_NAMES,
   type OutputName,
 } from './driver.js';
+import { gpioFix } from './fixes.js';
 
 /** The part of node-libgpiod 0.5 this driver uses. */
 export interface LibgpiodLine {
@@ -43,7 +44,7 @@ export function loadLibgpiod(): LibgpiodModule {
     throw new GpioError(
       GpioErrorCode.UNAVAILABLE,
       `node-libgpiod is not installed or did not build (${(err as Error).message.split('\n')[0]})`,
-      'apt install libgpiod-dev build-essential, then npm_config_nodedir=/usr pnpm install; or use --gpio cli',
+      gpioFix('gpio_libgpiod_missing', {}),
     );
   }
 }
@@ -74,7 +75,7 @@ export class LibgpiodGpio implements GpioDriver {
       throw new GpioError(
         GpioErrorCode.UNAVAILABLE,
         `cannot open GPIO chip ${path} (${(err as Error).message})`,
-        'check the chip with gpiodetect; the service user needs the gpio group',
+        gpioFix('gpio_chip_unopenable', { chip: path }),
       );
     }
     const claimed: LibgpiodLine[] = [];
@@ -94,7 +95,7 @@ export class LibgpiodGpio implements GpioDriver {
       throw new GpioError(
         GpioErrorCode.UNAVAILABLE,
         `cannot claim GPIO lines on ${path} (${(err as Error).message})`,
-        'another program holds a line (gpioinfo shows which) or the pin numbers are wrong',
+        gpioFix('gpio_lines_busy', { chip: path }),
       );
     }
     this.timer = setInterval(() => this.sample(now()), opts.pollMs ?? 5);
