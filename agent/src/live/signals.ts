@@ -31,7 +31,7 @@ import { fix } from '../selftest/fixes.js';
 import { formatReport } from '../selftest/run.js';
 import { type CheckResult, result, type SelftestReport, worstOf } from '../selftest/types.js';
 import type { LiveAgent } from './agent.js';
-import { type LivePreflightProbe, livePreflight, preflightProblems } from './preflight.js';
+import { type LivePreflightProbe, livePreflight, preflightChecks, preflightProblems } from './preflight.js';
 
 /** What the live agent calls (agent.ts holds it as `signals`). */
 export interface GatewaySignals {
@@ -174,6 +174,9 @@ export class AgentSignals implements GatewaySignals {
       preflight: b.ready === 'unknown' ? '' : b.ready,
       preflightProblems: this.report
         ? preflightProblems({ ...this.report, checks: [...this.report.checks, ...this.live] })
+        : [],
+      preflightChecks: this.report
+        ? preflightChecks({ ...this.report, checks: [...this.report.checks, ...this.live] })
         : [],
       alertLatched: b.alertLatched,
       alertsUnacknowledged: b.unacknowledged,
