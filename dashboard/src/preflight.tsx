@@ -1,0 +1,54 @@
+// The gateway's preflight in the banner, as its green light shows it, with
+// the checks to fix folded under "what to do". Each check's fix is said in
+// the page's language from the id and facts the agent sends (status field
+// 35, i18n-fix.ts); a fix this page cannot say (a newer agent's id, an older
+// agent without ids) is the agent's own English line, marked as English.
+
+import { checkName, t } from './i18n.js';
+import { type FixPart, fixParts } from './i18n-fix.js';
+import type { StatusMsg } from './proto.js';
+
+/** One line under "what to do": said by the page, or the agent's English line. */
+type Item = { id: string; fixId: string; parts: FixPart[] } | { id: string; english: string };
+
+function items(st: StatusMsg): Item[] {
+  if (st.preflightChecks.length === 0)
+    return st.preflightProblems.map((p) => ({ id: p.split(':')[0] ?? '', english: p }));
+  return st.preflightChecks.map((c) => {
+    const parts = c.fixId === '' ? null : fixParts(c.fixId, c.fixFacts);
+    if (parts !== null) return { id: c.id, fixId: c.fixId, parts };
+    return { id: c.id, english: `${c.id}: ${c.summary}${c.fix ? ` (fix: ${c.fix})` : ''}` };
+  });
+}
+
+export function Preflight({ st }: { st: StatusMsg | null }) {
+  if (!st?.preflight) return <>{t('preflightNone')}</>;
+  if (st.preflight === 'pass') return <>{t('preflightPass')}</>;
+  // Each problem line starts with the check's id ("clock: …"); the page names the check in its language.
+  const list = st.preflightProblems.map((p) => checkName(p.split(':')[0] ?? '')).join(', ');
+  const shown = items(st);
+  const english = shown.some((i) => 'english' in i);
+  return (
+    <>
+      <strong class="warn">⚠ {t(st.preflight === 'warn' ? 'preflightWarn' : 'preflightFail', { list })}</strong>
+      <details data-testid="preflight-fixes">
+        <summary>{t(english ? 'preflightDetailsEnglish' : 'preflightDetails')}</summary>
+        <ul class="problems">
+          {shown.map((i, n) =>
+            'english' in i ? (
+              // The agent's own line (English): marked so a screen reader reads it as English on the Dutch page.
+              <li key={n} lang="en" data-check={i.id}>
+                {i.english}
+              </li>
+            ) : (
+              <li key={n} data-check={i.id} data-fix-id={i.fixId}>
+                <strong>{checkName(i.id)}:</strong>{' '}
+                {i.parts.map((p, k) => (p.code ? <code key={k}>{p.text}</code> : p.text))}
+              </li>
+            ),
+          )}
+        </ul>
+      </details>
+    </>
+  );
+}
