@@ -37,9 +37,9 @@ export interface LibgpiodModule {
 const CONSUMER = 'egress-sentinel';
 
 /** Load the binding; a missing or unbuilt one is EGRESS_GPIO_UNAVAILABLE. */
-export function loadLibgpiod(): LibgpiodModule {
+export function loadLibgpiod(require: (id: string) => unknown = createRequire(import.meta.url)): LibgpiodModule {
   try {
-    return createRequire(import.meta.url)('node-libgpiod') as LibgpiodModule;
+    return require('node-libgpiod') as LibgpiodModule;
   } catch (err) {
     throw new GpioError(
       GpioErrorCode.UNAVAILABLE,
@@ -51,6 +51,8 @@ export function loadLibgpiod(): LibgpiodModule {
 
 export interface LibgpiodOptions {
   load?: () => LibgpiodModule;
+  /** How the default loader finds node-libgpiod (tests: one that finds nothing). */
+  require?: (id: string) => unknown;
   now?: () => number;
   pollMs?: number;
 }
@@ -65,7 +67,7 @@ export class LibgpiodGpio implements GpioDriver {
   private pressed = false;
 
   constructor(pins: GpioPins, opts: LibgpiodOptions = {}) {
-    const gpiod = (opts.load ?? loadLibgpiod)();
+    const gpiod = (opts.load ?? (() => loadLibgpiod(opts.require)))();
     const now = opts.now ?? Date.now;
     const path = chipPath(pins.chip);
     let chip: unknown;
