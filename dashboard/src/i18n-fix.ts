@@ -8,6 +8,7 @@
 // page shows the agent's English line instead.
 
 import { type Lang, lang } from './i18n.js';
+import type { StatusMsg } from './proto.js';
 
 const en = {
   interface_not_given: 'Give the interface: `--interface wlan0` (access point) or `--interface br0` (bridge).',
@@ -169,4 +170,18 @@ export function fixText(id: string, facts: Readonly<Record<string, string>>, l: 
       ?.map((p) => p.text)
       .join('') ?? null
   );
+}
+
+/** One line under the preflight's "what to do": said by the page, or the agent's English line. */
+export type PreflightItem = { id: string; fixId: string; parts: FixPart[] } | { id: string; english: string };
+
+/** The checks to fix, from the status: ids and facts when the agent sends them, else its English lines. */
+export function preflightItems(st: Pick<StatusMsg, 'preflightChecks' | 'preflightProblems'>): PreflightItem[] {
+  if (st.preflightChecks.length === 0)
+    return st.preflightProblems.map((p) => ({ id: p.split(':')[0] ?? '', english: p }));
+  return st.preflightChecks.map((c) => {
+    const parts = c.fixId === '' ? null : fixParts(c.fixId, c.fixFacts);
+    if (parts !== null) return { id: c.id, fixId: c.fixId, parts };
+    return { id: c.id, english: `${c.id}: ${c.summary}${c.fix ? ` (fix: ${c.fix})` : ''}` };
+  });
 }

@@ -5,28 +5,15 @@
 // agent without ids) is the agent's own English line, marked as English.
 
 import { checkName, t } from './i18n.js';
-import { type FixPart, fixParts } from './i18n-fix.js';
+import { preflightItems } from './i18n-fix.js';
 import type { StatusMsg } from './proto.js';
-
-/** One line under "what to do": said by the page, or the agent's English line. */
-type Item = { id: string; fixId: string; parts: FixPart[] } | { id: string; english: string };
-
-function items(st: StatusMsg): Item[] {
-  if (st.preflightChecks.length === 0)
-    return st.preflightProblems.map((p) => ({ id: p.split(':')[0] ?? '', english: p }));
-  return st.preflightChecks.map((c) => {
-    const parts = c.fixId === '' ? null : fixParts(c.fixId, c.fixFacts);
-    if (parts !== null) return { id: c.id, fixId: c.fixId, parts };
-    return { id: c.id, english: `${c.id}: ${c.summary}${c.fix ? ` (fix: ${c.fix})` : ''}` };
-  });
-}
 
 export function Preflight({ st }: { st: StatusMsg | null }) {
   if (!st?.preflight) return <>{t('preflightNone')}</>;
   if (st.preflight === 'pass') return <>{t('preflightPass')}</>;
   // Each problem line starts with the check's id ("clock: …"); the page names the check in its language.
   const list = st.preflightProblems.map((p) => checkName(p.split(':')[0] ?? '')).join(', ');
-  const shown = items(st);
+  const shown = preflightItems(st);
   const english = shown.some((i) => 'english' in i);
   return (
     <>
