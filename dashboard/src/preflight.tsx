@@ -29,7 +29,7 @@ export function Preflight({ st }: { st: StatusMsg | null }) {
               </li>
             ) : (
               <li key={n} data-check={i.id} data-fix-id={i.fixId}>
-                <strong>{checkName(i.id)}:</strong>{' '}
+                <span class="check-name">{checkName(i.id)}:</span>{' '}
                 {i.parts.map((p, k) => (p.code ? <code key={k}>{p.text}</code> : p.text))}
               </li>
             ),

@@ -5,13 +5,18 @@
 // latched red light; its button sends cmd/acknowledge and the red light goes
 // off; a long press at the gateway acknowledges the page's high alerts, even
 // when the next alert latches red again before the page hears of it.
-// Screenshots (English and Dutch, tablet) go to artifacts/browser/.
+// The evidence key is made readable by others before the agent starts, so
+// the preflight fails on it for sure: its "what to do" is said in the page's
+// language (Dutch: the chmod command verbatim, as code), from the fix id and
+// facts the status carries. Screenshots (English and Dutch, tablet, the
+// Dutch one with "wat te doen" open) go to artifacts/browser/.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyDir, loadOrCreateKey, PRIVATE_KEY_FILE } from '../../agent/src/evidence/keys.js';
 import { SimGpioClient } from '../../hardware/src/index.js';
 import {
   artifactsDir,
@@ -24,12 +29,15 @@ import {
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-banner-'));
 const gpio = new SimGpioClient(join(dir, 'gpio.sock'));
+const keyFile = join(keyDir(join(dir, 'data')), PRIVATE_KEY_FILE);
 let agent: RunningAgent;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
   ensureDashboardBuilt();
+  loadOrCreateKey(join(dir, 'data'));
+  chmodSync(keyFile, 0o644);
   const port = await freePort();
   agent = await startReplayAgent(join(dir, 'data'), port, '4', ['--gpio', 'sim', '--gpio-sim-socket', gpio.path]);
   browser = await launchChromium();
@@ -70,10 +78,11 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     expect(await latched.textContent()).toMatch(
       /^Red light and buzzer on at the gateway: \d+ high alert\(s\) not acknowledged there/,
     );
-    // Replaying, there is no capture to check; the CI machine's clock and geo data age give warnings.
+    // Replaying, there is no capture to check; the key others can read fails, the machine's clock and geo data age may warn.
     const preflight = page.getByTestId('preflight');
     await page.locator('[data-testid="preflight"]:not([data-result=""])').waitFor({ timeout: 20_000 });
     const result = await preflight.getAttribute('data-result');
+    expect(result).toBe('fail');
     expect(await preflight.textContent()).toContain(
       { pass: 'passed (green light on)', warn: 'warnings (green light blinks)', fail: 'FAILED (green light off)' }[
         result as 'pass'
@@ -116,6 +125,26 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     );
     expect(await page.getByTestId('ack-gateway').textContent()).toBe('Bevestigen: licht uit');
     if (result !== 'pass') expect(await checks()).toEqual(english?.map((n) => NL[EN.indexOf(n)]));
+    // What to do, in Dutch, from the fix ids and facts: no line left in the agent's English, so no note that it is.
+    const fixes = page.getByTestId('preflight-fixes');
+    await fixes.locator('summary').click();
+    expect(await fixes.locator('summary').textContent()).toBe('wat te doen');
+    const key = fixes.locator('li[data-check="evidence_key"]');
+    expect(await key.getAttribute('data-fix-id')).toBe('key_readable');
+    expect(await key.textContent()).toBe(
+      `bewijssleutel: Anderen kunnen de bewijssleutel lezen. Maak hem alleen leesbaar voor de agent: chmod 600 ${keyFile}.`,
+    );
+    expect(await key.locator('code').textContent()).toBe(`chmod 600 ${keyFile}`);
+    expect(await key.getAttribute('lang')).toBeNull();
+    const lines = await fixes.locator('li').count();
+    expect(lines).toBe(english?.length);
+    expect(await fixes.locator('li[data-fix-id]').count()).toBe(lines);
+    for (const [check, dutch] of [
+      ['clock', /^klok: (De klok is niet gelijkgezet|Zet tijdsynchronisatie aan)/],
+      ['geo', /^geodata: Zet een nieuwe geodatabundel op de gateway en voer egress db update FILE uit/],
+    ] as const)
+      if ((await fixes.locator(`li[data-check="${check}"]`).count()) > 0)
+        expect(await fixes.locator(`li[data-check="${check}"]`).textContent()).toMatch(dutch);
     // An empty list under a latched red light says the gateway still holds high alerts, not "nothing left".
     const empty = page.getByTestId('no-alerts');
     if ((await empty.count()) > 0)
@@ -126,6 +155,12 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     await page.screenshot({ path: join(shots, 'gateway-banner-800x1280-nl.png') });
     await page.getByTestId('lang-en').click();
     await page.setViewportSize({ width: 1280, height: 800 });
+    // The same line in English, from the same id and facts.
+    expect(await key.textContent()).toBe(
+      `evidence key: Others can read the evidence key. Make it readable by the agent only: chmod 600 ${keyFile}.`,
+    );
+    expect(await fixes.locator('summary').textContent()).toBe('what to do');
+    await fixes.locator('summary').click();
 
     const acks = Number(await page.locator('.banner').getAttribute('data-acknowledgements'));
     const clicked = Date.now();
