@@ -7,19 +7,23 @@ import type { Fix, FixId } from './fixes.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
-export interface CheckResult {
+export type CheckResult = {
   /** Stable id: interface, tcpdump, capture, clock, geo, disk, broker, evidence_key, gpio. */
   id: string;
   status: CheckStatus;
   /** What was seen, one line. */
   summary: string;
-  /** What to do about it, one line (English); null when nothing is to be done. */
-  fix: string | null;
-  /** The stable id of that line (fixes.ts); null exactly when `fix` is. */
-  fix_id: FixId | null;
   /** The measured facts (bytes free, age in days, ms to first packet…), the fix's own among them. */
   facts: Record<string, unknown>;
-}
+} & (
+  | {
+      /** What to do about it, one line (English). */
+      fix: string;
+      /** The stable id of that line (fixes.ts): a fix never comes without it. */
+      fix_id: FixId;
+    }
+  | { fix: null; fix_id: null }
+);
 
 export interface SelftestReport {
   gateway: string;
