@@ -151,6 +151,7 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
       expect(await empty.textContent()).toMatch(
         /^Geen alarmen op deze pagina sinds hij openging, maar de gateway meldt nog hoge alarmen van daarvoor \(\d+\)/,
       );
+    await page.screenshot({ path: join(shots, 'gateway-banner-1280x800-nl-fixes.png') });
     await page.setViewportSize({ width: 800, height: 1280 });
     await page.screenshot({ path: join(shots, 'gateway-banner-800x1280-nl.png') });
     await page.getByTestId('lang-en').click();
