@@ -9,13 +9,17 @@
 // the preflight fails on it for sure: its "what to do" is said in the page's
 // language (Dutch: the chmod command verbatim, as code), from the fix id and
 // facts the status carries. Screenshots (English and Dutch, tablet, the
-// Dutch one with "wat te doen" open) go to artifacts/browser/.
+// Dutch one with "wat te doen" open) go to artifacts/browser/. What a newer
+// agent (a fix id this page does not know) or an older one (no ids) would
+// send is made by rewriting the real status on its way to the page: then
+// the agent's English line is shown, marked as English, and the note says so.
 
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { egress } from '../../agent/proto/gen/egress.js';
 import { keyDir, loadOrCreateKey, PRIVATE_KEY_FILE } from '../../agent/src/evidence/keys.js';
 import { SimGpioClient } from '../../hardware/src/index.js';
 import {
@@ -26,6 +30,7 @@ import {
   type RunningAgent,
   startReplayAgent,
 } from '../support/browser.js';
+import { MqttRewriter } from '../support/mqtt-rewrite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-banner-'));
 const gpio = new SimGpioClient(join(dir, 'gpio.sock'));
@@ -234,4 +239,45 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     expect(acked(high, 'high')).toEqual(high.map(() => true));
     expect(acked(medium, 'medium')).not.toContain(true);
   }, 150_000);
+
+  it('a fix id the page does not know (newer agent) or none at all (older agent): the English line, marked and said to be English', async () => {
+    const shots = artifactsDir();
+    for (const agentIs of ['newer', 'older'] as const) {
+      const context = await browser.newContext({ viewport: { width: 800, height: 1280 }, locale: 'nl-NL' });
+      const p = await context.newPage();
+      await p.routeWebSocket(/\/mqtt$/, (ws) => {
+        const server = ws.connectToServer();
+        const rewriter = new MqttRewriter(
+          (packet) => ws.send(packet),
+          (topic, payload) => {
+            if (!topic.endsWith('/status')) return payload;
+            const st = egress.v1.Status.decode(payload);
+            if (agentIs === 'older') st.preflight_checks = [];
+            else for (const c of st.preflight_checks) if (c.id === 'evidence_key') c.fix_id = 'key_from_a_newer_agent';
+            return Buffer.from(egress.v1.Status.encode(st).finish());
+          },
+        );
+        server.onMessage((m) => rewriter.push(typeof m === 'string' ? Buffer.from(m) : m));
+      });
+      await p.goto(agent.url);
+      await p.locator('[data-testid="preflight"][data-result="fail"]').waitFor({ timeout: 30_000 });
+      const fixes = p.getByTestId('preflight-fixes');
+      await fixes.locator('summary').click();
+      expect(await fixes.locator('summary').textContent()).toBe('wat te doen (de tekst van de gateway, in het Engels)');
+      const key = fixes.locator('li[data-check="evidence_key"]');
+      expect(await key.getAttribute('lang')).toBe('en');
+      expect(await key.textContent()).toMatch(
+        new RegExp(
+          `^evidence_key: the evidence signing key is readable by others \\(mode 644\\) \\(fix: chmod 600 ${keyFile}\\)$`,
+        ),
+      );
+      const lines = await fixes.locator('li').count();
+      const english = await fixes.locator('li[lang="en"]').count();
+      // Newer: only the line with the unknown id is English, the rest still Dutch; older: every line as the agent wrote it.
+      expect(english).toBe(agentIs === 'older' ? lines : 1);
+      expect(await fixes.locator('li[data-fix-id]').count()).toBe(lines - english);
+      if (agentIs === 'newer') await p.screenshot({ path: join(shots, 'gateway-banner-800x1280-nl-newer-agent.png') });
+      await context.close();
+    }
+  }, 120_000);
 });
