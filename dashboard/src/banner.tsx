@@ -5,9 +5,9 @@
 
 import { CaptureIncomplete } from './capture-gap.js';
 import { acknowledge, countUnacknowledged } from './derive.js';
-import { checkName, duration, localTime, number, problemLines, t, utcTime } from './i18n.js';
+import { duration, localTime, number, problemLines, t, utcTime } from './i18n.js';
 import { SeverityIcon } from './icons.js';
-import type { StatusMsg } from './proto.js';
+import { Preflight } from './preflight.js';
 import type { Store } from './store.js';
 
 export function Banner({
@@ -155,27 +155,5 @@ export function Banner({
         </div>
       </dl>
     </section>
-  );
-}
-
-/** The gateway's preflight as its green light shows it; the checks to fix, with their fix, folded. */
-function Preflight({ st }: { st: StatusMsg | null }) {
-  if (!st?.preflight) return <>{t('preflightNone')}</>;
-  if (st.preflight === 'pass') return <>{t('preflightPass')}</>;
-  // Each problem line starts with the check's id ("clock: …"); the page names the check in its language.
-  const list = st.preflightProblems.map((p) => checkName(p.split(':')[0] ?? '')).join(', ');
-  return (
-    <>
-      <strong class="warn">⚠ {t(st.preflight === 'warn' ? 'preflightWarn' : 'preflightFail', { list })}</strong>
-      <details>
-        <summary>{t('preflightDetails')}</summary>
-        {/* The agent's own lines (English): marked so a screen reader reads them as English on the Dutch page. */}
-        <ul class="problems" lang="en">
-          {st.preflightProblems.map((p) => (
-            <li key={p}>{p}</li>
-          ))}
-        </ul>
-      </details>
-    </>
   );
 }

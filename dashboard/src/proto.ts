@@ -83,6 +83,8 @@ export interface StatusMsg {
   /** The gateway's lights (egress run --gpio): preflight result, '' without lights. */
   preflight: 'pass' | 'warn' | 'fail' | '';
   preflightProblems: string[];
+  /** The same checks as ids and facts (egress.proto PreflightCheck); empty from older agents. */
+  preflightChecks: PreflightCheckMsg[];
   /** Red light and buzzer latched by a high-severity alert, until acknowledged. */
   alertLatched: boolean;
   alertsUnacknowledged: number;
@@ -93,6 +95,16 @@ export interface StatusMsg {
   lastCaptureGap: CaptureGapMsg | null;
   /** Why the state is degraded, as ids and facts (egress.proto StatusProblem); empty when ready. */
   problems: StatusProblemMsg[];
+}
+
+/** A preflight check that warned or failed; its fix as English text and as id and facts. */
+export interface PreflightCheckMsg {
+  id: string;
+  status: string;
+  summary: string;
+  fix: string;
+  fixId: string;
+  fixFacts: Record<string, string>;
 }
 
 export interface StatusProblemMsg {
@@ -208,6 +220,14 @@ export function decodeStatus(buf: Uint8Array): StatusMsg {
     clockSynchronised: s.clock_synchronised ?? null,
     preflight: (['pass', 'warn', 'fail'] as const).find((p) => p === s.preflight) ?? '',
     preflightProblems: [...s.preflight_problems],
+    preflightChecks: s.preflight_checks.map((c) => ({
+      id: c.id,
+      status: c.status,
+      summary: c.summary,
+      fix: c.fix,
+      fixId: c.fix_id,
+      fixFacts: { ...c.fix_facts },
+    })),
     alertLatched: s.alert_latched,
     alertsUnacknowledged: s.alerts_unacknowledged,
     acknowledgements: s.acknowledgements,

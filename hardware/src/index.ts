@@ -39,6 +39,16 @@ export {
   type OutputName,
   validatePins,
 } from './gpio/driver.js';
+export {
+  defineFix,
+  type FixDefinition,
+  type FixFacts,
+  type FixOf,
+  GPIO_FIXES,
+  type GpioFix,
+  type GpioFixId,
+  gpioFix,
+} from './gpio/fixes.js';
 export { LibgpiodGpio, type LibgpiodModule, type LibgpiodOptions, loadLibgpiod } from './gpio/libgpiod.js';
 export { type OpenGpioOptions, openGpio, parseDriverKind } from './gpio/open.js';
 export { type OutputChange, SimulatedGpio } from './gpio/sim.js';

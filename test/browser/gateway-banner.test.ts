@@ -5,13 +5,22 @@
 // latched red light; its button sends cmd/acknowledge and the red light goes
 // off; a long press at the gateway acknowledges the page's high alerts, even
 // when the next alert latches red again before the page hears of it.
-// Screenshots (English and Dutch, tablet) go to artifacts/browser/.
+// The evidence key is made readable by others before the agent starts, so
+// the preflight fails on it for sure: its "what to do" is said in the page's
+// language (Dutch: the chmod command verbatim, as code), from the fix id and
+// facts the status carries. Screenshots (English and Dutch, tablet, the
+// Dutch one with "wat te doen" open) go to artifacts/browser/. What a newer
+// agent (a fix id this page does not know) or an older one (no ids) would
+// send is made by rewriting the real status on its way to the page: then
+// the agent's English line is shown, marked as English, and the note says so.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { egress } from '../../agent/proto/gen/egress.js';
+import { keyDir, loadOrCreateKey, PRIVATE_KEY_FILE } from '../../agent/src/evidence/keys.js';
 import { SimGpioClient } from '../../hardware/src/index.js';
 import {
   artifactsDir,
@@ -21,15 +30,19 @@ import {
   type RunningAgent,
   startReplayAgent,
 } from '../support/browser.js';
+import { MqttRewriter } from '../support/mqtt-rewrite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-banner-'));
 const gpio = new SimGpioClient(join(dir, 'gpio.sock'));
+const keyFile = join(keyDir(join(dir, 'data')), PRIVATE_KEY_FILE);
 let agent: RunningAgent;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
   ensureDashboardBuilt();
+  loadOrCreateKey(join(dir, 'data'));
+  chmodSync(keyFile, 0o644);
   const port = await freePort();
   agent = await startReplayAgent(join(dir, 'data'), port, '4', ['--gpio', 'sim', '--gpio-sim-socket', gpio.path]);
   browser = await launchChromium();
@@ -70,10 +83,11 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     expect(await latched.textContent()).toMatch(
       /^Red light and buzzer on at the gateway: \d+ high alert\(s\) not acknowledged there/,
     );
-    // Replaying, there is no capture to check; the CI machine's clock and geo data age give warnings.
+    // Replaying, there is no capture to check; the key others can read fails, the machine's clock and geo data age may warn.
     const preflight = page.getByTestId('preflight');
     await page.locator('[data-testid="preflight"]:not([data-result=""])').waitFor({ timeout: 20_000 });
     const result = await preflight.getAttribute('data-result');
+    expect(result).toBe('fail');
     expect(await preflight.textContent()).toContain(
       { pass: 'passed (green light on)', warn: 'warnings (green light blinks)', fail: 'FAILED (green light off)' }[
         result as 'pass'
@@ -116,16 +130,43 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     );
     expect(await page.getByTestId('ack-gateway').textContent()).toBe('Bevestigen: licht uit');
     if (result !== 'pass') expect(await checks()).toEqual(english?.map((n) => NL[EN.indexOf(n)]));
+    // What to do, in Dutch, from the fix ids and facts: no line left in the agent's English, so no note that it is.
+    const fixes = page.getByTestId('preflight-fixes');
+    await fixes.locator('summary').click();
+    expect(await fixes.locator('summary').textContent()).toBe('wat te doen');
+    const key = fixes.locator('li[data-check="evidence_key"]');
+    expect(await key.getAttribute('data-fix-id')).toBe('key_readable');
+    expect(await key.textContent()).toBe(
+      `bewijssleutel: Anderen kunnen de bewijssleutel lezen. Maak hem alleen leesbaar voor de agent: chmod 600 ${keyFile}.`,
+    );
+    expect(await key.locator('code').textContent()).toBe(`chmod 600 ${keyFile}`);
+    expect(await key.getAttribute('lang')).toBeNull();
+    const lines = await fixes.locator('li').count();
+    expect(lines).toBe(english?.length);
+    expect(await fixes.locator('li[data-fix-id]').count()).toBe(lines);
+    for (const [check, dutch] of [
+      ['clock', /^klok: (De klok is niet gelijkgezet|Zet tijdsynchronisatie aan)/],
+      ['geo', /^geodata: Zet een nieuwe geodatabundel op de gateway en voer egress db update FILE uit/],
+    ] as const)
+      if ((await fixes.locator(`li[data-check="${check}"]`).count()) > 0)
+        expect(await fixes.locator(`li[data-check="${check}"]`).textContent()).toMatch(dutch);
     // An empty list under a latched red light says the gateway still holds high alerts, not "nothing left".
     const empty = page.getByTestId('no-alerts');
     if ((await empty.count()) > 0)
       expect(await empty.textContent()).toMatch(
         /^Geen alarmen op deze pagina sinds hij openging, maar de gateway meldt nog hoge alarmen van daarvoor \(\d+\)/,
       );
+    await page.screenshot({ path: join(shots, 'gateway-banner-1280x800-nl-fixes.png') });
     await page.setViewportSize({ width: 800, height: 1280 });
     await page.screenshot({ path: join(shots, 'gateway-banner-800x1280-nl.png') });
     await page.getByTestId('lang-en').click();
     await page.setViewportSize({ width: 1280, height: 800 });
+    // The same line in English, from the same id and facts.
+    expect(await key.textContent()).toBe(
+      `evidence key: Others can read the evidence key. Make it readable by the agent only: chmod 600 ${keyFile}.`,
+    );
+    expect(await fixes.locator('summary').textContent()).toBe('what to do');
+    await fixes.locator('summary').click();
 
     const acks = Number(await page.locator('.banner').getAttribute('data-acknowledgements'));
     const clicked = Date.now();
@@ -198,4 +239,45 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     expect(acked(high, 'high')).toEqual(high.map(() => true));
     expect(acked(medium, 'medium')).not.toContain(true);
   }, 150_000);
+
+  it('a fix id the page does not know (newer agent) or none at all (older agent): the English line, marked and said to be English', async () => {
+    const shots = artifactsDir();
+    for (const agentIs of ['newer', 'older'] as const) {
+      const context = await browser.newContext({ viewport: { width: 800, height: 1280 }, locale: 'nl-NL' });
+      const p = await context.newPage();
+      await p.routeWebSocket(/\/mqtt$/, (ws) => {
+        const server = ws.connectToServer();
+        const rewriter = new MqttRewriter(
+          (packet) => ws.send(packet),
+          (topic, payload) => {
+            if (!topic.endsWith('/status')) return payload;
+            const st = egress.v1.Status.decode(payload);
+            if (agentIs === 'older') st.preflight_checks = [];
+            else for (const c of st.preflight_checks) if (c.id === 'evidence_key') c.fix_id = 'key_from_a_newer_agent';
+            return Buffer.from(egress.v1.Status.encode(st).finish());
+          },
+        );
+        server.onMessage((m) => rewriter.push(typeof m === 'string' ? Buffer.from(m) : m));
+      });
+      await p.goto(agent.url);
+      await p.locator('[data-testid="preflight"][data-result="fail"]').waitFor({ timeout: 30_000 });
+      const fixes = p.getByTestId('preflight-fixes');
+      await fixes.locator('summary').click();
+      expect(await fixes.locator('summary').textContent()).toBe('wat te doen (de tekst van de gateway, in het Engels)');
+      const key = fixes.locator('li[data-check="evidence_key"]');
+      expect(await key.getAttribute('lang')).toBe('en');
+      expect(await key.textContent()).toMatch(
+        new RegExp(
+          `^evidence_key: the evidence signing key is readable by others \\(mode 644\\) \\(fix: chmod 600 ${keyFile}\\)$`,
+        ),
+      );
+      const lines = await fixes.locator('li').count();
+      const english = await fixes.locator('li[lang="en"]').count();
+      // Newer: only the line with the unknown id is English, the rest still Dutch; older: every line as the agent wrote it.
+      expect(english).toBe(agentIs === 'older' ? lines : 1);
+      expect(await fixes.locator('li[data-fix-id]').count()).toBe(lines - english);
+      if (agentIs === 'newer') await p.screenshot({ path: join(shots, 'gateway-banner-800x1280-nl-newer-agent.png') });
+      await context.close();
+    }
+  }, 120_000);
 });

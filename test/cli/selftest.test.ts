@@ -30,6 +30,7 @@ interface Check {
   status: string;
   summary: string;
   fix: string | null;
+  fix_id: string | null;
   facts: Record<string, any>;
 }
 
@@ -188,11 +189,24 @@ describe('egress selftest', () => {
       status: 'fail',
       summary: 'interface if-down is down',
       fix: 'ip link set if-down up (or check the network service)',
+      // the fix's stable id and facts, for the dashboard to say it in its own language
+      fix_id: 'interface_down',
+      facts: { interface: 'if-down' },
     });
-    expect(checks.get('tcpdump')).toMatchObject({ status: 'fail', fix: 'apt install tcpdump' });
+    expect(checks.get('tcpdump')).toMatchObject({
+      status: 'fail',
+      fix: 'apt install tcpdump',
+      fix_id: 'tcpdump_missing',
+    });
     expect(checks.get('capture')?.status).toBe('fail');
-    expect(checks.get('broker')).toMatchObject({ status: 'fail', summary: expect.stringMatching(/not reachable/) });
+    expect(checks.get('broker')).toMatchObject({
+      status: 'fail',
+      summary: expect.stringMatching(/not reachable/),
+      fix_id: 'broker_unreachable',
+      facts: { url: 'mqtt://127.0.0.1:1' },
+    });
     expect(checks.get('gpio')).toMatchObject({ status: 'fail', facts: { code: 'EGRESS_GPIO_UNAVAILABLE' } });
+    expect(checks.get('gpio')?.fix_id).toMatch(/^gpio_(chip_unopenable|libgpiod_missing)$/);
     expect(r.code).toBe(1);
     // the text form says the same in words, with the fix under each failure
     const text = selftest(['-i', 'if-down', '--wait', '1', '--data-dir', dataDir, '--broker', 'mqtt://127.0.0.1:1']);
@@ -215,6 +229,7 @@ describe('egress selftest', () => {
     expect(checks.get('tcpdump')).toMatchObject({
       status: 'fail',
       fix: expect.stringMatching(/^setcap cap_net_raw,cap_net_admin\+eip /),
+      fix_id: 'tcpdump_no_capability',
     });
     expect(checks.get('capture')).toMatchObject({ status: 'fail', facts: { code: 'EGRESS_CAPTURE_PERMISSION' } });
     expect(r.code).toBe(1);

@@ -378,6 +378,7 @@ describe('status payloads', () => {
     allow_overlay: [],
     preflight: '',
     preflight_problems: [],
+    preflight_checks: [],
     alert_latched: false,
     alerts_unacknowledged: 0,
     acknowledgements: 0,
@@ -413,6 +414,16 @@ describe('status payloads', () => {
       signals: {
         preflight: 'warn',
         preflightProblems: ['no gps'],
+        preflightChecks: [
+          {
+            id: 'interface',
+            status: 'fail',
+            summary: 'interface eth1 is down',
+            fix: 'ip link set eth1 up (or check the network service)',
+            fixId: 'interface_down',
+            fixFacts: { interface: 'eth1' },
+          },
+        ],
         alertLatched: true,
         alertsUnacknowledged: 2,
         acknowledgements: 1,
@@ -432,6 +443,16 @@ describe('status payloads', () => {
       clock_synchronised: false,
       preflight: 'warn',
       preflight_problems: ['no gps'],
+      preflight_checks: [
+        {
+          id: 'interface',
+          status: 'fail',
+          summary: 'interface eth1 is down',
+          fix: 'ip link set eth1 up (or check the network service)',
+          fix_id: 'interface_down',
+          fix_facts: { interface: 'eth1' },
+        },
+      ],
       alert_latched: true,
       alerts_unacknowledged: 2,
       acknowledgements: 1,

@@ -20,6 +20,7 @@ const base: StatusMsg = {
   clockSynchronised: true,
   preflight: 'pass',
   preflightProblems: [],
+  preflightChecks: [],
   alertLatched: false,
   alertsUnacknowledged: 0,
   acknowledgements: 0,

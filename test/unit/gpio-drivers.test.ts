@@ -13,6 +13,7 @@ import {
   DEFAULT_PINS,
   GpioError,
   GpioErrorCode,
+  gpioFix,
   openGpio,
   parseDriverKind,
   parseMonitorLine,
@@ -72,7 +73,11 @@ describe('libgpiod driver', () => {
 
   it('a binding that did not build: EGRESS_GPIO_UNAVAILABLE with how to build it', async () => {
     const load = () => {
-      throw new GpioError(GpioErrorCode.UNAVAILABLE, 'node-libgpiod is not installed', 'apt install libgpiod-dev');
+      throw new GpioError(
+        GpioErrorCode.UNAVAILABLE,
+        'node-libgpiod is not installed',
+        gpioFix('gpio_libgpiod_missing', {}),
+      );
     };
     const err = await failure(openGpio('libgpiod', DEFAULT_PINS, { libgpiod: { load } }));
     expect(err.code).toBe(GpioErrorCode.UNAVAILABLE);

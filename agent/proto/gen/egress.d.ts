@@ -1228,6 +1228,9 @@ export namespace egress {
             /** Status problems. */
             problems: egress.v1.StatusProblem[];
 
+            /** Status preflight_checks. */
+            preflight_checks: egress.v1.PreflightCheck[];
+
             /**
              * Creates a new Status instance using the specified properties.
              * @param [properties] Properties to set
@@ -1384,6 +1387,9 @@ export namespace egress {
                 /** Status problems */
                 problems?: egress.v1.StatusProblem.$Properties[];
 
+                /** Status preflight_checks */
+                preflight_checks?: egress.v1.PreflightCheck.$Properties[];
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -1406,6 +1412,153 @@ export namespace egress {
                 /** DEGRADED value */
                 DEGRADED = 3
             }
+        }
+
+        /**
+         * Properties of a PreflightCheck.
+         * @deprecated Use egress.v1.PreflightCheck.$Properties instead.
+         */
+        interface IPreflightCheck extends egress.v1.PreflightCheck.$Properties {
+        }
+
+        /** Represents a PreflightCheck. */
+        class PreflightCheck {
+
+            /**
+             * Constructs a new PreflightCheck.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: egress.v1.PreflightCheck.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** PreflightCheck id. */
+            id: string;
+
+            /** PreflightCheck status. */
+            status: string;
+
+            /** PreflightCheck summary. */
+            summary: string;
+
+            /** PreflightCheck fix. */
+            fix: string;
+
+            /** PreflightCheck fix_id. */
+            fix_id: string;
+
+            /** PreflightCheck fix_facts. */
+            fix_facts: { [k: string]: string };
+
+            /**
+             * Creates a new PreflightCheck instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns PreflightCheck instance
+             */
+            static create(properties: egress.v1.PreflightCheck.$Shape): egress.v1.PreflightCheck & egress.v1.PreflightCheck.$Shape;
+            static create(properties?: egress.v1.PreflightCheck.$Properties): egress.v1.PreflightCheck;
+
+            /**
+             * Encodes the specified PreflightCheck message. Does not implicitly {@link egress.v1.PreflightCheck.verify|verify} messages.
+             * @param message PreflightCheck message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: egress.v1.PreflightCheck.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Encodes the specified PreflightCheck message, length delimited. Does not implicitly {@link egress.v1.PreflightCheck.verify|verify} messages.
+             * @param message PreflightCheck message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encodeDelimited(message: egress.v1.PreflightCheck.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a PreflightCheck message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {egress.v1.PreflightCheck & egress.v1.PreflightCheck.$Shape} PreflightCheck
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): egress.v1.PreflightCheck & egress.v1.PreflightCheck.$Shape;
+
+            /**
+             * Decodes a PreflightCheck message from the specified reader or buffer, length delimited.
+             * @param reader Reader or buffer to decode from
+             * @returns {egress.v1.PreflightCheck & egress.v1.PreflightCheck.$Shape} PreflightCheck
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decodeDelimited(reader: ($protobuf.Reader|Uint8Array)): egress.v1.PreflightCheck & egress.v1.PreflightCheck.$Shape;
+
+            /**
+             * Verifies a PreflightCheck message.
+             * @param message Plain object to verify
+             * @returns `null` if valid, otherwise the reason why it is not
+             */
+            static verify(message: { [k: string]: any }): (string|null);
+
+            /**
+             * Creates a PreflightCheck message from a plain object. Also converts values to their respective internal types.
+             * @param object Plain object
+             * @returns PreflightCheck
+             */
+            static fromObject(object: { [k: string]: any }): egress.v1.PreflightCheck;
+
+            /**
+             * Creates a plain object from a PreflightCheck message. Also converts values to other types if specified.
+             * @param message PreflightCheck
+             * @param [options] Conversion options
+             * @returns Plain object
+             */
+            static toObject(message: egress.v1.PreflightCheck, options?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this PreflightCheck to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for PreflightCheck
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PreflightCheck {
+
+            /** Properties of a PreflightCheck. */
+            interface $Properties {
+
+                /** PreflightCheck id */
+                id?: string;
+
+                /** PreflightCheck status */
+                status?: string;
+
+                /** PreflightCheck summary */
+                summary?: string;
+
+                /** PreflightCheck fix */
+                fix?: string;
+
+                /** PreflightCheck fix_id */
+                fix_id?: string;
+
+                /** PreflightCheck fix_facts */
+                fix_facts?: { [k: string]: string };
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a PreflightCheck. */
+            type $Shape = egress.v1.PreflightCheck.$Properties;
         }
 
         /**

@@ -3203,6 +3203,7 @@ export const egress = $root.egress = (() => {
                 this.allow_overlay = [];
                 this.preflight_problems = [];
                 this.problems = [];
+                this.preflight_checks = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -3233,6 +3234,7 @@ export const egress = $root.egress = (() => {
             Status.prototype.capture_incomplete = false;
             Status.prototype.last_capture_gap = null;
             Status.prototype.problems = $util.emptyArray;
+            Status.prototype.preflight_checks = $util.emptyArray;
 
             let $oneOfFields;
 
@@ -3311,6 +3313,9 @@ export const egress = $root.egress = (() => {
                 if (message.problems != null && message.problems.length)
                     for (let i = 0; i < message.problems.length; ++i)
                         $root.egress.v1.StatusProblem.encode(message.problems[i], writer.uint32(274).fork(), _depth + 1).ldelim();
+                if (message.preflight_checks != null && message.preflight_checks.length)
+                    for (let i = 0; i < message.preflight_checks.length; ++i)
+                        $root.egress.v1.PreflightCheck.encode(message.preflight_checks[i], writer.uint32(282).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3581,6 +3586,14 @@ export const egress = $root.egress = (() => {
                             message.problems.push($root.egress.v1.StatusProblem.decode(reader, reader.size(), $undefined, _depth + 1));
                             continue;
                         }
+                    case 35: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.preflight_checks && message.preflight_checks.length))
+                                message.preflight_checks = [];
+                            message.preflight_checks.push($root.egress.v1.PreflightCheck.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3707,6 +3720,15 @@ export const egress = $root.egress = (() => {
                         let error = $root.egress.v1.StatusProblem.verify(message.problems[i], _depth + 1);
                         if (error)
                             return "problems." + error;
+                    }
+                }
+                if (message.preflight_checks != null && $Object.hasOwnProperty.call(message, "preflight_checks")) {
+                    if (!$Array.isArray(message.preflight_checks))
+                        return "preflight_checks: array expected";
+                    for (let i = 0; i < message.preflight_checks.length; ++i) {
+                        let error = $root.egress.v1.PreflightCheck.verify(message.preflight_checks[i], _depth + 1);
+                        if (error)
+                            return "preflight_checks." + error;
                     }
                 }
                 return null;
@@ -3856,6 +3878,16 @@ export const egress = $root.egress = (() => {
                         message.problems[i] = $root.egress.v1.StatusProblem.fromObject(object.problems[i], _depth + 1);
                     }
                 }
+                if (object.preflight_checks) {
+                    if (!$Array.isArray(object.preflight_checks))
+                        throw $TypeError(".egress.v1.Status.preflight_checks: array expected");
+                    message.preflight_checks = $Array(object.preflight_checks.length);
+                    for (let i = 0; i < object.preflight_checks.length; ++i) {
+                        if (!$util.isObject(object.preflight_checks[i]))
+                            throw $TypeError(".egress.v1.Status.preflight_checks: object expected");
+                        message.preflight_checks[i] = $root.egress.v1.PreflightCheck.fromObject(object.preflight_checks[i], _depth + 1);
+                    }
+                }
                 return message;
             };
 
@@ -3871,6 +3903,7 @@ export const egress = $root.egress = (() => {
                     object.allow_overlay = [];
                     object.preflight_problems = [];
                     object.problems = [];
+                    object.preflight_checks = [];
                 }
                 if (options.objects || options.defaults)
                     object.databases = {};
@@ -3985,6 +4018,11 @@ export const egress = $root.egress = (() => {
                     for (let j = 0; j < message.problems.length; ++j)
                         object.problems[j] = $root.egress.v1.StatusProblem.toObject(message.problems[j], options, _depth + 1);
                 }
+                if (message.preflight_checks && message.preflight_checks.length) {
+                    object.preflight_checks = $Array(message.preflight_checks.length);
+                    for (let j = 0; j < message.preflight_checks.length; ++j)
+                        object.preflight_checks[j] = $root.egress.v1.PreflightCheck.toObject(message.preflight_checks[j], options, _depth + 1);
+                }
                 return object;
             };
 
@@ -4008,6 +4046,311 @@ export const egress = $root.egress = (() => {
             })();
 
             return Status;
+        })();
+
+        v1.PreflightCheck = (function() {
+
+            const PreflightCheck = function (properties) {
+                this.fix_facts = {};
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            PreflightCheck.prototype.id = "";
+            PreflightCheck.prototype.status = "";
+            PreflightCheck.prototype.summary = "";
+            PreflightCheck.prototype.fix = "";
+            PreflightCheck.prototype.fix_id = "";
+            PreflightCheck.prototype.fix_facts = $util.emptyObject;
+
+            PreflightCheck.create = function(properties) {
+                return new PreflightCheck(properties);
+            };
+
+            PreflightCheck.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(10).string(message.id);
+                if (message.status != null && $Object.hasOwnProperty.call(message, "status") && message.status !== "")
+                    writer.uint32(18).string(message.status);
+                if (message.summary != null && $Object.hasOwnProperty.call(message, "summary") && message.summary !== "")
+                    writer.uint32(26).string(message.summary);
+                if (message.fix != null && $Object.hasOwnProperty.call(message, "fix") && message.fix !== "")
+                    writer.uint32(34).string(message.fix);
+                if (message.fix_id != null && $Object.hasOwnProperty.call(message, "fix_id") && message.fix_id !== "")
+                    writer.uint32(42).string(message.fix_id);
+                if (message.fix_facts != null && $Object.hasOwnProperty.call(message, "fix_facts"))
+                    for (let keys = $Object.keys(message.fix_facts), i = 0; i < keys.length; ++i)
+                        writer.uint32(50).fork().uint32(10).string(keys[i]).uint32(18).string(message.fix_facts[keys[i]]).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            PreflightCheck.encodeDelimited = function(message, writer) {
+                return this.encode(message, (writer || $Writer.create()).fork()).ldelim();
+            };
+
+            PreflightCheck.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.egress.v1.PreflightCheck();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.status = value;
+                            else
+                                delete message.status;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.summary = value;
+                            else
+                                delete message.summary;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.fix = value;
+                            else
+                                delete message.fix;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.fix_id = value;
+                            else
+                                delete message.fix_id;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.fix_facts === $util.emptyObject)
+                                message.fix_facts = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = "";
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 2)
+                                        break;
+                                    value = reader.stringVerify();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.fix_facts, key);
+                            message.fix_facts[key] = value;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            PreflightCheck.decodeDelimited = function(reader) {
+                if (!(reader instanceof $Reader))
+                    reader = new $Reader(reader);
+                return this.decode(reader, reader.size());
+            };
+
+            PreflightCheck.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                    if (!$util.isString(message.id))
+                        return "id: string expected";
+                if (message.status != null && $Object.hasOwnProperty.call(message, "status"))
+                    if (!$util.isString(message.status))
+                        return "status: string expected";
+                if (message.summary != null && $Object.hasOwnProperty.call(message, "summary"))
+                    if (!$util.isString(message.summary))
+                        return "summary: string expected";
+                if (message.fix != null && $Object.hasOwnProperty.call(message, "fix"))
+                    if (!$util.isString(message.fix))
+                        return "fix: string expected";
+                if (message.fix_id != null && $Object.hasOwnProperty.call(message, "fix_id"))
+                    if (!$util.isString(message.fix_id))
+                        return "fix_id: string expected";
+                if (message.fix_facts != null && $Object.hasOwnProperty.call(message, "fix_facts")) {
+                    if (!$util.isObject(message.fix_facts))
+                        return "fix_facts: object expected";
+                    let key = $Object.keys(message.fix_facts);
+                    for (let i = 0; i < key.length; ++i)
+                        if (!$util.isString(message.fix_facts[key[i]]))
+                            return "fix_facts: string{k:string} expected";
+                }
+                return null;
+            };
+
+            PreflightCheck.fromObject = function (object, _depth) {
+                if (object instanceof $root.egress.v1.PreflightCheck)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".egress.v1.PreflightCheck: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.egress.v1.PreflightCheck();
+                if (object.id != null)
+                    if (typeof object.id !== "string" || object.id.length)
+                        message.id = $String(object.id);
+                if (object.status != null)
+                    if (typeof object.status !== "string" || object.status.length)
+                        message.status = $String(object.status);
+                if (object.summary != null)
+                    if (typeof object.summary !== "string" || object.summary.length)
+                        message.summary = $String(object.summary);
+                if (object.fix != null)
+                    if (typeof object.fix !== "string" || object.fix.length)
+                        message.fix = $String(object.fix);
+                if (object.fix_id != null)
+                    if (typeof object.fix_id !== "string" || object.fix_id.length)
+                        message.fix_id = $String(object.fix_id);
+                if (object.fix_facts) {
+                    if (!$util.isObject(object.fix_facts))
+                        throw $TypeError(".egress.v1.PreflightCheck.fix_facts: object expected");
+                    message.fix_facts = {};
+                    for (let keys = $Object.keys(object.fix_facts), i = 0; i < keys.length; ++i) {
+                        if (keys[i] === "__proto__")
+                            $util.makeProp(message.fix_facts, keys[i]);
+                        message.fix_facts[keys[i]] = $String(object.fix_facts[keys[i]]);
+                    }
+                }
+                return message;
+            };
+
+            PreflightCheck.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.objects || options.defaults)
+                    object.fix_facts = {};
+                if (options.defaults) {
+                    object.id = "";
+                    object.status = "";
+                    object.summary = "";
+                    object.fix = "";
+                    object.fix_id = "";
+                }
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                    object.id = message.id;
+                if (message.status != null && $Object.hasOwnProperty.call(message, "status"))
+                    object.status = message.status;
+                if (message.summary != null && $Object.hasOwnProperty.call(message, "summary"))
+                    object.summary = message.summary;
+                if (message.fix != null && $Object.hasOwnProperty.call(message, "fix"))
+                    object.fix = message.fix;
+                if (message.fix_id != null && $Object.hasOwnProperty.call(message, "fix_id"))
+                    object.fix_id = message.fix_id;
+                let keys2;
+                if (message.fix_facts && (keys2 = $Object.keys(message.fix_facts)).length) {
+                    object.fix_facts = {};
+                    for (let j = 0; j < keys2.length; ++j) {
+                        if (keys2[j] === "__proto__")
+                            $util.makeProp(object.fix_facts, keys2[j]);
+                        object.fix_facts[keys2[j]] = message.fix_facts[keys2[j]];
+                    }
+                }
+                return object;
+            };
+
+            PreflightCheck.prototype.toJSON = function() {
+                return PreflightCheck.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            PreflightCheck.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/egress.v1.PreflightCheck";
+            };
+
+            return PreflightCheck;
         })();
 
         v1.StatusProblem = (function() {

@@ -15,6 +15,7 @@ import {
   type DriverKind,
   GpioError,
   type GpioPins,
+  gpioFix,
   OUTPUT_NAMES,
   parseDriverKind,
   validatePins,
@@ -68,7 +69,7 @@ export function gpioChoice(
         throw new GpioError(
           'EGRESS_GPIO_CONFIG_INVALID',
           `"${part.trim()}" is not NAME=LINE`,
-          'e.g. --gpio-pins green=17,amber=27,red=22,buzzer=23,button=24',
+          gpioFix('gpio_pins_syntax', { part: part.trim() }),
         );
       (pins as unknown as Record<string, number>)[name] = Number(m[2]);
     }

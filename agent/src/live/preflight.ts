@@ -6,7 +6,9 @@
 // already holds would measure the wrong thing. The worst result drives the
 // green light (hardware/src/signals/machine.ts).
 
+import type { PreflightCheckInfo } from '../mqtt/codec.js';
 import { evidenceKeyCheck } from '../selftest/evidence.js';
+import { FIXES, fix } from '../selftest/fixes.js';
 import { runCommand } from '../selftest/run-command.js';
 import { checkClock, checkDisk, checkGeo } from '../selftest/system.js';
 import { type CheckResult, result, type SelftestReport, worstOf } from '../selftest/types.js';
@@ -57,7 +59,7 @@ function captureCheck(p: LivePreflightProbe): CheckResult {
     'capture',
     'fail',
     h.error ? h.error.message : `tcpdump is not capturing on ${h.interface} yet`,
-    `run \`egress selftest --interface ${h.interface}\` for the cause (interface down, tcpdump capability)`,
+    fix('capture_not_running', { interface: h.interface }),
     { interface: h.interface },
   );
 }
@@ -69,7 +71,7 @@ function brokerCheck(connected: boolean): CheckResult {
         'broker',
         'warn',
         'not connected to the broker yet: alerts wait in the spool',
-        'check the broker address and credentials (egress selftest --broker URL)',
+        fix('broker_not_connected', {}),
       );
 }
 
@@ -78,4 +80,19 @@ export function preflightProblems(r: SelftestReport): string[] {
   return r.checks
     .filter((c) => c.status === 'warn' || c.status === 'fail')
     .map((c) => `${c.id}: ${c.summary}${c.fix ? ` (fix: ${c.fix})` : ''}`);
+}
+
+/** The same checks as ids and facts, for a page that says them in its own language (status field 35). */
+export function preflightChecks(r: SelftestReport): PreflightCheckInfo[] {
+  return r.checks
+    .filter((c) => c.status === 'warn' || c.status === 'fail')
+    .map((c) => {
+      const fixFacts: Record<string, string> = {};
+      if (c.fix_id !== null)
+        for (const name of FIXES[c.fix_id].facts) {
+          const v = c.facts[name];
+          if (v !== undefined && v !== null) fixFacts[name] = String(v);
+        }
+      return { id: c.id, status: c.status, summary: c.summary, fix: c.fix ?? '', fixId: c.fix_id ?? '', fixFacts };
+    });
 }

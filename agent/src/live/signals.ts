@@ -27,10 +27,11 @@ import {
 } from '@egress/hardware';
 import { EgressError, ErrorCode } from '../errors.js';
 import type { StatusSignals } from '../mqtt/codec.js';
+import { fix } from '../selftest/fixes.js';
 import { formatReport } from '../selftest/run.js';
 import { type CheckResult, result, type SelftestReport, worstOf } from '../selftest/types.js';
 import type { LiveAgent } from './agent.js';
-import { type LivePreflightProbe, livePreflight, preflightProblems } from './preflight.js';
+import { type LivePreflightProbe, livePreflight, preflightChecks, preflightProblems } from './preflight.js';
 
 /** What the live agent calls (agent.ts holds it as `signals`). */
 export interface GatewaySignals {
@@ -140,15 +141,7 @@ export class AgentSignals implements GatewaySignals {
   }
 
   running(p: RunningProblems): void {
-    const live: CheckResult[] = [];
-    if (p.captureDown !== null)
-      live.push(result('capture', 'fail', p.captureDown, 'the gateway is blind until tcpdump captures again'));
-    else if (p.captureGap !== null)
-      live.push(result('capture', 'warn', p.captureGap, 'no alert during the gap does not mean nothing was sent'));
-    if (p.spool !== null) live.push(result('spool', 'warn', p.spool, 'check the broker connection and the disk'));
-    if (p.held != null)
-      live.push(result('block', 'fail', p.held, 'start the block helper: systemctl restart egress-block'));
-    this.live = live;
+    this.live = runningChecks(p);
     // Before the preflight has run the green light stays off; it takes these in when it does.
     if (this.report !== null && !this.closed) this.showReadiness();
   }
@@ -182,6 +175,9 @@ export class AgentSignals implements GatewaySignals {
       preflightProblems: this.report
         ? preflightProblems({ ...this.report, checks: [...this.report.checks, ...this.live] })
         : [],
+      preflightChecks: this.report
+        ? preflightChecks({ ...this.report, checks: [...this.report.checks, ...this.live] })
+        : [],
       alertLatched: b.alertLatched,
       alertsUnacknowledged: b.unacknowledged,
       acknowledgements: b.acknowledgements,
@@ -213,4 +209,14 @@ export class AgentSignals implements GatewaySignals {
     await this.socket?.close();
     await this.adapter.close();
   }
+}
+
+/** What the running agent reports, as checks beside the preflight's (the green light and the status take both). */
+export function runningChecks(p: RunningProblems): CheckResult[] {
+  const live: CheckResult[] = [];
+  if (p.captureDown !== null) live.push(result('capture', 'fail', p.captureDown, fix('capture_down', {})));
+  else if (p.captureGap !== null) live.push(result('capture', 'warn', p.captureGap, fix('capture_gap', {})));
+  if (p.spool !== null) live.push(result('spool', 'warn', p.spool, fix('spool_dropping', {})));
+  if (p.held != null) live.push(result('block', 'fail', p.held, fix('block_helper_silent', {})));
+  return live;
 }

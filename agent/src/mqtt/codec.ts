@@ -234,10 +234,22 @@ export interface StatusInfo {
   signals?: StatusSignals;
 }
 
-/** Status fields 25-28 and 33: what the gateway's lights show. */
+/** A preflight check that warned or failed, with its fix as id and facts (egress.proto PreflightCheck). */
+export interface PreflightCheckInfo {
+  id: string;
+  status: string;
+  summary: string;
+  fix: string;
+  fixId: string;
+  fixFacts: Record<string, string>;
+}
+
+/** Status fields 25-28, 33 and 35: what the gateway's lights show. */
 export interface StatusSignals {
   preflight: 'pass' | 'warn' | 'fail' | '';
   preflightProblems: string[];
+  /** The same checks as ids and facts (egress.proto PreflightCheck); absent from older callers. */
+  preflightChecks?: readonly PreflightCheckInfo[];
   alertLatched: boolean;
   alertsUnacknowledged: number;
   /** Acknowledgements of the latched red light since the agent started. */
@@ -265,6 +277,14 @@ export function encodeStatus(s: StatusInfo): Buffer {
       clock_synchronised: s.clockSynchronised ?? null,
       preflight: s.signals?.preflight ?? '',
       preflight_problems: s.signals?.preflightProblems ?? [],
+      preflight_checks: (s.signals?.preflightChecks ?? []).map((c) => ({
+        id: c.id,
+        status: c.status,
+        summary: c.summary,
+        fix: c.fix,
+        fix_id: c.fixId,
+        fix_facts: c.fixFacts,
+      })),
       alert_latched: s.signals?.alertLatched ?? false,
       alerts_unacknowledged: s.signals?.alertsUnacknowledged ?? 0,
       acknowledgements: s.signals?.acknowledgements ?? 0,

@@ -4,6 +4,7 @@
 
 import { createServer } from 'node:net';
 import mqtt from 'mqtt';
+import { fix } from './fixes.js';
 import { type CheckResult, result } from './types.js';
 
 export interface BrokerTarget {
@@ -47,7 +48,7 @@ export async function checkBroker(t: BrokerTarget): Promise<CheckResult> {
       'broker',
       'fail',
       `broker ${t.url} not reachable: ${(err as Error).message}`,
-      'check the URL, the network to it, the username (EGRESS_BROKER_PASSWORD) and the CA',
+      fix('broker_unreachable', { url: t.url }),
       { url: t.url },
     );
   } finally {
@@ -64,7 +65,7 @@ function checkEmbeddedPort(port: number): Promise<CheckResult> {
           'broker',
           'warn',
           `embedded broker port 127.0.0.1:${port} is taken (${err.code})`,
-          'another agent or broker is running: stop it, or choose --mqtt-port',
+          fix('broker_port_taken', { port }),
           { port, code: err.code ?? null },
         ),
       ),

@@ -9,28 +9,23 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode } from '../errors.js';
 import { parseStderrLine } from '../live/tcpdump-stderr.js';
+import { fix } from './fixes.js';
 import { type CheckResult, type Runner, result } from './types.js';
 
 /** Linux capability number of CAP_NET_RAW (include/uapi/linux/capability.h). */
 const CAP_NET_RAW = 13;
 
 export async function checkInterface(run: Runner, iface: string | undefined): Promise<CheckResult> {
-  if (iface === undefined)
-    return result(
-      'interface',
-      'fail',
-      'no interface given',
-      'give --interface IF (wlan0 in access-point mode, br0 in bridge mode)',
-    );
+  if (iface === undefined) return result('interface', 'fail', 'no interface given', fix('interface_not_given', {}));
   const r = await run('ip', ['-j', 'link', 'show', 'dev', iface], 5000);
   if (r.error === 'ENOENT')
-    return result('interface', 'warn', 'cannot tell: the ip command is missing', 'apt install iproute2');
+    return result('interface', 'warn', 'cannot tell: the ip command is missing', fix('iproute2_missing', {}));
   if (r.code !== 0)
     return result(
       'interface',
       'fail',
       `interface ${iface} does not exist`,
-      'check the name with `ip link`; in access-point mode wlan0 appears once the Wi-Fi adapter is there',
+      fix('interface_missing', { interface: iface }),
       { interface: iface },
     );
   const [link] = JSON.parse(r.stdout) as Array<{ flags?: string[]; operstate?: string }>;
@@ -41,7 +36,7 @@ export async function checkInterface(run: Runner, iface: string | undefined): Pr
       'interface',
       'fail',
       `interface ${iface} is down`,
-      `ip link set ${iface} up (or check the network service)`,
+      fix('interface_down', { interface: iface }),
       facts,
     );
   if (!flags.includes('LOWER_UP'))
@@ -49,7 +44,7 @@ export async function checkInterface(run: Runner, iface: string | undefined): Pr
       'interface',
       'warn',
       `interface ${iface} is up but has no carrier`,
-      'plug in the cable, or start the access point (systemctl status hostapd)',
+      fix('interface_no_carrier', { interface: iface }),
       facts,
     );
   return result('interface', 'pass', `interface ${iface} is up`, null, facts);
@@ -76,7 +71,9 @@ export async function checkTcpdump(
 ): Promise<CheckResult> {
   const v = await run(tcpdump, ['--version'], 5000);
   if (v.error === 'ENOENT' || v.code === null)
-    return result('tcpdump', 'fail', `${tcpdump} is not installed`, 'apt install tcpdump', { tcpdump });
+    return result('tcpdump', 'fail', `${tcpdump} is not installed`, fix('tcpdump_missing', { tcpdump }), {
+      tcpdump,
+    });
   const version = /tcpdump version (\S+)/.exec(v.stdout + v.stderr)?.[1] ?? null;
   const path = tcpdump.includes('/') ? tcpdump : (onPath(tcpdump) ?? tcpdump);
   const getcap = await run('getcap', [path], 5000);
@@ -101,7 +98,7 @@ export async function checkTcpdump(
     'tcpdump',
     'fail',
     `tcpdump ${version} at ${path} has no capture capability`,
-    `setcap cap_net_raw,cap_net_admin+eip ${path}`,
+    fix('tcpdump_no_capability', { tcpdump: path }),
     facts,
   );
 }
@@ -137,7 +134,7 @@ export function checkCapture(
             /listening on/.test(stderr)
               ? `tcpdump listens on ${iface} but saw no packet in ${waitMs / 1000} s`
               : `tcpdump did not start listening on ${iface} within ${waitMs / 1000} s`,
-            'is the controller connected and switched on? (Wi-Fi joined, cable in)',
+            fix('capture_no_packet', { interface: iface, wait_s: waitMs / 1000 }),
             { interface: iface, wait_ms: waitMs, listening: /listening on/.test(stderr) },
           ),
         ),
@@ -152,7 +149,9 @@ export function checkCapture(
       ),
     );
     child.stderr.on('data', (c: Buffer) => (stderr += c));
-    child.on('error', () => finish(result('capture', 'fail', `${tcpdump} cannot be started`, 'apt install tcpdump')));
+    child.on('error', () =>
+      finish(result('capture', 'fail', `${tcpdump} cannot be started`, fix('tcpdump_missing', { tcpdump }))),
+    );
     child.on('close', () => {
       if (done) return;
       for (const line of stderr.split('\n')) {
@@ -164,7 +163,7 @@ export function checkCapture(
               'capture',
               'fail',
               `no permission to capture on ${iface}`,
-              'give tcpdump the capability: setcap cap_net_raw,cap_net_admin+eip $(command -v tcpdump)',
+              fix('capture_no_permission', { interface: iface }),
               { code: fact.code, tcpdump_said: fact.line },
             ),
           );
@@ -174,15 +173,21 @@ export function checkCapture(
               'capture',
               'fail',
               `cannot capture on ${iface}: no such device or not up`,
-              'check the name with `ip link`',
+              fix('capture_no_interface', { interface: iface }),
               { code: fact.code, tcpdump_said: fact.line },
             ),
           );
         return finish(
-          result('capture', 'fail', `tcpdump failed: ${fact.line}`, 'run the same tcpdump by hand to see why', {
-            code: fact.code,
-            tcpdump_said: fact.line,
-          }),
+          result(
+            'capture',
+            'fail',
+            `tcpdump failed: ${fact.line}`,
+            fix('capture_tcpdump_error', { interface: iface, said: fact.line }),
+            {
+              code: fact.code,
+              tcpdump_said: fact.line,
+            },
+          ),
         );
       }
       finish(
@@ -190,7 +195,7 @@ export function checkCapture(
           'capture',
           'fail',
           'tcpdump ended without a packet or an error',
-          'run tcpdump by hand on the interface',
+          fix('capture_ended', { interface: iface }),
           { stderr },
         ),
       );

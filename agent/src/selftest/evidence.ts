@@ -9,6 +9,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EgressError } from '../errors.js';
 import { keyDir, loadKey, PRIVATE_KEY_FILE } from '../evidence/keys.js';
+import { fix } from './fixes.js';
 import { type CheckResult, result } from './types.js';
 
 /** Looks for the signing key under the data directory; the whole check. */
@@ -20,20 +21,17 @@ export const evidenceKeyCheck: EvidenceKeyProbe = (dataDir) => {
   try {
     mode = statSync(file).mode & 0o777;
   } catch {
-    return result(
-      'evidence_key',
-      'warn',
-      `no evidence signing key yet in ${keyDir(dataDir)}`,
-      'start the agent once (egress run): it makes the key, then `egress key export` gives the public key',
-      { file, present: false },
-    );
+    return result('evidence_key', 'warn', `no evidence signing key yet in ${keyDir(dataDir)}`, fix('key_missing', {}), {
+      file,
+      present: false,
+    });
   }
   if ((mode & 0o077) !== 0)
     return result(
       'evidence_key',
       'fail',
       `the evidence signing key is readable by others (mode ${mode.toString(8)})`,
-      `chmod 600 ${file}`,
+      fix('key_readable', { file }),
       { file, present: true, mode: mode.toString(8) },
     );
   try {
@@ -48,7 +46,7 @@ export const evidenceKeyCheck: EvidenceKeyProbe = (dataDir) => {
       'evidence_key',
       'fail',
       err instanceof EgressError ? err.message : String(err),
-      'restore the key from its backup; a new key cannot sign for flights already recorded',
+      fix('key_invalid', {}),
       { file, present: true },
     );
   }

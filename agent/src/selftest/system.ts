@@ -7,6 +7,7 @@ import { existsSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GeoSource } from '../enrich/geo-source.js';
 import { EgressError } from '../errors.js';
+import { fix, mib } from './fixes.js';
 import { type CheckResult, type Runner, result } from './types.js';
 
 const MIB = 1024 * 1024;
@@ -24,13 +25,10 @@ export async function checkClock(run: Runner): Promise<CheckResult> {
           source: 'timedatectl',
           synchronised: true,
         })
-      : result(
-          'clock',
-          'warn',
-          'clock not synchronised (systemd-timesyncd)',
-          'give the gateway network time once (Ethernet uplink), or check `timedatectl timesync-status`',
-          { source: 'timedatectl', synchronised: false },
-        );
+      : result('clock', 'warn', 'clock not synchronised (systemd-timesyncd)', fix('clock_timesyncd', {}), {
+          source: 'timedatectl',
+          synchronised: false,
+        });
   }
   const c = await run('chronyc', ['-n', 'tracking'], 5000);
   if (c.code === 0) {
@@ -42,7 +40,7 @@ export async function checkClock(run: Runner): Promise<CheckResult> {
           'clock',
           'warn',
           `clock not synchronised (chrony: ${leap ?? 'no leap status'})`,
-          'check `chronyc sources`; the gateway needs a time source',
+          fix('clock_chrony', {}),
           { source: 'chronyc', synchronised: false, leap },
         );
   }
@@ -50,7 +48,7 @@ export async function checkClock(run: Runner): Promise<CheckResult> {
     'clock',
     'warn',
     'clock synchronisation unknown: neither timedatectl nor chronyc answered',
-    'run systemd-timesyncd or chrony so evidence timestamps can be trusted',
+    fix('clock_unknown', {}),
     { source: null, synchronised: null },
   );
 }
@@ -61,11 +59,11 @@ export function checkGeo(dataDir: string, explicit: string | undefined, now: () 
     const h = geo.health();
     const facts = { path: geo.path, origin: geo.origin, data_date: h.dataDate, age_days: h.ageDays };
     return h.stale
-      ? result('geo', 'warn', h.text, 'copy a new bundle to the gateway and run `egress db update FILE`', facts)
+      ? result('geo', 'warn', h.text, fix('geo_stale', {}), facts)
       : result('geo', 'pass', h.text, null, facts);
   } catch (err) {
     if (err instanceof EgressError)
-      return result('geo', 'fail', err.message, 'install geo data: `egress db update FILE`, or rebuild the agent', {
+      return result('geo', 'fail', err.message, fix('geo_missing', {}), {
         code: err.code,
       });
     throw err;
@@ -73,18 +71,21 @@ export function checkGeo(dataDir: string, explicit: string | undefined, now: () 
 }
 
 /** Free space where sessions are written: the data directory, or its nearest existing parent. */
-export function checkDisk(dataDir: string): CheckResult {
+export function checkDisk(
+  dataDir: string,
+  statfs: (dir: string) => { bavail: number; bsize: number } = statfsSync,
+): CheckResult {
   let dir = dataDir;
   while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-  let s: ReturnType<typeof statfsSync>;
+  let s: { bavail: number; bsize: number };
   try {
-    s = statfsSync(dir);
+    s = statfs(dir);
   } catch (err) {
     return result(
       'disk',
       'fail',
       `cannot read free space of ${dir}: ${(err as Error).message}`,
-      'check that the service user may read the data directory',
+      fix('disk_unreadable', { path: dataDir }),
       { path: dataDir },
     );
   }
@@ -92,8 +93,8 @@ export function checkDisk(dataDir: string): CheckResult {
   const facts = { path: dataDir, measured_at: dir, free_bytes: free };
   const text = `${Math.floor(free / MIB)} MiB free for sessions in ${dataDir}`;
   if (free < DISK_FAIL_BYTES)
-    return result('disk', 'fail', text, 'free space or move --data-dir to a larger disk (at least 200 MiB)', facts);
+    return result('disk', 'fail', text, fix('disk_full', { need_mib: mib(DISK_FAIL_BYTES) }), facts);
   if (free < DISK_WARN_BYTES)
-    return result('disk', 'warn', text, 'export and remove old sessions (at least 1 GiB is advised)', facts);
+    return result('disk', 'warn', text, fix('disk_low', { advised_mib: mib(DISK_WARN_BYTES) }), facts);
   return result('disk', 'pass', text, null, facts);
 }

@@ -3,19 +3,27 @@
 // build or configuration) with one line saying what it saw and one saying
 // what to do. The JSON form of a SelftestReport is what the dashboard shows.
 
+import type { Fix, FixId } from './fixes.js';
+
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
-export interface CheckResult {
+export type CheckResult = {
   /** Stable id: interface, tcpdump, capture, clock, geo, disk, broker, evidence_key, gpio. */
   id: string;
   status: CheckStatus;
   /** What was seen, one line. */
   summary: string;
-  /** What to do about it, one line; null when nothing is to be done. */
-  fix: string | null;
-  /** The measured facts (bytes free, age in days, ms to first packet…). */
+  /** The measured facts (bytes free, age in days, ms to first packet…), the fix's own among them. */
   facts: Record<string, unknown>;
-}
+} & (
+  | {
+      /** What to do about it, one line (English). */
+      fix: string;
+      /** The stable id of that line (fixes.ts): a fix never comes without it. */
+      fix_id: FixId;
+    }
+  | { fix: null; fix_id: null }
+);
 
 export interface SelftestReport {
   gateway: string;
@@ -43,14 +51,16 @@ export function exitStatusOf(worst: CheckStatus): number {
   return SelftestExit.PASS;
 }
 
+/** A check's result; a fix comes from the catalogue (fixes.ts `fix`), so it always has its id and facts. */
 export function result(
   id: string,
   status: CheckStatus,
   summary: string,
-  fix: string | null = null,
+  fix: Fix | null = null,
   facts: Record<string, unknown> = {},
 ): CheckResult {
-  return { id, status, summary, fix, facts };
+  if (fix === null) return { id, status, summary, fix: null, fix_id: null, facts };
+  return { id, status, summary, fix: fix.text, fix_id: fix.id, facts: { ...facts, ...fix.facts } };
 }
 
 /** Outcome of running a program: exit code (null: killed or not started), output, and spawn error code. */

@@ -17,6 +17,7 @@ import {
   OUTPUT_NAMES,
   type OutputName,
 } from './driver.js';
+import { gpioFix } from './fixes.js';
 
 export interface CliGpioOptions {
   /** Directory or full command names, for tests and odd installs. */
@@ -38,7 +39,7 @@ function toolMissing(tool: string): GpioError {
   return new GpioError(
     GpioErrorCode.UNAVAILABLE,
     `${tool} is not installed or not on the path`,
-    'apt install gpiod (or use --gpio libgpiod)',
+    gpioFix('gpio_tool_missing', { tool }),
   );
 }
 
@@ -77,7 +78,7 @@ export class CliGpio implements GpioDriver {
       throw new GpioError(
         GpioErrorCode.UNAVAILABLE,
         `GPIO chip ${path} does not exist`,
-        'check the chip with gpiodetect (older Pi 5 kernels: gpiochip4)',
+        gpioFix('gpio_chip_missing', { chip: path }),
       );
     }
     driver.startMonitor();

@@ -2,6 +2,8 @@
 // device, the gpiod command-line tools, or a simulation), and the pins it
 // drives. Linux GPIO character device: Documentation/userspace-api/gpio/chardev.rst.
 
+import { type GpioFix, type GpioFixId, gpioFix } from './fixes.js';
+
 /** The outputs the signal state machine drives. */
 export type OutputName = 'green' | 'amber' | 'red' | 'buzzer';
 export const OUTPUT_NAMES: readonly OutputName[] = ['green', 'amber', 'red', 'buzzer'];
@@ -61,13 +63,18 @@ export type GpioErrorCodeValue = (typeof GpioErrorCode)[keyof typeof GpioErrorCo
 
 export class GpioError extends Error {
   readonly code: GpioErrorCodeValue;
-  /** One line saying what to do about it. */
+  /** One line saying what to do about it (English). */
   readonly fix: string;
-  constructor(code: GpioErrorCodeValue, message: string, fix: string) {
+  /** The fix's stable id and facts, for a page that says it in its own language. */
+  readonly fixId: GpioFixId;
+  readonly fixFacts: GpioFix['facts'];
+  constructor(code: GpioErrorCodeValue, message: string, fix: GpioFix) {
     super(message);
     this.name = 'GpioError';
     this.code = code;
-    this.fix = fix;
+    this.fix = fix.text;
+    this.fixId = fix.id;
+    this.fixFacts = fix.facts;
   }
 }
 
@@ -80,7 +87,7 @@ export function validatePins(pins: GpioPins): GpioPins {
       throw new GpioError(
         GpioErrorCode.CONFIG_INVALID,
         `pin ${name} = ${n} is not a line offset 0-511`,
-        'give BCM numbers',
+        gpioFix('gpio_pin_invalid', { pin: name }),
       );
     }
     const other = used.get(n);
@@ -88,13 +95,17 @@ export function validatePins(pins: GpioPins): GpioPins {
       throw new GpioError(
         GpioErrorCode.CONFIG_INVALID,
         `pins ${other} and ${name} both use line ${n}`,
-        'give each signal its own line',
+        gpioFix('gpio_pin_shared', { first: other, second: name, line: n }),
       );
     }
     used.set(n, name);
   }
   if (!/^[A-Za-z0-9_./-]+$/.test(pins.chip)) {
-    throw new GpioError(GpioErrorCode.CONFIG_INVALID, `chip "${pins.chip}" is not a device name`, 'e.g. gpiochip0');
+    throw new GpioError(
+      GpioErrorCode.CONFIG_INVALID,
+      `chip "${pins.chip}" is not a device name`,
+      gpioFix('gpio_chip_name_invalid', { chip: pins.chip }),
+    );
   }
   return pins;
 }

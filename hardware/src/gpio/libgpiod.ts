@@ -14,6 +14,7 @@ import {
   OUTPUT_NAMES,
   type OutputName,
 } from './driver.js';
+import { gpioFix } from './fixes.js';
 
 /** The part of node-libgpiod 0.5 this driver uses. */
 export interface LibgpiodLine {
@@ -36,20 +37,22 @@ export interface LibgpiodModule {
 const CONSUMER = 'egress-sentinel';
 
 /** Load the binding; a missing or unbuilt one is EGRESS_GPIO_UNAVAILABLE. */
-export function loadLibgpiod(): LibgpiodModule {
+export function loadLibgpiod(require: (id: string) => unknown = createRequire(import.meta.url)): LibgpiodModule {
   try {
-    return createRequire(import.meta.url)('node-libgpiod') as LibgpiodModule;
+    return require('node-libgpiod') as LibgpiodModule;
   } catch (err) {
     throw new GpioError(
       GpioErrorCode.UNAVAILABLE,
       `node-libgpiod is not installed or did not build (${(err as Error).message.split('\n')[0]})`,
-      'apt install libgpiod-dev build-essential, then npm_config_nodedir=/usr pnpm install; or use --gpio cli',
+      gpioFix('gpio_libgpiod_missing', {}),
     );
   }
 }
 
 export interface LibgpiodOptions {
   load?: () => LibgpiodModule;
+  /** How the default loader finds node-libgpiod (tests: one that finds nothing). */
+  require?: (id: string) => unknown;
   now?: () => number;
   pollMs?: number;
 }
@@ -64,7 +67,7 @@ export class LibgpiodGpio implements GpioDriver {
   private pressed = false;
 
   constructor(pins: GpioPins, opts: LibgpiodOptions = {}) {
-    const gpiod = (opts.load ?? loadLibgpiod)();
+    const gpiod = (opts.load ?? (() => loadLibgpiod(opts.require)))();
     const now = opts.now ?? Date.now;
     const path = chipPath(pins.chip);
     let chip: unknown;
@@ -74,7 +77,7 @@ export class LibgpiodGpio implements GpioDriver {
       throw new GpioError(
         GpioErrorCode.UNAVAILABLE,
         `cannot open GPIO chip ${path} (${(err as Error).message})`,
-        'check the chip with gpiodetect; the service user needs the gpio group',
+        gpioFix('gpio_chip_unopenable', { chip: path }),
       );
     }
     const claimed: LibgpiodLine[] = [];
@@ -94,7 +97,7 @@ export class LibgpiodGpio implements GpioDriver {
       throw new GpioError(
         GpioErrorCode.UNAVAILABLE,
         `cannot claim GPIO lines on ${path} (${(err as Error).message})`,
-        'another program holds a line (gpioinfo shows which) or the pin numbers are wrong',
+        gpioFix('gpio_lines_busy', { chip: path }),
       );
     }
     this.timer = setInterval(() => this.sample(now()), opts.pollMs ?? 5);

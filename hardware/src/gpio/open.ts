@@ -11,6 +11,7 @@ import {
   type GpioPins,
   validatePins,
 } from './driver.js';
+import { gpioFix } from './fixes.js';
 import { LibgpiodGpio, type LibgpiodOptions } from './libgpiod.js';
 import { SimulatedGpio } from './sim.js';
 
@@ -25,7 +26,7 @@ export function parseDriverKind(value: string): DriverKind {
   throw new GpioError(
     GpioErrorCode.CONFIG_INVALID,
     `unknown GPIO driver "${value}"`,
-    `choose one of ${DRIVER_KINDS.join(', ')}`,
+    gpioFix('gpio_driver_unknown', { drivers: DRIVER_KINDS.join(', ') }),
   );
 }
 
