@@ -20,6 +20,8 @@ export interface MosquittoOptions {
   persistent?: boolean;
   /** Queue QoS 0 messages for a subscriber with a kept session while it is away (mosquitto: queue_qos0_messages). */
   queueQos0?: boolean;
+  /** Log every packet (log_type all) into `log`: what the broker sent and which acknowledgements it took. */
+  logPackets?: boolean;
 }
 
 export interface TlsMaterial {
@@ -107,6 +109,7 @@ export class Mosquitto {
       'log_dest stderr',
       'log_type error',
       'log_type warning',
+      ...(this.options.logPackets ? ['log_type all'] : []),
       `per_listener_settings false`,
       // mosquitto's default (1000) drops QoS 1 messages queued for a slow subscriber; a dashboard must get every alert.
       'max_queued_messages 1000000',

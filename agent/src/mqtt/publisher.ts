@@ -53,6 +53,11 @@ export interface PublisherCounters {
   connects: number;
   /** Connections lost (a failed reconnect attempt is not one). */
   disconnects: number;
+  /**
+   * Alerts and sessions in flight (sent, not yet acknowledged) when a connection was lost, summed
+   * over the losses: MQTT.js sends each again on reconnect, so each may reach a reader twice.
+   */
+  resent: number;
 }
 
 const QOS: Record<SpoolClass, 0 | 1> = { alert: 1, session: 1, flow: 0, stats: 0 };
@@ -68,6 +73,7 @@ export class Publisher {
     dropped_after_close: 0,
     connects: 0,
     disconnects: 0,
+    resent: 0,
   };
   private readonly client: MqttClient;
   private readonly spool: Spool;
@@ -124,9 +130,12 @@ export class Publisher {
       if (this.closed) return;
       // Logged once per lost connection (a take-over by another client with our id shows up here too).
       if (!this.wasConnected) return;
-      this.options.log?.(`disconnected from ${options.url}; reconnecting`);
+      // What was in flight goes again on reconnect (and only that): said, so duplicates can be explained.
+      const inFlight = this.inFlight.size;
+      this.options.log?.(`disconnected from ${options.url}; reconnecting (${inFlight} in flight, sent again)`);
       this.wasConnected = false;
       this.counters.disconnects++;
+      this.counters.resent += inFlight;
     });
     this.client.on('error', (err) => {
       if (this.lastError !== err.message) this.options.log?.(`broker ${options.url}: ${err.message}`);
