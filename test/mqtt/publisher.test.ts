@@ -357,7 +357,9 @@ describe('publisher: broker outage and reconnect', () => {
     expect(p.lastError).toBeNull();
     const url = broker.url;
     expect(p.lines.filter((l) => l === `connected to ${url}`)).toHaveLength(2);
-    expect(p.lines.filter((l) => l === `disconnected from ${url}; reconnecting`)).toHaveLength(1);
+    expect(
+      p.lines.filter((l) => l === `disconnected from ${url}; reconnecting (0 in flight, sent again)`),
+    ).toHaveLength(1);
     expect(p.lines.filter((l) => l.startsWith(`broker ${url}: `))).toHaveLength(1); // ECONNREFUSED, once
   });
 
@@ -389,6 +391,49 @@ describe('publisher: broker outage and reconnect', () => {
     expect([...f.keys()].map((t) => t.replace(/\.+$/, ''))).toEqual(flows.slice(dropped)); // the newest kept, in order
     expect([...f.values()].every((n) => n === 1)).toBe(true);
     expect(p.counters).toMatchObject({ published_alert: alerts.length, published_flow: 400 - dropped });
+  });
+});
+
+describe('publisher: what a dropped connection sends again', () => {
+  it('exactly the records in flight at each drop, once per drop; nothing acknowledged; said in the log and mqtt.resent', async () => {
+    const inflight = 3;
+    const spool = openSpool();
+    const p = publisher(spool, { inflight });
+    await until(() => p.connected);
+    const sent = sentPublishes(p);
+    const url = broker.url;
+    // Acknowledged before any drop: never sent again.
+    for (const id of ids('a', 4)) p.send('alert', TOPIC.alert, Buffer.from(id));
+    expect(await p.flush(5000)).toBe(true);
+    /** The broker stops answering with the window on the wire, then dies (its socket closes); a new one starts. */
+    const drop = async (want: string[], onWire: number) => {
+      broker.pause();
+      for (const id of want) p.send('alert', TOPIC.alert, Buffer.from(id));
+      await until(() => sent.length >= onWire);
+      await sleep(50);
+      expect(sent).toHaveLength(onWire); // the window, no more
+      await broker.kill();
+      await until(() => !p.connected);
+      await broker.start();
+      expect(await p.flush(5000)).toBe(true);
+    };
+    const first = ids('b', 6);
+    await drop(first, 4 + inflight);
+    const second = ids('c', 5);
+    await drop(second, 4 + inflight + inflight + 3 + inflight);
+    expect(sent).toEqual([
+      ...ids('a', 4),
+      ...first.slice(0, inflight), // in flight at the first drop
+      ...first.slice(0, inflight), // sent again on reconnect, before anything new
+      ...first.slice(inflight),
+      ...second.slice(0, inflight), // in flight at the second drop
+      ...second.slice(0, inflight), // sent again: a second drop re-sends its own window again
+      ...second.slice(inflight),
+    ]);
+    expect(p.counters).toMatchObject({ disconnects: 2, resent: 2 * inflight, published_alert: 4 + 6 + 5 });
+    expect(
+      p.lines.filter((l) => l === `disconnected from ${url}; reconnecting (${inflight} in flight, sent again)`),
+    ).toHaveLength(2);
   });
 });
 

@@ -7,9 +7,12 @@
 //
 // In-flight messages: at most `inflight` QoS 1 publishes are unacknowledged
 // at a time. When the connection drops, MQTT.js keeps them in its outgoing
-// store and sends them again first on reconnect, so the order holds; the
-// drain continues after the last one handed over. After an agent crash the
-// spool replays from its oldest unacknowledged record, so up to `inflight`
+// store and sends them again first on reconnect (one at a time, each after
+// the PUBACK of the one before), so the order holds; the drain continues after
+// the last one handed over. That is the whole re-send after a drop: exactly
+// what was in flight at the drop (logged, counted in `resent`), nothing
+// acknowledged; a second drop sends its own window again. After an agent crash
+// the spool replays from its oldest unacknowledged record, so up to `inflight`
 // alerts may arrive twice (same id): at least once, never lost.
 
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
