@@ -7,8 +7,9 @@
 // - the broker (mosquitto, persistence on): after a restart it sends again, with DUP, every
 //   message its database held as sent to the subscriber and not acknowledged when it stopped.
 //   Its packet log (log_type all) says which: PUBLISHes sent minus PUBACKs taken before
-//   "terminating". mosquitto 2.0.11 was seen with 64 of them at once, not its
-//   max_inflight_messages (20): that number is the broker's, not ours to assume.
+//   "terminating". mosquitto 2.0.11 holds its max_inflight_messages (20) only until the
+//   reader's first PUBACK; after that it was seen with 365 unacknowledged at once (a slow
+//   reader under load): that number is the broker's to say, not ours to assume.
 
 import { connectAsync, type MqttClient } from 'mqtt';
 import { decodeAlert } from '../../agent/src/mqtt/codec.js';
