@@ -7,9 +7,9 @@
 // - the broker (mosquitto, persistence on): after a restart it sends again, with DUP, every
 //   message its database held as sent to the subscriber and not acknowledged when it stopped.
 //   Its packet log (log_type all) says which: PUBLISHes sent minus PUBACKs taken before
-//   "terminating". mosquitto 2.0.11 holds its max_inflight_messages (20) only until the
-//   reader's first PUBACK; after that it was seen with 365 unacknowledged at once (a slow
-//   reader under load): that number is the broker's to say, not ours to assume.
+//   "terminating". mosquitto 2.0.11 held its max_inflight_messages (20) only while the
+//   reader acknowledged nothing: with 5 PUBACKs taken it sent all 80 of 80, and a slow reader
+//   under load had 365 unacknowledged at once. That number is the broker's to say, not ours.
 
 import { connectAsync, type MqttClient } from 'mqtt';
 import { decodeAlert } from '../../agent/src/mqtt/codec.js';
