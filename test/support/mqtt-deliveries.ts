@@ -1,7 +1,7 @@
 // What a dashboard-like subscriber received, and why a copy came twice (README "MQTT": at
 // least once, duplicates only from re-sends after a dropped connection). Two senders can
 // send a message again, and each says so in its own log:
-// - the agent: after a lost connection MQTT.js sends again exactly what was in flight (sent,
+// - the agent: after a lost connection MQTT.js sends again what was in flight (sent,
 //   no PUBACK yet); the agent logs that number at each drop ("N in flight, sent again").
 //   The broker takes the copy as a new message: it reaches the subscriber without DUP.
 // - the broker (mosquitto, persistence on): after a restart it sends again, with DUP, every

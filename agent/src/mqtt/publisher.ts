@@ -9,11 +9,14 @@
 // at a time. When the connection drops, MQTT.js keeps them in its outgoing
 // store and sends them again first on reconnect (one at a time, each after
 // the PUBACK of the one before), so the order holds; the drain continues after
-// the last one handed over. That is the whole re-send after a drop: exactly
-// what was in flight at the drop (logged, counted in `resent`), nothing
-// acknowledged; a second drop sends its own window again. After an agent crash
-// the spool replays from its oldest unacknowledged record, so up to `inflight`
-// alerts may arrive twice (same id): at least once, never lost.
+// the last one handed over. That is the whole re-send after a drop: what was
+// in flight at the drop (at most `inflight`; logged, counted in `resent`),
+// never anything acknowledged; a second drop sends its own window again.
+// (A record handed over during that replay and not yet written when the next
+// drop comes is failed by MQTT.js and published again from the spool: counted,
+// sent once.) After an agent crash the spool replays from its oldest
+// unacknowledged record, so up to `inflight` alerts may arrive twice (same
+// id): at least once, never lost.
 
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Spool, SpoolClass, SpoolRecord } from './spool.js';
