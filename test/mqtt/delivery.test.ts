@@ -147,7 +147,9 @@ describe('store and forward', () => {
     await broker.start();
     const gw = 'gw-midway';
     const sub = await subscribe(broker, gw);
-    // The capture spans 2 ms; at speed 0.0005 the replay takes about 4 s, alerts all along.
+    // The capture spans 2 ms; at speed 0.0005 the replay takes about 4 s. Its flows end, and nearly all its
+    // alerts are raised, when it finishes (measured: 2745 alert lines between 5.6 and 5.9 s): the outage
+    // comes in the middle of their delivery.
     const child = replay(
       [capture, '--speed', '0.0005', '--broker', broker.url, '--gateway', gw, '--linger', '20', '--quiet'],
       join(dir, 'midway'),
