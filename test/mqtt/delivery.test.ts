@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { egress, events, ROOT, spawnEgress } from '../support/cli.js';
-import { Mosquitto } from '../support/mosquitto.js';
+import { Mosquitto, type MosquittoOptions } from '../support/mosquitto.js';
 import {
   extraCopies,
   inFlightAtDrops,
@@ -27,6 +27,7 @@ const capture = join(dir, 'alerts.pcap');
 const quiet = join(ROOT, 'test/fixtures/bad/header-only/input.pcap');
 const children: ChildProcess[] = [];
 const subscribers: MqttClient[] = [];
+const brokers: Mosquitto[] = [];
 /** The alerts `egress scan` gives for the capture, in order, as flow_id/severity. */
 let expected: string[] = [];
 
@@ -44,7 +45,15 @@ beforeAll(() => {
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   await Promise.all(subscribers.map((s) => s.endAsync(true)));
+  await Promise.all(brokers.map((b) => b.stop())); // also those of a test that failed before its own stop
 });
+
+/** A broker stopped (by PID) after the file's tests whatever their outcome. */
+function mosquitto(options: MosquittoOptions = {}): Mosquitto {
+  const b = new Mosquitto(options);
+  brokers.push(b);
+  return b;
+}
 
 async function subscribe(broker: Mosquitto, gw: string): Promise<Subscriber> {
   const sub = await subscribeAlerts(broker, gw);
@@ -117,7 +126,7 @@ describe('store and forward', () => {
   });
 
   it('delivers every alert, once by id and in order, across a broker outage', async () => {
-    const broker = new Mosquitto({ persistent: true });
+    const broker = mosquitto({ persistent: true });
     await broker.start();
     const gw = 'gw-outage';
     const sub = await subscribe(broker, gw);
@@ -143,7 +152,7 @@ describe('store and forward', () => {
 
   it('delivers every alert, once by id and in order, when the broker goes away mid-replay', async () => {
     // Its packet log says what it had sent to the subscriber and not had acknowledged when it stopped.
-    const broker = new Mosquitto({ persistent: true, logPackets: true });
+    const broker = mosquitto({ persistent: true, logPackets: true });
     await broker.start();
     const gw = 'gw-midway';
     const sub = await subscribe(broker, gw);
@@ -196,7 +205,7 @@ describe('store and forward', () => {
   }, 90_000);
 
   it('loses nothing when the agent is killed with SIGKILL while alerts are spooled', async () => {
-    const broker = new Mosquitto({ persistent: true });
+    const broker = mosquitto({ persistent: true });
     await broker.start();
     const gw = 'gw-crash';
     const sub = await subscribe(broker, gw);
@@ -225,7 +234,7 @@ describe('store and forward', () => {
   }, 90_000);
 
   it('sends at most its in-flight window twice when killed with SIGKILL mid-delivery, and loses nothing', async () => {
-    const broker = new Mosquitto({ persistent: true });
+    const broker = mosquitto({ persistent: true });
     await broker.start();
     const gw = 'gw-kill-midway';
     const sub = await subscribe(broker, gw);
@@ -273,7 +282,7 @@ describe('a full disk', () => {
   });
 
   it('does not stop the agent: the alerts the spool cannot take are counted and logged', async () => {
-    const broker = new Mosquitto();
+    const broker = mosquitto();
     await broker.start();
     await broker.stop(); // away: everything goes to the spool, which fills the 512 KiB disk
     const child = replay(
