@@ -25,14 +25,8 @@ import { addHistoryRoutes } from '../history/routes.js';
 import { HistorySink } from '../history/sink.js';
 import type { DashboardServer } from '../http/server.js';
 import type { EmbeddedBroker } from '../mqtt/broker.js';
-import {
-  encodeAlert,
-  encodeFlow,
-  encodeSession,
-  encodeStats,
-  encodeStatus,
-  type MessageContext,
-} from '../mqtt/codec.js';
+import { encodeAlert, encodeFlow, encodeStats, type MessageContext } from '../mqtt/codec.js';
+import { encodeSession, encodeStatus } from '../mqtt/codec-control.js';
 import { CommandGate } from '../mqtt/commands.js';
 import { encodeLookupAlert } from '../mqtt/lookup-alert.js';
 import type { Publisher } from '../mqtt/publisher.js';
