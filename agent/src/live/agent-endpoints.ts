@@ -12,7 +12,7 @@ import { encodeStatus } from '../mqtt/codec-control.js';
 import { Publisher } from '../mqtt/publisher.js';
 import type { Spool } from '../mqtt/spool.js';
 import { topicFor } from '../mqtt/topics.js';
-import type { LiveAgentOptions } from './agent.js';
+import type { LiveAgentOptions } from './agent-options.js';
 
 export interface AgentEndpoints {
   http: DashboardServer | null;
