@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
 import { WebSocket } from 'ws';
-import { decodeCommandReply, encodeCommand } from '../agent/dist/mqtt/codec.js';
+import { encodeCommand } from '../agent/dist/mqtt/codec-control.js';
+import { decodeCommandReply } from '../agent/dist/mqtt/codec-decode.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // EGRESS_PROBE_BIN: probe another build (e.g. an older checkout's agent/dist/cli/bin.js).

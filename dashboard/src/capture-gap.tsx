@@ -4,7 +4,8 @@
 // happened", with what was missed and when, in words and with a sign (not
 // colour alone).
 
-import { localTime, type MessageKey, number, t, utcTime } from './i18n.js';
+import { localTime, number, t, utcTime } from './i18n.js';
+import type { MessageKey } from './i18n-en.js';
 import type { CaptureGapMsg } from './proto.js';
 
 const CAUSES = new Set(['kernel_drop', 'interface_drop', 'capture_restart', 'capture_down']);

@@ -20,7 +20,8 @@ import { createWriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { connectAsync } from 'mqtt';
-import { decodeAlert, decodeStats, u64 } from '../../agent/dist/mqtt/codec.js';
+import { u64 } from '../../agent/dist/mqtt/codec.js';
+import { decodeAlert, decodeStats } from '../../agent/dist/mqtt/codec-decode.js';
 
 const { values } = parseArgs({
   options: {

@@ -7,7 +7,7 @@
 // checks them. Everything is deterministic given the caller's random source.
 
 import { createCipheriv } from 'node:crypto';
-import { clientInitialSecrets } from '../../agent/dist/names/quic.js';
+import { clientInitialSecrets } from '../../agent/dist/names/quic-keys.js';
 
 export const ETH_IPV4 = 0x0800;
 export const ETH_IPV6 = 0x86dd;

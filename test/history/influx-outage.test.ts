@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeForTopic } from '../../agent/src/mqtt/codec.js';
+import { decodeForTopic } from '../../agent/src/mqtt/codec-decode.js';
 import { ROOT, spawnEgress } from '../support/cli.js';
 import { Influxd } from '../support/influxd.js';
 import { freePort } from '../support/mosquitto.js';

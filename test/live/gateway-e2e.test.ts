@@ -22,15 +22,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { egress } from '../../agent/src/mqtt/codec.js';
+import { encodeCommand } from '../../agent/src/mqtt/codec-control.js';
 import {
   decodeAlert,
   decodeCommandReply,
   decodeSession,
   decodeStats,
   decodeStatus,
-  egress,
-  encodeCommand,
-} from '../../agent/src/mqtt/codec.js';
+} from '../../agent/src/mqtt/codec-decode.js';
 import { BlockClient, SimGpioClient } from '../../hardware/src/index.js';
 import { ROOT, spawnEgress } from '../support/cli.js';
 import {

@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeAlert, decodeFlow, decodeStatus, egress } from '../../agent/src/mqtt/codec.js';
+import { egress } from '../../agent/src/mqtt/codec.js';
+import { decodeAlert, decodeFlow, decodeStatus } from '../../agent/src/mqtt/codec-decode.js';
 import { spawnEgress } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import {

@@ -9,13 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  decodeCommandReply,
-  decodeSession,
-  decodeStatus,
-  encodeCommand,
-  egress as pb,
-} from '../../agent/src/mqtt/codec.js';
+import { egress as pb } from '../../agent/src/mqtt/codec.js';
+import { encodeCommand } from '../../agent/src/mqtt/codec-control.js';
+import { decodeCommandReply, decodeSession, decodeStatus } from '../../agent/src/mqtt/codec-decode.js';
 import { ROOT, spawnEgress } from '../support/cli.js';
 import { connectViewerWs } from '../support/dashboard-http.js';
 

@@ -7,16 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  decodeAlert,
-  decodeFlow,
-  decodeSession,
-  decodeStats,
-  egress as pb,
-  protoNameOf,
-  u64,
-  verdictName,
-} from '../../agent/src/mqtt/codec.js';
+import { egress as pb, protoNameOf, u64, verdictName } from '../../agent/src/mqtt/codec.js';
+import { decodeAlert, decodeFlow, decodeSession, decodeStats } from '../../agent/src/mqtt/codec-decode.js';
 import { egress, events, ROOT, spawnEgress } from '../support/cli.js';
 import { Mosquitto } from '../support/mosquitto.js';
 

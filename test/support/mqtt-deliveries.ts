@@ -12,7 +12,7 @@
 //   under load had 365 unacknowledged at once. That number is the broker's to say, not ours.
 
 import { connectAsync, type MqttClient } from 'mqtt';
-import { decodeAlert } from '../../agent/src/mqtt/codec.js';
+import { decodeAlert } from '../../agent/src/mqtt/codec-decode.js';
 import type { Mosquitto } from './mosquitto.js';
 
 /** One delivery: the alert id, the DUP flag the broker set (a re-send of its own), when (ms since subscribing). */

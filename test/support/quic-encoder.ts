@@ -6,7 +6,7 @@
 // byte against the protected packets of RFC 9001/9369 A.2.
 
 import { createCipheriv } from 'node:crypto';
-import { clientInitialSecrets, QuicVersion } from '../../agent/src/names/quic.js';
+import { clientInitialSecrets, QuicVersion } from '../../agent/src/names/quic-keys.js';
 
 /** RFC 9000 §16: the shortest encoding, or `width` bytes when given. */
 export function varint(v: number, width?: number): Buffer {

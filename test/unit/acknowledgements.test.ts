@@ -7,7 +7,8 @@
 // The page's side (dashboard/src/acknowledgements.ts) follows the counter.
 
 import { describe, expect, it } from 'vitest';
-import { decodeForTopic, encodeStatus, type StatusSignals } from '../../agent/src/mqtt/codec.js';
+import { encodeStatus, type StatusSignals } from '../../agent/src/mqtt/codec-control.js';
+import { decodeForTopic } from '../../agent/src/mqtt/codec-decode.js';
 import { topicFor } from '../../agent/src/mqtt/topics.js';
 import { acknowledgedSince } from '../../dashboard/src/acknowledgements.js';
 import {

@@ -10,7 +10,8 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LoginThrottle } from '../../agent/src/http/login-throttle.js';
 import { checkTokenStrength, enforceMode, readTokenFile } from '../../agent/src/live/secret-files.js';
-import { decodeCommandReply, encodeCommand } from '../../agent/src/mqtt/codec.js';
+import { encodeCommand } from '../../agent/src/mqtt/codec-control.js';
+import { decodeCommandReply } from '../../agent/src/mqtt/codec-decode.js';
 import { CommandGate, MAX_COMMAND_BYTES, MAX_REPLY_ID } from '../../agent/src/mqtt/commands.js';
 import { PacketGuard } from '../../agent/src/mqtt/packet-guard.js';
 

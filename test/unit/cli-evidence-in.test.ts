@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPORT_USAGE, KEY_USAGE, VERIFY_USAGE } from '../../agent/src/cli/evidence.js';
 import { SESSION_USAGE } from '../../agent/src/cli/session.js';
 import { VIEWER_USER } from '../../agent/src/mqtt/broker.js';
-import { decodeCommand, encodeCommandReply } from '../../agent/src/mqtt/codec.js';
+import { encodeCommandReply } from '../../agent/src/mqtt/codec-control.js';
+import { decodeCommand } from '../../agent/src/mqtt/codec-decode.js';
 import { egressIn } from '../support/cli-in.js';
 import { freePort, Mosquitto } from '../support/mosquitto.js';
 

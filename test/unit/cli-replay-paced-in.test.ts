@@ -16,7 +16,7 @@ import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../agent/src/cli/main.js';
 import { VIEWER_USER } from '../../agent/src/mqtt/broker.js';
-import { decodeForTopic } from '../../agent/src/mqtt/codec.js';
+import { decodeForTopic } from '../../agent/src/mqtt/codec-decode.js';
 import { ethernet, icmpEcho, ipPacket, pcapFile, tcpConversation, udpDatagram } from '../support/builders.js';
 import { capturedIo, egressIn } from '../support/cli-in.js';
 import { freePort } from '../support/mosquitto.js';

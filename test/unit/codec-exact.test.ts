@@ -9,6 +9,26 @@ import { EgressError } from '../../agent/src/errors.js';
 import {
   alertId,
   alertMessage,
+  egress,
+  encodeAlert,
+  encodeFlow,
+  encodeStats,
+  flowMessage,
+  gapMessage,
+  type MessageContext,
+  protoNameOf,
+  statsMessage,
+  u64,
+  verdictName,
+} from '../../agent/src/mqtt/codec.js';
+import {
+  encodeCommand,
+  encodeCommandReply,
+  encodeSession,
+  encodeStatus,
+  type StatusInfo,
+} from '../../agent/src/mqtt/codec-control.js';
+import {
   decodeAlert,
   decodeCommandReply,
   decodeFlow,
@@ -16,23 +36,7 @@ import {
   decodeSession,
   decodeStats,
   decodeStatus,
-  egress,
-  encodeAlert,
-  encodeCommand,
-  encodeCommandReply,
-  encodeFlow,
-  encodeSession,
-  encodeStats,
-  encodeStatus,
-  flowMessage,
-  gapMessage,
-  type MessageContext,
-  protoNameOf,
-  type StatusInfo,
-  statsMessage,
-  u64,
-  verdictName,
-} from '../../agent/src/mqtt/codec.js';
+} from '../../agent/src/mqtt/codec-decode.js';
 import { encodeLookupAlert, lookupAlertId, lookupAlertMessage } from '../../agent/src/mqtt/lookup-alert.js';
 import { topicFor } from '../../agent/src/mqtt/topics.js';
 import { FlowApp } from '../../agent/src/names/flow-app.js';

@@ -7,7 +7,8 @@
 import { Duplex, PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../agent/src/errors.js';
-import { decodeCommandReply, encodeCommand } from '../../agent/src/mqtt/codec.js';
+import { encodeCommand } from '../../agent/src/mqtt/codec-control.js';
+import { decodeCommandReply } from '../../agent/src/mqtt/codec-decode.js';
 import { CommandGate, MAX_COMMAND_BYTES, MAX_REPLY_ID, MAX_REPLY_MESSAGE } from '../../agent/src/mqtt/commands.js';
 import { PacketGuard } from '../../agent/src/mqtt/packet-guard.js';
 

@@ -9,7 +9,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { preflightChecks } from '../../agent/src/live/preflight.js';
-import { encodeStatus, type StatusInfo } from '../../agent/src/mqtt/codec.js';
+import { encodeStatus, type StatusInfo } from '../../agent/src/mqtt/codec-control.js';
 import { checkInterface } from '../../agent/src/selftest/capture.js';
 import { FIX_IDS, FIXES } from '../../agent/src/selftest/fixes.js';
 import { checkDisk } from '../../agent/src/selftest/system.js';

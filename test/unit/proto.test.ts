@@ -14,21 +14,15 @@ import { DEFAULT_GEO_PATH, GeoDb } from '../../agent/src/enrich/geo.js';
 import { EgressError } from '../../agent/src/errors.js';
 import {
   alertId,
-  decodeAlert,
-  decodeCommand,
-  decodeForTopic,
-  decodeStats,
   egress,
   encodeAlert,
-  encodeCommand,
-  encodeCommandReply,
   encodeFlow,
-  encodeSession,
   encodeStats,
-  encodeStatus,
   type MessageContext,
   u64,
 } from '../../agent/src/mqtt/codec.js';
+import { encodeCommand, encodeCommandReply, encodeSession, encodeStatus } from '../../agent/src/mqtt/codec-control.js';
+import { decodeAlert, decodeCommand, decodeForTopic, decodeStats } from '../../agent/src/mqtt/codec-decode.js';
 import { commandTopic, parseTopic, replyTopic, topicFor } from '../../agent/src/mqtt/topics.js';
 import { FlowApp } from '../../agent/src/names/flow-app.js';
 import type { AlertRecord, FlowRecord } from '../../agent/src/output/flow-record.js';
@@ -334,10 +328,11 @@ describe('generated code', () => {
 
   it('runs with code generation from strings disabled (as under a strict CSP)', () => {
     const script = `
-      import * as c from ${JSON.stringify(join(ROOT, 'agent/dist/mqtt/codec.js'))};
+      import * as c from ${JSON.stringify(join(ROOT, 'agent/dist/mqtt/codec-control.js'))};
+      import * as d from ${JSON.stringify(join(ROOT, 'agent/dist/mqtt/codec-decode.js'))};
       const cmd = c.encodeCommand({ id: '1', verb: 'export', token: 't', args: { a: 'b' } });
-      const out = c.decodeForTopic('egress/v1/g/cmd/export', cmd);
-      const st = c.decodeForTopic('egress/v1/g/session', c.encodeSession({ id: 's', gateway: 'g', name: 'n', state: 'open', startUs: 1, endUs: null }));
+      const out = d.decodeForTopic('egress/v1/g/cmd/export', cmd);
+      const st = d.decodeForTopic('egress/v1/g/session', c.encodeSession({ id: 's', gateway: 'g', name: 'n', state: 'open', startUs: 1, endUs: null }));
       let blocked = false;
       try { new Function('return 1'); } catch { blocked = true; }
       console.log(JSON.stringify({ out, st, blocked }));`;

@@ -8,7 +8,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { Anomalies } from '../../agent/src/decode/anomaly.js';
-import { MAX_CRYPTO, QuicInitialAssembler, QuicVersion } from '../../agent/src/names/quic.js';
+import { MAX_CRYPTO, QuicInitialAssembler } from '../../agent/src/names/quic.js';
+import { QuicVersion } from '../../agent/src/names/quic-keys.js';
 import { cryptoFrames, frame, protectInitial, varint } from '../support/quic-encoder.js';
 import { CID, feed, initial, PQ, PQ_INFO, split } from '../support/quic-flows.js';
 import { V1 } from '../support/quic-vectors.js';

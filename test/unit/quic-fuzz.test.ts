@@ -4,7 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { Anomalies } from '../../agent/src/decode/anomaly.js';
-import { QuicInitialAssembler, QuicVersion } from '../../agent/src/names/quic.js';
+import { QuicInitialAssembler } from '../../agent/src/names/quic.js';
+import { QuicVersion } from '../../agent/src/names/quic-keys.js';
 import type { ClientHelloInfo, Outcome } from '../../agent/src/names/types.js';
 import { caseRng, fuzzIterations, fuzzSeed, mutate, type Rng } from '../support/fuzz.js';
 import { cryptoFrames, frame, protectInitial } from '../support/quic-encoder.js';

@@ -7,14 +7,14 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Anomalies } from '../../agent/src/decode/anomaly.js';
+import { QuicInitialAssembler } from '../../agent/src/names/quic.js';
 import {
   clientInitialSecrets,
   initialKeyCacheCounters,
   isKnownQuicVersion,
   KEY_CACHE_SIZE,
-  QuicInitialAssembler,
   QuicVersion,
-} from '../../agent/src/names/quic.js';
+} from '../../agent/src/names/quic-keys.js';
 import { hex } from '../support/tls-hello.js';
 
 const SALTS: Record<number, string> = {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { QuicVersion } from '../../agent/src/names/quic.js';
+import { QuicVersion } from '../../agent/src/names/quic-keys.js';
 import { ethernet, ipPacket, pcapFile, udpDatagram } from '../support/builders.js';
 import { cryptoFrames, frame, protectInitial } from '../support/quic-encoder.js';
 import { CID, feed, initial, PQ, PQ_INFO, split } from '../support/quic-flows.js';

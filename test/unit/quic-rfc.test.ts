@@ -4,7 +4,7 @@
 // packets byte for byte.
 
 import { describe, expect, it } from 'vitest';
-import { clientInitialSecrets, QuicVersion } from '../../agent/src/names/quic.js';
+import { clientInitialSecrets, QuicVersion } from '../../agent/src/names/quic-keys.js';
 import { protectInitial } from '../support/quic-encoder.js';
 import { feed } from '../support/quic-flows.js';
 import { RFC_CRYPTO_FRAME, RFC_DCID, V1, V2 } from '../support/quic-vectors.js';

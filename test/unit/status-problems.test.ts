@@ -13,7 +13,8 @@ import {
   type StatusProblem,
   trafficHeld,
 } from '../../agent/src/live/agent-condition.js';
-import { decodeStatus, encodeStatus } from '../../agent/src/mqtt/codec.js';
+import { encodeStatus } from '../../agent/src/mqtt/codec-control.js';
+import { decodeStatus } from '../../agent/src/mqtt/codec-decode.js';
 import { type Lang, problemLines, setLang } from '../../dashboard/src/i18n.js';
 import { decodeStatus as decodeForPage } from '../../dashboard/src/proto.js';
 

@@ -9,7 +9,7 @@ import { EgressError, ErrorCode } from '../errors.js';
 import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
 import { DEFAULT_RETENTION, parseHistoryTarget } from '../history/config.js';
 import { DEFAULT_MAX_QUEUED } from '../history/writer.js';
-import type { BrokerChoice, LiveAgentOptions } from '../live/agent.js';
+import type { BrokerChoice, LiveAgentOptions } from '../live/agent-options.js';
 import { dataDir, ensureDir, gatewayId, hostPort, loadSecrets } from '../live/settings.js';
 import { loadPolicy, profileNames } from '../policy/load.js';
 import { type Options, positiveInt } from './args.js';

@@ -20,7 +20,8 @@ import {
 } from '../evidence/session-store.js';
 import { dataDir, existingDashboardToken, gatewayId } from '../live/settings.js';
 import { VIEWER_USER } from '../mqtt/broker.js';
-import { decodeCommandReply, encodeCommand } from '../mqtt/codec.js';
+import { encodeCommand } from '../mqtt/codec-control.js';
+import { decodeCommandReply } from '../mqtt/codec-decode.js';
 import { commandTopic, replyTopic } from '../mqtt/topics.js';
 import { loadPolicy } from '../policy/load.js';
 import { parseCommand } from './args.js';

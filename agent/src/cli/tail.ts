@@ -8,7 +8,7 @@ import { describeGap } from '../live/capture-gaps.js';
 import { readTokenFile } from '../live/secret-files.js';
 import { dataDir, existingDashboardToken } from '../live/settings.js';
 import { VIEWER_USER } from '../mqtt/broker.js';
-import { decodeForTopic } from '../mqtt/codec.js';
+import { decodeForTopic } from '../mqtt/codec-decode.js';
 import { captureGapLine } from '../output/ndjson.js';
 import { isoMicros } from '../output/time.js';
 import { parseCommand, positiveInt } from './args.js';

@@ -2,7 +2,7 @@
 // recorded session, and the operator fields a start_flight command may carry
 // (args unit, drone_serial, controller_serial, mission_ref).
 
-import type { SessionInfo } from '../mqtt/codec.js';
+import type { SessionInfo } from '../mqtt/codec-control.js';
 import { OPERATOR_KEYS, type OperatorFields, type SessionMeta } from './session-store.js';
 
 export function operatorArgs(args: Record<string, string>): OperatorFields {

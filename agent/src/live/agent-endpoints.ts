@@ -8,11 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { addEvidenceRoutes } from '../http/evidence-routes.js';
 import { DashboardServer } from '../http/server.js';
 import { AGENT_CLIENT_PREFIX, AGENT_USER, EmbeddedBroker } from '../mqtt/broker.js';
-import { encodeStatus } from '../mqtt/codec.js';
+import { encodeStatus } from '../mqtt/codec-control.js';
 import { Publisher } from '../mqtt/publisher.js';
 import type { Spool } from '../mqtt/spool.js';
 import { topicFor } from '../mqtt/topics.js';
-import type { LiveAgentOptions } from './agent.js';
+import type { LiveAgentOptions } from './agent-options.js';
 
 export interface AgentEndpoints {
   http: DashboardServer | null;

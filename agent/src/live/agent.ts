@@ -8,33 +8,24 @@
 //
 // The broker is embedded (aedes on 127.0.0.1, WebSocket on the HTTP port)
 // unless --broker names an external one. Publishing never blocks the
-// capture: the spool and the rate limit bound what waits.
+// capture: the spool and the rate limit bound what waits. Where events go:
+// agent-output.ts; the retained status: agent-status.ts; options: agent-options.ts.
 
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { CaptureGap, PacketSink } from '../capture/types.js';
-import type { Enricher } from '../enrich/enricher.js';
-import type { GeoSource } from '../enrich/geo-source.js';
 import { EgressError, ErrorCode } from '../errors.js';
 import { recorderContext } from '../evidence/context.js';
-import { type EvidenceOptions, EvidenceRecorder } from '../evidence/recorder.js';
+import { EvidenceRecorder } from '../evidence/recorder.js';
 import { sessionInfo } from '../evidence/session-message.js';
 import type { OperatorFields } from '../evidence/session-store.js';
-import type { HistoryTarget } from '../history/config.js';
 import { addHistoryRoutes } from '../history/routes.js';
 import { HistorySink } from '../history/sink.js';
 import type { DashboardServer } from '../http/server.js';
 import type { EmbeddedBroker } from '../mqtt/broker.js';
-import {
-  encodeAlert,
-  encodeFlow,
-  encodeSession,
-  encodeStats,
-  encodeStatus,
-  type MessageContext,
-} from '../mqtt/codec.js';
+import { encodeStats, type MessageContext } from '../mqtt/codec.js';
+import { encodeSession } from '../mqtt/codec-control.js';
 import { CommandGate } from '../mqtt/commands.js';
-import { encodeLookupAlert } from '../mqtt/lookup-alert.js';
 import type { Publisher } from '../mqtt/publisher.js';
 import { Spool } from '../mqtt/spool.js';
 import { commandFilter, topicFor } from '../mqtt/topics.js';
@@ -43,57 +34,17 @@ import type { ScanStats } from '../output/ndjson.js';
 import { type CaptureInfo, collectStats } from '../output/stats.js';
 import { ScanPipeline } from '../pipeline.js';
 import { AllowOverlay } from '../policy/overlay.js';
-import type { Policy } from '../policy/policy.js';
 import { judge } from '../policy/verdict.js';
 import { COMMAND_VERBS, runVerb } from './agent-commands.js';
-import { AgentCondition, captureIncomplete, type StatusProblem } from './agent-condition.js';
+import type { StatusProblem } from './agent-condition.js';
 import { agentCounters } from './agent-counters.js';
 import { openEndpoints, openPublisher } from './agent-endpoints.js';
+import type { CaptureHealthView, LiveAgentOptions } from './agent-options.js';
+import { agentOutput } from './agent-output.js';
+import { AgentStatus } from './agent-status.js';
 import type { GatewayBlocking } from './blocking.js';
 import { CaptureGapLog, withGaps } from './capture-gaps.js';
-import { ClockCheck } from './clock.js';
-import type { Secrets } from './settings.js';
 import type { GatewaySignals } from './signals.js';
-
-export type BrokerChoice =
-  | { kind: 'embedded'; host: string; port: number }
-  | { kind: 'external'; url: string; username?: string; password?: string; ca?: Buffer; cert?: Buffer; key?: Buffer };
-
-export interface CaptureHealthView {
-  packets: number;
-  kernelDrops: number;
-  interfaceDrops?: number;
-  restarts: number;
-  lastPacketAgeMs: number | null;
-}
-
-export interface LiveAgentOptions {
-  gateway: string;
-  dataDir: string;
-  secrets: Secrets;
-  policy: Policy;
-  enricher: Enricher;
-  /** Where the enricher's geo data comes from; checked on every stats tick for a newly installed bundle. */
-  geo?: GeoSource;
-  version: string;
-  broker: BrokerChoice;
-  /** HTTP server for the dashboard and MQTT over WebSocket; null: none. */
-  http: { host: string; port: number } | null;
-  /** The built dashboard (default dashboard/dist of the repository). */
-  dashboardDir?: string;
-  maxFlows?: number;
-  /** Stats message interval (default 5000 ms). */
-  statsIntervalMs?: number;
-  /** Flow messages per second (default 200). */
-  flowsPerSecond?: number;
-  /** Spool size bound in bytes (default 64 MiB). */
-  spoolBytes?: number;
-  /** Flight-session evidence (ring, flagged.pcapng bounds, checkpoint interval). */
-  evidence?: EvidenceOptions;
-  /** Traffic history in InfluxDB (--influx); absent: none. */
-  history?: HistoryTarget;
-  log: (line: string) => void;
-}
 
 export class LiveAgent {
   readonly pipeline: ScanPipeline;
@@ -112,8 +63,8 @@ export class LiveAgent {
   captureProblem: () => StatusProblem | null = () => null;
   /** Gaps in the capture, and whether the status must say "capture incomplete" (capture-gaps.ts). */
   readonly gaps = new CaptureGapLog();
-  /** "ready" or what is wrong now, as the retained status last said it. */
-  private readonly condition = new AgentCondition();
+  /** The retained status: the agent's condition, clock check and start time (agent-status.ts). */
+  private readonly status: AgentStatus;
   /** Format and link types of the source, filled in by whoever runs it. */
   captureInfo: CaptureInfo = { format: 'pcap', linkTypes: () => [] };
   session: { id: string; name: string; startUs: number } | null = null;
@@ -125,16 +76,14 @@ export class LiveAgent {
   onAlert: ((a: AlertRecord) => void) | null = null;
   /** Unique per agent run: alert ids are gateway/run/flow/severity. */
   private readonly runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  private readonly startedUs = Date.now() * 1000;
   private statsTimer: NodeJS.Timeout | null = null;
   /** Destinations allowed from the dashboard, applied on top of the policy. */
   readonly overlay: AllowOverlay;
   /** Retain flag, rate, size, token and verb checks before a command runs (mqtt/commands.ts). */
   readonly commands: CommandGate;
-  private readonly clock = new ClockCheck();
   private finished = false;
   /** The agent's topics, egress/v1/<gateway>/<kind>. */
-  private readonly topic: Record<'status' | 'alert' | 'flow' | 'stats' | 'session', string>;
+  readonly topic: Record<'status' | 'alert' | 'flow' | 'stats' | 'session', string>;
 
   private constructor(
     private readonly options: LiveAgentOptions,
@@ -148,13 +97,14 @@ export class LiveAgent {
     this.spool = spool;
     this.publisher = publisher;
     this.overlay = overlay;
+    this.status = new AgentStatus(options);
     this.commands = new CommandGate({
       gateway: options.gateway,
       token: options.secrets.dashboard,
       verbs: COMMAND_VERBS,
       publish: (topic, payload) => this.publisher.publishNow(topic, payload),
     });
-    this.clock.start();
+    this.status.clock.start();
     const gw = options.gateway;
     this.topic = {
       status: topicFor(gw, 'status'),
@@ -163,29 +113,11 @@ export class LiveAgent {
       stats: topicFor(gw, 'stats'),
       session: topicFor(gw, 'session'),
     };
-    this.pipeline = new ScanPipeline(
-      {
-        flow: (r) => {
-          this.evidence.flow(r);
-          this.history?.flow(r, this.ctx());
-          if (r.internet) this.publisher.send('flow', this.topic.flow, () => encodeFlow(r, this.ctx()));
-        },
-        alert: (a) => {
-          this.blocking?.alert(a); // first: the sooner the block lands, the less passes
-          this.publisher.send('alert', this.topic.alert, encodeAlert(a, this.ctx()));
-          this.evidence.alert(a);
-          this.signals?.alert(a.severity);
-          this.history?.alert(a, this.ctx());
-          this.onAlert?.(a);
-        },
-        lookup: (l) => {
-          this.publisher.send('alert', this.topic.alert, encodeLookupAlert(l, this.ctx()));
-          this.evidence.lookup(l);
-          this.signals?.alert(l.severity); // a denied name asked for is a high alert on the lights too
-        },
-      },
-      { maxFlows: options.maxFlows, policy: options.policy, enricher: options.enricher },
-    );
+    this.pipeline = new ScanPipeline(agentOutput(this), {
+      maxFlows: options.maxFlows,
+      policy: options.policy,
+      enricher: options.enricher,
+    });
     this.history = options.history ? new HistorySink(options.history, options.log) : null;
     const ctx = recorderContext({ ...options, databases: options.enricher.versions() });
     this.evidence = new EvidenceRecorder(options.dataDir, ctx, this.pipeline, {
@@ -267,9 +199,15 @@ export class LiveAgent {
       this.publisher.publishRetained(this.topic.status, this.statusPayload());
     this.updateStatus();
     const stats = this.stats();
-    const state = this.condition.state;
+    const state = this.status.condition.state;
     this.history?.sample(
-      { stats, capture: this.captureHealth(), state, text: this.condition.text, startedUs: this.startedUs },
+      {
+        stats,
+        capture: this.captureHealth(),
+        state,
+        text: this.status.condition.text,
+        startedUs: this.status.startedUs,
+      },
       this.ctx(),
     );
     this.publisher.send(
@@ -299,7 +237,7 @@ export class LiveAgent {
   async stop(flushMs = 5000, interrupt?: Promise<unknown>): Promise<boolean> {
     if (this.statsTimer) clearInterval(this.statsTimer);
     if (this.evidenceTimer) clearInterval(this.evidenceTimer);
-    this.clock.stop();
+    this.status.clock.stop();
     await this.finishFlows();
     this.publishStats();
     if (this.session && this.endSessionOnStop) this.endFlight();
@@ -362,43 +300,20 @@ export class LiveAgent {
 
   /** Republish the retained status when the agent's condition changes: capture trouble or spool drops make it DEGRADED. */
   private updateStatus(): void {
-    const c = this.spool.counters;
-    const dropped = c.dropped_alert + c.dropped_flow + c.dropped_stats + c.dropped_session;
-    const gap = this.gaps.problem();
-    const incomplete = gap === null ? null : captureIncomplete(gap, this.gaps.last?.packetsDropped ?? null);
-    const held = this.blocking?.problem() ?? null;
-    const change = this.condition.update(this.captureProblem(), incomplete, dropped, held);
+    const change = this.status.update(this);
     if (change === null) return;
     this.options.log(`status: ${change.text}`);
     this.signals?.running(change.problems);
     this.publisher.publishRetained(this.topic.status, this.statusPayload());
   }
 
-  private ctx(): MessageContext {
+  /** Who is publishing now: gateway, open session, run (mqtt/codec.ts MessageContext). */
+  ctx(): MessageContext {
     return { gateway: this.options.gateway, session: this.session?.id ?? '', run: this.runId };
   }
 
   private statusPayload(): Buffer {
-    return encodeStatus({
-      gateway: this.options.gateway,
-      state: this.condition.state,
-      text: this.condition.text,
-      problems: this.condition.problems,
-      agentVersion: this.options.version,
-      databases: this.options.enricher.versions(),
-      geoData: this.options.enricher.dataHealth(Date.now()),
-      startedAtUs: this.startedUs,
-      tsUs: Date.now() * 1000,
-      session: this.session?.id ?? '',
-      keyFingerprint: this.evidence.fingerprint,
-      evidenceRecords: this.evidence.records,
-      policy: this.options.policy.source,
-      allowOverlay: this.overlay.entries(),
-      clockSynchronised: this.clock.synchronised,
-      signals: this.signals?.statusFields(),
-      captureIncomplete: this.gaps.incomplete,
-      lastCaptureGap: this.gaps.last,
-    });
+    return this.status.payload(this);
   }
 
   /** A command from cmd/<verb>: checked by the gate, run, answered on reply/<verb>; never throws. */

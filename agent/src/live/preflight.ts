@@ -6,7 +6,7 @@
 // already holds would measure the wrong thing. The worst result drives the
 // green light (hardware/src/signals/machine.ts).
 
-import type { PreflightCheckInfo } from '../mqtt/codec.js';
+import type { PreflightCheckInfo } from '../mqtt/codec-control.js';
 import { evidenceKeyCheck } from '../selftest/evidence.js';
 import { FIXES, fix } from '../selftest/fixes.js';
 import { runCommand } from '../selftest/run-command.js';

@@ -26,7 +26,7 @@ import {
   SimulatedGpio,
 } from '@egress/hardware';
 import { EgressError, ErrorCode } from '../errors.js';
-import type { StatusSignals } from '../mqtt/codec.js';
+import type { StatusSignals } from '../mqtt/codec-control.js';
 import { fix } from '../selftest/fixes.js';
 import { formatReport } from '../selftest/run.js';
 import { type CheckResult, result, type SelftestReport, worstOf } from '../selftest/types.js';

@@ -1,7 +1,9 @@
 // MQTT payloads: the agent's records as protobuf messages of schema egress.v1
-// (agent/proto/egress/v1/egress.proto, which states the versioning rules),
-// and back. Pure functions over the static code that
-// agent/scripts/gen-proto.mjs generates (no reflection, no eval).
+// (agent/proto/egress/v1/egress.proto, which states the versioning rules).
+// Pure functions over the static code that agent/scripts/gen-proto.mjs
+// generates (no reflection, no eval). Here: the traffic records (alert,
+// flow, stats) and what every message shares; the agent's status, sessions
+// and commands in codec-control.ts; decoding in codec-decode.ts.
 //
 // The schema's field names are those of the NDJSON events, so a record
 // becomes a message the way flowEventLine/alertEventLine make a JSON line:
@@ -11,12 +13,10 @@
 // Same relative path from src/mqtt and dist/mqtt: both sit two levels below agent/.
 import { egress } from '../../proto/gen/egress.js';
 import type { CaptureGap } from '../capture/types.js';
-import { EgressError, ErrorCode } from '../errors.js';
 import type { FlowApp } from '../names/flow-app.js';
 import type { AlertRecord, FlowRecord, ProtoName } from '../output/flow-record.js';
 import type { ScanStats } from '../output/ndjson.js';
 import type { Verdict } from '../policy/policy.js';
-import { type ParsedTopic, parseTopic } from './topics.js';
 
 const pb = egress.v1;
 
@@ -75,7 +75,8 @@ function destination(app: FlowApp, names: string[]): egress.v1.Destination.$Prop
   return { names, country: app.country, asn: app.asn, as_org: app.asOrg, as_country: app.asCountry };
 }
 
-function toBuffer(u8: Uint8Array): Buffer {
+/** A message's bytes as a Buffer, without a copy when they are one already. */
+export function toBuffer(u8: Uint8Array): Buffer {
   return Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 }
 
@@ -194,235 +195,4 @@ export function statsMessage(s: ScanStats, ctx: MessageContext, extra: StatsExtr
 
 export function encodeStats(s: ScanStats, ctx: MessageContext, extra: StatsExtra): Buffer {
   return toBuffer(pb.Stats.encode(statsMessage(s, ctx, extra)).finish());
-}
-
-export type AgentState = 'online' | 'offline' | 'degraded';
-const STATE: Record<AgentState, egress.v1.Status.State> = {
-  online: pb.Status.State.ONLINE,
-  offline: pb.Status.State.OFFLINE,
-  degraded: pb.Status.State.DEGRADED,
-};
-
-export interface StatusInfo {
-  gateway: string;
-  tsUs: number;
-  state: AgentState;
-  agentVersion: string;
-  databases: Record<string, string>;
-  startedAtUs: number;
-  text: string;
-  /** The open flight session; '' when none is open. */
-  session: string;
-  /** Date, age and staleness of the geo data in use (enrich/geo-age.ts); absent: unknown. */
-  geoData?: { dataDate: string | null; ageDays: number | null; stale: boolean } | null;
-  /** Evidence signing key fingerprint; '' when there is none. */
-  keyFingerprint?: string;
-  evidenceRecords?: number;
-  /** The active policy's source. */
-  policy?: string;
-  /** Entries of the allow overlay. */
-  allowOverlay?: string[];
-  /** Clock synchronised (NTP); null or absent when unknown. */
-  clockSynchronised?: boolean | null;
-  /** A capture gap less than a clean interval ago (live/capture-gaps.ts). */
-  captureIncomplete?: boolean;
-  /** The latest capture gap of this run. */
-  lastCaptureGap?: CaptureGap | null;
-  /** What `text` says, as ids and facts (live/agent-condition.ts). */
-  problems?: readonly { id: string; count: number; detail: string }[];
-  /** The gateway's lights (live/signals.ts); absent without --gpio. */
-  signals?: StatusSignals;
-}
-
-/** A preflight check that warned or failed, with its fix as id and facts (egress.proto PreflightCheck). */
-export interface PreflightCheckInfo {
-  id: string;
-  status: string;
-  summary: string;
-  fix: string;
-  fixId: string;
-  fixFacts: Record<string, string>;
-}
-
-/** Status fields 25-28, 33 and 35: what the gateway's lights show. */
-export interface StatusSignals {
-  preflight: 'pass' | 'warn' | 'fail' | '';
-  preflightProblems: string[];
-  /** The same checks as ids and facts (egress.proto PreflightCheck); absent from older callers. */
-  preflightChecks?: readonly PreflightCheckInfo[];
-  alertLatched: boolean;
-  alertsUnacknowledged: number;
-  /** Acknowledgements of the latched red light since the agent started. */
-  acknowledgements: number;
-}
-
-export function encodeStatus(s: StatusInfo): Buffer {
-  return toBuffer(
-    pb.Status.encode({
-      gateway: s.gateway,
-      ts_us: s.tsUs,
-      state: STATE[s.state],
-      agent_version: s.agentVersion,
-      databases: s.databases,
-      started_at_us: s.startedAtUs,
-      text: s.text,
-      session: s.session,
-      geo_data_date: s.geoData?.dataDate ?? '',
-      geo_data_age_days: s.geoData?.ageDays ?? null,
-      geo_data_stale: s.geoData?.stale ?? false,
-      key_fingerprint: s.keyFingerprint ?? '',
-      evidence_records: s.evidenceRecords ?? 0,
-      policy: s.policy ?? '',
-      allow_overlay: s.allowOverlay ?? [],
-      clock_synchronised: s.clockSynchronised ?? null,
-      preflight: s.signals?.preflight ?? '',
-      preflight_problems: s.signals?.preflightProblems ?? [],
-      preflight_checks: (s.signals?.preflightChecks ?? []).map((c) => ({
-        id: c.id,
-        status: c.status,
-        summary: c.summary,
-        fix: c.fix,
-        fix_id: c.fixId,
-        fix_facts: c.fixFacts,
-      })),
-      alert_latched: s.signals?.alertLatched ?? false,
-      alerts_unacknowledged: s.signals?.alertsUnacknowledged ?? 0,
-      acknowledgements: s.signals?.acknowledgements ?? 0,
-      capture_incomplete: s.captureIncomplete ?? false,
-      last_capture_gap: s.lastCaptureGap ? gapMessage(s.lastCaptureGap) : undefined,
-      problems: (s.problems ?? []).map((p) => ({ id: p.id, count: p.count, detail: p.detail })),
-    }).finish(),
-  );
-}
-
-export interface SessionInfo {
-  id: string;
-  gateway: string;
-  name: string;
-  state: 'open' | 'closed';
-  startUs: number;
-  /** null while open. */
-  endUs: number | null;
-  /** Evidence facts, when the session is recorded. */
-  evidence?: {
-    unit?: string;
-    droneSerial?: string;
-    controllerSerial?: string;
-    missionRef?: string;
-    keyFingerprint: string;
-    records: number;
-    captureGaps: number;
-    resumed: number;
-  };
-}
-
-export function encodeSession(s: SessionInfo): Buffer {
-  return toBuffer(
-    pb.Session.encode({
-      id: s.id,
-      gateway: s.gateway,
-      name: s.name,
-      state: s.state === 'open' ? pb.Session.State.OPEN : pb.Session.State.CLOSED,
-      start_us: s.startUs,
-      end_us: s.endUs,
-      unit: s.evidence?.unit ?? '',
-      drone_serial: s.evidence?.droneSerial ?? '',
-      controller_serial: s.evidence?.controllerSerial ?? '',
-      mission_ref: s.evidence?.missionRef ?? '',
-      key_fingerprint: s.evidence?.keyFingerprint ?? '',
-      records: s.evidence?.records ?? 0,
-      capture_gaps: s.evidence?.captureGaps ?? 0,
-      resumed: s.evidence?.resumed ?? 0,
-    }).finish(),
-  );
-}
-
-export interface CommandInfo {
-  id: string;
-  verb: string;
-  token: string;
-  args: Record<string, string>;
-}
-
-export function encodeCommand(c: CommandInfo): Buffer {
-  return toBuffer(pb.Command.encode(c).finish());
-}
-
-export interface CommandReplyInfo {
-  id: string;
-  ok: boolean;
-  /** A stable error code when not ok; '' when ok. */
-  code: string;
-  message: string;
-}
-
-export function encodeCommandReply(r: CommandReplyInfo): Buffer {
-  return toBuffer(pb.CommandReply.encode(r).finish());
-}
-
-/** Decoders by what the topic carries. */
-const MESSAGE = {
-  alert: pb.Alert,
-  flow: pb.Flow,
-  stats: pb.Stats,
-  status: pb.Status,
-  session: pb.Session,
-  cmd: pb.Command,
-  reply: pb.CommandReply,
-} as const;
-
-type MessageKind = keyof typeof MESSAGE;
-
-/** Decode, turning protobuf's exceptions into EGRESS_PAYLOAD_INVALID. Unknown fields are kept ($unknowns). */
-function decode<K extends MessageKind>(kind: K, buf: Uint8Array): ReturnType<(typeof MESSAGE)[K]['decode']> {
-  try {
-    return MESSAGE[kind].decode(buf) as ReturnType<(typeof MESSAGE)[K]['decode']>;
-  } catch (err) {
-    throw new EgressError(
-      ErrorCode.PAYLOAD_INVALID,
-      `not an egress.v1 ${kind} payload (${buf.length} bytes): ${(err as Error).message}`,
-      { kind, length: buf.length },
-    );
-  }
-}
-
-export const decodeAlert = (buf: Uint8Array): egress.v1.Alert => decode('alert', buf);
-export const decodeFlow = (buf: Uint8Array): egress.v1.Flow => decode('flow', buf);
-export const decodeStats = (buf: Uint8Array): egress.v1.Stats => decode('stats', buf);
-export const decodeStatus = (buf: Uint8Array): egress.v1.Status => decode('status', buf);
-export const decodeSession = (buf: Uint8Array): egress.v1.Session => decode('session', buf);
-export const decodeCommand = (buf: Uint8Array): egress.v1.Command => decode('cmd', buf);
-export const decodeCommandReply = (buf: Uint8Array): egress.v1.CommandReply => decode('reply', buf);
-
-/** Enum fields shown as NDJSON shows them: "high", "ICMPv6", "online", "open". */
-function readable(key: string, value: unknown): unknown {
-  if (typeof value !== 'number') return value;
-  if (key === 'severity' || key === 'verdict') return verdictName(value) ?? value;
-  if (key === 'proto') return protoNameOf(value) ?? value;
-  if (key === 'kind') return value === pb.AlertKind.LOOKUP ? 'lookup' : 'connection';
-  return value;
-}
-
-/**
- * A payload received on `topic` as a plain JSON-ready object for `egress
- * tail`: NDJSON's field names, 64-bit integers as numbers, enums as NDJSON
- * names them, proto3 defaults filled in, unset `optional` fields left out.
- * Null when the topic is not an egress/v1 topic.
- */
-export function decodeForTopic(topic: string, payload: Uint8Array): { topic: ParsedTopic; message: object } | null {
-  const parsed = parseTopic(topic);
-  if (parsed === null) return null;
-  const type = MESSAGE[parsed.kind];
-  const msg = decode(parsed.kind, payload);
-  const plain = (type.toObject as (m: unknown, o: object) => Record<string, unknown>)(msg, {
-    longs: Number,
-    enums: Number,
-    defaults: true,
-  });
-  for (const key of Object.keys(plain)) plain[key] = readable(key, plain[key]);
-  if (typeof plain.state === 'number') {
-    const names = parsed.kind === 'status' ? pb.Status.State : pb.Session.State;
-    plain.state = (names as unknown as Record<number, string>)[plain.state]?.toLowerCase() ?? plain.state;
-  }
-  return { topic: parsed, message: plain };
 }

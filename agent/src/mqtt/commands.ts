@@ -16,7 +16,8 @@
 
 import { ErrorCode } from '../errors.js';
 import { sameSecret } from './broker.js';
-import { decodeCommand, encodeCommandReply } from './codec.js';
+import { encodeCommandReply } from './codec-control.js';
+import { decodeCommand } from './codec-decode.js';
 import { parseTopic, replyTopic } from './topics.js';
 
 /** Largest command payload decoded (a command carries an id, a verb, the token and a few short arguments). */

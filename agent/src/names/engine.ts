@@ -3,38 +3,26 @@
 // HTTP Host, QUIC Initial SNI — and, from every DNS message, which names led
 // each client to which address. Extractors are chosen by a descriptor table
 // (Zeek's analyzer registry): adding a protocol is one entry and one parser.
+// Here: the dispatch, the TCP client stream (TLS, HTTP, CONNECT) and the
+// bound on reassembly buffers; DNS in dns-names.ts, QUIC in quic-names.ts,
+// the events' bodies in app-events.ts.
 
 import { isIP } from 'node:net';
 import type { Anomalies } from '../decode/anomaly.js';
 import { IpProto, type Packet, TcpFlag } from '../decode/packet.js';
-import { u16be, u32be } from '../util/bytes.js';
+import { type AppEventSink, helloEventBody, httpEventBody } from './app-events.js';
 import { ConnectState, isConnectSuccess } from './connect.js';
-import { type DnsMessage, parseDnsMessage } from './dns.js';
 import type { DnsAnswerCache } from './dns-cache.js';
-import { DnsTcpFramer } from './dns-tcp.js';
+import { DNS_PORT, DnsNames } from './dns-names.js';
 import { encryptedDnsOf } from './encrypted-dns.js';
-import type { AppProto, DnsTcpDirection, FlowApp } from './flow-app.js';
+import type { AppProto, FlowApp } from './flow-app.js';
 import { type HttpRequestInfo, looksLikeHttpRequest, parseHttpRequest } from './http.js';
-import { QuicInitialAssembler } from './quic.js';
-import { isVersionNegotiation, looksLikeLongHeader, probeQuicInitial, QuicProbe } from './quic-probe.js';
+import { type NamingSteps, QuicNames } from './quic-names.js';
 import { TcpStreamAssembler } from './stream.js';
 import { parseTlsClientHello } from './tls.js';
 import type { ClientHelloInfo } from './types.js';
 
-const DNS_PORT = 53;
-/** Header form and fixed bits of a QUIC long header (RFC 9000 §17.2). */
-/** Client datagrams read for an Initial before the flow is judged without a name. */
-const MAX_QUIC_DATAGRAMS = 8;
-/** From a UDP payload back to the header's length field. */
-const UDP_LENGTH_BACK = 4;
 const TLS_HANDSHAKE = 0x16;
-/** DNS over TCP is read up to this many bytes per direction; beyond it only counters move. */
-const DNS_TCP_MAX_BYTES = 65_536;
-/** `next` of a DNS-over-TCP direction given up on. */
-const DNS_DIRECTION_DEAD = -2;
-
-/** How app-layer events leave the stage: the pipeline adds time, flow id and tuple. */
-export type AppEventSink = (app: FlowApp, tsUs: number, type: AppProto, body: Record<string, unknown>) => void;
 
 interface Extractor {
   name: AppProto;
@@ -74,7 +62,7 @@ export interface NamesCounters {
  */
 export const MAX_REASSEMBLY_STATES = 4096;
 
-export class NamesEngine {
+export class NamesEngine implements NamingSteps {
   readonly counters: NamesCounters = {
     tls: 0,
     quic: 0,
@@ -88,12 +76,20 @@ export class NamesEngine {
   /** Flows holding a reassembly buffer now. */
   reassemblyStates = 0;
 
+  /** DNS messages over UDP and TCP (dns-names.ts). */
+  private readonly dns: DnsNames;
+  /** QUIC Initials and look-alikes (quic-names.ts). */
+  private readonly quic: QuicNames;
+
   constructor(
     private readonly anomalies: Anomalies,
-    private readonly dnsCache: DnsAnswerCache,
+    dnsCache: DnsAnswerCache,
     private readonly emit: AppEventSink,
     private readonly maxReassemblyStates = MAX_REASSEMBLY_STATES,
-  ) {}
+  ) {
+    this.dns = new DnsNames(anomalies, dnsCache, emit, (app) => this.acquire(app));
+    this.quic = new QuicNames(anomalies, emit, this.counters, this);
+  }
 
   /**
    * One packet of a flow still being named (or a DNS flow). Returns true when
@@ -122,7 +118,7 @@ export class NamesEngine {
   }
 
   private onTcp(app: FlowApp, p: Packet, buf: Buffer, toServer: boolean, tsUs: number): boolean {
-    if (app.appProto === 'dns') return this.onDnsTcp(app, p, buf, toServer, tsUs);
+    if (app.appProto === 'dns') return this.dns.onTcp(app, p, buf, toServer, tsUs);
     if (app.connectState !== ConnectState.NONE && !this.onConnect(app, p, buf, toServer)) return false;
     if (!toServer) return false;
     if ((p.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN) {
@@ -152,12 +148,12 @@ export class NamesEngine {
       app.appProto = x.name;
       this.counters[x.name]++;
       if (x.name === 'dns') {
-        app.dnsTcp = [this.dnsDirection(), this.dnsDirection()];
-        if (stream === null) this.onDnsTcp(app, p, buf, true, tsUs);
+        app.dnsTcp = [this.dns.direction(), this.dns.direction()];
+        if (stream === null) this.dns.onTcp(app, p, buf, true, tsUs);
         else {
           // Reassembly had already begun: the client's stream carries on as the query stream.
           app.dnsTcp[0].stream = stream;
-          this.frameDns(app, app.dnsTcp[0], tsUs);
+          this.dns.frame(app, app.dnsTcp[0], tsUs);
         }
         app.clientStream = null;
         app.naming = false;
@@ -237,7 +233,8 @@ export class NamesEngine {
     return app.clientStream;
   }
 
-  private acquire(app: FlowApp): boolean {
+  /** A reassembly buffer for this flow, within MAX_REASSEMBLY_STATES; false (counted) when none may be taken. */
+  acquire(app: FlowApp): boolean {
     if (app.holdsReassembly) return true;
     if (this.reassemblyStates >= this.maxReassemblyStates) {
       this.counters.reassemblyLimit++;
@@ -259,34 +256,25 @@ export class NamesEngine {
   }
 
   /** Naming is over for this flow; DNS over TCP keeps its buffers until the flow ends. */
-  private done(app: FlowApp): void {
+  done(app: FlowApp): void {
     app.stopNaming();
     app.encryptedDns = encryptedDnsOf(app.proto, app.destPort, app.destIp, app.appProto, app.sni);
     if (app.encryptedDns !== null) this.counters.encryptedDns++;
-    // Stryker disable next-line ConditionalExpression: a DNS-over-TCP flow never gets here (onTcp hands its packets to onDnsTcp)
+    // Stryker disable next-line ConditionalExpression: a DNS-over-TCP flow never gets here (onTcp hands its packets to DnsNames.onTcp)
     if (app.dnsTcp === null) this.release(app);
   }
 
   private httpRequest(app: FlowApp, req: HttpRequestInfo, tsUs: number): void {
     // A Host that is an address literal names nothing.
     app.httpHost = req.host !== null && !isIP(req.host) ? req.host : null;
-    this.emit(app, tsUs, 'http', {
-      hostname: req.host,
-      http_method: req.method,
-      url: req.target,
-      protocol: req.version,
-      http_user_agent: req.userAgent,
-    });
+    this.emit(app, tsUs, 'http', httpEventBody(req));
   }
 
   clientHello(app: FlowApp, hello: ClientHelloInfo, type: 'tls' | 'quic', tsUs: number, version?: number): void {
     app.sni = hello.sni;
     app.ech = hello.ech;
     if (hello.ech) this.counters.ech++;
-    const body: Record<string, unknown> = { sni: hello.sni, alpn: hello.alpn, ech: hello.ech };
-    if (type === 'tls') body.version = tlsVersionName(hello);
-    else body.version = version === undefined ? null : hexVersion(version);
-    this.emit(app, tsUs, type, body);
+    this.emit(app, tsUs, type, helloEventBody(hello, type, version));
   }
 
   private onUdp(app: FlowApp, p: Packet, buf: Buffer, toServer: boolean, tsUs: number): boolean {
@@ -296,180 +284,22 @@ export class NamesEngine {
         app.appProto = 'dns';
         this.counters.dns++;
       }
-      if (p.payloadLen > 0) this.dnsMessage(app, buf, p.payloadOff, p.payloadLen, tsUs);
+      if (p.payloadLen > 0) this.dns.message(app, buf, p.payloadOff, p.payloadLen, tsUs);
       if (app.naming && toServer && p.payloadLen > 0) {
         app.naming = false;
         return true;
       }
       return false;
     }
-    if (!toServer) return app.quic !== null && app.appProto === null ? this.onQuicReply(app, p, buf, tsUs) : false;
+    if (!toServer) return app.quic !== null && app.appProto === null ? this.quic.onReply(app, p, buf, tsUs) : false;
     if (p.payloadLen === 0) return false;
-    return this.onQuic(app, p, buf, tsUs);
+    return this.quic.onDatagram(app, p, buf, tsUs);
   }
 
-  /** The server's answer to an unknown version: Version Negotiation makes it QUIC; anything else a look-alike. */
-  private onQuicReply(app: FlowApp, p: Packet, buf: Buffer, tsUs: number): boolean {
-    if (p.payloadLen === 0) return false;
-    if (!isVersionNegotiation(buf, p.payloadOff, p.payloadLen)) return this.notQuic(app);
-    app.appProto = 'quic';
-    this.counters.quic++;
-    this.anomalies.count('quic.unknown_version');
-    const version = app.quic?.version ?? 0;
-    this.emit(app, tsUs, 'quic', { version: hexVersion(version), sni: null, alpn: [], ech: false });
-    this.done(app);
-    return true;
-  }
-
-  private notQuic(app: FlowApp): boolean {
-    this.anomalies.count('quic.not_quic');
-    return this.unnamed(app);
-  }
-
-  /**
-   * QUIC (RFC 9000 §17.2): client Initials are decrypted and their CRYPTO
-   * frames reassembled until the ClientHello is whole. Any other first UDP
-   * payload carries no name.
-   */
-  private onQuic(app: FlowApp, p: Packet, buf: Buffer, tsUs: number): boolean {
-    if (app.quic === null) {
-      const udpLen = u16be(buf, p.payloadOff - UDP_LENGTH_BACK);
-      const probe = probeQuicInitial(buf, p.payloadOff, p.payloadLen, udpLen === 0 ? p.payloadLen : udpLen - 8);
-      if (probe === QuicProbe.NOT_QUIC) {
-        return looksLikeLongHeader(buf, p.payloadOff, p.payloadLen) ? this.notQuic(app) : this.unnamed(app);
-      }
-      if (!this.acquire(app)) return this.unnamed(app);
-      app.quic = new QuicInitialAssembler();
-      if (probe === QuicProbe.UNKNOWN_VERSION) {
-        // QUIC only if the server answers with Version Negotiation (onQuicReply).
-        app.quic.version = u32be(buf, p.payloadOff + 1);
-        return false;
-      }
-      app.appProto = 'quic';
-      this.counters.quic++;
-    }
-    if (app.appProto === null) {
-      // Still waiting for the server to answer an unknown version.
-      return ++app.quicDatagrams >= MAX_QUIC_DATAGRAMS ? this.notQuic(app) : false;
-    }
-    const quic = app.quic;
-    const r = quic.addDatagram(buf, p.payloadOff, p.payloadLen, this.anomalies);
-    if (r === null || r.kind === 'need') {
-      // A client that never completes its ClientHello is judged without a name after a few datagrams.
-      return ++app.quicDatagrams >= MAX_QUIC_DATAGRAMS ? this.unnamed(app) : false;
-    }
-    if (r.kind === 'done') this.clientHello(app, r.value, 'quic', tsUs, quic.version ?? undefined);
-    this.done(app);
-    return true;
-  }
-
-  /** DNS over TCP (RFC 7766): both directions reassembled and framed; answers feed the cache. */
-  private onDnsTcp(app: FlowApp, p: Packet, buf: Buffer, toServer: boolean, tsUs: number): boolean {
-    const dir = app.dnsTcp?.[toServer ? 0 : 1];
-    if (dir === undefined || p.payloadLen === 0) return false;
-    const seq = p.tcpSeq;
-    if (dir.next === DNS_DIRECTION_DEAD) return false;
-    if (dir.stream === null) {
-      if (dir.next === -1 || seq === dir.next) {
-        dir.next = (seq + p.payloadLen) >>> 0;
-        const chunk = buf.subarray(p.payloadOff, p.payloadOff + p.payloadLen);
-        for (const msg of dir.framer.push(chunk)) this.dnsMessage(app, msg, 0, msg.length, tsUs);
-        return false;
-      }
-      if (((seq + p.payloadLen - dir.next) | 0) <= 0) return false; // a retransmission of what was framed
-      if (!this.acquire(app)) {
-        dir.next = DNS_DIRECTION_DEAD; // over the bound: this direction is read no further
-        return false;
-      }
-      dir.stream = new TcpStreamAssembler(DNS_TCP_MAX_BYTES, this.anomalies);
-      dir.stream.start((dir.next - 1) >>> 0);
-    }
-    dir.stream.add(seq, buf, p.payloadOff, p.payloadLen);
-    this.frameDns(app, dir, tsUs);
-    return false;
-  }
-
-  private frameDns(app: FlowApp, dir: DnsTcpDirection, tsUs: number): void {
-    if (dir.stream === null) return;
-    const head = dir.stream.contiguous();
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: the prefix never shrinks, and the framer takes an empty chunk as nothing
-    if (head.length <= dir.framed) return;
-    for (const msg of dir.framer.push(head.subarray(dir.framed))) this.dnsMessage(app, msg, 0, msg.length, tsUs);
-    dir.framed = head.length;
-  }
-
-  private dnsDirection(): DnsTcpDirection {
-    return { next: -1, stream: null, framer: new DnsTcpFramer(this.anomalies), framed: 0 };
-  }
-
-  private dnsMessage(app: FlowApp, buf: Uint8Array, off: number, len: number, tsUs: number): void {
-    const m = parseDnsMessage(buf, off, len, this.anomalies);
-    if (m === null) return;
-    // Stryker disable next-line ConditionalExpression: the cache records nothing from a query (DnsAnswerCache.record checks again)
-    if (m.response) this.dnsCache.record(app.srcIp, m, tsUs);
-    this.emit(app, tsUs, 'dns', dnsEventBody(m));
-  }
-
-  private unnamed(app: FlowApp): boolean {
+  /** Naming is over and found no name. */
+  unnamed(app: FlowApp): boolean {
     this.counters.unnamed++;
     this.done(app);
     return true;
   }
-}
-
-function hexVersion(v: number): string {
-  return `0x${v.toString(16).padStart(8, '0')}`;
-}
-
-function dnsEventBody(m: DnsMessage): Record<string, unknown> {
-  const q = m.questions[0];
-  return {
-    type: m.response ? 'answer' : 'query',
-    id: m.id,
-    rrname: q?.name ?? null,
-    rrtype: q ? rrTypeName(q.type) : null,
-    rcode: m.response ? rcodeName(m.rcode) : undefined,
-    answers: m.response
-      ? m.answers.map((a) => ({
-          rrname: a.name,
-          rrtype: rrTypeName(a.type),
-          ttl: a.ttl,
-          rdata: a.address ?? a.target ?? null,
-        }))
-      : undefined,
-  };
-}
-
-const RR_TYPES: Record<number, string> = {
-  1: 'A',
-  5: 'CNAME',
-  28: 'AAAA',
-  2: 'NS',
-  6: 'SOA',
-  12: 'PTR',
-  15: 'MX',
-  16: 'TXT',
-  33: 'SRV',
-  65: 'HTTPS',
-};
-const RCODES: Record<number, string> = {
-  0: 'NOERROR',
-  1: 'FORMERR',
-  2: 'SERVFAIL',
-  3: 'NXDOMAIN',
-  4: 'NOTIMP',
-  5: 'REFUSED',
-};
-
-function rrTypeName(t: number): string {
-  return RR_TYPES[t] ?? `TYPE${t}`;
-}
-
-function rcodeName(r: number): string {
-  return RCODES[r] ?? `RCODE${r}`;
-}
-
-function tlsVersionName(h: ClientHelloInfo): string {
-  const v = h.supportedVersions.includes(0x0304) ? 0x0304 : h.legacyVersion;
-  return { 769: 'TLS 1.0', 770: 'TLS 1.1', 771: 'TLS 1.2', 772: 'TLS 1.3' }[v] ?? `0x${v.toString(16)}`;
 }

@@ -10,7 +10,7 @@
 // block (≤ 55 bytes: Connection IDs are ≤ 20, HKDF labels ≤ 30) is one
 // compression on top of a key's precomputed inner and outer states, with no
 // allocation. Checked against RFC 4231's HMAC vectors and, through
-// quic.ts, RFC 9001/9369 Appendix A.
+// quic-keys.ts, RFC 9001/9369 Appendix A.
 
 /** FIPS 180-4 §4.2.2 */
 const K = new Int32Array([

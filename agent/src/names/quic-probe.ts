@@ -8,7 +8,7 @@
 // is a look-alike: counted as `quic.not_quic`, never named QUIC.
 
 import { u32be } from '../util/bytes.js';
-import { QuicVersion } from './quic.js';
+import { QuicVersion } from './quic-keys.js';
 
 export const QuicProbe = {
   NOT_QUIC: 0,
