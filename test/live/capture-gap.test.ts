@@ -54,7 +54,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function gaps(): Record<string, unknown>[] {
   return tailOut
     .split('\n')
-    .filter((l) => l.includes('"capture_gap"'))
+    .filter((l) => l.includes('"event_type":"capture_gap"'))
     .map((l) => JSON.parse(l));
 }
 
@@ -222,7 +222,8 @@ describe('capture gaps on a live gateway', () => {
   }, 60_000);
 
   it('prints the gaps as NDJSON that follows the event contract', () => {
-    const lines = tailOut.split('\n').filter((l) => l.includes('"capture_gap"'));
+    // Only the events: a status line names the capture_gap fix too (its fix_id).
+    const lines = tailOut.split('\n').filter((l) => l.includes('"event_type":"capture_gap"'));
     // The contract wants a stats event last: the gaps, then a stats line of the run's totals.
     const input = `${lines.join('\n')}\n{"timestamp":"${new Date().toISOString().replace('Z', '000Z')}","event_type":"stats","packets":0,"bytes":0,"truncated":false}\n`;
     const c = spawnSync('python3', [join(ROOT, 'test/contract/check-ndjson.py')], { input, encoding: 'utf8' });
@@ -255,8 +256,10 @@ describe('capture gaps on a live gateway', () => {
         const why = await page.getByTestId('problem').allTextContents();
         expect(why).toContain(problem);
         expect(await page.locator('.banner-state').textContent()).not.toMatch(/capture incomplete:|blind between/);
-        // The gateway's own lines under "what to do" are English, and say so.
-        expect(await page.locator('[data-testid="preflight"] ul').getAttribute('lang')).toBe('en');
+        // "What to do" is said in the page's language too: no line falls back to the gateway's English.
+        await expect.poll(() => page.locator('[data-testid="preflight"] li').count()).toBeGreaterThan(0);
+        expect(await page.locator('[data-testid="preflight"] [lang="en"]').count()).toBe(0);
+        expect(await page.locator('[data-testid="preflight"] li[data-fix-id]').count()).toBeGreaterThan(0);
         // No alert is not "nothing left" while the capture was blind.
         expect(await page.getByTestId('no-alerts').textContent()).toMatch(/missed packets|miste pakketten/);
         await page.screenshot({ path: join(artifactsDir(), `capture-incomplete-${lang}.png`) });
