@@ -39,12 +39,6 @@ const US_PER_S = 1_000_000;
 /** The answer for most lookups, shared (callers must not modify what namesFor returns). */
 const NO_NAMES: string[] = Object.freeze([]) as unknown as string[];
 
-/** One client's entries, by destination address. */
-class ClientEntries {
-  readonly entries = new Map<string, Entry>();
-  constructor(readonly ip: string) {}
-}
-
 /**
  * One (client, address) entry: its names and their expiries (µs) in parallel
  * arrays, in the order first recorded (as a Map would keep them), and its
@@ -60,8 +54,7 @@ class Entry {
   older: Entry | null = null;
   newer: Entry | null = null;
   constructor(
-    readonly client: ClientEntries,
-    readonly address: string,
+    readonly key: string,
     name: string,
     expiry: number,
   ) {
@@ -76,14 +69,8 @@ export class DnsAnswerCache {
   /** Names dropped from an entry that already held `maxNamesPerEntry`. */
   namesDropped = 0;
   private readonly opts: DnsAnswerCacheOptions;
-  /**
-   * client → (address → entry). Two small maps, not one keyed by `client address`:
-   * a joined key is a new string to flatten and hash on every lookup, and one map of
-   * every entry is large enough that each lookup misses the CPU caches (this was
-   * 12 % of a scan of gateway-shaped traffic).
-   */
-  private readonly byClient = new Map<string, ClientEntries>();
-  private count = 0;
+  /** `client dest` → entry. */
+  private readonly entries = new Map<string, Entry>();
   /** Recency list: `oldest` is the least recently used entry. */
   private oldest: Entry | null = null;
   private newest: Entry | null = null;
@@ -102,14 +89,9 @@ export class DnsAnswerCache {
     this.opts = o;
   }
 
-  /** Clients with at least one entry held (a client's map goes with its last entry). */
-  get clients(): number {
-    return this.byClient.size;
-  }
-
   /** (client, address) entries held. */
   get size(): number {
-    return this.count;
+    return this.entries.size;
   }
 
   /**
@@ -156,7 +138,7 @@ export class DnsAnswerCache {
 
   /** The names `clientIp` resolved `destIp` from and that have not expired at `nowUs`: sorted, each once. */
   namesFor(clientIp: string, destIp: string, nowUs: number): string[] {
-    const entry = this.byClient.get(clientIp)?.entries.get(destIp);
+    const entry = this.entries.get(entryKey(clientIp, destIp));
     if (entry === undefined) return NO_NAMES;
     dropExpired(entry, nowUs);
     if (entry.names.length === 0) {
@@ -188,28 +170,20 @@ export class DnsAnswerCache {
 
   /** Records names[0..count) for (clientIp, address). */
   private add(clientIp: string, address: string, names: string[], count: number, expiry: number): number {
-    let client = this.byClient.get(clientIp);
-    let entry = client?.entries.get(address);
+    const key = entryKey(clientIp, address);
+    let entry = this.entries.get(key);
     // Last to first: if a chain is longer than an entry holds, the names nearest the address give way
     // (same expiry, added first), and the name the client asked for stays.
     let last = count - 1;
     if (entry !== undefined) {
       this.touch(entry);
     } else {
-      if (this.count >= this.opts.maxEntries && this.oldest !== null) {
-        const old = this.oldest;
-        this.remove(old);
+      if (this.entries.size >= this.opts.maxEntries && this.oldest !== null) {
+        this.remove(this.oldest);
         this.evictions++;
-        // The evicted entry may have been this client's last (its map is gone then).
-        if (old.client === client && client.entries.size === 0) client = undefined;
       }
-      if (client === undefined) {
-        client = new ClientEntries(clientIp);
-        this.byClient.set(clientIp, client);
-      }
-      entry = new Entry(client, address, names[last--], expiry);
-      client.entries.set(address, entry);
-      this.count++;
+      entry = new Entry(key, names[last--], expiry);
+      this.entries.set(key, entry);
       this.link(entry);
     }
     const held = entry.names;
@@ -259,11 +233,12 @@ export class DnsAnswerCache {
 
   private remove(e: Entry): void {
     this.unlink(e);
-    const c = e.client;
-    c.entries.delete(e.address);
-    if (c.entries.size === 0) this.byClient.delete(c.ip);
-    this.count--;
+    this.entries.delete(e.key);
   }
+}
+
+function entryKey(clientIp: string, destIp: string): string {
+  return `${clientIp} ${destIp}`;
 }
 
 /** Removes the names expired at `nowUs`, keeping the others in order. */
