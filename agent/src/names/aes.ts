@@ -61,7 +61,9 @@ function word(b: Uint8Array, o: number): number {
 export function aes128Schedule(key: Uint8Array): Int32Array {
   if (key.length !== 16) throw new RangeError(`AES-128 keys are 16 bytes, got ${key.length}`);
   const w = new Int32Array(44);
+  // Stryker disable next-line EqualityOperator: i = 4 would write w[4] from bytes past the key (0), and the loop below sets w[4] anew
   for (let i = 0; i < 4; i++) w[i] = word(key, 4 * i);
+  // Stryker disable next-line EqualityOperator: w is an Int32Array(44): a write to w[44] is dropped
   for (let i = 4; i < 44; i++) {
     let t = w[i - 1];
     if ((i & 3) === 0) t = subWord((t << 8) | (t >>> 24)) ^ (RCON[(i >> 2) - 1] << 24);
