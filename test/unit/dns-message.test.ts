@@ -347,3 +347,57 @@ describe('parseDnsMessage at the edges', () => {
     expect(parse(chained(128))).toMatchObject({ counted: { 'dns.pointer_loop': 1 }, message: { partial: true } });
   });
 });
+
+describe('parseDnsMessage names met before (the name cache)', () => {
+  /** The parser's cache slot of a name: FNV-1a of its text, top 12 bits (names/dns.ts). */
+  const fnv = (text: string) => {
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    return h;
+  };
+  const wire = (text: string) =>
+    Buffer.concat([...text.split('.').map((l) => Buffer.concat([Buffer.of(l.length), Buffer.from(l, 'latin1')])), Buffer.of(0)]);
+  const nameRead = (text: string) => parse(queryFor(wire(text))).message?.questions[0].name;
+
+  it.each<[string, string, string]>([
+    ['an escape after a plain label', '03 57 57 57 03 61 20 62', 'www.a\\032b'],
+    ['a dot in the last label after uppercase ones', '02 41 42 03 63 2e 64', 'ab.c\\.d'],
+    ['a backslash alone', '01 5c', '\\\\'],
+  ])('writes %s with its escapes, the plain labels lowercased', (_what, labels, text) => {
+    expect(parse(queryFor(bytes(`${labels} 00`))).message?.questions[0].name).toBe(text);
+    // Read a second time: the same text (a name with an escape is never cached as plain bytes).
+    expect(parse(queryFor(bytes(`${labels} 00`))).message?.questions[0].name).toBe(text);
+  });
+
+  it('reads 10,000 names, more than the cache holds, each as itself, twice over', () => {
+    const names = Array.from({ length: 10_000 }, (_, i) => `n${i.toString(36)}.x${(i * 7919) % 9973}.example`);
+    for (let round = 0; round < 2; round++) {
+      for (const n of names) expect(nameRead(n)).toBe(n);
+    }
+    expect(nameRead('N1.X7919.EXAMPLE')).toBe('n1.x7919.example');
+  });
+
+  it('tells apart names of the same length that share a slot, or even the whole hash', () => {
+    const bySlot = new Map<number, string>();
+    const byHash = new Map<number, string>();
+    let slotPair: [string, string] | null = null;
+    let hashPair: [string, string] | null = null;
+    for (let i = 0; (slotPair === null || hashPair === null) && i < 2_000_000; i++) {
+      const n = `h${i.toString(36).padStart(5, '0')}.test`;
+      const h = fnv(n);
+      const other = byHash.get(h);
+      if (other !== undefined && hashPair === null) hashPair = [other, n];
+      byHash.set(h, n);
+      const s = h >>> 20;
+      const same = bySlot.get(s);
+      if (same !== undefined && slotPair === null) slotPair = [same, n];
+      bySlot.set(s, n);
+    }
+    expect(slotPair).not.toBeNull();
+    expect(hashPair).not.toBeNull();
+    for (const [a, b] of [slotPair!, hashPair!]) {
+      expect(a).not.toBe(b);
+      expect([nameRead(a), nameRead(b), nameRead(a), nameRead(a), nameRead(b)]).toEqual([a, b, a, a, b]);
+    }
+  });
+});

@@ -104,12 +104,12 @@ function readName(buf: Uint8Array, msg: number, end: number, pos: number): numbe
   let after = 0; // where the name ends in place, once a pointer was followed (0 before: a pointer makes it at least 14)
   let jumps = 0;
   let wireLen = 0;
-  let text = '';
+  let labels = 0;
   for (;;) {
     if (p >= end) return cutShort(after);
     const len = buf[p];
     if (len === 0) {
-      nameText = text;
+      nameText = nameOf(buf, labels);
       return after === 0 ? p + 1 : after;
     }
     const kind = len & LabelKind.MASK;
@@ -127,8 +127,9 @@ function readName(buf: Uint8Array, msg: number, end: number, pos: number): numbe
     if (wireLen + 1 > MAX_NAME_WIRE_LEN) return NameError.TOO_LONG; // + 1 for the root that must follow
     // Stryker disable next-line EqualityOperator,ArithmeticOperator: a label ending at end, or one or two bytes past it, fails the same way at the next length octet
     if (p + 1 + len > end) return cutShort(after);
-    if (text.length > 0) text += '.';
-    text += labelText(buf, p + 1, len);
+    labelAt[2 * labels] = p + 1;
+    labelAt[2 * labels + 1] = len;
+    labels++;
     p += 1 + len;
   }
 }
@@ -140,6 +141,75 @@ function cutShort(after: number): number {
 
 const BACKSLASH = 0x5c;
 const DOT = 0x2e;
+
+/** Offset and length of each label of the name readName is reading (a 255-octet name has at most 127). */
+const labelAt = new Int32Array(2 * 128);
+/** The text of a name in the making, for one string at the end instead of one per character. */
+const textBytes = Buffer.allocUnsafeSlow(MAX_NAME_WIRE_LEN);
+
+/**
+ * Names met lately, direct-mapped by a hash of their text: a gateway's
+ * clients ask for the same few thousand names over and over, so most names
+ * read are one already made (no new string, and a Map or a policy lookup
+ * finds the hash it computed before). A new name replaces whatever shared
+ * its slot.
+ */
+const NAME_CACHE_BITS = 12;
+const cachedHashes = new Int32Array(1 << NAME_CACHE_BITS);
+const cachedNames: string[] = new Array<string>(1 << NAME_CACHE_BITS).fill('');
+
+/** FNV-1a, 32 bits. */
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * The text of the `labels` labels in labelAt: lowercased and joined by dots.
+ * A name whose bytes are all printable ASCII other than dot and backslash,
+ * nearly every name, is copied byte for byte; any other goes through
+ * labelText for its escapes.
+ */
+function nameOf(buf: Uint8Array, labels: number): string {
+  let n = 0;
+  let h = FNV_OFFSET;
+  for (let l = 0; l < labels; l++) {
+    if (l > 0) {
+      textBytes[n++] = DOT;
+      h = Math.imul(h ^ DOT, FNV_PRIME);
+    }
+    const at = labelAt[2 * l];
+    const stop = at + labelAt[2 * l + 1];
+    for (let i = at; i < stop; i++) {
+      let c = buf[i];
+      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      else if (c <= 0x20 || c >= 0x7f || c === DOT || c === BACKSLASH) return escapedName(buf, labels);
+      textBytes[n++] = c;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+  }
+  const slot = h >>> (32 - NAME_CACHE_BITS);
+  const cached = cachedNames[slot];
+  if (cachedHashes[slot] === h && cached.length === n && sameText(cached, n)) return cached;
+  const text = textBytes.toString('latin1', 0, n);
+  cachedHashes[slot] = h;
+  cachedNames[slot] = text;
+  return text;
+}
+
+/** Whether `text` is textBytes[0, n) (its length already checked). */
+function sameText(text: string, n: number): boolean {
+  for (let i = 0; i < n; i++) if (text.charCodeAt(i) !== textBytes[i]) return false;
+  return true;
+}
+
+/** A name with a byte that needs an escape: label by label. */
+function escapedName(buf: Uint8Array, labels: number): string {
+  let text = '';
+  for (let l = 0; l < labels; l++) {
+    if (l > 0) text += '.';
+    text += labelText(buf, labelAt[2 * l], labelAt[2 * l + 1]);
+  }
+  return text;
+}
 
 /**
  * A label as text: ASCII lowercased (RFC 4343: DNS compares names ASCII-
