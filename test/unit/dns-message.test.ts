@@ -356,7 +356,10 @@ describe('parseDnsMessage names met before (the name cache)', () => {
     return h;
   };
   const wire = (text: string) =>
-    Buffer.concat([...text.split('.').map((l) => Buffer.concat([Buffer.of(l.length), Buffer.from(l, 'latin1')])), Buffer.of(0)]);
+    Buffer.concat([
+      ...text.split('.').map((l) => Buffer.concat([Buffer.of(l.length), Buffer.from(l, 'latin1')])),
+      Buffer.of(0),
+    ]);
   const nameRead = (text: string) => parse(queryFor(wire(text))).message?.questions[0].name;
 
   it.each<[string, string, string]>([
