@@ -254,6 +254,75 @@ describe('DnsAnswerCache edges', () => {
     expect([one.size, one.evictions]).toEqual([1, 1]);
   });
 
+  it('keeps IPv4 and IPv6 entries in one recency order and one bound', () => {
+    // IPv4 pairs are found by their words, other pairs by their text: eviction must not tell them apart.
+    const v6Client = '2001:db8::2';
+    const cache = new DnsAnswerCache({ maxEntries: 3 });
+    cache.record(CLIENT, response('a.example', [a('a.example', '203.0.113.1')]), T0);
+    cache.record(v6Client, response('b.example', [a('b.example', '203.0.113.1')]), T0);
+    cache.record(
+      CLIENT,
+      response('c.example', [{ name: 'c.example', type: DnsType.AAAA, ttl: 3600, address: '2001:db8::c' }]),
+      T0,
+    );
+    expect(cache.size).toBe(3);
+    expect(cache.namesFor(CLIENT, '203.0.113.1', T0)).toEqual(['a.example']); // the IPv4 pair is now the newest
+    cache.record(CLIENT, response('d.example', [a('d.example', '203.0.113.4')]), T0); // evicts the IPv6 client's entry
+    expect(cache.namesFor(v6Client, '203.0.113.1', T0)).toEqual([]);
+    cache.record(CLIENT, response('e.example', [a('e.example', '203.0.113.5')]), T0); // evicts the IPv6 address's entry
+    expect(cache.namesFor(CLIENT, '2001:db8::c', T0)).toEqual([]);
+    expect(cache.evictions).toBe(2);
+    for (const [ip, name] of [
+      ['203.0.113.1', 'a.example'],
+      ['203.0.113.4', 'd.example'],
+      ['203.0.113.5', 'e.example'],
+    ])
+      expect(cache.namesFor(CLIENT, ip, T0)).toEqual([name]);
+    // A text that is not a canonical dotted quad is its own address, never the one it might be read as.
+    cache.record(CLIENT, response('z.example', [a('z.example', '203.0.113.05')]), T0);
+    expect(cache.namesFor(CLIENT, '203.0.113.5', T0)).toEqual(['e.example']);
+    expect(cache.namesFor(CLIENT, '203.0.113.05', T0)).toEqual(['z.example']);
+  });
+
+  it('agrees with a plain model over many clients and addresses of both families, through evictions', () => {
+    const cache = new DnsAnswerCache({ maxEntries: 50, minTtlSeconds: 0 });
+    /** The model: insertion-ordered Map as the recency list (delete + set on use). */
+    const model = new Map<string, string[]>();
+    const use = (k: string) => {
+      const v = model.get(k);
+      if (v === undefined) return undefined;
+      model.delete(k);
+      model.set(k, v);
+      return v;
+    };
+    let x = 12345;
+    const rnd = (n: number) => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return (x >>> 8) % n;
+    };
+    const clients = ['10.0.0.2', '10.0.0.3', '2001:db8::2', '2001:db8::3', '0.0.0.1'];
+    const addrs = Array.from({ length: 40 }, (_, i) =>
+      i % 3 === 0 ? `2001:db8::${i.toString(16)}` : `198.51.100.${i}`,
+    );
+    for (let step = 0; step < 5000; step++) {
+      const c = clients[rnd(clients.length)];
+      const d = addrs[rnd(addrs.length)];
+      const key = `${c} ${d}`;
+      if (rnd(2) === 0) {
+        const name = `n${rnd(5)}.example`;
+        cache.record(c, response(name, [a(name, d)]), T0);
+        const held = use(key);
+        if (held === undefined) {
+          if (model.size >= 50) model.delete(model.keys().next().value as string);
+          model.set(key, [name]);
+        } else if (!held.includes(name)) held.push(name);
+      } else {
+        expect(cache.namesFor(c, d, T0)).toEqual([...(use(key) ?? [])].sort());
+      }
+      expect(cache.size).toBe(model.size);
+    }
+  });
+
   it('sweeps only entries with nothing left', () => {
     const cache = new DnsAnswerCache({ minTtlSeconds: 0 });
     cache.record(CLIENT, response('s.example', [a('s.example', '203.0.113.1', 60)]), T0);

@@ -15,8 +15,11 @@
 //
 // Addresses are compared as text: callers pass client and destination in the
 // form util/ip.ts gives (dotted quad; RFC 5952 for IPv6), as dns.ts does.
+// Entries of two IPv4 addresses are found by their words (pair-index.ts),
+// the others by their text.
 
 import { type DnsMessage, DnsOpcode, DnsRcode } from './dns.js';
+import { type Indexed, ipv4Word, PairIndex } from './pair-index.js';
 
 export interface DnsAnswerCacheOptions {
   maxEntries: number;
@@ -47,13 +50,16 @@ const NO_NAMES: string[] = Object.freeze([]) as unknown as string[];
  * and finding the oldest key then walks over all of them until the next
  * rehash (a full cache spent more time there than in parsing DNS).
  */
-class Entry {
+class Entry implements Indexed {
   // Made with their first name: most entries hold one, and an array literal is allocated to fit.
   names: string[];
   expiries: number[];
   older: Entry | null = null;
   newer: Entry | null = null;
+  /** In `v4`: its place there (PairIndex); -1 for an entry in `entries`. */
+  indexAt = -1;
   constructor(
+    /** The key in `entries`; empty for an entry of two IPv4 addresses, held in `v4`. */
     readonly key: string,
     name: string,
     expiry: number,
@@ -69,7 +75,9 @@ export class DnsAnswerCache {
   /** Names dropped from an entry that already held `maxNamesPerEntry`. */
   namesDropped = 0;
   private readonly opts: DnsAnswerCacheOptions;
-  /** `client dest` → entry. */
+  /** (client, dest) → entry when both are IPv4 addresses. */
+  private readonly v4: PairIndex<Entry>;
+  /** `client dest` → entry, for every other pair. */
   private readonly entries = new Map<string, Entry>();
   /** Recency list: `oldest` is the least recently used entry. */
   private oldest: Entry | null = null;
@@ -87,11 +95,12 @@ export class DnsAnswerCache {
       );
     }
     this.opts = o;
+    this.v4 = new PairIndex<Entry>(o.maxEntries);
   }
 
   /** (client, address) entries held. */
   get size(): number {
-    return this.entries.size;
+    return this.entries.size + this.v4.size;
   }
 
   /**
@@ -138,7 +147,7 @@ export class DnsAnswerCache {
 
   /** The names `clientIp` resolved `destIp` from and that have not expired at `nowUs`: sorted, each once. */
   namesFor(clientIp: string, destIp: string, nowUs: number): string[] {
-    const entry = this.entries.get(entryKey(clientIp, destIp));
+    const entry = this.find(clientIp, destIp);
     if (entry === undefined) return NO_NAMES;
     dropExpired(entry, nowUs);
     if (entry.names.length === 0) {
@@ -170,20 +179,27 @@ export class DnsAnswerCache {
 
   /** Records names[0..count) for (clientIp, address). */
   private add(clientIp: string, address: string, names: string[], count: number, expiry: number): number {
-    const key = entryKey(clientIp, address);
-    let entry = this.entries.get(key);
+    let entry = this.find(clientIp, address);
     // Last to first: if a chain is longer than an entry holds, the names nearest the address give way
     // (same expiry, added first), and the name the client asked for stays.
     let last = count - 1;
     if (entry !== undefined) {
       this.touch(entry);
     } else {
-      if (this.entries.size >= this.opts.maxEntries && this.oldest !== null) {
+      if (this.size >= this.opts.maxEntries && this.oldest !== null) {
         this.remove(this.oldest);
         this.evictions++;
       }
-      entry = new Entry(key, names[last--], expiry);
-      this.entries.set(key, entry);
+      const c = ipv4Word(clientIp);
+      const d = c < 0 ? -1 : ipv4Word(address);
+      if (d >= 0) {
+        entry = new Entry('', names[last--], expiry);
+        this.v4.add(c | 0, d | 0, entry);
+      } else {
+        const key = entryKey(clientIp, address);
+        entry = new Entry(key, names[last--], expiry);
+        this.entries.set(key, entry);
+      }
       this.link(entry);
     }
     const held = entry.names;
@@ -205,6 +221,12 @@ export class DnsAnswerCache {
       expiries.push(expiry);
     }
     return count;
+  }
+
+  private find(clientIp: string, destIp: string): Entry | undefined {
+    const c = ipv4Word(clientIp);
+    const d = c < 0 ? -1 : ipv4Word(destIp);
+    return d >= 0 ? this.v4.get(c | 0, d | 0) : this.entries.get(entryKey(clientIp, destIp));
   }
 
   private link(e: Entry): void {
@@ -233,7 +255,8 @@ export class DnsAnswerCache {
 
   private remove(e: Entry): void {
     this.unlink(e);
-    this.entries.delete(e.key);
+    if (e.indexAt >= 0) this.v4.delete(e);
+    else this.entries.delete(e.key);
   }
 }
 
