@@ -12,7 +12,7 @@ import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
 import { dataDir } from '../live/settings.js';
 import { lookupEventLine } from '../output/lookup.js';
-import { alertEventLine, appEventLine, captureGapLine, flowEventLine, statsEvent } from '../output/ndjson.js';
+import { captureGapLine, statsEvent, writeAlertEvent, writeAppEvent, writeFlowEvent } from '../output/ndjson.js';
 import { collectStats } from '../output/stats.js';
 import { DestinationTable } from '../output/table.js';
 import { LineWriter } from '../output/writer.js';
@@ -95,10 +95,18 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
     format === 'ndjson'
       ? {
           flow: (r) => {
-            if (r.internet) writer.line(flowEventLine(r));
+            if (!r.internet) return;
+            writeFlowEvent(writer.out, r);
+            writer.endLine();
           },
-          alert: (a) => writer.line(alertEventLine(a)),
-          app: (e) => writer.line(appEventLine(e)),
+          alert: (a) => {
+            writeAlertEvent(writer.out, a);
+            writer.endLine();
+          },
+          app: (e) => {
+            writeAppEvent(writer.out, e);
+            writer.endLine();
+          },
           gap: (g) => writer.line(captureGapLine(g)),
           lookup: (l) => writer.line(lookupEventLine(l)),
         }

@@ -5,73 +5,162 @@ import type { CaptureGap } from '../capture/types.js';
 import type { EgressError } from '../errors.js';
 import type { FlowApp } from '../names/flow-app.js';
 import type { AlertRecord, AppEventRecord, FlowRecord } from './flow-record.js';
-import { isoMicros } from './time.js';
-import { tunnelJson } from './tunnel.js';
+import { type JsonBytes, jsonText } from './json-bytes.js';
+import { isoMicros, writeIsoMicros } from './time.js';
+import { writeTunnel } from './tunnel.js';
 
-/** The last tuple written: events of one flow often come together (an app event, then its alert). */
-let tupleApp: FlowApp | null = null;
-let tupleText = '';
+/** `"timestamp":"…"` with the event's opening brace. */
+function head(out: JsonBytes, tsUs: number): void {
+  out.raw('{"timestamp":"');
+  out.room(28);
+  out.pos = writeIsoMicros(out.buf, out.pos, tsUs);
+  out.byte(0x22);
+}
 
-/** The tuple every flow-scoped event starts with. */
-function tuple(a: FlowApp): string {
-  if (a !== tupleApp) {
-    tupleApp = a;
-    tupleText =
-      `"flow_id":${a.flowId},"src_ip":"${a.srcIp}","src_port":${a.srcPort},` +
-      `"dest_ip":"${a.destIp}","dest_port":${a.destPort},"proto":"${a.proto}"`;
+/** A timestamp as a JSON string. */
+function time(out: JsonBytes, us: number): void {
+  out.room(29);
+  out.buf[out.pos++] = 0x22;
+  out.pos = writeIsoMicros(out.buf, out.pos, us);
+  out.buf[out.pos++] = 0x22;
+}
+
+/** The tuple every flow-scoped event starts with. Addresses, ports and protocol names need no escaping. */
+function tuple(out: JsonBytes, a: FlowApp): void {
+  out.raw(',"flow_id":');
+  out.num(a.flowId);
+  out.raw(',"src_ip":"');
+  out.raw(a.srcIp);
+  out.raw('","src_port":');
+  out.num(a.srcPort);
+  out.raw(',"dest_ip":"');
+  out.raw(a.destIp);
+  out.raw('","dest_port":');
+  out.num(a.destPort);
+  out.raw(',"proto":"');
+  out.raw(a.proto);
+  out.byte(0x22);
+}
+
+/** Strings from closed sets (country codes, protocol and state names) need no escaping. */
+function closed(out: JsonBytes, v: string | null): void {
+  if (v === null) {
+    out.raw('null');
+    return;
   }
-  return tupleText;
+  out.byte(0x22);
+  out.raw(v);
+  out.byte(0x22);
 }
 
-function dest(a: FlowApp, names: readonly string[]): string {
-  const g = a;
-  return (
-    `"dest":{"names":${names.length === 0 ? '[]' : JSON.stringify(names)},"country":${str(g.country)},"asn":${g.asn},` +
-    `"as_org":${g.asOrg === null ? 'null' : JSON.stringify(g.asOrg)},"as_country":${str(g.asCountry)}}`
-  );
+function dest(out: JsonBytes, a: FlowApp, names: readonly string[]): void {
+  out.raw(',"dest":{"names":');
+  out.strs(names);
+  out.raw(',"country":');
+  closed(out, a.country);
+  out.raw(',"asn":');
+  out.num(a.asn);
+  out.raw(',"as_org":');
+  out.str(a.asOrg);
+  out.raw(',"as_country":');
+  closed(out, a.asCountry);
+  out.byte(0x7d);
 }
 
-/** Reason codes are a closed set of identifiers: no escaping. */
-function reasons(rs: readonly string[]): string {
-  return rs.length === 0 ? '[]' : `["${rs.join('","')}"]`;
+/** Reason codes and what hides names are closed sets of identifiers. */
+function closedList(out: JsonBytes, list: readonly string[]): void {
+  out.byte(0x5b);
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0) out.byte(0x2c);
+    closed(out, list[i]);
+  }
+  out.byte(0x5d);
 }
 
-function hiddenBy(a: FlowApp): string {
-  return !a.ech && a.encryptedDns === null ? '[]' : JSON.stringify(a.hiddenBy());
+function hiddenBy(out: JsonBytes, a: FlowApp): void {
+  out.raw(',"names_hidden_by":');
+  if (!a.ech && a.encryptedDns === null) out.raw('[]');
+  else closedList(out, a.hiddenBy());
 }
 
-/** Strings from closed sets (country codes, protocol and state names, timestamps) need no escaping. */
-function str(v: string | null): string {
-  return v === null ? 'null' : `"${v}"`;
+/** One `flow` event, encoded into `out` (the line's end is the caller's). */
+export function writeFlowEvent(out: JsonBytes, r: FlowRecord): void {
+  head(out, r.endUs);
+  out.raw(',"event_type":"flow"');
+  tuple(out, r.app);
+  out.raw(',"app_proto":');
+  closed(out, r.app.appProto);
+  dest(out, r.app, r.names);
+  out.raw(',"verdict":"');
+  out.raw(r.verdict);
+  out.raw('","reasons":');
+  closedList(out, r.reasons);
+  out.raw(',"pkts_toserver":');
+  out.num(r.pktsToServer);
+  out.raw(',"pkts_toclient":');
+  out.num(r.pktsToClient);
+  out.raw(',"bytes_toserver":');
+  out.num(r.bytesToServer);
+  out.raw(',"bytes_toclient":');
+  out.num(r.bytesToClient);
+  out.raw(',"start":');
+  time(out, r.startUs);
+  out.raw(',"end":');
+  time(out, r.endUs);
+  out.raw(',"tcp_state":');
+  closed(out, r.tcpState);
+  out.raw(',"end_reason":"');
+  out.raw(r.endReason);
+  out.byte(0x22);
+  hiddenBy(out, r.app);
+  writeTunnel(out, r.tunnel);
+  out.byte(0x7d);
 }
 
-/**
- * One `flow` event as a JSON line, written by hand: it is the one event per
- * flow on the hot output path. Names and organisations go through
- * JSON.stringify; everything else is a number, null or a closed-set string.
- */
+export function writeAlertEvent(out: JsonBytes, a: AlertRecord): void {
+  head(out, a.tsUs);
+  out.raw(',"event_type":"alert"');
+  tuple(out, a.app);
+  out.raw(',"app_proto":');
+  closed(out, a.app.appProto);
+  dest(out, a.app, a.names);
+  out.raw(',"alert":{"severity":"');
+  out.raw(a.severity);
+  out.raw('","reasons":');
+  closedList(out, a.reasons);
+  out.raw(',"text":');
+  out.str(a.text);
+  out.byte(0x7d);
+  hiddenBy(out, a.app);
+  writeTunnel(out, a.tunnel);
+  out.byte(0x7d);
+}
+
+/** A dns, tls, quic or http event: the tuple and the body under the event's type. */
+export function writeAppEvent(out: JsonBytes, e: AppEventRecord): void {
+  head(out, e.tsUs);
+  out.raw(',"event_type":"');
+  out.raw(e.type);
+  out.byte(0x22);
+  tuple(out, e.app);
+  out.raw(',"');
+  out.raw(e.type);
+  out.raw('":');
+  out.value(e.body);
+  out.byte(0x7d);
+}
+
+/** The same events as strings (the evidence log). */
 export function flowEventLine(r: FlowRecord): string {
-  const end = isoMicros(r.endUs);
-  return (
-    `{"timestamp":"${end}","event_type":"flow",${tuple(r.app)},"app_proto":${str(r.app.appProto)},` +
-    `${dest(r.app, r.names)},"verdict":"${r.verdict}","reasons":${reasons(r.reasons)},` +
-    `"pkts_toserver":${r.pktsToServer},"pkts_toclient":${r.pktsToClient},` +
-    `"bytes_toserver":${r.bytesToServer},"bytes_toclient":${r.bytesToClient},` +
-    `"start":"${isoMicros(r.startUs)}","end":"${end}",` +
-    `"tcp_state":${str(r.tcpState)},"end_reason":"${r.endReason}","names_hidden_by":${hiddenBy(r.app)}${tunnelJson(r.tunnel)}}`
-  );
+  return jsonText((out) => writeFlowEvent(out, r));
 }
 
 export function alertEventLine(a: AlertRecord): string {
-  return (
-    `{"timestamp":"${isoMicros(a.tsUs)}","event_type":"alert",${tuple(a.app)},"app_proto":${str(a.app.appProto)},` +
-    `${dest(a.app, a.names)},"alert":{"severity":"${a.severity}","reasons":${reasons(a.reasons)},` +
-    `"text":${JSON.stringify(a.text)}},"names_hidden_by":${hiddenBy(a.app)}${tunnelJson(a.tunnel)}}`
-  );
+  return jsonText((out) => writeAlertEvent(out, a));
 }
 
 export function appEventLine(e: AppEventRecord): string {
-  return `{"timestamp":"${isoMicros(e.tsUs)}","event_type":"${e.type}",${tuple(e.app)},"${e.type}":${JSON.stringify(e.body)}}`;
+  return jsonText((out) => writeAppEvent(out, e));
 }
 
 /** A `capture_gap` event: when the capture was blind, why, and how much it missed (null when unknown). */

@@ -6,6 +6,7 @@ import type { Packet } from '../decode/packet.js';
 import { TUNNEL_NAMES, type TunnelName } from '../decode/tunnel.js';
 import { i32be } from '../util/bytes.js';
 import { formatIpv4, formatIpv6 } from '../util/ip.js';
+import type { JsonBytes } from './json-bytes.js';
 
 export interface TunnelInfo {
   type: TunnelName;
@@ -38,10 +39,16 @@ function formatAddress(buf: Buffer, off: number, len: number): string {
   return formatIpv6(i32be(buf, off), i32be(buf, off + 4), i32be(buf, off + 8), i32be(buf, off + 12));
 }
 
-/** The NDJSON member, with its leading comma: empty for a flow that came through no tunnel. */
-export function tunnelJson(t: TunnelInfo | null | undefined): string {
-  if (!t) return '';
-  return `,"tunnel":{"type":"${t.type}","outer_src_ip":"${t.outerSrcIp}","outer_dest_ip":"${t.outerDestIp}"}`;
+/** The NDJSON member, with its leading comma: nothing for a flow that came through no tunnel. Names and addresses need no escaping. */
+export function writeTunnel(out: JsonBytes, t: TunnelInfo | null | undefined): void {
+  if (!t) return;
+  out.raw(',"tunnel":{"type":"');
+  out.raw(t.type);
+  out.raw('","outer_src_ip":"');
+  out.raw(t.outerSrcIp);
+  out.raw('","outer_dest_ip":"');
+  out.raw(t.outerDestIp);
+  out.raw('"}');
 }
 
 /** A sentence for alert text: the destination was reached through a tunnel. */

@@ -1,9 +1,10 @@
 // Line output with backpressure: lines are encoded straight into a batch
 // buffer and written once it is full or the input chunk is done; when the
 // consumer is slow we wait for 'drain' instead of buffering without bound.
-// A closed pipe (`egress scan … | head`) ends quietly.
+// A closed pipe (`egress scan … | head`) ends quietly: lines are dropped.
 
 import type { Writable } from 'node:stream';
+import { JsonBytes } from './json-bytes.js';
 
 const BATCH_BYTES = 64 * 1024;
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit. */
@@ -11,11 +12,16 @@ const MAX_UTF8_PER_UNIT = 3;
 const NEWLINE = 0x0a;
 
 export class LineWriter {
-  private batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
-  private size = 0;
+  /** The batch: lines are encoded into it (`out`, then `endLine()`) or copied in (`line()`). */
+  readonly out: JsonBytes;
   closed = false;
 
   constructor(private readonly stream: Writable) {
+    this.out = new JsonBytes(Buffer.allocUnsafeSlow(BATCH_BYTES), (out, need) => {
+      // A line may span two writes: the stream sees the same bytes in the same order.
+      this.writeOut();
+      if (need > out.buf.length) out.buf = Buffer.allocUnsafeSlow(need);
+    });
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EPIPE') this.closed = true;
       else throw err;
@@ -24,18 +30,17 @@ export class LineWriter {
 
   line(text: string): void {
     if (this.closed) return;
-    const most = text.length * MAX_UTF8_PER_UNIT + 1;
-    if (this.size + most > this.batch.length) {
-      this.writeOut();
-      if (most > this.batch.length) {
-        // A line longer than a batch goes out on its own.
-        this.stream.write(`${text}\n`);
-        return;
-      }
-    }
-    this.size += this.batch.write(text, this.size, 'utf8');
-    this.batch[this.size++] = NEWLINE;
-    if (this.size >= BATCH_BYTES) this.writeOut();
+    const out = this.out;
+    out.room(text.length * MAX_UTF8_PER_UNIT + 1);
+    out.pos += out.buf.write(text, out.pos, 'utf8');
+    this.endLine();
+  }
+
+  /** Ends the line encoded into `out` since the last one. */
+  endLine(): void {
+    const out = this.out;
+    out.byte(NEWLINE);
+    if (out.pos >= BATCH_BYTES) this.writeOut();
   }
 
   /** Write what is batched; resolves when the stream can take more. */
@@ -54,11 +59,14 @@ export class LineWriter {
   }
 
   private writeOut(): void {
-    if (this.size === 0 || this.closed) return;
-    this.stream.write(this.batch.subarray(0, this.size));
-    // A stream that queued the bytes holds on to them until written: the next lines go into a new buffer.
-    // Files and pipes (written synchronously) and sockets that took them at once queue nothing.
-    if (this.stream.writableLength > 0) this.batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
-    this.size = 0;
+    const out = this.out;
+    if (out.pos === 0) return;
+    if (!this.closed) {
+      this.stream.write(out.buf.subarray(0, out.pos));
+      // A stream that queued the bytes holds on to them until written: the next lines go into a new buffer.
+      // Files and pipes (written synchronously) and sockets that took them at once queue nothing.
+      if (this.stream.writableLength > 0 || out.buf.length !== BATCH_BYTES) out.buf = Buffer.allocUnsafeSlow(BATCH_BYTES);
+    }
+    out.pos = 0;
   }
 }
