@@ -65,7 +65,8 @@ export class LineWriter {
       this.stream.write(out.buf.subarray(0, out.pos));
       // A stream that queued the bytes holds on to them until written: the next lines go into a new buffer.
       // Files and pipes (written synchronously) and sockets that took them at once queue nothing.
-      if (this.stream.writableLength > 0 || out.buf.length !== BATCH_BYTES) out.buf = Buffer.allocUnsafeSlow(BATCH_BYTES);
+      if (this.stream.writableLength > 0 || out.buf.length !== BATCH_BYTES)
+        out.buf = Buffer.allocUnsafeSlow(BATCH_BYTES);
     }
     out.pos = 0;
   }
