@@ -163,7 +163,7 @@ function timeline(m: SessionModel, lang: Lang): string {
   const kind = (k: string) => (other && (k === 'start' || k === 'end') ? `${k}Recording` : k);
   const rows = m.timeline.map(
     (e) =>
-      `<tr class="${e.kind}"><td class="mono">${esc(e.ts)}</td><td>${esc(t.kinds[kind(e.kind)] ?? e.kind)}</td><td>${esc(e.text)}</td></tr>`,
+      `<tr data-kind="${e.kind}"><td class="mono">${esc(e.ts)}</td><td>${esc(t.kinds[kind(e.kind)] ?? e.kind)}</td><td>${esc(e.text)}</td></tr>`,
   );
   return `<p class="${other ? 'box warn ' : ''}timeline-clock">${esc(note + cut)}</p>
 <table class="timeline"><tr><th>UTC</th><th></th><th></th></tr>${rows.join('')}</table>`;
