@@ -107,7 +107,7 @@ describe('the timeline of a capture replayed at --speed max', () => {
     for (const lang of ['nl', 'en'] as const) {
       const t = TEXT[lang];
       const rows = await page.$$eval(`#${lang} table.timeline tr:not(:first-child)`, (trs) =>
-        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td as HTMLElement).innerText)),
+        trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')),
       );
       expect(rows.length).toBe(
         max.records.filter((r) => /^(alert|lookup|session_start|session_end)$/.test(r.type)).length,
@@ -116,10 +116,10 @@ describe('the timeline of a capture replayed at --speed max', () => {
       expect(times).toEqual([...times].sort());
       expect(rows.slice(-2).map((r) => r[1])).toEqual([t.kinds.startRecording, t.kinds.endRecording]);
       expect(rows[rows.length - 2][2]).toBe('Vlucht 9 / Flight 9');
-      const note = await page.locator(`#${lang} p.timeline-clock`).innerText();
+      const note = await page.locator(`#${lang} p.timeline-clock`).textContent();
       expect(note).toContain('2026-11-23 09:28:09');
       expect(note).toContain(lang === 'nl' ? 'klok van de gateway' : "the gateway's clock");
-      const summary = await page.locator(`#${lang} p.clock-note`).innerText();
+      const summary = await page.locator(`#${lang} p.clock-note`).textContent();
       expect(summary).toBe(t.clockSummary('2026-11-23 09:28:09', '2026-11-23 09:29:59'));
       // What a tablet shows when scrolled to the timeline.
       await page
