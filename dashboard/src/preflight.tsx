@@ -34,7 +34,7 @@ function Item({ i }: { i: PreflightItem }) {
       data-seen-id={'key' in i.seen ? i.seen.key : undefined}
       data-fix-id={i.fix && 'key' in i.fix ? i.fix.key : undefined}
     >
-      <span class="check-name">{checkName(i.id)}:</span> <SaidText s={i.seen} cls="seen" />
+      <span class="check-name">{checkName(i.id)}:</span> <SaidText s={i.seen} cls="seen" />{' '}
       {i.fix && (
         <span class="fix">
           <span class="fix-label">{t('preflightFixLabel')}</span> <SaidText s={i.fix} cls="fix-text" />
