@@ -40,6 +40,12 @@ const en = {
   key_readable: 'Others can read the evidence signing key (mode {mode}).',
   capture_not_yet: 'tcpdump is not capturing on {interface} yet.',
   broker_not_connected: 'Not connected to the broker yet: alerts wait in the spool.',
+  // The running agent's problems after the preflight (as the banner says them, problem* in i18n-en.ts).
+  capture_error: 'Capture failed: `{detail}`.',
+  capture_stalled: 'No packet for {count} s.',
+  capture_incomplete: 'Capture incomplete: packets were missed (see Capture for when).',
+  spool_full: '{count} messages dropped: the spool is full.',
+  traffic_held: 'The gateway holds the controller’s traffic: the block helper does not renew the watch (`{detail}`).',
 } as const;
 
 export type SeenId = keyof typeof en;
@@ -73,6 +79,12 @@ const nl: Record<SeenId, string> = {
   key_readable: 'Anderen kunnen de bewijssleutel lezen (rechten {mode}).',
   capture_not_yet: 'tcpdump legt nog geen verkeer vast op {interface}.',
   broker_not_connected: 'Nog geen verbinding met de broker: alarmen wachten in de wachtrij.',
+  capture_error: 'Vastleggen mislukt: `{detail}`.',
+  capture_stalled: 'Al {count} s geen pakket.',
+  capture_incomplete: 'Vastlegging onvolledig: er zijn pakketten gemist (zie Vastleggen voor wanneer).',
+  spool_full: '{count} berichten weggegooid: de wachtrij is vol.',
+  traffic_held:
+    'De gateway houdt het verkeer van de controller tegen: de blokkeerhulp verlengt de bewaking niet (`{detail}`).',
 };
 
 export const SEEN_CATALOGUES: Record<Lang, Record<SeenId, string>> = { en, nl };

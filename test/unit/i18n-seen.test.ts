@@ -8,7 +8,9 @@
 // message give the agent's English summary, for the page to mark as English.
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { captureIncomplete, trafficHeld } from '../../agent/src/live/agent-condition.js';
 import { preflightChecks } from '../../agent/src/live/preflight.js';
+import { runningChecks } from '../../agent/src/live/signals.js';
 import { encodeStatus, type StatusInfo } from '../../agent/src/mqtt/codec-control.js';
 import { checkInterface } from '../../agent/src/selftest/capture.js';
 import { evidenceKeyCheck } from '../../agent/src/selftest/evidence.js';
@@ -123,6 +125,41 @@ describe('from the agent to the page', () => {
       'The clock is not synchronised (systemd-timesyncd).',
       '300 MiB free for flights in /srv/egress.',
       { english: geo.summary },
+    ]);
+  });
+
+  it('the running agent’s problems (a capture gap, held traffic) are said in Dutch too, details kept verbatim', () => {
+    const gap = captureIncomplete(
+      'capture incomplete: 12 packets dropped by the kernel between 10:00:01 and 10:00:03 UTC (2 s)',
+      12,
+    );
+    const checks = runningChecks({
+      captureDown: null,
+      captureGap: gap,
+      spool: null,
+      held: trafficHeld('wlan0', 'timed out'),
+    });
+    const st = decodeStatus(
+      encodeStatus(
+        status({
+          preflight: 'fail',
+          preflightProblems: [],
+          preflightChecks: preflightChecks({ gateway: 'gw', at: '', worst: 'fail', checks }),
+          alertLatched: false,
+          alertsUnacknowledged: 0,
+          acknowledgements: 0,
+        }),
+      ),
+    );
+    // The agent's English keeps the gap's times (shown in the page's Capture panel, in its language).
+    expect(st.preflightChecks.map((c) => c.summary)).toEqual([
+      gap.text,
+      'traffic held: the block helper did not renew the watch of wlan0 (timed out)',
+    ]);
+    setLang('nl');
+    expect(preflightItems(st).map((i) => ('seen' in i ? said(i.seen) : i))).toEqual([
+      'Vastlegging onvolledig: er zijn pakketten gemist (zie Vastleggen voor wanneer).',
+      'De gateway houdt het verkeer van de controller tegen: de blokkeerhulp verlengt de bewaking niet (timed out).',
     ]);
   });
 

@@ -60,6 +60,14 @@ export const SEEN = {
   // live/preflight.ts: the running agent's capture and broker
   capture_not_yet: defineFix(['interface'], (f) => `tcpdump is not capturing on ${f.interface} yet`),
   broker_not_connected: defineFix([], () => 'not connected to the broker yet: alerts wait in the spool'),
+  // live/agent-condition.ts: the running agent's problems after the preflight (status field 34's ids). The
+  // English is the agent's own status line (`problemSeen`); for a gap and held traffic it says more than the
+  // sentence here (the gap's times, the interface), which the page shows in its Capture panel and banner.
+  capture_error: defineFix(['detail'], (f) => `capture: ${f.detail}`),
+  capture_stalled: defineFix(['count'], (f) => `capture: no packet for ${f.count} s`),
+  capture_incomplete: defineFix([], () => 'capture incomplete'),
+  spool_full: defineFix(['count'], (f) => `spool full: ${f.count} messages dropped`),
+  traffic_held: defineFix(['detail'], (f) => `traffic held: the block helper did not renew the watch (${f.detail})`),
 } as const;
 
 export type SeenId = keyof typeof SEEN;
@@ -67,6 +75,21 @@ export type Seen = FixOf<SeenId>;
 
 /** Every id a result can carry, for the tests that keep the page's catalogue complete. */
 export const SEEN_IDS = Object.keys(SEEN) as SeenId[];
+
+/** Ids whose English line is the running agent's own status line, fuller than the catalogue's sentence. */
+export const SEEN_OWN_LINE: readonly SeenId[] = ['capture_incomplete', 'traffic_held'];
+
+/** A running problem (live/agent-condition.ts) as what was seen: its id, its facts, the status line's English. */
+export function problemSeen(p: {
+  id: 'capture_error' | 'capture_stalled' | 'capture_incomplete' | 'spool_full' | 'traffic_held';
+  count: number;
+  detail: string;
+  text: string;
+}): Seen {
+  const names = SEEN[p.id].facts as readonly string[];
+  const facts = Object.fromEntries(names.map((n) => [n, n === 'count' ? p.count : p.detail]));
+  return { id: p.id, text: p.text, facts };
+}
 
 /** What was seen, `id` with its facts, and its English sentence made from them. */
 export function seen<I extends SeenId>(id: I, facts: FixFacts<(typeof SEEN)[I]['facts']>): Seen {
