@@ -8,7 +8,6 @@
 // page shows the agent's English line instead.
 
 import { type Lang, lang } from './i18n.js';
-import type { StatusMsg } from './proto.js';
 
 const en = {
   interface_not_given: 'Give the interface: `--interface wlan0` (access point) or `--interface br0` (bridge).',
@@ -41,7 +40,7 @@ const en = {
   broker_port_taken:
     'Port {port} is taken by another agent or broker: stop it, or choose another port with `--mqtt-port`.',
   key_missing: 'Start the agent once (`egress run`): it makes the key. Then `egress key export` gives the public key.',
-  key_readable: 'Others can read the evidence key. Make it readable by the agent only: `chmod 600 {file}`.',
+  key_readable: 'Make the evidence key readable by the agent only: `chmod 600 {file}`.',
   key_invalid: 'Restore the key from its backup. A new key cannot sign for flights already recorded.',
   capture_not_running:
     'Run `egress selftest --interface {interface}` to find the cause (interface down, tcpdump capability).',
@@ -106,7 +105,7 @@ const nl: Record<FixId, string> = {
     'Poort {port} is bezet door een andere agent of broker. Stop die, of kies een andere poort met `--mqtt-port`.',
   key_missing:
     'Start de agent één keer (`egress run`): die maakt de sleutel. Daarna geeft `egress key export` de publieke sleutel.',
-  key_readable: 'Anderen kunnen de bewijssleutel lezen. Maak hem alleen leesbaar voor de agent: `chmod 600 {file}`.',
+  key_readable: 'Maak de bewijssleutel alleen leesbaar voor de agent: `chmod 600 {file}`.',
   key_invalid:
     'Zet de sleutel terug uit de back-up. Een nieuwe sleutel kan niet tekenen voor vluchten die al zijn vastgelegd.',
   capture_not_running:
@@ -154,7 +153,11 @@ export function placeholders(template: string): string[] {
  */
 export function fixParts(id: string, facts: Readonly<Record<string, string>>, l: Lang = lang()): FixPart[] | null {
   if (!Object.hasOwn(en, id)) return null;
-  const template = FIX_CATALOGUES[l][id as FixId];
+  return fillParts(FIX_CATALOGUES[l][id as FixId], facts);
+}
+
+/** A template filled from `facts`, as runs of text and code; null when a fact it needs is missing. */
+export function fillParts(template: string, facts: Readonly<Record<string, string>>): FixPart[] | null {
   if (placeholders(template).some((p) => !Object.hasOwn(facts, p))) return null;
   // Split at the backticks first, then fill: a fact holding a backtick stays inside its run.
   return template
@@ -170,18 +173,4 @@ export function fixText(id: string, facts: Readonly<Record<string, string>>, l: 
       ?.map((p) => p.text)
       .join('') ?? null
   );
-}
-
-/** One line under the preflight's "what to do": said by the page, or the agent's English line. */
-export type PreflightItem = { id: string; fixId: string; parts: FixPart[] } | { id: string; english: string };
-
-/** The checks to fix, from the status: ids and facts when the agent sends them, else its English lines. */
-export function preflightItems(st: Pick<StatusMsg, 'preflightChecks' | 'preflightProblems'>): PreflightItem[] {
-  if (st.preflightChecks.length === 0)
-    return st.preflightProblems.map((p) => ({ id: p.split(':')[0] ?? '', english: p }));
-  return st.preflightChecks.map((c) => {
-    const parts = c.fixId === '' ? null : fixParts(c.fixId, c.fixFacts);
-    if (parts !== null) return { id: c.id, fixId: c.fixId, parts };
-    return { id: c.id, english: `${c.id}: ${c.summary}${c.fix ? ` (fix: ${c.fix})` : ''}` };
-  });
 }

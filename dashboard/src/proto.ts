@@ -105,6 +105,9 @@ export interface PreflightCheckMsg {
   fix: string;
   fixId: string;
   fixFacts: Record<string, string>;
+  /** What was seen as id and facts (agent/src/selftest/seen.ts); '' from older agents and for a program's own message. */
+  summaryId: string;
+  summaryFacts: Record<string, string>;
 }
 
 export interface StatusProblemMsg {
@@ -227,6 +230,8 @@ export function decodeStatus(buf: Uint8Array): StatusMsg {
       fix: c.fix,
       fixId: c.fix_id,
       fixFacts: { ...c.fix_facts },
+      summaryId: c.summary_id,
+      summaryFacts: { ...c.summary_facts },
     })),
     alertLatched: s.alert_latched,
     alertsUnacknowledged: s.alerts_unacknowledged,

@@ -8,11 +8,12 @@
 // The evidence key is made readable by others before the agent starts, so
 // the preflight fails on it for sure: its "what to do" is said in the page's
 // language (Dutch: the chmod command verbatim, as code), from the fix id and
-// facts the status carries. Screenshots (English and Dutch, tablet, the
-// Dutch one with "wat te doen" open) go to artifacts/browser/. What a newer
-// agent (a fix id this page does not know) or an older one (no ids) would
-// send is made by rewriting the real status on its way to the page: then
-// the agent's English line is shown, marked as English, and the note says so.
+// facts the status carries, after what the check saw (summary id and
+// facts). Screenshots (English and Dutch, tablet, with "what the gateway saw
+// and what to do" open) go to artifacts/browser/. What a newer agent (ids
+// this page does not know), one before summary ids, or an older one (no ids)
+// would send is made by rewriting the real status on its way to the page:
+// then the agent's English is shown, marked as English, and the note says so.
 
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,26 +131,42 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     );
     expect(await page.getByTestId('ack-gateway').textContent()).toBe('Bevestigen: licht uit');
     if (result !== 'pass') expect(await checks()).toEqual(english?.map((n) => NL[EN.indexOf(n)]));
-    // What to do, in Dutch, from the fix ids and facts: no line left in the agent's English, so no note that it is.
+    // What each check saw and what to do, in Dutch, from the summary and fix ids and their facts: no part left in
+    // the agent's English, so no note that it is.
     const fixes = page.getByTestId('preflight-fixes');
     await fixes.locator('summary').click();
-    expect(await fixes.locator('summary').textContent()).toBe('wat te doen');
+    expect(await fixes.locator('summary').textContent()).toBe('wat de gateway zag en wat te doen');
     const key = fixes.locator('li[data-check="evidence_key"]');
+    expect(await key.getAttribute('data-seen-id')).toBe('key_readable');
     expect(await key.getAttribute('data-fix-id')).toBe('key_readable');
     expect(await key.textContent()).toBe(
-      `bewijssleutel: Anderen kunnen de bewijssleutel lezen. Maak hem alleen leesbaar voor de agent: chmod 600 ${keyFile}.`,
+      `bewijssleutel: Anderen kunnen de bewijssleutel lezen (rechten 644). Wat te doen: Maak de bewijssleutel alleen leesbaar voor de agent: chmod 600 ${keyFile}.`,
     );
     expect(await key.locator('code').textContent()).toBe(`chmod 600 ${keyFile}`);
     expect(await key.getAttribute('lang')).toBeNull();
+    expect(await fixes.locator('[lang="en"]').count()).toBe(0);
     const lines = await fixes.locator('li').count();
     expect(lines).toBe(english?.length);
-    expect(await fixes.locator('li[data-fix-id]').count()).toBe(lines);
-    for (const [check, dutch] of [
-      ['clock', /^klok: (De klok is niet gelijkgezet|Zet tijdsynchronisatie aan)/],
-      ['geo', /^geodata: Zet een nieuwe geodatabundel op de gateway en voer egress db update FILE uit/],
+    expect(await fixes.locator('li[data-seen-id][data-fix-id]').count()).toBe(lines);
+    // Each line says what was seen first, then what to do, each in its own words.
+    expect(await fixes.locator('li .seen').count()).toBe(lines);
+    expect(await fixes.locator('li .fix-label').allTextContents()).toEqual(Array(lines).fill('Wat te doen:'));
+    for (const [check, seen, fix] of [
+      [
+        'clock',
+        /^(De klok is niet gelijkgezet|Onbekend of de klok gelijkgezet is)/,
+        /^(De klok is niet gelijkgezet|Zet tijdsynchronisatie aan)/,
+      ],
+      [
+        'geo',
+        /^De geodata van \d{4}-\d\d-\d\d zijn \d+ dagen oud \(meer dan 90\)\.$/,
+        /^Zet een nieuwe geodatabundel op de gateway en voer egress db update FILE uit/,
+      ],
     ] as const)
-      if ((await fixes.locator(`li[data-check="${check}"]`).count()) > 0)
-        expect(await fixes.locator(`li[data-check="${check}"]`).textContent()).toMatch(dutch);
+      if ((await fixes.locator(`li[data-check="${check}"]`).count()) > 0) {
+        expect(await fixes.locator(`li[data-check="${check}"] .seen`).textContent()).toMatch(seen);
+        expect(await fixes.locator(`li[data-check="${check}"] .fix-text`).textContent()).toMatch(fix);
+      }
     // An empty list under a latched red light says the gateway still holds high alerts, not "nothing left".
     const empty = page.getByTestId('no-alerts');
     if ((await empty.count()) > 0)
@@ -161,11 +178,14 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     await page.screenshot({ path: join(shots, 'gateway-banner-800x1280-nl.png') });
     await page.getByTestId('lang-en').click();
     await page.setViewportSize({ width: 1280, height: 800 });
-    // The same line in English, from the same id and facts.
+    // The same line in English, from the same ids and facts.
     expect(await key.textContent()).toBe(
-      `evidence key: Others can read the evidence key. Make it readable by the agent only: chmod 600 ${keyFile}.`,
+      `evidence key: Others can read the evidence signing key (mode 644). What to do: Make the evidence key readable by the agent only: chmod 600 ${keyFile}.`,
     );
-    expect(await fixes.locator('summary').textContent()).toBe('what to do');
+    expect(await fixes.locator('summary').textContent()).toBe('what the gateway saw and what to do');
+    await page.setViewportSize({ width: 800, height: 1280 });
+    await page.screenshot({ path: join(shots, 'gateway-banner-800x1280-en-fixes.png') });
+    await page.setViewportSize({ width: 1280, height: 800 });
     await fixes.locator('summary').click();
 
     const acks = Number(await page.locator('.banner').getAttribute('data-acknowledgements'));
@@ -240,9 +260,9 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
     expect(acked(medium, 'medium')).not.toContain(true);
   }, 150_000);
 
-  it('a fix id the page does not know (newer agent) or none at all (older agent): the English line, marked and said to be English', async () => {
+  it('ids the page does not know (newer agent), no summary ids (agent before them) or none at all (older agent): the agent’s English, marked and said to be English', async () => {
     const shots = artifactsDir();
-    for (const agentIs of ['newer', 'older'] as const) {
+    for (const agentIs of ['newer', 'before-summaries', 'older'] as const) {
       const context = await browser.newContext({ viewport: { width: 800, height: 1280 }, locale: 'nl-NL' });
       const p = await context.newPage();
       await p.routeWebSocket(/\/mqtt$/, (ws) => {
@@ -253,7 +273,15 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
             if (!topic.endsWith('/status')) return payload;
             const st = egress.v1.Status.decode(payload);
             if (agentIs === 'older') st.preflight_checks = [];
-            else for (const c of st.preflight_checks) if (c.id === 'evidence_key') c.fix_id = 'key_from_a_newer_agent';
+            for (const c of st.preflight_checks) {
+              if (agentIs === 'before-summaries') {
+                c.summary_id = '';
+                c.summary_facts = {};
+              } else if (c.id === 'evidence_key') {
+                c.fix_id = 'key_from_a_newer_agent';
+                c.summary_id = 'key_seen_by_a_newer_agent';
+              }
+            }
             return Buffer.from(egress.v1.Status.encode(st).finish());
           },
         );
@@ -263,21 +291,40 @@ describe('dashboard banner with the gateway lights (egress replay --gpio sim)', 
       await p.locator('[data-testid="preflight"][data-result="fail"]').waitFor({ timeout: 30_000 });
       const fixes = p.getByTestId('preflight-fixes');
       await fixes.locator('summary').click();
-      expect(await fixes.locator('summary').textContent()).toBe('wat te doen (de tekst van de gateway, in het Engels)');
-      const key = fixes.locator('li[data-check="evidence_key"]');
-      expect(await key.getAttribute('lang')).toBe('en');
-      expect(await key.textContent()).toMatch(
-        new RegExp(
-          `^evidence_key: the evidence signing key is readable by others \\(mode 644\\) \\(fix: chmod 600 ${keyFile}\\)$`,
-        ),
+      expect(await fixes.locator('summary').textContent()).toBe(
+        'wat de gateway zag en wat te doen (deels de tekst van de gateway, in het Engels)',
       );
+      const key = fixes.locator('li[data-check="evidence_key"]');
       const lines = await fixes.locator('li').count();
-      const english = await fixes.locator('li[lang="en"]').count();
-      // Newer: only the line with the unknown id is English, the rest still Dutch; older: every line as the agent wrote it.
-      expect(english).toBe(agentIs === 'older' ? lines : 1);
-      expect(await fixes.locator('li[data-fix-id]').count()).toBe(lines - english);
-      if (agentIs === 'newer') await p.screenshot({ path: join(shots, 'gateway-banner-800x1280-nl-newer-agent.png') });
+      const seenEnglish = 'the evidence signing key is readable by others (mode 644)';
+      if (agentIs === 'older') {
+        // Every line as the agent wrote it, marked English as a whole.
+        expect(await key.getAttribute('lang')).toBe('en');
+        expect(await key.textContent()).toBe(`evidence_key: ${seenEnglish} (fix: chmod 600 ${keyFile})`);
+        expect(await fixes.locator('li[lang="en"]').count()).toBe(lines);
+      } else {
+        // The line is the page's (check named in Dutch); only the parts it cannot say are English, and marked.
+        expect(await key.getAttribute('lang')).toBeNull();
+        expect(await key.locator('.check-name').textContent()).toBe('bewijssleutel:');
+        expect(await key.locator('.seen').getAttribute('lang')).toBe('en');
+        expect(await key.locator('.seen').textContent()).toBe(seenEnglish);
+        expect(await key.locator('.fix-label').textContent()).toBe('Wat te doen:');
+        if (agentIs === 'newer') {
+          expect(await key.locator('.fix-text').getAttribute('lang')).toBe('en');
+          expect(await key.locator('.fix-text').textContent()).toBe(`chmod 600 ${keyFile}`);
+          // The other lines: still all Dutch.
+          expect(await fixes.locator('[lang="en"]').count()).toBe(2);
+        } else {
+          // Before summary ids: what was seen is English on every line, what to do still Dutch.
+          expect(await fixes.locator('.seen[lang="en"]').count()).toBe(lines);
+          expect(await fixes.locator('.fix-text[lang="en"]').count()).toBe(0);
+          expect(await key.locator('.fix-text').textContent()).toBe(
+            `Maak de bewijssleutel alleen leesbaar voor de agent: chmod 600 ${keyFile}.`,
+          );
+        }
+      }
+      await p.screenshot({ path: join(shots, `gateway-banner-800x1280-nl-${agentIs}-agent.png`) });
       await context.close();
     }
-  }, 120_000);
+  }, 150_000);
 });

@@ -170,18 +170,22 @@ describe('readModel: each record type', () => {
       },
     ]);
     expect(m.gaps).toEqual([{ start: T(40), end: T(45), cause: 'capture_restart', packets_dropped: 3 }]);
+    // In time order, not log order: the lookups at 6 and 7 s come between the alerts at 5 and 8 s.
     expect(m.timeline).toEqual([
       { ts: T(0), kind: 'start', text: 'Model flight' },
       { ts: T(5), kind: 'alert', text: 'HIGH: to 203.0.113.9' },
-      { ts: T(8), kind: 'alert', text: 'HIGH: to 203.0.113.20' },
-      { ts: T(9), kind: 'alert', text: 'MEDIUM: to 203.0.113.20' },
       { ts: T(6), kind: 'lookup', text: '10.0.0.2 → 10.0.0.1: evil.example (deny:evil.example)' },
       { ts: T(7), kind: 'lookup', text: '10.0.0.3 → 10.0.0.1: bad.example (deny:bad.example)' },
+      { ts: T(8), kind: 'alert', text: 'HIGH: to 203.0.113.20' },
+      { ts: T(9), kind: 'alert', text: 'MEDIUM: to 203.0.113.20' },
       { ts: T(40), kind: 'gap', text: `capture_restart ${T(40)} – ${T(45)}` },
       { ts: T(50), kind: 'resume', text: 'agent restarted; session resumed' },
       { ts: T(51), kind: 'pcap_truncated', text: 'flagged.pcapng reached 1024 bytes' },
       { ts: T(60), kind: 'end', text: '' },
     ]);
+    expect(m.timelineOmitted).toBe(0);
+    // Alerts and lookups all inside the recording: one clock.
+    expect(m.timelineClock).toEqual({ outside: 0, first: T(5), last: T(9) });
     expect(m.statement).toEqual({
       kind: 'egress_observed',
       strength: 'not_applicable',
@@ -205,7 +209,56 @@ describe('readModel: each record type', () => {
     const m = readModel(meta(T(0), T(600)), records);
     expect(m.timeline).toHaveLength(500);
     expect(m.timeline[499].ts).toBe(T(499));
+    expect(m.timelineOmitted).toBe(100);
     expect(m.records).toBe(600);
+  });
+
+  it('keeps the 500 earliest by time when the log holds them latest first, equal times in log order', () => {
+    // Log order 599 … 0 (a replay's capture time running against the log), every time twice.
+    const records = Array.from({ length: 600 }, (_, i) => [
+      rec('pcap_truncated', { max_bytes: i }, T(599 - i)),
+      rec('resume', {}, T(599 - i)),
+    ]).flat();
+    const m = readModel(meta(T(0), T(600)), records);
+    expect(m.timeline).toHaveLength(500);
+    expect(m.timelineOmitted).toBe(700);
+    expect(m.timeline.map((e) => e.ts)).toEqual(Array.from({ length: 500 }, (_, i) => T(Math.floor(i / 2))));
+    expect(m.timeline.slice(0, 4).map((e) => e.kind)).toEqual(['pcap_truncated', 'resume', 'pcap_truncated', 'resume']);
+    expect(m.timeline[0].text).toBe('flagged.pcapng reached 599 bytes');
+  });
+
+  it('a replayed capture: packet-dated events before the recording sort before its start and are counted', () => {
+    // The shape `egress replay --speed max` writes: the session opens on the gateway's clock (day 10),
+    // then alerts and lookups dated by the capture (day 1); an event within a minute of the start is not counted.
+    const day = (d: number, s = 0) =>
+      new Date(Date.parse('2026-05-01T10:00:00Z') + d * 86_400_000 + s * 1000).toISOString();
+    const m = readModel(meta(day(10), day(10, 5)), [
+      rec('session_start', { start: day(10), name: 'Replay' }),
+      alert('203.0.113.9', 'high', ['deny'], day(1, 30), []),
+      rec('lookup', {
+        timestamp: day(1, 20),
+        src_ip: '10.0.0.2',
+        dest_ip: '10.0.0.1',
+        name: 'x.example',
+        alert: { severity: 'high', rule: 'r' },
+      }),
+      alert('203.0.113.9', 'high', ['deny'], day(10, -59), []),
+      rec('session_end', { end: day(10, 5) }),
+    ]);
+    expect(m.timeline.map((e) => [e.kind, e.ts])).toEqual([
+      ['lookup', day(1, 20)],
+      ['alert', day(1, 30)],
+      ['alert', day(10, -59)],
+      ['start', day(10)],
+      ['end', day(10, 5)],
+    ]);
+    expect(m.timelineClock).toEqual({ outside: 2, first: day(1, 20), last: day(10, -59) });
+    // After the end by more than a minute counts too.
+    const late = readModel(meta(T(0), T(10)), [
+      alert('203.0.113.9', 'high', [], T(71), []),
+      alert('203.0.113.9', 'high', [], T(70), []),
+    ]);
+    expect(late.timelineClock).toEqual({ outside: 1, first: T(70), last: T(71) });
   });
 
   it('orders destinations by first seen', () => {

@@ -71,6 +71,8 @@ function model(o: Partial<SessionModel> = {}): SessionModel {
     gaps: [],
     lookups: [],
     timeline: [],
+    timelineOmitted: 0,
+    timelineClock: { outside: 0, first: null, last: null },
     alerts: 0,
     packets: 10,
     flaggedPackets: 0,
@@ -396,10 +398,47 @@ describe('report.html: the tables', () => {
     );
     const nl = part(html, 'nl', TEXT.nl.timeline, TEXT.nl.verification);
     expect(nl).toBe(
-      `<h2>${TEXT.nl.timeline}</h2>\n<table><tr><th>UTC</th><th></th><th></th></tr>` +
-        '<tr><td class="mono">2026-05-01T10:00:00Z</td><td>begin</td><td>Vlucht</td></tr>' +
-        '<tr><td class="mono">2026-05-01T10:05:00Z</td><td>melding</td><td>HIGH: &#60;x&#62;</td></tr>' +
-        '<tr><td class="mono">2026-05-01T10:06:00Z</td><td>other</td><td></td></tr></table>\n',
+      `<h2>${TEXT.nl.timeline}</h2>\n<p class="timeline-clock">${esc(TEXT.nl.timelineOrder)}</p>\n` +
+        '<table class="timeline"><tr><th>UTC</th><th></th><th></th></tr>' +
+        '<tr data-kind="start"><td class="mono">2026-05-01T10:00:00Z</td><td>begin</td><td>Vlucht</td></tr>' +
+        '<tr data-kind="alert"><td class="mono">2026-05-01T10:05:00Z</td><td>melding</td><td>HIGH: &#60;x&#62;</td></tr>' +
+        '<tr data-kind="other"><td class="mono">2026-05-01T10:06:00Z</td><td>other</td><td></td></tr></table>\n',
+    );
+    expect(html).not.toContain('clock-note');
+  });
+
+  it('timeline of a replayed capture: the clocks named, start and end as the recording, the summary told', () => {
+    const timeline = [
+      { ts: '2026-04-20T08:00:00.250000Z', kind: 'alert' as const, text: 'HIGH: a' },
+      { ts: '2026-05-01T10:00:00.000000Z', kind: 'start' as const, text: 'Replay' },
+      { ts: '2026-05-01T11:00:00.000000Z', kind: 'end' as const, text: '' },
+    ];
+    const clock = { outside: 1, first: '2026-04-20T08:00:00.250000Z', last: '2026-04-20T08:00:00.250000Z' };
+    const html = renderReport(model({ timeline, timelineClock: clock, timelineOmitted: 4 }), FP);
+    for (const lang of ['nl', 'en'] as const) {
+      const t = TEXT[lang];
+      const note = t.timelineOtherClock(
+        1,
+        '2026-04-20 08:00:00',
+        '2026-04-20 08:00:00',
+        '2026-05-01 10:00:00',
+        '2026-05-01 11:00:00',
+      );
+      expect(part(html, lang, t.timeline, t.verification)).toBe(
+        `<h2>${t.timeline}</h2>\n<p class="box warn timeline-clock">${esc(`${note} ${t.timelineCut(3, 7)}`)}</p>\n` +
+          '<table class="timeline"><tr><th>UTC</th><th></th><th></th></tr>' +
+          `<tr data-kind="alert"><td class="mono">2026-04-20T08:00:00.250000Z</td><td>${t.kinds.alert}</td><td>HIGH: a</td></tr>` +
+          `<tr data-kind="start"><td class="mono">2026-05-01T10:00:00.000000Z</td><td>${esc(t.kinds.startRecording)}</td><td>Replay</td></tr>` +
+          `<tr data-kind="end"><td class="mono">2026-05-01T11:00:00.000000Z</td><td>${esc(t.kinds.endRecording)}</td><td></td></tr></table>\n`,
+      );
+      expect(part(html, lang, t.summary, t.flagged)).toContain(
+        `<p class="box warn clock-note">${esc(t.clockSummary('2026-04-20 08:00:00', '2026-04-20 08:00:00'))}</p>`,
+      );
+    }
+    // An open session: the recording has no end yet.
+    const open = renderReport(model({ meta: meta({ end: null }), timeline, timelineClock: clock }), FP);
+    expect(open).toContain(
+      esc(TEXT.en.timelineOtherClock(1, '2026-04-20 08:00:00', '2026-04-20 08:00:00', '2026-05-01 10:00:00', '…')),
     );
   });
 

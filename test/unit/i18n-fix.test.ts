@@ -14,7 +14,8 @@ import { checkInterface } from '../../agent/src/selftest/capture.js';
 import { FIX_IDS, FIXES } from '../../agent/src/selftest/fixes.js';
 import { checkDisk } from '../../agent/src/selftest/system.js';
 import { type Lang, setLang } from '../../dashboard/src/i18n.js';
-import { FIX_CATALOGUES, fixParts, fixText, placeholders, preflightItems } from '../../dashboard/src/i18n-fix.js';
+import { FIX_CATALOGUES, fixParts, fixText, placeholders } from '../../dashboard/src/i18n-fix.js';
+import { preflightItems, type Said } from '../../dashboard/src/preflight-items.js';
 import { decodeStatus } from '../../dashboard/src/proto.js';
 
 const LANGS: Lang[] = ['en', 'nl'];
@@ -57,7 +58,7 @@ describe('the catalogue of fix sentences', () => {
 
   it('commands and paths are code runs, verbatim; the facts inside them too', () => {
     expect(fixParts('key_readable', { file: '/var/lib/egress/keys/evidence-ed25519.pem' }, 'nl')).toEqual([
-      { text: 'Anderen kunnen de bewijssleutel lezen. Maak hem alleen leesbaar voor de agent: ', code: false },
+      { text: 'Maak de bewijssleutel alleen leesbaar voor de agent: ', code: false },
       { text: 'chmod 600 /var/lib/egress/keys/evidence-ed25519.pem', code: true },
       { text: '.', code: false },
     ]);
@@ -113,12 +114,19 @@ describe('from the agent to the page', () => {
     );
     setLang('nl');
     const items = preflightItems(st);
-    expect(items.map((i) => ('parts' in i ? i.parts.map((p) => p.text).join('') : i.english))).toEqual([
-      'Zet de interface aan: ip link set eth1 up, of controleer de netwerkdienst.',
-      'Te weinig schijfruimte. Maak ruimte vrij, of zet --data-dir op een grotere schijf (minstens 200 MiB).',
+    const said = (s: Said | null) => (s === null ? null : 'parts' in s ? s.parts.map((p) => p.text).join('') : s);
+    expect(items.map((i) => ('seen' in i ? [said(i.seen), said(i.fix)] : i))).toEqual([
+      ['Interface eth1 staat uit.', 'Zet de interface aan: ip link set eth1 up, of controleer de netwerkdienst.'],
+      [
+        '10 MiB vrij voor vluchten in /srv/egress.',
+        'Te weinig schijfruimte. Maak ruimte vrij, of zet --data-dir op een grotere schijf (minstens 200 MiB).',
+      ],
     ]);
     setLang('en');
-    expect(preflightItems(st).map((i) => ('parts' in i ? i.fixId : ''))).toEqual(['interface_down', 'disk_full']);
+    expect(preflightItems(st).map((i) => ('seen' in i && i.fix && 'key' in i.fix ? i.fix.key : ''))).toEqual([
+      'interface_down',
+      'disk_full',
+    ]);
   });
 
   it('an id the page does not know, and an older agent without ids: the English line as the agent sent it', () => {
@@ -133,10 +141,12 @@ describe('from the agent to the page', () => {
           fix: 'do the new thing',
           fixId: 'clock_new',
           fixFacts: {},
+          summaryId: 'clock_odd',
+          summaryFacts: {},
         },
       ],
     });
-    expect(newer).toEqual([{ id: 'clock', english: 'clock: clock is odd (fix: do the new thing)' }]);
+    expect(newer).toEqual([{ id: 'clock', seen: { english: 'clock is odd' }, fix: { english: 'do the new thing' } }]);
     const older = preflightItems({
       preflightProblems: ['geo: geo data from 2026-01-01 is 300 days old (fix: copy a new bundle)'],
       preflightChecks: [],

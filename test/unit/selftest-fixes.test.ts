@@ -15,6 +15,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GeoSource } from '../../agent/src/enrich/geo-source.js';
 import { keyDir, loadOrCreateKey, PRIVATE_KEY_FILE } from '../../agent/src/evidence/keys.js';
+import {
+  AgentCondition,
+  captureError,
+  captureIncomplete,
+  captureStalled,
+  trafficHeld,
+} from '../../agent/src/live/agent-condition.js';
 import { livePreflight, preflightChecks } from '../../agent/src/live/preflight.js';
 import { runningChecks } from '../../agent/src/live/signals.js';
 import { checkBroker } from '../../agent/src/selftest/broker.js';
@@ -22,6 +29,7 @@ import { checkCapture, checkInterface, checkTcpdump } from '../../agent/src/self
 import { evidenceKeyCheck } from '../../agent/src/selftest/evidence.js';
 import { FIX_IDS, FIXES, type FixId } from '../../agent/src/selftest/fixes.js';
 import { checkGpio } from '../../agent/src/selftest/gpio.js';
+import { SEEN, SEEN_IDS, SEEN_OWN_LINE, type SeenId } from '../../agent/src/selftest/seen.js';
 import { checkClock, checkDisk, checkGeo, DISK_FAIL_BYTES } from '../../agent/src/selftest/system.js';
 import type { CheckResult, Runner, RunResult } from '../../agent/src/selftest/types.js';
 import { DEFAULT_PINS, type LibgpiodModule } from '../../hardware/src/index.js';
@@ -114,6 +122,11 @@ const ROWS: [string, FixId | null, () => Promise<CheckResult> | CheckResult][] =
     () => checkCapture(tcpdumpSaying('quiet', 'listening on eth1', 'exec sleep 10'), 'eth1', 300),
   ],
   [
+    'capture: tcpdump never listens',
+    'capture_no_packet',
+    () => checkCapture(tcpdumpSaying('mute', '', 'exec sleep 10'), 'eth1', 300),
+  ],
+  [
     'capture: a packet',
     null,
     () => checkCapture(tcpdumpSaying('packet', 'listening on eth1', 'echo "IP 192.0.2.1 > 192.0.2.2"'), 'eth1', 5000),
@@ -138,6 +151,11 @@ const ROWS: [string, FixId | null, () => Promise<CheckResult> | CheckResult][] =
   ['clock: timesyncd not synced', 'clock_timesyncd', () => checkClock(runner({ timedatectl: { stdout: 'no\n' } }))],
   ['clock: timesyncd synced', null, () => checkClock(runner({ timedatectl: { stdout: 'yes\n' } }))],
   ['clock: chrony not synced', 'clock_chrony', () => checkClock(runner({ chronyc: { stdout: NOT_SYNCED_CHRONY } }))],
+  [
+    'clock: chrony without a leap status',
+    'clock_chrony',
+    () => checkClock(runner({ chronyc: { stdout: 'Reference ID    : 00000000 ()\n' } })),
+  ],
   ['clock: unknown', 'clock_unknown', () => checkClock(runner({}))],
   ['geo: current', null, () => checkGeo(dir, undefined, () => Date.parse(shippedGeoDate()) + 86_400_000)],
   ['geo: stale', 'geo_stale', () => checkGeo(dir, undefined, () => Date.now() + 400 * 86_400_000)],
@@ -250,18 +268,57 @@ function liveRows(): typeof ROWS {
   return [
     ['live: capture not running', 'capture_not_running', live(false, true)],
     ['live: broker not connected', 'broker_not_connected', live(true, false)],
-    ['running: capture down', 'capture_down', runningOne({ ...none, captureDown: 'tcpdump exited (status 1)' })],
-    ['running: capture gap', 'capture_gap', runningOne({ ...none, captureGap: 'capture incomplete: 12 dropped' })],
-    ['running: spool full', 'spool_dropping', runningOne({ ...none, spool: 'spool full: 3 messages dropped' })],
-    ['running: traffic held', 'block_helper_silent', runningOne({ ...none, held: 'the block helper did not answer' })],
+    [
+      'running: capture down',
+      'capture_down',
+      runningOne({ ...none, captureDown: captureError('tcpdump exited (status 1)') }),
+    ],
+    ['running: capture stalled', 'capture_down', runningOne({ ...none, captureDown: captureStalled(75_000) })],
+    [
+      'running: capture gap',
+      'capture_gap',
+      runningOne({
+        ...none,
+        captureGap: captureIncomplete('capture incomplete: 12 packets dropped by the kernel', 12),
+      }),
+    ],
+    ['running: spool full', 'spool_dropping', runningOne({ ...none, spool: spoolFull(3) })],
+    ['running: traffic held', 'block_helper_silent', runningOne({ ...none, held: trafficHeld('wlan0', 'no answer') })],
+    // A plain line (a caller without ids): shown as written.
+    ['running: a plain line', 'capture_down', runningOne({ ...none, captureDown: 'tcpdump exited (status 1)' })],
   ];
+}
+
+/** The spool problem as the agent's condition makes it (3 messages dropped since the last look). */
+function spoolFull(n: number) {
+  const change = new AgentCondition().update(null, null, n);
+  return change?.problems.spool ?? null;
 }
 
 /** Ids that are never a check's result: GPIO configuration errors the CLI turns into a usage error first. */
 const NOT_A_CHECK: FixId[] = ['gpio_pins_syntax', 'gpio_driver_unknown'];
 
+/** Rows whose summary is another program's message (tcpdump's, the geo loader's, a GPIO driver's, the running agent's). */
+const PROGRAM_MESSAGES: string[] = [
+  'geo: missing',
+  'evidence key damaged',
+  'gpio: gpiod tools missing',
+  'gpio: chip missing (command-line driver)',
+  'gpio: pin out of range',
+  'gpio: pin used twice',
+  'gpio: chip name',
+  'gpio: libgpiod binding missing',
+  'gpio: chip does not open',
+  'gpio: lines busy',
+  'running: a plain line',
+];
+/** Summary ids no row above produces: geo data without a date cannot be built here (geo_undated: test/unit/i18n-seen.test.ts). */
+const SEEN_ONLY_ELSEWHERE: SeenId[] = ['geo_undated'];
+
 describe('every preflight result that says what to do carries its fix id and facts', () => {
   const seen = new Set<FixId>();
+  const seenIds = new Set<SeenId>();
+  const saidByProgram: string[] = [];
 
   it.each(ROWS)('%s → %s', async (_name, want, make) => {
     const r = await make();
@@ -279,6 +336,23 @@ describe('every preflight result that says what to do carries its fix id and fac
     expect(r.fix).toBe((FIXES[want].en as (f: never) => string)(facts));
     // As the status carries it to the page: the same id, the facts as text.
     const [sent] = preflightChecks({ gateway: 'gw', at: '', worst: r.status, checks: [r] });
+    // What was seen: its id and facts (seen.ts) and the catalogue's English made from them, or a program's own message.
+    const said =
+      r.summary_id === undefined
+        ? {}
+        : {
+            summaryId: r.summary_id,
+            summaryFacts: Object.fromEntries(Object.entries(r.summary_facts ?? {}).map(([k, v]) => [k, String(v)])),
+          };
+    if (r.summary_id === undefined) saidByProgram.push(_name);
+    else {
+      seenIds.add(r.summary_id);
+      const def = SEEN[r.summary_id];
+      expect(Object.keys(r.summary_facts ?? {}).sort()).toEqual([...def.facts].sort());
+      // A running problem's own status line can say more (the gap's times) than the catalogue's sentence.
+      if (!SEEN_OWN_LINE.includes(r.summary_id))
+        expect(r.summary).toBe((def.en as (f: never) => string)(r.summary_facts as never));
+    }
     expect(sent).toEqual({
       id: r.id,
       status: r.status,
@@ -286,11 +360,17 @@ describe('every preflight result that says what to do carries its fix id and fac
       fix: r.fix,
       fixId: want,
       fixFacts: Object.fromEntries(names.map((n) => [n, String(r.facts[n])])),
+      ...said,
     });
   });
 
   it('every fix id of the catalogue is produced by a row above (or is not a check result, said why)', () => {
     expect([...seen, ...NOT_A_CHECK].sort()).toEqual([...FIX_IDS].sort());
+  });
+
+  it('every summary has an id, except those that are a program’s own message (the page shows them in English)', () => {
+    expect(saidByProgram).toEqual(PROGRAM_MESSAGES);
+    expect([...seenIds, ...SEEN_ONLY_ELSEWHERE].sort()).toEqual([...SEEN_IDS].sort());
   });
 });
 

@@ -60,10 +60,11 @@ describe('the agent condition', () => {
     expect(all).toEqual({
       text: `capture: no packet for 31 s; ${GAP_TEXT}; spool full: 7 messages dropped`,
       state: 'degraded',
+      // With their ids and facts, for the preflight's list on the page.
       problems: {
-        captureDown: stalled.text,
-        captureGap: GAP_TEXT,
-        spool: 'spool full: 7 messages dropped',
+        captureDown: stalled,
+        captureGap: gap,
+        spool: { id: 'spool_full', count: 7, detail: '', text: 'spool full: 7 messages dropped' },
         held: null,
       },
     });
@@ -87,7 +88,7 @@ describe('the agent condition', () => {
       captureDown: null,
       captureGap: null,
       spool: null,
-      held: held.text,
+      held,
     });
 
     // No new drops: ready again, once.

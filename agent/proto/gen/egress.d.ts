@@ -1451,6 +1451,12 @@ export namespace egress {
             /** PreflightCheck fix_facts. */
             fix_facts: { [k: string]: string };
 
+            /** PreflightCheck summary_id. */
+            summary_id: string;
+
+            /** PreflightCheck summary_facts. */
+            summary_facts: { [k: string]: string };
+
             /**
              * Creates a new PreflightCheck instance using the specified properties.
              * @param [properties] Properties to set
@@ -1552,6 +1558,12 @@ export namespace egress {
 
                 /** PreflightCheck fix_facts */
                 fix_facts?: { [k: string]: string };
+
+                /** PreflightCheck summary_id */
+                summary_id?: string;
+
+                /** PreflightCheck summary_facts */
+                summary_facts?: { [k: string]: string };
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

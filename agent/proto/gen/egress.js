@@ -4052,6 +4052,7 @@ export const egress = $root.egress = (() => {
 
             const PreflightCheck = function (properties) {
                 this.fix_facts = {};
+                this.summary_facts = {};
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -4064,6 +4065,8 @@ export const egress = $root.egress = (() => {
             PreflightCheck.prototype.fix = "";
             PreflightCheck.prototype.fix_id = "";
             PreflightCheck.prototype.fix_facts = $util.emptyObject;
+            PreflightCheck.prototype.summary_id = "";
+            PreflightCheck.prototype.summary_facts = $util.emptyObject;
 
             PreflightCheck.create = function(properties) {
                 return new PreflightCheck(properties);
@@ -4089,6 +4092,11 @@ export const egress = $root.egress = (() => {
                 if (message.fix_facts != null && $Object.hasOwnProperty.call(message, "fix_facts"))
                     for (let keys = $Object.keys(message.fix_facts), i = 0; i < keys.length; ++i)
                         writer.uint32(50).fork().uint32(10).string(keys[i]).uint32(18).string(message.fix_facts[keys[i]]).ldelim();
+                if (message.summary_id != null && $Object.hasOwnProperty.call(message, "summary_id") && message.summary_id !== "")
+                    writer.uint32(58).string(message.summary_id);
+                if (message.summary_facts != null && $Object.hasOwnProperty.call(message, "summary_facts"))
+                    for (let keys = $Object.keys(message.summary_facts), i = 0; i < keys.length; ++i)
+                        writer.uint32(66).fork().uint32(10).string(keys[i]).uint32(18).string(message.summary_facts[keys[i]]).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4207,6 +4215,51 @@ export const egress = $root.egress = (() => {
                             message.fix_facts[key] = value;
                             continue;
                         }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.summary_id = value;
+                            else
+                                delete message.summary_id;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.summary_facts === $util.emptyObject)
+                                message.summary_facts = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = "";
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 2)
+                                        break;
+                                    value = reader.stringVerify();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.summary_facts, key);
+                            message.summary_facts[key] = value;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -4260,6 +4313,17 @@ export const egress = $root.egress = (() => {
                         if (!$util.isString(message.fix_facts[key[i]]))
                             return "fix_facts: string{k:string} expected";
                 }
+                if (message.summary_id != null && $Object.hasOwnProperty.call(message, "summary_id"))
+                    if (!$util.isString(message.summary_id))
+                        return "summary_id: string expected";
+                if (message.summary_facts != null && $Object.hasOwnProperty.call(message, "summary_facts")) {
+                    if (!$util.isObject(message.summary_facts))
+                        return "summary_facts: object expected";
+                    let key = $Object.keys(message.summary_facts);
+                    for (let i = 0; i < key.length; ++i)
+                        if (!$util.isString(message.summary_facts[key[i]]))
+                            return "summary_facts: string{k:string} expected";
+                }
                 return null;
             };
 
@@ -4298,6 +4362,19 @@ export const egress = $root.egress = (() => {
                         message.fix_facts[keys[i]] = $String(object.fix_facts[keys[i]]);
                     }
                 }
+                if (object.summary_id != null)
+                    if (typeof object.summary_id !== "string" || object.summary_id.length)
+                        message.summary_id = $String(object.summary_id);
+                if (object.summary_facts) {
+                    if (!$util.isObject(object.summary_facts))
+                        throw $TypeError(".egress.v1.PreflightCheck.summary_facts: object expected");
+                    message.summary_facts = {};
+                    for (let keys = $Object.keys(object.summary_facts), i = 0; i < keys.length; ++i) {
+                        if (keys[i] === "__proto__")
+                            $util.makeProp(message.summary_facts, keys[i]);
+                        message.summary_facts[keys[i]] = $String(object.summary_facts[keys[i]]);
+                    }
+                }
                 return message;
             };
 
@@ -4309,14 +4386,17 @@ export const egress = $root.egress = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
-                if (options.objects || options.defaults)
+                if (options.objects || options.defaults) {
                     object.fix_facts = {};
+                    object.summary_facts = {};
+                }
                 if (options.defaults) {
                     object.id = "";
                     object.status = "";
                     object.summary = "";
                     object.fix = "";
                     object.fix_id = "";
+                    object.summary_id = "";
                 }
                 if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
                     object.id = message.id;
@@ -4335,6 +4415,16 @@ export const egress = $root.egress = (() => {
                         if (keys2[j] === "__proto__")
                             $util.makeProp(object.fix_facts, keys2[j]);
                         object.fix_facts[keys2[j]] = message.fix_facts[keys2[j]];
+                    }
+                }
+                if (message.summary_id != null && $Object.hasOwnProperty.call(message, "summary_id"))
+                    object.summary_id = message.summary_id;
+                if (message.summary_facts && (keys2 = $Object.keys(message.summary_facts)).length) {
+                    object.summary_facts = {};
+                    for (let j = 0; j < keys2.length; ++j) {
+                        if (keys2[j] === "__proto__")
+                            $util.makeProp(object.summary_facts, keys2[j]);
+                        object.summary_facts[keys2[j]] = message.summary_facts[keys2[j]];
                     }
                 }
                 return object;

@@ -5,6 +5,9 @@
 
 import type { ChainRecord } from './chain.js';
 import type { SessionMeta } from './session-store.js';
+import { BoundedTimeline, isoToMicros, type TimelineEntry } from './timeline.js';
+
+export type { TimelineEntry } from './timeline.js';
 
 export interface FlowRow {
   flow_id: number;
@@ -69,10 +72,18 @@ export interface LookupRow {
   severity: 'high';
 }
 
-export interface TimelineEntry {
-  ts: string;
-  kind: 'start' | 'alert' | 'lookup' | 'gap' | 'resume' | 'pcap_truncated' | 'end';
-  text: string;
+/**
+ * Which clock the timeline's times are on. Alerts and lookups carry the time
+ * in their packets; the session's start and end (and resume, pcap_truncated)
+ * the gateway's clock when it recorded. Live, both are the gateway's clock;
+ * a capture replayed at --speed max keeps the times it was captured at.
+ */
+export interface TimelineClock {
+  /** Alerts and lookups dated more than a minute before the session's start or after its end. */
+  outside: number;
+  /** The earliest and the latest alert or lookup, by the time it carries. */
+  first: string | null;
+  last: string | null;
 }
 
 /** The signed statement for a session without any internet connection. */
@@ -93,7 +104,11 @@ export interface SessionModel {
   gaps: Gap[];
   /** Denied names asked for, in the order asked (at most one per client and name per flight). */
   lookups: LookupRow[];
+  /** In time order (stable), at most TIMELINE_MAX: the earliest. */
   timeline: TimelineEntry[];
+  /** Entries left out of the timeline by its bound (the latest ones). */
+  timelineOmitted: number;
+  timelineClock: TimelineClock;
   alerts: number;
   packets: number;
   flaggedPackets: number;
@@ -104,20 +119,36 @@ export interface SessionModel {
 /** A gap this large a share of the window leaves nothing to state. */
 const REFUSE_SHARE = 0.5;
 const TIMELINE_MAX = 500;
+/**
+ * How far before the start (or after the end) a live session's packet times
+ * can fall: a packet captured just before the flight opened but judged just
+ * after, a backlog in tcpdump's pipe. Beyond it the events are on another
+ * clock (a replayed capture) or the gateway's clock was changed mid-flight.
+ */
+const CLOCK_SLACK_US = 60_000_000;
 
 export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionModel {
   const flows: FlowRow[] = [];
   const gaps: Gap[] = [];
   const lookups: LookupRow[] = [];
-  const timeline: TimelineEntry[] = [];
+  const timeline = new BoundedTimeline(TIMELINE_MAX);
+  const start = meta.start;
+  const end = meta.end ?? records[records.length - 1]?.ts ?? start;
+  const clock: TimelineClock = { outside: 0, first: null, last: null };
+  const [startUs, endUs] = [isoToMicros(start), isoToMicros(end)];
+  /** An event dated by its packets: widen the span, count it when it lies outside the recording. */
+  const packetTime = (ts: string) => {
+    const us = isoToMicros(ts);
+    if (clock.first === null || us < isoToMicros(clock.first)) clock.first = ts;
+    if (clock.last === null || us > isoToMicros(clock.last)) clock.last = ts;
+    if (us < startUs - CLOCK_SLACK_US || us > endUs + CLOCK_SLACK_US) clock.outside++;
+  };
   const dests = new Map<string, Destination>();
   let alerts = 0;
   let packets = 0;
   let flaggedPackets = 0;
   let pcapTruncated = false;
-  const add = (e: TimelineEntry) => {
-    if (timeline.length < TIMELINE_MAX) timeline.push(e);
-  };
+  const add = (e: TimelineEntry) => timeline.add(e);
   for (const r of records) {
     // biome-ignore lint/suspicious/noExplicitAny: records are checked JSON of known types, read field by field
     const d = r.data as Record<string, any>;
@@ -141,6 +172,7 @@ export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionMod
         const a = d.alert as { severity: 'medium' | 'high'; reasons: string[]; text: string };
         touch(dests, d.dest_ip, d.dest, a.severity, a.reasons, d.timestamp, d.timestamp);
         add({ ts: String(d.timestamp), kind: 'alert', text: `${a.severity.toUpperCase()}: ${a.text}` });
+        packetTime(String(d.timestamp));
         break;
       }
       case 'lookup': {
@@ -156,6 +188,7 @@ export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionMod
         };
         lookups.push(l);
         add({ ts: l.timestamp, kind: 'lookup', text: `${l.src_ip} → ${l.dest_ip}: ${l.name} (${l.rule})` });
+        packetTime(l.timestamp);
         break;
       }
       case 'capture_gap':
@@ -179,8 +212,6 @@ export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionMod
         break;
     }
   }
-  const start = meta.start;
-  const end = meta.end ?? records[records.length - 1]?.ts ?? start;
   return {
     meta,
     records: records.length,
@@ -188,7 +219,9 @@ export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionMod
     destinations: [...dests.values()].sort((a, b) => a.firstSeen.localeCompare(b.firstSeen)),
     gaps,
     lookups,
-    timeline,
+    timeline: timeline.list(),
+    timelineOmitted: timeline.omitted,
+    timelineClock: clock,
     alerts,
     packets,
     flaggedPackets,

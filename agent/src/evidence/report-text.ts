@@ -25,6 +25,13 @@ export const TEXT = {
     flagged: 'Gemarkeerde bestemmingen',
     gaps: 'Onderbrekingen in de opname',
     timeline: 'Tijdlijn',
+    timelineOrder: 'In volgorde van tijd (UTC, klok van de gateway).',
+    timelineOtherClock: (n: number, first: string, last: string, start: string, end: string) =>
+      `In volgorde van tijd (UTC). ${n} melding${n === 1 ? '' : 'en'} en opvraging${n === 1 ? '' : 'en'} liggen buiten de opname van deze sessie (${start} – ${end}, klok van de gateway): ze zijn gedateerd van ${first} tot ${last}. Die tijden staan in de pakketten zelf. Een elders gemaakte opname die met „egress replay” is afgespeeld, houdt de tijden waarop zij werd gemaakt; anders is de klok van de gateway tijdens de sessie verzet (zie „Klok bij begin”). Begin en einde van de opname staan op de klok van de gateway.`,
+    clockSummary: (first: string, last: string) =>
+      `Het verkeer in dit rapport is gedateerd van ${first} tot ${last} (tijden uit de pakketten), buiten de opname van deze sessie: zie „Tijdlijn”.`,
+    timelineCut: (shown: number, total: number) =>
+      `Hieronder de eerste ${shown} van ${total} gebeurtenissen naar tijd; alle staan in events.ndjson.`,
     breach: 'Melding datalek (AVG art. 33 lid 3 / Wpg art. 33a)',
     verification: 'Controle van dit bewijs',
     session: 'Sessie',
@@ -118,6 +125,8 @@ export const TEXT = {
     } as Record<string, string>,
     kinds: {
       start: 'begin',
+      startRecording: 'begin opname (klok gateway)',
+      endRecording: 'einde opname (klok gateway)',
       alert: 'melding',
       lookup: 'opvraging',
       gap: 'onderbreking',
@@ -144,6 +153,13 @@ export const TEXT = {
     flagged: 'Flagged destinations',
     gaps: 'Capture gaps',
     timeline: 'Timeline',
+    timelineOrder: "In time order (UTC, the gateway's clock).",
+    timelineOtherClock: (n: number, first: string, last: string, start: string, end: string) =>
+      `In time order (UTC). ${n} alert${n === 1 ? '' : 's'} and lookup${n === 1 ? '' : 's'} lie outside this session's recording (${start} – ${end}, the gateway's clock): they are dated from ${first} to ${last}. Those times are in the packets themselves. A capture taken elsewhere and played with "egress replay" keeps the times at which it was captured; otherwise the gateway's clock was changed during the session (see "Clock at start"). The recording's start and end are on the gateway's clock.`,
+    clockSummary: (first: string, last: string) =>
+      `The traffic in this report is dated from ${first} to ${last} (times from the packets), outside this session's recording: see "Timeline".`,
+    timelineCut: (shown: number, total: number) =>
+      `Below, the first ${shown} of ${total} events by time; all of them are in events.ndjson.`,
     breach: 'Data-breach notification (GDPR art. 33(3) / Wpg art. 33a)',
     verification: 'Verifying this evidence',
     session: 'Session',
@@ -235,6 +251,8 @@ export const TEXT = {
     } as Record<string, string>,
     kinds: {
       start: 'start',
+      startRecording: "recording began (gateway's clock)",
+      endRecording: "recording ended (gateway's clock)",
       alert: 'alert',
       lookup: 'lookup',
       gap: 'gap',

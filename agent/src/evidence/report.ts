@@ -114,6 +114,9 @@ function section(m: SessionModel, lang: Lang, fp: string): string {
       `<p class="box statement ${st.strength === 'plain' ? 'ok' : 'warn'}" data-strength="${st.strength}">${esc(text)}</p>`,
     );
   }
+  const tc = m.timelineClock;
+  if (tc.outside > 0 && tc.first !== null && tc.last !== null)
+    summary.push(`<p class="box warn clock-note">${esc(t.clockSummary(shortTime(tc.first), shortTime(tc.last)))}</p>`);
   if (m.gaps.length > 0) summary.push(`<p class="box warn gap-warning">${esc(t.gapWarning(m.gaps.length, gapS))}</p>`);
   return `<section class="lang" id="${lang}" lang="${lang}">
 <h1>${esc(t.title)}: ${esc(meta.name || meta.id)}</h1>
@@ -130,16 +133,40 @@ ${breach(m, lang)}
 <h2>${t.facts}</h2>
 <table>${facts.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${v}</td></tr>`).join('')}</table>
 <h2>${t.timeline}</h2>
-<table><tr><th>UTC</th><th></th><th></th></tr>${m.timeline
-    .map(
-      (e) =>
-        `<tr><td class="mono">${esc(e.ts)}</td><td>${esc(t.kinds[e.kind] ?? e.kind)}</td><td>${esc(e.text)}</td></tr>`,
-    )
-    .join('')}</table>
+${timeline(m, lang)}
 <h2>${t.verification}</h2>
 <p>${esc(t.verifyIntro)}</p>
 <p class="mono">${esc(fp)}</p>
 </section>`;
+}
+
+/**
+ * In time order (model.ts), with the clock said: a replayed capture's events
+ * are dated by the capture and the recording's start and end by the gateway,
+ * so both are named rather than shown as one sequence of gateway times.
+ */
+function timeline(m: SessionModel, lang: Lang): string {
+  const t = TEXT[lang];
+  const c = m.timelineClock;
+  const other = c.outside > 0 && c.first !== null && c.last !== null;
+  const note = other
+    ? t.timelineOtherClock(
+        c.outside,
+        shortTime(c.first ?? ''),
+        shortTime(c.last ?? ''),
+        shortTime(m.meta.start),
+        m.meta.end === null ? '…' : shortTime(m.meta.end),
+      )
+    : t.timelineOrder;
+  const cut =
+    m.timelineOmitted > 0 ? ` ${t.timelineCut(m.timeline.length, m.timeline.length + m.timelineOmitted)}` : '';
+  const kind = (k: string) => (other && (k === 'start' || k === 'end') ? `${k}Recording` : k);
+  const rows = m.timeline.map(
+    (e) =>
+      `<tr data-kind="${e.kind}"><td class="mono">${esc(e.ts)}</td><td>${esc(t.kinds[kind(e.kind)] ?? e.kind)}</td><td>${esc(e.text)}</td></tr>`,
+  );
+  return `<p class="${other ? 'box warn ' : ''}timeline-clock">${esc(note + cut)}</p>
+<table class="timeline"><tr><th>UTC</th><th></th><th></th></tr>${rows.join('')}</table>`;
 }
 
 function destinations(ds: Destination[], lang: Lang): string {

@@ -86,12 +86,8 @@ export class AgentCondition {
     return {
       text,
       state: this.state,
-      problems: {
-        captureDown: captureDown?.text ?? null,
-        captureGap: captureGap?.text ?? null,
-        spool: spool?.text ?? null,
-        held: held?.text ?? null,
-      },
+      // With their ids and facts: the preflight's list on the page says them in its language (signals.ts).
+      problems: { captureDown, captureGap, spool, held },
     };
   }
 }

@@ -10,6 +10,7 @@ import type { PreflightCheckInfo } from '../mqtt/codec-control.js';
 import { evidenceKeyCheck } from '../selftest/evidence.js';
 import { FIXES, fix } from '../selftest/fixes.js';
 import { runCommand } from '../selftest/run-command.js';
+import { seen } from '../selftest/seen.js';
 import { checkClock, checkDisk, checkGeo } from '../selftest/system.js';
 import { type CheckResult, result, type SelftestReport, worstOf } from '../selftest/types.js';
 
@@ -58,7 +59,7 @@ function captureCheck(p: LivePreflightProbe): CheckResult {
   return result(
     'capture',
     'fail',
-    h.error ? h.error.message : `tcpdump is not capturing on ${h.interface} yet`,
+    h.error ? h.error.message : seen('capture_not_yet', { interface: h.interface }),
     fix('capture_not_running', { interface: h.interface }),
     { interface: h.interface },
   );
@@ -67,12 +68,7 @@ function captureCheck(p: LivePreflightProbe): CheckResult {
 function brokerCheck(connected: boolean): CheckResult {
   return connected
     ? result('broker', 'pass', 'connected to the broker')
-    : result(
-        'broker',
-        'warn',
-        'not connected to the broker yet: alerts wait in the spool',
-        fix('broker_not_connected', {}),
-      );
+    : result('broker', 'warn', seen('broker_not_connected', {}), fix('broker_not_connected', {}));
 }
 
 /** The checks that warned or failed, one line each, for the status and the banner. */
@@ -93,6 +89,21 @@ export function preflightChecks(r: SelftestReport): PreflightCheckInfo[] {
           const v = c.facts[name];
           if (v !== undefined && v !== null) fixFacts[name] = String(v);
         }
-      return { id: c.id, status: c.status, summary: c.summary, fix: c.fix ?? '', fixId: c.fix_id ?? '', fixFacts };
+      const said =
+        c.summary_id === undefined
+          ? {}
+          : {
+              summaryId: c.summary_id,
+              summaryFacts: Object.fromEntries(Object.entries(c.summary_facts ?? {}).map(([k, v]) => [k, String(v)])),
+            };
+      return {
+        id: c.id,
+        status: c.status,
+        summary: c.summary,
+        fix: c.fix ?? '',
+        fixId: c.fix_id ?? '',
+        fixFacts,
+        ...said,
+      };
     });
 }

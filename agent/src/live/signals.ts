@@ -29,8 +29,10 @@ import { EgressError, ErrorCode } from '../errors.js';
 import type { StatusSignals } from '../mqtt/codec-control.js';
 import { fix } from '../selftest/fixes.js';
 import { formatReport } from '../selftest/run.js';
+import { problemSeen } from '../selftest/seen.js';
 import { type CheckResult, result, type SelftestReport, worstOf } from '../selftest/types.js';
 import type { LiveAgent } from './agent.js';
+import type { StatusProblem } from './agent-condition.js';
 import { type LivePreflightProbe, livePreflight, preflightChecks, preflightProblems } from './preflight.js';
 
 /** What the live agent calls (agent.ts holds it as `signals`). */
@@ -45,16 +47,20 @@ export interface GatewaySignals {
   running(problems: RunningProblems): void;
 }
 
-/** What can go wrong after the preflight, as agent.ts sees it; null when fine. */
+/**
+ * What can go wrong after the preflight, as agent.ts sees it; null when fine.
+ * A status problem (agent-condition.ts) carries its id and facts, so the
+ * page says it in its language; a plain line is shown as the agent wrote it.
+ */
 export interface RunningProblems {
   /** tcpdump is not capturing (it failed or is restarting): the gateway is blind. */
-  captureDown: string | null;
+  captureDown: StatusProblem | string | null;
   /** The capture missed packets lately ("capture incomplete" in the status). */
-  captureGap: string | null;
+  captureGap: StatusProblem | string | null;
   /** Alerts or other messages were dropped from a full spool. */
-  spool: string | null;
+  spool: StatusProblem | string | null;
   /** Fail-closed block mode: the helper did not renew the watch, the gateway holds the controller's traffic. */
-  held?: string | null;
+  held?: StatusProblem | string | null;
 }
 
 export interface SignalsOptions {
@@ -214,9 +220,10 @@ export class AgentSignals implements GatewaySignals {
 /** What the running agent reports, as checks beside the preflight's (the green light and the status take both). */
 export function runningChecks(p: RunningProblems): CheckResult[] {
   const live: CheckResult[] = [];
-  if (p.captureDown !== null) live.push(result('capture', 'fail', p.captureDown, fix('capture_down', {})));
-  else if (p.captureGap !== null) live.push(result('capture', 'warn', p.captureGap, fix('capture_gap', {})));
-  if (p.spool !== null) live.push(result('spool', 'warn', p.spool, fix('spool_dropping', {})));
-  if (p.held != null) live.push(result('block', 'fail', p.held, fix('block_helper_silent', {})));
+  const said = (x: StatusProblem | string) => (typeof x === 'string' ? x : problemSeen(x));
+  if (p.captureDown !== null) live.push(result('capture', 'fail', said(p.captureDown), fix('capture_down', {})));
+  else if (p.captureGap !== null) live.push(result('capture', 'warn', said(p.captureGap), fix('capture_gap', {})));
+  if (p.spool !== null) live.push(result('spool', 'warn', said(p.spool), fix('spool_dropping', {})));
+  if (p.held != null) live.push(result('block', 'fail', said(p.held), fix('block_helper_silent', {})));
   return live;
 }

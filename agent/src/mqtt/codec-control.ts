@@ -57,6 +57,9 @@ export interface PreflightCheckInfo {
   fix: string;
   fixId: string;
   fixFacts: Record<string, string>;
+  /** What was seen as id and facts (selftest/seen.ts); absent when the summary is a program's own message. */
+  summaryId?: string;
+  summaryFacts?: Record<string, string>;
 }
 
 /** Status fields 25-28, 33 and 35: what the gateway's lights show. */
@@ -99,6 +102,8 @@ export function encodeStatus(s: StatusInfo): Buffer {
         fix: c.fix,
         fix_id: c.fixId,
         fix_facts: c.fixFacts,
+        summary_id: c.summaryId ?? '',
+        summary_facts: c.summaryFacts ?? {},
       })),
       alert_latched: s.signals?.alertLatched ?? false,
       alerts_unacknowledged: s.signals?.alertsUnacknowledged ?? 0,

@@ -5,6 +5,7 @@
 import { createServer } from 'node:net';
 import mqtt from 'mqtt';
 import { fix } from './fixes.js';
+import { seen } from './seen.js';
 import { type CheckResult, result } from './types.js';
 
 export interface BrokerTarget {
@@ -47,7 +48,7 @@ export async function checkBroker(t: BrokerTarget): Promise<CheckResult> {
     return result(
       'broker',
       'fail',
-      `broker ${t.url} not reachable: ${(err as Error).message}`,
+      seen('broker_unreachable', { url: t.url, error: (err as Error).message }),
       fix('broker_unreachable', { url: t.url }),
       { url: t.url },
     );
@@ -64,7 +65,7 @@ function checkEmbeddedPort(port: number): Promise<CheckResult> {
         result(
           'broker',
           'warn',
-          `embedded broker port 127.0.0.1:${port} is taken (${err.code})`,
+          seen('broker_port_taken', { port, code: String(err.code) }),
           fix('broker_port_taken', { port }),
           { port, code: err.code ?? null },
         ),

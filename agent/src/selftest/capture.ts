@@ -10,21 +10,22 @@ import { join } from 'node:path';
 import { ErrorCode } from '../errors.js';
 import { parseStderrLine } from '../live/tcpdump-stderr.js';
 import { fix } from './fixes.js';
+import { seen } from './seen.js';
 import { type CheckResult, type Runner, result } from './types.js';
 
 /** Linux capability number of CAP_NET_RAW (include/uapi/linux/capability.h). */
 const CAP_NET_RAW = 13;
 
 export async function checkInterface(run: Runner, iface: string | undefined): Promise<CheckResult> {
-  if (iface === undefined) return result('interface', 'fail', 'no interface given', fix('interface_not_given', {}));
+  if (iface === undefined)
+    return result('interface', 'fail', seen('interface_not_given', {}), fix('interface_not_given', {}));
   const r = await run('ip', ['-j', 'link', 'show', 'dev', iface], 5000);
-  if (r.error === 'ENOENT')
-    return result('interface', 'warn', 'cannot tell: the ip command is missing', fix('iproute2_missing', {}));
+  if (r.error === 'ENOENT') return result('interface', 'warn', seen('ip_missing', {}), fix('iproute2_missing', {}));
   if (r.code !== 0)
     return result(
       'interface',
       'fail',
-      `interface ${iface} does not exist`,
+      seen('interface_missing', { interface: iface }),
       fix('interface_missing', { interface: iface }),
       { interface: iface },
     );
@@ -35,7 +36,7 @@ export async function checkInterface(run: Runner, iface: string | undefined): Pr
     return result(
       'interface',
       'fail',
-      `interface ${iface} is down`,
+      seen('interface_down', { interface: iface }),
       fix('interface_down', { interface: iface }),
       facts,
     );
@@ -43,7 +44,7 @@ export async function checkInterface(run: Runner, iface: string | undefined): Pr
     return result(
       'interface',
       'warn',
-      `interface ${iface} is up but has no carrier`,
+      seen('interface_no_carrier', { interface: iface }),
       fix('interface_no_carrier', { interface: iface }),
       facts,
     );
@@ -71,7 +72,7 @@ export async function checkTcpdump(
 ): Promise<CheckResult> {
   const v = await run(tcpdump, ['--version'], 5000);
   if (v.error === 'ENOENT' || v.code === null)
-    return result('tcpdump', 'fail', `${tcpdump} is not installed`, fix('tcpdump_missing', { tcpdump }), {
+    return result('tcpdump', 'fail', seen('tcpdump_not_installed', { tcpdump }), fix('tcpdump_missing', { tcpdump }), {
       tcpdump,
     });
   const version = /tcpdump version (\S+)/.exec(v.stdout + v.stderr)?.[1] ?? null;
@@ -97,7 +98,7 @@ export async function checkTcpdump(
   return result(
     'tcpdump',
     'fail',
-    `tcpdump ${version} at ${path} has no capture capability`,
+    seen('tcpdump_no_capability', { version: String(version), tcpdump: path }),
     fix('tcpdump_no_capability', { tcpdump: path }),
     facts,
   );
@@ -131,9 +132,10 @@ export function checkCapture(
           result(
             'capture',
             'warn',
-            /listening on/.test(stderr)
-              ? `tcpdump listens on ${iface} but saw no packet in ${waitMs / 1000} s`
-              : `tcpdump did not start listening on ${iface} within ${waitMs / 1000} s`,
+            seen(/listening on/.test(stderr) ? 'capture_no_packet' : 'capture_not_listening', {
+              interface: iface,
+              wait_s: waitMs / 1000,
+            }),
             fix('capture_no_packet', { interface: iface, wait_s: waitMs / 1000 }),
             { interface: iface, wait_ms: waitMs, listening: /listening on/.test(stderr) },
           ),
@@ -150,7 +152,7 @@ export function checkCapture(
     );
     child.stderr.on('data', (c: Buffer) => (stderr += c));
     child.on('error', () =>
-      finish(result('capture', 'fail', `${tcpdump} cannot be started`, fix('tcpdump_missing', { tcpdump }))),
+      finish(result('capture', 'fail', seen('tcpdump_not_started', { tcpdump }), fix('tcpdump_missing', { tcpdump }))),
     );
     child.on('close', () => {
       if (done) return;
@@ -162,7 +164,7 @@ export function checkCapture(
             result(
               'capture',
               'fail',
-              `no permission to capture on ${iface}`,
+              seen('capture_no_permission', { interface: iface }),
               fix('capture_no_permission', { interface: iface }),
               { code: fact.code, tcpdump_said: fact.line },
             ),
@@ -172,7 +174,7 @@ export function checkCapture(
             result(
               'capture',
               'fail',
-              `cannot capture on ${iface}: no such device or not up`,
+              seen('capture_no_interface', { interface: iface }),
               fix('capture_no_interface', { interface: iface }),
               { code: fact.code, tcpdump_said: fact.line },
             ),
@@ -181,7 +183,7 @@ export function checkCapture(
           result(
             'capture',
             'fail',
-            `tcpdump failed: ${fact.line}`,
+            seen('capture_tcpdump_failed', { said: fact.line }),
             fix('capture_tcpdump_error', { interface: iface, said: fact.line }),
             {
               code: fact.code,
@@ -191,13 +193,7 @@ export function checkCapture(
         );
       }
       finish(
-        result(
-          'capture',
-          'fail',
-          'tcpdump ended without a packet or an error',
-          fix('capture_ended', { interface: iface }),
-          { stderr },
-        ),
+        result('capture', 'fail', seen('capture_ended', {}), fix('capture_ended', { interface: iface }), { stderr }),
       );
     });
   });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { EgressError } from '../errors.js';
 import { keyDir, loadKey, PRIVATE_KEY_FILE } from '../evidence/keys.js';
 import { fix } from './fixes.js';
+import { seen } from './seen.js';
 import { type CheckResult, result } from './types.js';
 
 /** Looks for the signing key under the data directory; the whole check. */
@@ -21,7 +22,7 @@ export const evidenceKeyCheck: EvidenceKeyProbe = (dataDir) => {
   try {
     mode = statSync(file).mode & 0o777;
   } catch {
-    return result('evidence_key', 'warn', `no evidence signing key yet in ${keyDir(dataDir)}`, fix('key_missing', {}), {
+    return result('evidence_key', 'warn', seen('key_missing', { dir: keyDir(dataDir) }), fix('key_missing', {}), {
       file,
       present: false,
     });
@@ -30,7 +31,7 @@ export const evidenceKeyCheck: EvidenceKeyProbe = (dataDir) => {
     return result(
       'evidence_key',
       'fail',
-      `the evidence signing key is readable by others (mode ${mode.toString(8)})`,
+      seen('key_readable', { mode: mode.toString(8) }),
       fix('key_readable', { file }),
       { file, present: true, mode: mode.toString(8) },
     );

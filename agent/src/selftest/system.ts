@@ -5,9 +5,11 @@
 
 import { existsSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { STALE_AFTER_DAYS } from '../enrich/geo-age.js';
 import { GeoSource } from '../enrich/geo-source.js';
 import { EgressError } from '../errors.js';
 import { fix, mib } from './fixes.js';
+import { seen } from './seen.js';
 import { type CheckResult, type Runner, result } from './types.js';
 
 const MIB = 1024 * 1024;
@@ -25,7 +27,7 @@ export async function checkClock(run: Runner): Promise<CheckResult> {
           source: 'timedatectl',
           synchronised: true,
         })
-      : result('clock', 'warn', 'clock not synchronised (systemd-timesyncd)', fix('clock_timesyncd', {}), {
+      : result('clock', 'warn', seen('clock_timesyncd', {}), fix('clock_timesyncd', {}), {
           source: 'timedatectl',
           synchronised: false,
         });
@@ -39,18 +41,15 @@ export async function checkClock(run: Runner): Promise<CheckResult> {
       : result(
           'clock',
           'warn',
-          `clock not synchronised (chrony: ${leap ?? 'no leap status'})`,
+          leap === null ? seen('clock_chrony_no_leap', {}) : seen('clock_chrony', { leap }),
           fix('clock_chrony', {}),
           { source: 'chronyc', synchronised: false, leap },
         );
   }
-  return result(
-    'clock',
-    'warn',
-    'clock synchronisation unknown: neither timedatectl nor chronyc answered',
-    fix('clock_unknown', {}),
-    { source: null, synchronised: null },
-  );
+  return result('clock', 'warn', seen('clock_unknown', {}), fix('clock_unknown', {}), {
+    source: null,
+    synchronised: null,
+  });
 }
 
 export function checkGeo(dataDir: string, explicit: string | undefined, now: () => number): CheckResult {
@@ -59,7 +58,7 @@ export function checkGeo(dataDir: string, explicit: string | undefined, now: () 
     const h = geo.health();
     const facts = { path: geo.path, origin: geo.origin, data_date: h.dataDate, age_days: h.ageDays };
     return h.stale
-      ? result('geo', 'warn', h.text, fix('geo_stale', {}), facts)
+      ? result('geo', 'warn', staleGeo(h.dataDate, h.ageDays), fix('geo_stale', {}), facts)
       : result('geo', 'pass', h.text, null, facts);
   } catch (err) {
     if (err instanceof EgressError)
@@ -84,17 +83,23 @@ export function checkDisk(
     return result(
       'disk',
       'fail',
-      `cannot read free space of ${dir}: ${(err as Error).message}`,
+      seen('disk_unreadable', { path: dir, error: (err as Error).message }),
       fix('disk_unreadable', { path: dataDir }),
       { path: dataDir },
     );
   }
   const free = s.bavail * s.bsize;
   const facts = { path: dataDir, measured_at: dir, free_bytes: free };
-  const text = `${Math.floor(free / MIB)} MiB free for sessions in ${dataDir}`;
+  const text = seen('disk_free', { free_mib: Math.floor(free / MIB), path: dataDir });
   if (free < DISK_FAIL_BYTES)
     return result('disk', 'fail', text, fix('disk_full', { need_mib: mib(DISK_FAIL_BYTES) }), facts);
   if (free < DISK_WARN_BYTES)
     return result('disk', 'warn', text, fix('disk_low', { advised_mib: mib(DISK_WARN_BYTES) }), facts);
   return result('disk', 'pass', text, null, facts);
+}
+
+/** geo-age.ts's line for stale data, with its id and facts. */
+function staleGeo(dataDate: string | null, ageDays: number | null) {
+  if (dataDate === null || ageDays === null) return seen('geo_undated', {});
+  return seen('geo_old', { data_date: dataDate, age_days: ageDays, max_days: STALE_AFTER_DAYS });
 }

@@ -4,6 +4,7 @@
 // what to do. The JSON form of a SelftestReport is what the dashboard shows.
 
 import type { Fix, FixId } from './fixes.js';
+import type { Seen, SeenId } from './seen.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -11,8 +12,11 @@ export type CheckResult = {
   /** Stable id: interface, tcpdump, capture, clock, geo, disk, broker, evidence_key, gpio. */
   id: string;
   status: CheckStatus;
-  /** What was seen, one line. */
+  /** What was seen, one line (English). */
   summary: string;
+  /** The stable id of that line and its facts (seen.ts); absent when the line is a program's own message. */
+  summary_id?: SeenId;
+  summary_facts?: Readonly<Record<string, string | number>>;
   /** The measured facts (bytes free, age in days, ms to first packet…), the fix's own among them. */
   facts: Record<string, unknown>;
 } & (
@@ -51,16 +55,23 @@ export function exitStatusOf(worst: CheckStatus): number {
   return SelftestExit.PASS;
 }
 
-/** A check's result; a fix comes from the catalogue (fixes.ts `fix`), so it always has its id and facts. */
+/**
+ * A check's result; a fix comes from the catalogue (fixes.ts `fix`), so it
+ * always has its id and facts; so does a summary made with seen.ts `seen`.
+ */
 export function result(
   id: string,
   status: CheckStatus,
-  summary: string,
+  summary: string | Seen,
   fix: Fix | null = null,
   facts: Record<string, unknown> = {},
 ): CheckResult {
-  if (fix === null) return { id, status, summary, fix: null, fix_id: null, facts };
-  return { id, status, summary, fix: fix.text, fix_id: fix.id, facts: { ...facts, ...fix.facts } };
+  const said =
+    typeof summary === 'string'
+      ? { summary }
+      : { summary: summary.text, summary_id: summary.id, summary_facts: summary.facts };
+  if (fix === null) return { id, status, ...said, fix: null, fix_id: null, facts };
+  return { id, status, ...said, fix: fix.text, fix_id: fix.id, facts: { ...facts, ...fix.facts } };
 }
 
 /** Outcome of running a program: exit code (null: killed or not started), output, and spawn error code. */
