@@ -36,8 +36,10 @@ import { i32be } from './util/bytes.js';
 const FINISH_BATCH = 1024;
 
 export interface EventOutput {
-  /** Once per finished flow, in the order flows end. */
+  /** Once per finished flow, in the order flows end (only internet flows when `internetFlowsOnly`). */
   flow(record: FlowRecord): void;
+  /** flow() takes internet flows only: a LAN flow ends without an object made for it. */
+  internetFlowsOnly?: boolean;
   /** When a flow's verdict is first decided as flagged, and again if its severity rises. */
   alert?(record: AlertRecord): void;
   /** DNS, TLS, QUIC and HTTP events, as they are seen. */
@@ -295,7 +297,16 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   flowEnded(table: FlowTable, slot: number, reason: number): void {
     let app = this.apps[slot];
     if (app === undefined) {
-      app = this.atRest.bits[slot] !== 0 ? this.restore(slot) : this.startFlow(slot, table.lastUs[slot]);
+      const rest = this.atRest;
+      if (rest.bits[slot] !== 0 && this.out.internetFlowsOnly === true && !rest.isInternet(slot)) {
+        // A LAN flow the output does not take: policy judges only internet destinations, so its end
+        // can raise no alert, and all that is left is to count it and let its record go.
+        rest.clear(slot);
+        this.flowsLocal++;
+        if (this.tunnels.size !== 0) this.tunnels.delete(table.id[slot]);
+        return;
+      }
+      app = rest.bits[slot] !== 0 ? this.restore(slot) : this.startFlow(slot, table.lastUs[slot]);
     }
     this.apps[slot] = undefined;
     this.atRest.clear(slot);

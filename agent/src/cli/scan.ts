@@ -99,6 +99,7 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
             writeFlowEvent(writer.out, r);
             writer.endLine();
           },
+          internetFlowsOnly: true,
           alert: (a) => {
             writeAlertEvent(writer.out, a);
             writer.endLine();

@@ -136,6 +136,11 @@ export class FlowsAtRest {
     return (b & NAMING) !== 0 || (b & APP_MASK) === DNS_BITS;
   }
 
+  /** Is this recorded flow's destination on the internet? */
+  isInternet(slot: number): boolean {
+    return (this.bits[slot] & INTERNET) !== 0;
+  }
+
   isNaming(slot: number): boolean {
     return (this.bits[slot] & NAMING) !== 0;
   }
