@@ -100,6 +100,8 @@ describe('ipv4Word', () => {
     ['three parts', '1.2.3'],
     ['five parts', '1.2.3.4.5'],
     ['an empty part', '1..2.3'],
+    ["an empty part in text of a dotted quad's length", '10..20.30'],
+    ["a leading dot in text of a dotted quad's length", '.10.20.30'],
     ['a trailing dot', '1.2.3.4.'],
     ['a leading dot', '.1.2.3'],
     ['a sign', '1.2.3.+4'],

@@ -80,6 +80,9 @@ export class DnsAnswerCache {
   /** `client dest` → entry, for every other pair. */
   private readonly entries = new Map<string, Entry>();
   /** Recency list: `oldest` is the least recently used entry. */
+  /** The words bothV4() read last. */
+  private pairClient = 0;
+  private pairDest = 0;
   private oldest: Entry | null = null;
   private newest: Entry | null = null;
 
@@ -190,11 +193,10 @@ export class DnsAnswerCache {
         this.remove(this.oldest);
         this.evictions++;
       }
-      const c = ipv4Word(clientIp);
-      const d = c < 0 ? -1 : ipv4Word(address);
-      if (d >= 0) {
+      if (this.bothV4(clientIp, address)) {
+        // Stryker disable next-line StringLiteral: an entry in `v4` is found and removed by its place there, never by key
         entry = new Entry('', names[last--], expiry);
-        this.v4.add(c | 0, d | 0, entry);
+        this.v4.add(this.pairClient, this.pairDest, entry);
       } else {
         const key = entryKey(clientIp, address);
         entry = new Entry(key, names[last--], expiry);
@@ -224,9 +226,22 @@ export class DnsAnswerCache {
   }
 
   private find(clientIp: string, destIp: string): Entry | undefined {
+    return this.bothV4(clientIp, destIp)
+      ? this.v4.get(this.pairClient, this.pairDest)
+      : this.entries.get(entryKey(clientIp, destIp));
+  }
+
+  /** Both addresses are IPv4 (their words then in pairClient, pairDest): the entry belongs in `v4`. */
+  private bothV4(clientIp: string, destIp: string): boolean {
     const c = ipv4Word(clientIp);
-    const d = c < 0 ? -1 : ipv4Word(destIp);
-    return d >= 0 ? this.v4.get(c | 0, d | 0) : this.entries.get(entryKey(clientIp, destIp));
+    // Stryker disable next-line EqualityOperator: 0.0.0.0 kept by its text instead gives the same answers (every lookup asks here)
+    if (c < 0) return false;
+    const d = ipv4Word(destIp);
+    // Stryker disable next-line EqualityOperator: 0.0.0.0 kept by its text instead gives the same answers (every lookup asks here)
+    if (d < 0) return false;
+    this.pairClient = c | 0;
+    this.pairDest = d | 0;
+    return true;
   }
 
   private link(e: Entry): void {
