@@ -146,7 +146,9 @@ export class JsonBytes {
     const o = v as Record<string, unknown>;
     this.byte(0x7b);
     let first = true;
-    for (const k of Object.keys(o)) {
+    // for…in walks the same keys in the same order as JSON.stringify for plain objects (own, enumerable,
+    // integer keys first), without making an array of them.
+    for (const k in o) {
       const m = o[k];
       if (m === undefined || typeof m === 'function' || typeof m === 'symbol') continue;
       if (!first) this.byte(0x2c);
