@@ -190,7 +190,10 @@ describe('a clean flight replayed at --speed max: the "no egress observed" windo
       expect(await box.textContent()).toBe(
         `${t.packetClock.noEgressPlain(a, b)} ${t.packetClock.played(clean.meta.start, clean.meta.end ?? '')}`,
       );
-      await page.locator(`#${lang} h2`).first().evaluate((el) => el.scrollIntoView());
+      await page
+        .locator(`#${lang} h2`)
+        .first()
+        .evaluate((el) => el.scrollIntoView());
       const png = join(artifactsDir(), `report-replay-statement-${lang}.png`);
       await page.screenshot({ path: png });
       shots.push(png);
@@ -208,10 +211,12 @@ describe('a paced replay (arrival times: the gateway clock)', () => {
     const html = readFileSync(paced.report, 'utf8');
     for (const lang of ['nl', 'en'] as const) {
       const t = TEXT[lang];
-      expect(html).toContain(`<tr><th scope="row">${t.fDiscovery}</th><td><span class="mono">${first.ts}</span></td></tr>`);
+      expect(html).toContain(
+        `<tr><th scope="row">${t.fDiscovery}</th><td><span class="mono">${first.ts}</span></td></tr>`,
+      );
       expect(html).toContain(`<span class="mono">${plus72h(first.ts)}</span>`);
     }
-    expect(html).not.toContain('packet-time');
+    expect(html).not.toContain('class="packet-time"');
     expect(paced.statement).toMatchObject({
       kind: 'egress_observed',
       clock: 'gateway',

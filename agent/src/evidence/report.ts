@@ -20,6 +20,7 @@ th { background: #eee; } table.dests { font-size: .9em; } .nowrap { white-space:
 .high { color: var(--high); } .medium { color: var(--medium); } .ok { color: var(--ok); }
 .box { border: 3px solid var(--ink); padding: 10px 14px; margin: 12px 0; font-weight: 600; }
 .box.warn { border-style: dashed; }
+.packet-time { display: block; margin-top: 4px; font-size: .92em; color: var(--muted); }
 .officer { border: 2px dashed var(--ink); padding: 6px; color: var(--muted); font-style: italic; min-height: 2.4em; }
 code, .mono { font-family: "DejaVu Sans Mono", monospace; font-size: .9em; overflow-wrap: anywhere; }
 section.lang + section.lang { margin-top: 3em; border-top: 6px double var(--ink); }
@@ -114,8 +115,10 @@ function section(m: SessionModel, lang: Lang, fp: string): string {
           ? s.noEgressWeakened(a, b, st.gaps, gapS)
           : s.noEgressRefused(a, b);
     const played = st.clock === 'packets' ? ` ${t.packetClock.played(meta.start, meta.end ?? '…')}` : '';
+    const [attr, html] =
+      st.clock === 'packets' ? [' data-clock="packets"', unbroken(esc(text + played))] : ['', esc(text)];
     summary.push(
-      `<p class="box statement ${st.strength === 'plain' ? 'ok' : 'warn'}" data-strength="${st.strength}" data-clock="${st.clock}">${esc(text + played)}</p>`,
+      `<p class="box statement ${st.strength === 'plain' ? 'ok' : 'warn'}" data-strength="${st.strength}"${attr}>${html}</p>`,
     );
   }
   const tc = m.timelineClock;
@@ -241,7 +244,7 @@ function breach(m: SessionModel, lang: Lang): string {
   const deadline = new Date(Date.parse(discovery) + 72 * 3600 * 1000).toISOString();
   const seen =
     d !== null && Math.abs(isoToMicros(d.recorded) - isoToMicros(d.packet)) > CLOCK_SLACK_US
-      ? `<br><small class="packet-time">${esc(t.trafficSeenAt(d.packet))}</small>`
+      ? `<span class="packet-time">${unbroken(esc(t.trafficSeenAt(d.packet)))}</span>`
       : '';
   const rows: [string, string][] = [
     [
@@ -286,6 +289,11 @@ function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Full ISO times in a text kept on one line (a tablet would break them at a hyphen). */
+function unbroken(html: string): string {
+  return html.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, (ts) => `<span class="nowrap">${ts}</span>`);
 }
 
 export function esc(s: string): string {
