@@ -403,12 +403,12 @@ describe('readModel: discovery and the clock of the statement', () => {
   });
 
   it.each([
-    ['lookups a day earlier', [-86_400, -86_300], 'packets'],
-    ['lookups a day later', [86_500, 86_600], 'packets'],
-    ['one lookup 60 s + 1 ms before the start', [-60.001], 'packets'],
-    ['one lookup 60 s + 1 ms after the end', [160.001], 'packets'],
-    ['lookups within 60 s of the recording', [-60, 160], 'gateway'],
-  ] as const)('no flow, %s: the statement on the %s clock', (_what, at, clock) => {
+    ['lookups a day earlier', 'packets', [-86_400, -86_300]],
+    ['lookups a day later', 'packets', [86_500, 86_600]],
+    ['one lookup 60 s + 1 ms before the start', 'packets', [-60.001]],
+    ['one lookup 60 s + 1 ms after the end', 'packets', [160.001]],
+    ['lookups within 60 s of the recording', 'gateway', [-60, 160]],
+  ] as const)('no flow, %s: the statement on the %s clock', (_what, clock, at) => {
     const m = readModel(meta(T(0), T(100)), [...at.map((s) => lookup(T(s))), end(4)]);
     const times = at.map((s) => T(s));
     expect(m.statement).toEqual({
