@@ -122,6 +122,7 @@ describe('export', () => {
         kind: 'egress_observed',
         strength: 'not_applicable',
         window: { start: meta.start, end: meta.end },
+        clock: 'gateway',
         gapSeconds: 1,
         gaps: 1,
       },

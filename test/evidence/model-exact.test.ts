@@ -186,10 +186,13 @@ describe('readModel: each record type', () => {
     expect(m.timelineOmitted).toBe(0);
     // Alerts and lookups all inside the recording: one clock.
     expect(m.timelineClock).toEqual({ outside: 0, first: T(5), last: T(9) });
+    // The first alert in log order (recorded at T(0) here), not the earliest by its packet.
+    expect(m.discovery).toEqual({ recorded: T(0), packet: T(5) });
     expect(m.statement).toEqual({
       kind: 'egress_observed',
       strength: 'not_applicable',
       window: { start: T(0), end: T(60) },
+      clock: 'gateway',
       gapSeconds: 5,
       gaps: 1,
     });
@@ -302,6 +305,7 @@ describe('readModel: the statement', () => {
       kind: 'no_egress_observed',
       strength,
       window: { start: T(0), end: T(100) },
+      clock: 'gateway',
       gapSeconds,
       gaps: n - 1,
     });
@@ -313,6 +317,7 @@ describe('readModel: the statement', () => {
       kind: 'no_egress_observed',
       strength: 'plain',
       window: { start: T(0), end: T(80) },
+      clock: 'gateway',
       gapSeconds: 0,
       gaps: 0,
     });
@@ -321,6 +326,7 @@ describe('readModel: the statement', () => {
       kind: 'no_egress_observed',
       strength: 'refused',
       window: { start: T(0), end: T(0) },
+      clock: 'gateway',
       gapSeconds: 0,
       gaps: 0,
     });
@@ -345,9 +351,93 @@ describe('readModel: the statement', () => {
       kind: 'egress_observed',
       strength: 'not_applicable',
       window: { start: T(0), end: T(100) },
+      clock: 'gateway',
       gapSeconds: 90,
       gaps: 1,
     });
     expect(m.destinations).toEqual([]);
+  });
+});
+
+describe('readModel: discovery and the clock of the statement', () => {
+  const end = (packets: number) => rec('session_end', { end: T(100), packets });
+  const lookup = (ts: string) =>
+    rec('lookup', { timestamp: ts, src_ip: '10.0.0.2', dest_ip: '10.0.0.1', name: 'x.example', alert: { rule: 'r' } });
+
+  it('discovery: the first alert record as logged (its ts, the gateway clock), lookups not counted; none: null', () => {
+    const DAY = -86_400;
+    const m = readModel(meta(T(0), T(100)), [
+      lookup(T(DAY - 10)),
+      alert('203.0.113.9', 'high', ['country'], T(DAY + 5), []),
+      alert('203.0.113.8', 'high', ['country'], T(DAY), []),
+      end(3),
+    ]);
+    // rec() dates every record T(0) unless told: the first alert's record, its own packet time.
+    expect(m.discovery).toEqual({ recorded: T(0), packet: T(DAY + 5) });
+    const withTs = readModel(meta(T(0), T(100)), [
+      { ...alert('203.0.113.9', 'high', [], T(DAY), []), ts: T(42) },
+      { ...alert('203.0.113.9', 'high', [], T(DAY), []), ts: T(43) },
+    ]);
+    expect(withTs.discovery).toEqual({ recorded: T(42), packet: T(DAY) });
+    expect(readModel(meta(T(0), T(100)), [lookup(T(1)), end(1)]).discovery).toBeNull();
+  });
+
+  it('packets outside the recording: the window runs from the first to the last packet time (flows, alerts, lookups)', () => {
+    const m = readModel(meta(T(0), T(100)), [
+      lookup(T(-5000)),
+      flow(1, '198.51.100.1', 'allowed', [], T(-7000), T(-6990), []),
+      alert('203.0.113.9', 'high', [], T(-6000), []),
+      flow(2, '198.51.100.1', 'allowed', [], T(-6500), T(-4000), []),
+      lookup(T(-4500)),
+      rec('capture_gap', { start: T(10), end: T(20), cause: 'capture_down', packets_dropped: null }),
+      end(9),
+    ]);
+    expect(m.statement).toEqual({
+      kind: 'egress_observed',
+      strength: 'not_applicable',
+      window: { start: T(-7000), end: T(-4000) },
+      clock: 'packets',
+      gapSeconds: 10,
+      gaps: 1,
+    });
+  });
+
+  it.each([
+    ['lookups a day earlier', 'packets', [-86_400, -86_300]],
+    ['lookups a day later', 'packets', [86_500, 86_600]],
+    ['one lookup 60 s + 1 ms before the start', 'packets', [-60.001]],
+    ['one lookup 60 s + 1 ms after the end', 'packets', [160.001]],
+    ['lookups within 60 s of the recording', 'gateway', [-60, 160]],
+  ] as const)('no flow, %s: the statement on the %s clock', (_what, clock, at) => {
+    const m = readModel(meta(T(0), T(100)), [...at.map((s) => lookup(T(s))), end(4)]);
+    const times = at.map((s) => T(s));
+    expect(m.statement).toEqual({
+      kind: 'no_egress_observed',
+      strength: 'plain',
+      window: clock === 'packets' ? { start: times[0], end: times[times.length - 1] } : { start: T(0), end: T(100) },
+      clock,
+      gapSeconds: 0,
+      gaps: 0,
+    });
+  });
+
+  it('a live flow that began long before the flight opened leaves the statement on the gateway clock', () => {
+    const m = readModel(meta(T(0), T(100)), [
+      flow(1, '198.51.100.1', 'allowed', [], T(-3600), T(50), []),
+      lookup(T(30)),
+      end(4),
+    ]);
+    expect(m.statement.clock).toBe('gateway');
+    expect(m.statement.window).toEqual({ start: T(0), end: T(100) });
+  });
+
+  it('the strength is still judged on the recording: gaps of half the recording refuse it', () => {
+    const m = readModel(meta(T(0), T(100)), [
+      lookup(T(-100_000)),
+      lookup(T(-90_000)),
+      rec('capture_gap', { start: T(0), end: T(50), cause: 'capture_down', packets_dropped: null }),
+      end(4),
+    ]);
+    expect(m.statement).toMatchObject({ strength: 'refused', clock: 'packets', gapSeconds: 50 });
   });
 });

@@ -58,6 +58,7 @@ const noEgress = (strength: Statement['strength'], gaps = 0, gapSeconds = 0): St
   kind: 'no_egress_observed',
   strength,
   window: { start: '2026-05-01T10:00:00.000000Z', end: '2026-05-01T11:00:00.000000Z' },
+  clock: 'gateway',
   gapSeconds,
   gaps,
 });
@@ -73,6 +74,7 @@ function model(o: Partial<SessionModel> = {}): SessionModel {
     timeline: [],
     timelineOmitted: 0,
     timelineClock: { outside: 0, first: null, last: null },
+    discovery: null,
     alerts: 0,
     packets: 10,
     flaggedPackets: 0,
@@ -216,6 +218,43 @@ describe('report.html: the summary', () => {
       expect(s).toContain(`<p class="box warn gap-warning">${esc(t.gapWarning(2, '125.0'))}</p>`);
     }
   });
+
+  it.each([
+    ['plain', 'ok'],
+    ['weakened', 'warn'],
+    ['refused', 'warn'],
+  ] as const)(
+    'a replayed capture: states it %s over the traffic window from the packets, the recording beside it',
+    (strength, cls) => {
+      const [a, b] = ['2026-04-20T08:00:00.250000Z', '2026-04-20T08:30:00.000000Z'];
+      const st: Statement = { ...noEgress(strength, 1, 3), window: { start: a, end: b }, clock: 'packets' };
+      for (const lang of ['nl', 'en'] as const) {
+        const t = TEXT[lang];
+        const p = t.packetClock;
+        const text =
+          strength === 'plain'
+            ? p.noEgressPlain(a, b)
+            : strength === 'weakened'
+              ? p.noEgressWeakened(a, b, 1, '3.0')
+              : p.noEgressRefused(a, b);
+        const html = esc(`${text} ${p.played('2026-05-01T10:00:00.000000Z', '2026-05-01T11:00:00.000000Z')}`).replace(
+          /\d{4}-\d\d-\d\dT[\d:.]+Z/g,
+          (ts) => `<span class="nowrap">${ts}</span>`,
+        );
+        expect(html.match(/nowrap/g)).toHaveLength(4);
+        expect(summary(model({ statement: st }), lang)).toContain(
+          `<p class="box statement ${cls}" data-strength="${strength}" data-clock="packets">${html}</p>`,
+        );
+      }
+      // An open session: the recording has no end yet.
+      expect(summary(model({ statement: st, meta: meta({ end: null }) }))).toContain(
+        esc(TEXT.en.packetClock.played('2026-05-01T10:00:00.000000Z', '…')).replace(
+          '2026-05-01T10:00:00.000000Z',
+          '<span class="nowrap">2026-05-01T10:00:00.000000Z</span>',
+        ),
+      );
+    },
+  );
 
   it('with flagged destinations: the badge of the highest severity, the China-bound ones listed, no statement', () => {
     const ds = [
@@ -453,9 +492,11 @@ describe('report.html: the tables', () => {
       model({
         destinations: ds,
         flows: [flow('high', 1000), flow('allowed', 5000), flow('medium', 24), flow('high', 0), flow('high', 0)],
+        // Recorded by the gateway 60 s after its packet: the slack, so no packet time beside it.
+        discovery: { recorded: '2026-05-01T10:04:30.000Z', packet: '2026-05-01T10:03:30.000Z' },
         timeline: [
           { ts: '2026-05-01T10:00:00Z', kind: 'start', text: '' },
-          { ts: '2026-05-01T10:04:30.000Z', kind: 'alert', text: '' },
+          { ts: '2026-05-01T10:03:30.000Z', kind: 'alert', text: '' },
           { ts: '2026-05-01T10:09:00Z', kind: 'alert', text: '' },
         ],
       }),
@@ -480,6 +521,38 @@ describe('report.html: the tables', () => {
       ]);
       expect(b).toContain(`<table class="breach"><tr><th>${t.field}</th><th>${t.value}</th></tr>`);
     }
+    // A replayed capture: the alert recorded on the gateway's clock, its packet dated earlier (past the 60 s
+    // slack, by 1 µs): discovery and deadline from the record, the packet's time beside it, kept on one line.
+    const replayed = renderReport(
+      model({
+        destinations: ds,
+        discovery: { recorded: '2026-05-01T10:04:30.000001Z', packet: '2026-05-01T10:03:30.000000Z' },
+      }),
+      FP,
+    );
+    for (const lang of ['nl', 'en'] as const) {
+      const t = TEXT[lang];
+      const seen = esc(t.trafficSeenAt('2026-05-01T10:03:30.000000Z')).replace(
+        '2026-05-01T10:03:30.000000Z',
+        '<span class="nowrap">2026-05-01T10:03:30.000000Z</span>',
+      );
+      const b = part(replayed, lang, t.breach, t.facts);
+      expect(b).toContain(
+        `<tr><th scope="row">${t.fDiscovery}</th><td><span class="mono">2026-05-01T10:04:30.000001Z</span><span class="packet-time">${seen}</span></td></tr>`,
+      );
+      expect(b).toContain(
+        `<tr><th scope="row">${esc(t.fDeadline)}</th><td><span class="mono">2026-05-04T10:04:30.000Z</span></td></tr>`,
+      );
+    }
+    // The packet dated after the record (a clock stepped back) counts the same way.
+    const later = renderReport(
+      model({
+        destinations: ds,
+        discovery: { recorded: '2026-05-01T10:04:30.000000Z', packet: '2026-05-01T10:05:30.000001Z' },
+      }),
+      FP,
+    );
+    expect(part(later, 'en', TEXT.en.breach, TEXT.en.facts)).toContain('<span class="packet-time">');
     // No alert in the timeline: discovered when the first destination was first seen; more destinations
     // than flagged flows counts the destinations; no country known: unknown; an open session: no end.
     const noAlert = renderReport(
@@ -561,6 +634,14 @@ describe('report texts: the facts they carry', () => {
       expect(s).toContain('T-A');
       expect(s).toContain('T-B');
     }
+    const p = t.packetClock;
+    for (const s of [p.noEgressPlain('T-A', 'T-B'), p.noEgressRefused('T-A', 'T-B'), p.played('T-A', 'T-B')]) {
+      expect(s).toContain('T-A');
+      expect(s).toContain('T-B');
+    }
+    expect(p.noEgressWeakened('T-A', 'T-B', 1, '2.5')).toMatch(/T-A.*T-B.* 1 (onderbreking|capture gap) .*2\.5 s/);
+    expect(p.noEgressWeakened('T-A', 'T-B', 2, '2.5')).toMatch(/ 2 (onderbrekingen|capture gaps) /);
+    expect(t.trafficSeenAt('T-P')).toContain(' T-P ');
     expect(t.recordsPrefill('12.0 KiB')).toMatch(/^12\.0 KiB \S/);
     expect(t.measuresPrefill('T-END')).toContain(' T-END (UTC)');
   });

@@ -5,8 +5,10 @@
 
 import type { ChainRecord } from './chain.js';
 import type { SessionMeta } from './session-store.js';
+import { type Statement, statement } from './statement.js';
 import { BoundedTimeline, isoToMicros, type TimelineEntry } from './timeline.js';
 
+export type { Statement } from './statement.js';
 export type { TimelineEntry } from './timeline.js';
 
 export interface FlowRow {
@@ -86,14 +88,16 @@ export interface TimelineClock {
   last: string | null;
 }
 
-/** The signed statement for a session without any internet connection. */
-export interface Statement {
-  kind: 'no_egress_observed' | 'egress_observed';
-  /** plain: no gap; weakened: gaps listed; refused: the capture was down for too much of the window, or saw nothing. */
-  strength: 'plain' | 'weakened' | 'refused' | 'not_applicable';
-  window: { start: string; end: string };
-  gapSeconds: number;
-  gaps: number;
+/**
+ * When the breach was discovered: the first alert the gateway recorded.
+ * `recorded` is the gateway's clock when it wrote the alert record (the
+ * record's `ts`), `packet` the time in the packet that raised it. Live they
+ * are within moments of each other; for a capture replayed at --speed max
+ * the packet time is the capture's own, days or months before.
+ */
+export interface Discovery {
+  recorded: string;
+  packet: string;
 }
 
 export interface SessionModel {
@@ -109,6 +113,8 @@ export interface SessionModel {
   /** Entries left out of the timeline by its bound (the latest ones). */
   timelineOmitted: number;
   timelineClock: TimelineClock;
+  /** The first alert recorded (log order), or null when the session has none. */
+  discovery: Discovery | null;
   alerts: number;
   packets: number;
   flaggedPackets: number;
@@ -116,8 +122,6 @@ export interface SessionModel {
   statement: Statement;
 }
 
-/** A gap this large a share of the window leaves nothing to state. */
-const REFUSE_SHARE = 0.5;
 const TIMELINE_MAX = 500;
 /**
  * How far before the start (or after the end) a live session's packet times
@@ -125,7 +129,7 @@ const TIMELINE_MAX = 500;
  * after, a backlog in tcpdump's pipe. Beyond it the events are on another
  * clock (a replayed capture) or the gateway's clock was changed mid-flight.
  */
-const CLOCK_SLACK_US = 60_000_000;
+export const CLOCK_SLACK_US = 60_000_000;
 
 export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionModel {
   const flows: FlowRow[] = [];
@@ -143,6 +147,14 @@ export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionMod
     if (clock.last === null || us > isoToMicros(clock.last)) clock.last = ts;
     if (us < startUs - CLOCK_SLACK_US || us > endUs + CLOCK_SLACK_US) clock.outside++;
   };
+  /** Every time the log holds from packets (flows, alerts, lookups): the traffic's span, for the statement. */
+  const traffic = { first: Number.POSITIVE_INFINITY, last: Number.NEGATIVE_INFINITY, start: '', end: '' };
+  const trafficTime = (ts: string) => {
+    const us = isoToMicros(ts);
+    if (us < traffic.first) [traffic.first, traffic.start] = [us, ts];
+    if (us > traffic.last) [traffic.last, traffic.end] = [us, ts];
+  };
+  let discovery: Discovery | null = null;
   const dests = new Map<string, Destination>();
   let alerts = 0;
   let packets = 0;
@@ -160,6 +172,8 @@ export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionMod
         const f = d as unknown as FlowRow;
         flows.push(f);
         if (f.verdict !== 'allowed') touch(dests, f.dest_ip, f.dest, f.verdict, f.reasons, f.start, f.end).flows++;
+        trafficTime(f.start);
+        trafficTime(f.end);
         const dest = dests.get(f.dest_ip);
         if (dest && f.verdict !== 'allowed') {
           dest.bytesToServer += f.bytes_toserver;
@@ -173,6 +187,8 @@ export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionMod
         touch(dests, d.dest_ip, d.dest, a.severity, a.reasons, d.timestamp, d.timestamp);
         add({ ts: String(d.timestamp), kind: 'alert', text: `${a.severity.toUpperCase()}: ${a.text}` });
         packetTime(String(d.timestamp));
+        trafficTime(String(d.timestamp));
+        discovery ??= { recorded: r.ts, packet: String(d.timestamp) };
         break;
       }
       case 'lookup': {
@@ -189,6 +205,7 @@ export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionMod
         lookups.push(l);
         add({ ts: l.timestamp, kind: 'lookup', text: `${l.src_ip} → ${l.dest_ip}: ${l.name} (${l.rule})` });
         packetTime(l.timestamp);
+        trafficTime(l.timestamp);
         break;
       }
       case 'capture_gap':
@@ -222,22 +239,21 @@ export function readModel(meta: SessionMeta, records: ChainRecord[]): SessionMod
     timeline: timeline.list(),
     timelineOmitted: timeline.omitted,
     timelineClock: clock,
+    discovery,
     alerts,
     packets,
     flaggedPackets,
     pcapTruncated,
-    statement: statement(start, end, flows.length, gaps, packets),
+    // The packets' window only when alerts or lookups lie outside the recording (the timeline's test):
+    // a live flow that began before the flight opened does not move a live statement off the gateway's clock.
+    statement: statement(
+      { start, end },
+      clock.outside > 0 ? { start: traffic.start, end: traffic.end } : null,
+      flows.length,
+      gaps,
+      packets,
+    ),
   };
-}
-
-function statement(start: string, end: string, internetFlows: number, gaps: Gap[], packets: number): Statement {
-  const windowS = Math.max(0, (Date.parse(end) - Date.parse(start)) / 1000);
-  let gapSeconds = 0;
-  for (const g of gaps) gapSeconds += Math.max(0, (Date.parse(g.end) - Date.parse(g.start)) / 1000);
-  const base = { window: { start, end }, gapSeconds, gaps: gaps.length };
-  if (internetFlows > 0) return { kind: 'egress_observed', strength: 'not_applicable', ...base };
-  const down = packets === 0 || (windowS > 0 && gapSeconds >= REFUSE_SHARE * windowS);
-  return { kind: 'no_egress_observed', strength: down ? 'refused' : gaps.length > 0 ? 'weakened' : 'plain', ...base };
 }
 
 function touch(

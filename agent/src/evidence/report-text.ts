@@ -88,6 +88,18 @@ export const TEXT = {
       `Geen uitgaand verkeer waargenomen tussen ${a} en ${b} (UTC), BEHALVE tijdens ${n} onderbreking${n === 1 ? '' : 'en'} van de opname (samen ${s} s, hieronder vermeld): over die periodes kan deze verklaring niets zeggen.`,
     noEgressRefused: (a: string, b: string) =>
       `Geen verklaring mogelijk: de opname lag tussen ${a} en ${b} (UTC) te lang stil of zag geen enkel pakket. Dat er geen verbinding is gezien, bewijst hier niets.`,
+    packetClock: {
+      noEgressPlain: (a: string, b: string) =>
+        `Geen uitgaand verkeer waargenomen: in het verkeer van deze sessie, gedateerd van ${a} tot ${b} (UTC, tijden uit de pakketten), zag de gateway geen enkele verbinding naar internet.`,
+      noEgressWeakened: (a: string, b: string, n: number, s: string) =>
+        `Geen uitgaand verkeer waargenomen in het verkeer van deze sessie, gedateerd van ${a} tot ${b} (UTC, tijden uit de pakketten), BEHALVE tijdens ${n} onderbreking${n === 1 ? '' : 'en'} van de opname (samen ${s} s, hieronder vermeld): over die periodes kan deze verklaring niets zeggen.`,
+      noEgressRefused: (a: string, b: string) =>
+        `Geen verklaring mogelijk over het verkeer van deze sessie, gedateerd van ${a} tot ${b} (UTC, tijden uit de pakketten): de opname lag te lang stil of zag geen enkel pakket. Dat er geen verbinding is gezien, bewijst hier niets.`,
+      played: (start: string, end: string) =>
+        `Die tijden liggen buiten de opname, die liep van ${start} tot ${end} (UTC, klok van de gateway): een opname die met „egress replay” is afgespeeld, houdt de tijden waarop zij werd gemaakt (zie „Tijdlijn”). Ze lopen van de eerste tot de laatste tijd uit de pakketten in het logboek; de opname kan eerder beginnen en later eindigen.`,
+    },
+    trafficSeenAt: (packet: string) =>
+      `Klok van de gateway toen die de eerste melding vastlegde. Het verkeer van die melding is in de pakketten gedateerd op ${packet} (een opname die met „egress replay” is afgespeeld, houdt de tijden waarop zij werd gemaakt).`,
     officer: 'IN TE VULLEN door de functionaris',
     field: 'Veld',
     value: 'Inhoud',
@@ -215,6 +227,18 @@ export const TEXT = {
       `No egress observed between ${a} and ${b} (UTC), EXCEPT during ${n} capture gap${n === 1 ? '' : 's'} (${s} s in all, listed below): this statement says nothing about those periods.`,
     noEgressRefused: (a: string, b: string) =>
       `No statement possible: between ${a} and ${b} (UTC) the capture was down for too long or saw no packet at all. That no connection was seen proves nothing here.`,
+    packetClock: {
+      noEgressPlain: (a: string, b: string) =>
+        `No egress observed: in this session's traffic, dated from ${a} to ${b} (UTC, times in its packets), the gateway saw no connection to the internet.`,
+      noEgressWeakened: (a: string, b: string, n: number, s: string) =>
+        `No egress observed in this session's traffic, dated from ${a} to ${b} (UTC, times in its packets), EXCEPT during ${n} capture gap${n === 1 ? '' : 's'} (${s} s in all, listed below): this statement says nothing about those periods.`,
+      noEgressRefused: (a: string, b: string) =>
+        `No statement possible about this session's traffic, dated from ${a} to ${b} (UTC, times in its packets): the capture was down for too long or saw no packet at all. That no connection was seen proves nothing here.`,
+      played: (start: string, end: string) =>
+        `Those times lie outside the recording, which ran from ${start} to ${end} (UTC, the gateway's clock): a capture played with "egress replay" keeps the times at which it was captured (see "Timeline"). They run from the first to the last packet time in the log; the capture may begin earlier and end later.`,
+    },
+    trafficSeenAt: (packet: string) =>
+      `The gateway's clock when it recorded the first alert. The traffic of that alert is dated ${packet} in its packets (a capture played with "egress replay" keeps the times at which it was captured).`,
     officer: 'TO BE FILLED IN by the officer',
     field: 'Field',
     value: 'Content',

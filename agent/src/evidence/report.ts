@@ -2,9 +2,10 @@
 // it opens offline and prints to PDF), the same content in Dutch and then in
 // English. Severity is always written out (HOOG/HIGH), never colour alone.
 
-import type { Destination, SessionModel } from './model.js';
+import { CLOCK_SLACK_US, type Destination, type SessionModel } from './model.js';
 import { type Lang, TEXT } from './report-text.js';
 import type { ClockState } from './session-store.js';
+import { isoToMicros } from './timeline.js';
 
 const STYLE = `
 :root { --ink:#111; --muted:#444; --line:#888; --high:#9b0000; --medium:#7a4a00; --ok:#0b5d1e; }
@@ -19,6 +20,7 @@ th { background: #eee; } table.dests { font-size: .9em; } .nowrap { white-space:
 .high { color: var(--high); } .medium { color: var(--medium); } .ok { color: var(--ok); }
 .box { border: 3px solid var(--ink); padding: 10px 14px; margin: 12px 0; font-weight: 600; }
 .box.warn { border-style: dashed; }
+.packet-time { display: block; margin-top: 4px; font-size: .92em; color: var(--muted); }
 .officer { border: 2px dashed var(--ink); padding: 6px; color: var(--muted); font-style: italic; min-height: 2.4em; }
 code, .mono { font-family: "DejaVu Sans Mono", monospace; font-size: .9em; overflow-wrap: anywhere; }
 section.lang + section.lang { margin-top: 3em; border-top: 6px double var(--ink); }
@@ -104,14 +106,19 @@ function section(m: SessionModel, lang: Lang, fp: string): string {
   const st = m.statement;
   if (st.kind === 'no_egress_observed') {
     const [a, b] = [st.window.start, st.window.end];
+    // On the packets' clock (a replayed capture) the window is the traffic's, the recording's named beside it.
+    const s = st.clock === 'packets' ? t.packetClock : t;
     const text =
       st.strength === 'plain'
-        ? t.noEgressPlain(a, b)
+        ? s.noEgressPlain(a, b)
         : st.strength === 'weakened'
-          ? t.noEgressWeakened(a, b, st.gaps, gapS)
-          : t.noEgressRefused(a, b);
+          ? s.noEgressWeakened(a, b, st.gaps, gapS)
+          : s.noEgressRefused(a, b);
+    const played = st.clock === 'packets' ? ` ${t.packetClock.played(meta.start, meta.end ?? '…')}` : '';
+    const [attr, html] =
+      st.clock === 'packets' ? [' data-clock="packets"', unbroken(esc(text + played))] : ['', esc(text)];
     summary.push(
-      `<p class="box statement ${st.strength === 'plain' ? 'ok' : 'warn'}" data-strength="${st.strength}">${esc(text)}</p>`,
+      `<p class="box statement ${st.strength === 'plain' ? 'ok' : 'warn'}" data-strength="${st.strength}"${attr}>${html}</p>`,
     );
   }
   const tc = m.timelineClock;
@@ -230,8 +237,15 @@ function breach(m: SessionModel, lang: Lang): string {
   const countries = [...new Set(m.destinations.map((d) => d.country).filter((c): c is string => c !== null))]
     .map((c) => countryName(c, lang))
     .join(', ');
-  const discovery = m.timeline.find((e) => e.kind === 'alert')?.ts ?? m.destinations[0].firstSeen;
+  // Discovery: when the gateway recorded the first alert, on its own clock (the organisation became aware);
+  // the packet's time beside it when they differ (a replayed capture keeps its own times).
+  const d = m.discovery;
+  const discovery = d?.recorded ?? m.destinations[0].firstSeen;
   const deadline = new Date(Date.parse(discovery) + 72 * 3600 * 1000).toISOString();
+  const seen =
+    d !== null && Math.abs(isoToMicros(d.recorded) - isoToMicros(d.packet)) > CLOCK_SLACK_US
+      ? `<span class="packet-time">${unbroken(esc(t.trafficSeenAt(d.packet)))}</span>`
+      : '';
   const rows: [string, string][] = [
     [
       t.fNature,
@@ -242,7 +256,7 @@ function breach(m: SessionModel, lang: Lang): string {
     [t.fDpo, officer],
     [t.fConsequences, officer],
     [t.fMeasures, `${esc(t.measuresPrefill(m.meta.end ?? ''))}${officer}`],
-    [t.fDiscovery, `<span class="mono">${esc(discovery)}</span>`],
+    [t.fDiscovery, `<span class="mono">${esc(discovery)}</span>${seen}`],
     [t.fDeadline, `<span class="mono">${esc(deadline)}</span>`],
     [t.fNotified, officer],
   ];
@@ -275,6 +289,11 @@ function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Full ISO times in a text kept on one line (a tablet would break them at a hyphen). */
+function unbroken(html: string): string {
+  return html.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, (ts) => `<span class="nowrap">${ts}</span>`);
 }
 
 export function esc(s: string): string {
