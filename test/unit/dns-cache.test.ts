@@ -259,7 +259,9 @@ describe('DnsAnswerCache edges', () => {
     const v6Client = '2001:db8::2';
     const cache = new DnsAnswerCache({ maxEntries: 3 });
     cache.record(CLIENT, response('a.example', [a('a.example', '203.0.113.1')]), T0);
+    expect([cache.size, cache.sizeByWords]).toEqual([1, 1]);
     cache.record(v6Client, response('b.example', [a('b.example', '203.0.113.1')]), T0);
+    expect([cache.size, cache.sizeByWords]).toEqual([2, 1]);
     cache.record(
       CLIENT,
       response('c.example', [{ name: 'c.example', type: DnsType.AAAA, ttl: 3600, address: '2001:db8::c' }]),

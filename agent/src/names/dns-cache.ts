@@ -106,6 +106,11 @@ export class DnsAnswerCache {
     return this.entries.size + this.v4.size;
   }
 
+  /** Of those, the entries of two IPv4 addresses, found by their words. */
+  get sizeByWords(): number {
+    return this.v4.size;
+  }
+
   /**
    * Learns from a response sent to `clientIp` at `nowUs`. Only successful
    * standard queries count (QR set, opcode QUERY, rcode NOERROR: a resolver
