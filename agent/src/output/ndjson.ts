@@ -7,7 +7,7 @@ import type { FlowApp } from '../names/flow-app.js';
 import type { AlertRecord, AppEventRecord, FlowRecord } from './flow-record.js';
 import { type JsonBytes, jsonText } from './json-bytes.js';
 import { isoMicros, writeIsoMicros } from './time.js';
-import { writeTunnel } from './tunnel.js';
+import { type TunnelInfo, writeTunnel } from './tunnel.js';
 
 /** `"timestamp":"…"` with the event's opening brace. */
 function head(out: JsonBytes, tsUs: number): void {
@@ -83,14 +83,28 @@ function hiddenBy(out: JsonBytes, a: FlowApp): void {
   else closedList(out, a.hiddenBy());
 }
 
+/** How a flow or alert event starts: time, type, tuple, app protocol, destination. */
+function flowScoped(out: JsonBytes, tsUs: number, type: 'flow' | 'alert', a: FlowApp, names: readonly string[]): void {
+  head(out, tsUs);
+  out.raw(',"event_type":"');
+  out.raw(type);
+  out.byte(0x22);
+  tuple(out, a);
+  out.raw(',"app_proto":');
+  closed(out, a.appProto);
+  dest(out, a, names);
+}
+
+/** How a flow or alert event ends: what hides its names, the tunnel it came through. */
+function flowScopedEnd(out: JsonBytes, a: FlowApp, tunnel: TunnelInfo | null | undefined): void {
+  hiddenBy(out, a);
+  writeTunnel(out, tunnel);
+  out.byte(0x7d);
+}
+
 /** One `flow` event, encoded into `out` (the line's end is the caller's). */
 export function writeFlowEvent(out: JsonBytes, r: FlowRecord): void {
-  head(out, r.endUs);
-  out.raw(',"event_type":"flow"');
-  tuple(out, r.app);
-  out.raw(',"app_proto":');
-  closed(out, r.app.appProto);
-  dest(out, r.app, r.names);
+  flowScoped(out, r.endUs, 'flow', r.app, r.names);
   out.raw(',"verdict":"');
   out.raw(r.verdict);
   out.raw('","reasons":');
@@ -112,18 +126,11 @@ export function writeFlowEvent(out: JsonBytes, r: FlowRecord): void {
   out.raw(',"end_reason":"');
   out.raw(r.endReason);
   out.byte(0x22);
-  hiddenBy(out, r.app);
-  writeTunnel(out, r.tunnel);
-  out.byte(0x7d);
+  flowScopedEnd(out, r.app, r.tunnel);
 }
 
 export function writeAlertEvent(out: JsonBytes, a: AlertRecord): void {
-  head(out, a.tsUs);
-  out.raw(',"event_type":"alert"');
-  tuple(out, a.app);
-  out.raw(',"app_proto":');
-  closed(out, a.app.appProto);
-  dest(out, a.app, a.names);
+  flowScoped(out, a.tsUs, 'alert', a.app, a.names);
   out.raw(',"alert":{"severity":"');
   out.raw(a.severity);
   out.raw('","reasons":');
@@ -131,9 +138,7 @@ export function writeAlertEvent(out: JsonBytes, a: AlertRecord): void {
   out.raw(',"text":');
   out.str(a.text);
   out.byte(0x7d);
-  hiddenBy(out, a.app);
-  writeTunnel(out, a.tunnel);
-  out.byte(0x7d);
+  flowScopedEnd(out, a.app, a.tunnel);
 }
 
 /** A dns, tls, quic or http event: the tuple and the body under the event's type. */
