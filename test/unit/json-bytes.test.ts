@@ -23,6 +23,12 @@ function flushing(size: number) {
 
 const STRINGS = [
   '',
+  '\\',
+  '\\\\',
+  '"',
+  '\u0001',
+  '\t\n',
+  '\u001f',
   'www.example.org',
   'a "quoted" name',
   'back\\slash',
@@ -121,12 +127,19 @@ describe('LineWriter', () => {
     const stream = new Writable({
       highWaterMark: queue ? 1 : 16 * 1024 * 1024,
       write(chunk: Buffer, _enc, done) {
-        got.push(Buffer.from(chunk));
-        if (queue) setImmediate(done);
-        else done();
+        // Copied only when the stream is done with it: a batch the writer reused while the stream still held it would show.
+        if (queue)
+          setImmediate(() => {
+            got.push(Buffer.from(chunk));
+            done();
+          });
+        else {
+          got.push(Buffer.from(chunk));
+          done();
+        }
       },
     });
-    return { stream, text: () => Buffer.concat(got).toString('utf8') };
+    return { stream, got, text: () => Buffer.concat(got).toString('utf8') };
   }
 
   it.each([false, true])(
@@ -170,5 +183,49 @@ describe('LineWriter', () => {
     w.line('after');
     await w.flush();
     expect(text()).toBe('before\n');
+  });
+
+  it('writes a batch once it holds 64 KiB, not before, and goes back to a 64 KiB batch after a longer line', async () => {
+    const { stream, got } = sink(false);
+    const w = new LineWriter(stream);
+    // 1,023 lines of 63 bytes and a newline: 65,472 bytes, under a batch.
+    const encoded = (text: string) => {
+      w.out.raw(text);
+      w.endLine();
+    };
+    for (let i = 0; i < 1023; i++) encoded('x'.repeat(63));
+    expect(got.length).toBe(0);
+    // One more of 63: exactly 65,536, a full batch, written at once.
+    encoded('y'.repeat(63));
+    expect(got.map((c) => c.length)).toEqual([65_536]);
+    w.line('z'.repeat(100_000));
+    expect(w.out.buf.length).toBe(65_536);
+    await w.flush();
+    expect(got.map((c) => c.length)).toEqual([65_536, 100_001]);
+    await w.flush(); // nothing batched: nothing written
+    expect(got.length).toBe(2);
+  });
+
+  it('waits in flush() until a slow stream has drained', async () => {
+    const { stream } = sink(true);
+    const w = new LineWriter(stream);
+    for (let i = 0; i < 100; i++) w.line('slow');
+    await w.flush();
+    expect(stream.writableNeedDrain).toBe(false);
+  });
+
+  it('ends the wait in flush() when the stream closes before draining', async () => {
+    const stream = new Writable({ highWaterMark: 1, write: () => {} }); // never calls back
+    const w = new LineWriter(stream);
+    w.line('stuck');
+    const flushed = w.flush();
+    stream.destroy();
+    await expect(flushed).resolves.toBeUndefined();
+  });
+
+  it('throws a stream error other than EPIPE', () => {
+    const { stream } = sink(false);
+    new LineWriter(stream);
+    expect(() => stream.emit('error', Object.assign(new Error('disk full'), { code: 'ENOSPC' }))).toThrow('disk full');
   });
 });

@@ -46,6 +46,7 @@ export class JsonBytes {
     let p = start;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: the UTF-8 way writes ASCII the same bytes, and rewrites the whole text
       if (c > 0x7f) {
         this.pos = start;
         this.utf8(s);
