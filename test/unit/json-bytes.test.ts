@@ -96,6 +96,7 @@ describe('JsonBytes', () => {
       { sni: 'b.example', alpn: ['h3', 'h2'], ech: false, version: '0x00000001' },
       { hostname: 'h "q"', http_method: 'GET', url: '/a?b=\u0001', protocol: 'HTTP/1.1', http_user_agent: null },
       { nested: { deeper: [1, [2, [3, { four: true }]]] }, empty: {}, list: [], u: [undefined, () => 1, Symbol('s')] },
+      { f: () => 1, kept: 1, s: Symbol('s'), u: undefined, last: 'x' },
       { 2: 'integer keys first', b: 1, 1: 'in order', a: 2 },
       [],
       'a string body',

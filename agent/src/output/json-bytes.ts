@@ -30,6 +30,7 @@ export class JsonBytes {
 
   /** At least `n` bytes free at `pos`. */
   room(n: number): void {
+    // Stryker disable next-line EqualityOperator: making room when the bytes would just fit only flushes or grows a little early
     if (this.pos + n > this.buf.length) this.makeRoom(this, n);
   }
 
@@ -70,7 +71,7 @@ export class JsonBytes {
     buf[p++] = QUOTE;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === QUOTE || c === 0x5c) {
+      if (c <= 0x1f || c > 0x7e || c === QUOTE || c === 0x5c) {
         this.pos = start;
         this.utf8(JSON.stringify(s));
         return;
@@ -170,6 +171,7 @@ export class JsonBytes {
 
 /** An encoder of its own that grows as needed, for a line wanted as a string (the evidence log, `egress tail`). */
 const scratch = new JsonBytes(Buffer.allocUnsafeSlow(4096), (out, need) => {
+  // Stryker disable next-line ArithmeticOperator: growing to just what is needed gives the same text, only more copies
   const bigger = Buffer.allocUnsafeSlow(Math.max(2 * out.buf.length, out.pos + need));
   out.buf.copy(bigger, 0, 0, out.pos);
   out.buf = bigger;
