@@ -14,6 +14,11 @@ export function bytes(annotated: string): Buffer {
 }
 
 /** Parse a whole buffer; the anomalies it counted, by name, beside the result. */
+/** A query for `name` (wire form), type A. */
+export function queryFor(name: Buffer): Buffer {
+  return Buffer.concat([bytes('00 04 01 00 00 01 00 00 00 00 00 00'), name, bytes('00 01 00 01')]);
+}
+
 export function parse(buf: Buffer) {
   const anomalies = new Anomalies();
   const message = parseDnsMessage(buf, 0, buf.length, anomalies);

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Anomalies } from '../../agent/src/decode/anomaly.js';
-import { DnsType, nameCacheCounters, parseDnsMessage } from '../../agent/src/names/dns.js';
+import { DnsType, parseDnsMessage } from '../../agent/src/names/dns.js';
 import {
   A_RESPONSE,
   A_RESPONSE_CUT,
@@ -18,17 +18,13 @@ import {
   POINTER_PAST_END,
   parse,
   QUERY,
+  queryFor,
   SELF_POINTER,
 } from '../support/dns-vectors.js';
 
 /** A name of the given label lengths ("a" repeated), root included. */
 function nameOf(...lengths: number[]): Buffer {
   return Buffer.concat([...lengths.map((n) => Buffer.concat([Buffer.from([n]), Buffer.alloc(n, 0x61)])), Buffer.of(0)]);
-}
-
-/** A query for `name` (wire form), type A. */
-function queryFor(name: Buffer): Buffer {
-  return Buffer.concat([bytes('00 04 01 00 00 01 00 00 00 00 00 00'), name, bytes('00 01 00 01')]);
 }
 
 describe('parseDnsMessage', () => {
@@ -345,76 +341,5 @@ describe('parseDnsMessage at the edges', () => {
     expect(parse(chained(127))).toMatchObject({ counted: {}, message: { partial: false } });
     expect(parse(chained(127)).message?.answers).toHaveLength(127);
     expect(parse(chained(128))).toMatchObject({ counted: { 'dns.pointer_loop': 1 }, message: { partial: true } });
-  });
-});
-
-describe('parseDnsMessage names met before (the name cache)', () => {
-  /** The parser's cache slot of a name: FNV-1a of its text, top 12 bits (names/dns.ts). */
-  const slotOf = (text: string) => {
-    let h = 0x811c9dc5 | 0;
-    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-    return h >>> 20;
-  };
-  const wire = (text: string) =>
-    Buffer.concat([
-      ...text.split('.').map((l) => Buffer.concat([Buffer.of(l.length), Buffer.from(l, 'latin1')])),
-      Buffer.of(0),
-    ]);
-  const nameRead = (text: string) => parse(queryFor(wire(text))).message?.questions[0].name;
-  /** What reading `texts` in turn did to the cache: names found there, names made. */
-  const counted = (texts: string[]) => {
-    const before = nameCacheCounters();
-    const read = texts.map(nameRead);
-    const after = nameCacheCounters();
-    return { read, hits: after.hits - before.hits, made: after.made - before.made };
-  };
-  /** Two different names of one slot, found by trying names made by `make`. */
-  const sameSlot = (make: (i: number) => string, other: string): string => {
-    for (let i = 0; i < 1_000_000; i++) if (make(i) !== other && slotOf(make(i)) === slotOf(other)) return make(i);
-    throw new Error('no name shares the slot');
-  };
-
-  it.each<[string, string, string]>([
-    ['an escape after a plain label', '03 57 57 57 03 61 20 62', 'www.a\\032b'],
-    ['a dot in the last label after uppercase ones', '02 41 42 03 63 2e 64', 'ab.c\\.d'],
-    ['a backslash alone', '01 5c', '\\\\'],
-    ['DEL alone', '03 61 7f 62', 'a\\127b'],
-  ])('writes %s with its escapes, the plain labels lowercased, never from the cache', (_what, labels, text) => {
-    const q = queryFor(bytes(`${labels} 00`));
-    const before = nameCacheCounters();
-    expect([parse(q).message?.questions[0].name, parse(q).message?.questions[0].name]).toEqual([text, text]);
-    const after = nameCacheCounters();
-    expect([after.hits - before.hits, after.made - before.made]).toEqual([0, 0]);
-  });
-
-  it('finds a name read before in the cache, in any case, and makes a new one only the first time', () => {
-    expect(counted(['cache-first.example', 'CACHE-First.Example', 'cache-first.example'])).toEqual({
-      read: ['cache-first.example', 'cache-first.example', 'cache-first.example'],
-      hits: 2,
-      made: 1,
-    });
-  });
-
-  it('reads a label followed by a length octet that is a printable byte (a label of 33 or more) as itself', () => {
-    const long = 'b'.repeat(40); // its length octet, 0x28, is "("
-    expect(counted([`a.${long}.c`, `a.${long}.c`])).toEqual({ read: [`a.${long}.c`, `a.${long}.c`], hits: 1, made: 1 });
-  });
-
-  it('reads 10,000 names, more than the cache holds, each as itself, twice over', () => {
-    const names = Array.from({ length: 10_000 }, (_, i) => `n${i.toString(36)}.x${(i * 7919) % 9973}.example`);
-    for (let round = 0; round < 2; round++) {
-      for (const n of names) expect(nameRead(n)).toBe(n);
-    }
-    expect(nameRead('N1.X7919.EXAMPLE')).toBe('n1.x7919.example');
-  });
-
-  it('tells apart names of one slot: of the same length, and one the start of the other', () => {
-    const a = 'slot-a.example';
-    const b = sameSlot((i) => `${i.toString(36).padStart(6, '0')}.example`, a); // same length, other first letters
-    expect(b.length).toBe(a.length);
-    expect(counted([a, b, a, b])).toEqual({ read: [a, b, a, b], hits: 0, made: 4 });
-    const short = 'prefix.example';
-    const long = sameSlot((i) => `${short}.x${i.toString(36)}`, short); // starts with the short name
-    expect(counted([long, short, long, short])).toEqual({ read: [long, short, long, short], hits: 0, made: 4 });
   });
 });
