@@ -415,8 +415,8 @@ describe('report.html: the tables', () => {
     );
     const nl = part(html, 'nl', TEXT.nl.gaps, TEXT.nl.breach);
     expect([...nl.matchAll(/<tr class="gap">(.*?)<\/tr>/g)].map((m) => m[1])).toEqual([
-      '<td class="mono">2026-05-01T10:10:00Z</td><td class="mono">2026-05-01T10:11:00Z</td><td>pakketten verloren in de kernel</td><td class="num">12</td>',
-      '<td class="mono">2026-05-01T10:20:00Z</td><td class="mono">2026-05-01T10:21:00Z</td><td>odd&#60;cause</td><td class="num">onbekend</td>',
+      '<td class="mono nowrap">2026-05-01T10:10:00Z</td><td class="mono nowrap">2026-05-01T10:11:00Z</td><td>pakketten verloren in de kernel</td><td class="num">12</td>',
+      '<td class="mono nowrap">2026-05-01T10:20:00Z</td><td class="mono nowrap">2026-05-01T10:21:00Z</td><td>odd&#60;cause</td><td class="num">onbekend</td>',
     ]);
     expect(nl).toContain(`<th>${TEXT.nl.start}</th><th>${TEXT.nl.end}</th><th>${TEXT.nl.gapCause}</th>`);
     const none = (packets: number) => part(renderReport(model({ packets }), FP), 'en', TEXT.en.gaps, TEXT.en.breach);
@@ -439,9 +439,9 @@ describe('report.html: the tables', () => {
     expect(nl).toBe(
       `<h2>${TEXT.nl.timeline}</h2>\n<p class="timeline-clock">${esc(TEXT.nl.timelineOrder)}</p>\n` +
         '<table class="timeline"><tr><th>UTC</th><th></th><th></th></tr>' +
-        '<tr data-kind="start"><td class="mono">2026-05-01T10:00:00Z</td><td>begin</td><td>Vlucht</td></tr>' +
-        '<tr data-kind="alert"><td class="mono">2026-05-01T10:05:00Z</td><td>melding</td><td>HIGH: &#60;x&#62;</td></tr>' +
-        '<tr data-kind="other"><td class="mono">2026-05-01T10:06:00Z</td><td>other</td><td></td></tr></table>\n',
+        '<tr data-kind="start"><td class="mono nowrap">2026-05-01T10:00:00Z</td><td>begin</td><td>Vlucht</td></tr>' +
+        '<tr data-kind="alert"><td class="mono nowrap">2026-05-01T10:05:00Z</td><td>melding</td><td>HIGH: &#60;x&#62;</td></tr>' +
+        '<tr data-kind="other"><td class="mono nowrap">2026-05-01T10:06:00Z</td><td>other</td><td></td></tr></table>\n',
     );
     expect(html).not.toContain('clock-note');
   });
@@ -466,9 +466,9 @@ describe('report.html: the tables', () => {
       expect(part(html, lang, t.timeline, t.verification)).toBe(
         `<h2>${t.timeline}</h2>\n<p class="box warn timeline-clock">${esc(`${note} ${t.timelineCut(3, 7)}`)}</p>\n` +
           '<table class="timeline"><tr><th>UTC</th><th></th><th></th></tr>' +
-          `<tr data-kind="alert"><td class="mono">2026-04-20T08:00:00.250000Z</td><td>${t.kinds.alert}</td><td>HIGH: a</td></tr>` +
-          `<tr data-kind="start"><td class="mono">2026-05-01T10:00:00.000000Z</td><td>${esc(t.kinds.startRecording)}</td><td>Replay</td></tr>` +
-          `<tr data-kind="end"><td class="mono">2026-05-01T11:00:00.000000Z</td><td>${esc(t.kinds.endRecording)}</td><td></td></tr></table>\n`,
+          `<tr data-kind="alert"><td class="mono nowrap">2026-04-20T08:00:00.250000Z</td><td>${t.kinds.alert}</td><td>HIGH: a</td></tr>` +
+          `<tr data-kind="start"><td class="mono nowrap">2026-05-01T10:00:00.000000Z</td><td>${esc(t.kinds.startRecording)}</td><td>Replay</td></tr>` +
+          `<tr data-kind="end"><td class="mono nowrap">2026-05-01T11:00:00.000000Z</td><td>${esc(t.kinds.endRecording)}</td><td></td></tr></table>\n`,
       );
       expect(part(html, lang, t.summary, t.flagged)).toContain(
         `<p class="box warn clock-note">${esc(t.clockSummary('2026-04-20 08:00:00', '2026-04-20 08:00:00'))}</p>`,

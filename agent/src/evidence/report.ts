@@ -170,7 +170,7 @@ function timeline(m: SessionModel, lang: Lang): string {
   const kind = (k: string) => (other && (k === 'start' || k === 'end') ? `${k}Recording` : k);
   const rows = m.timeline.map(
     (e) =>
-      `<tr data-kind="${e.kind}"><td class="mono">${esc(e.ts)}</td><td>${esc(t.kinds[kind(e.kind)] ?? e.kind)}</td><td>${esc(e.text)}</td></tr>`,
+      `<tr data-kind="${e.kind}"><td class="mono nowrap">${esc(e.ts)}</td><td>${esc(t.kinds[kind(e.kind)] ?? e.kind)}</td><td>${esc(e.text)}</td></tr>`,
   );
   return `<p class="${other ? 'box warn ' : ''}timeline-clock">${esc(note + cut)}</p>
 <table class="timeline"><tr><th>UTC</th><th></th><th></th></tr>${rows.join('')}</table>`;
@@ -223,7 +223,7 @@ function gaps(m: SessionModel, lang: Lang): string {
   if (m.gaps.length === 0) return `<p>${m.packets === 0 ? t.noPackets : t.noGaps}</p>`;
   const rows = m.gaps.map(
     (g) =>
-      `<tr class="gap"><td class="mono">${esc(g.start)}</td><td class="mono">${esc(g.end)}</td><td>${esc(t.gapCauses[g.cause] ?? g.cause)}</td><td class="num">${g.packets_dropped ?? t.unknown}</td></tr>`,
+      `<tr class="gap"><td class="mono nowrap">${esc(g.start)}</td><td class="mono nowrap">${esc(g.end)}</td><td>${esc(t.gapCauses[g.cause] ?? g.cause)}</td><td class="num">${g.packets_dropped ?? t.unknown}</td></tr>`,
   );
   return `<table><tr><th>${t.start}</th><th>${t.end}</th><th>${t.gapCause}</th><th>${t.gapDropped}</th></tr>${rows.join('')}</table>`;
 }
