@@ -13,8 +13,13 @@ export const FLIGHT = join(ROOT, 'scripts/demo-data/flight.pcap');
 export const FLIGHT_POLICY = join(ROOT, 'scripts/demo-data/policy.yaml');
 export const REPLAY_COMMON = ['--no-http', '--mqtt-port', '0', '--quiet', '--linger', '1', '--gateway', 'gw-test'];
 
-/** Replay `capture` as a session named `name` into a fresh data directory; the data directory and the session id. */
-export function recordFlight(name: string, capture = FLIGHT, policy = FLIGHT_POLICY): { dataDir: string; id: string } {
+/** Replay `capture` (at `speed`) as a session named `name` into a fresh data directory; the data directory and the session id. */
+export function recordFlight(
+  name: string,
+  capture = FLIGHT,
+  policy = FLIGHT_POLICY,
+  speed = 'max',
+): { dataDir: string; id: string } {
   const dataDir = mkdtempSync(join(tmpdir(), 'egress-evidence-'));
   const r = egress([
     'replay',
@@ -22,7 +27,7 @@ export function recordFlight(name: string, capture = FLIGHT, policy = FLIGHT_POL
     '--policy',
     policy,
     '--speed',
-    'max',
+    speed,
     '--session',
     name,
     '--data-dir',

@@ -30,7 +30,7 @@ import { TEXT } from '../../agent/src/evidence/report-text.js';
 import { readMeta, type SessionMeta } from '../../agent/src/evidence/session-store.js';
 import { artifactsDir, launchChromium } from '../support/browser.js';
 import { egress, ROOT } from '../support/cli.js';
-import { onlySession, REPLAY_COMMON } from './flight.js';
+import { recordFlight } from './flight.js';
 
 const FIX = join(ROOT, 'test/fixtures');
 const HTTPS = join(FIX, 'names/dns-then-https/input.pcap');
@@ -44,22 +44,7 @@ interface Recorded {
 }
 
 function replay(capture: string, policy: string, speed: string, name: string): Recorded {
-  const dataDir = mkdtempSync(join(tmpdir(), 'egress-evidence-'));
-  const r = egress([
-    'replay',
-    capture,
-    '--policy',
-    policy,
-    '--speed',
-    speed,
-    '--session',
-    name,
-    '--data-dir',
-    dataDir,
-    ...REPLAY_COMMON,
-  ]);
-  expect(r.code, r.stderr).toBe(0);
-  const id = onlySession(dataDir);
+  const { dataDir, id } = recordFlight(name, capture, policy, speed);
   const bundle = join(dataDir, 'bundle.zip');
   const x = egress(['export', id, '--out', bundle, '--data-dir', dataDir]);
   expect(x.code, x.stderr).toBe(0);
