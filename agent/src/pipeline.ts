@@ -18,6 +18,7 @@ import { FlowsAtRest } from './names/at-rest.js';
 import { DnsAnswerCache, type DnsAnswerCacheOptions } from './names/dns-cache.js';
 import { NamesEngine } from './names/engine.js';
 import { FlowApp, SEVERITY_RANK } from './names/flow-app.js';
+import type { QuicAhead } from './names/quic-ahead.js';
 import { describeJudgement } from './output/describe.js';
 import {
   type AlertRecord,
@@ -60,6 +61,8 @@ export interface PipelineOptions extends FlowTableOptions {
   dnsCache?: Partial<DnsAnswerCacheOptions>;
   /** Flows that may hold a reassembly buffer at once (default MAX_REASSEMBLY_STATES). */
   maxReassemblyStates?: number;
+  /** QUIC Initials opened ahead by another thread reading the same capture (names/quic-ahead.ts). */
+  quicAhead?: QuicAhead;
 }
 
 export class ScanPipeline implements PacketSink, FlowEndSink {
@@ -101,6 +104,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   readonly atRest: FlowsAtRest;
   private readonly policy: Policy;
   private readonly enricher: Enricher;
+  private readonly quicAhead: QuicAhead | null;
 
   constructor(
     private readonly out: EventOutput,
@@ -125,10 +129,13 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
         }
       },
       options.maxReassemblyStates,
+      options.quicAhead ?? null,
     );
+    this.quicAhead = options.quicAhead ?? null;
   }
 
   packet(buf: Buffer, off: number, caplen: number, origLen: number, tsUs: number, linkType: number): void {
+    if (this.quicAhead !== null) this.quicAhead.index = this.packets;
     this.packets++;
     this.bytes += origLen;
     if (this.firstUs < 0) this.firstUs = tsUs;

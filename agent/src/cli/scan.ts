@@ -11,6 +11,7 @@ import { chooseGeoData } from '../enrich/geo-store.js';
 import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
 import { dataDir } from '../live/settings.js';
+import { QuicAhead } from '../names/quic-ahead.js';
 import { lookupEventLine } from '../output/lookup.js';
 import { captureGapLine, statsEvent, writeAlertEvent, writeAppEvent, writeFlowEvent } from '../output/ndjson.js';
 import { collectStats } from '../output/stats.js';
@@ -19,6 +20,7 @@ import { LineWriter } from '../output/writer.js';
 import { type EventOutput, ScanPipeline } from '../pipeline.js';
 import { DEFAULT_PROFILE, loadPolicy, profileNames } from '../policy/load.js';
 import { parseCommand, positiveInt } from './args.js';
+import { applyHeapFlags } from './heap.js';
 import type { CliIo } from './io.js';
 import { Progress } from './progress.js';
 
@@ -118,7 +120,8 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
           gap: (g) => table.gap(g),
           lookup: (l) => table.lookup(l),
         };
-  const pipeline = new ScanPipeline(output, { maxFlows, policy, enricher });
+  const quicAhead = lookaheadFor(file, size);
+  const pipeline = new ScanPipeline(output, { maxFlows, policy, enricher, quicAhead });
   const label = file === '-' ? 'stdin' : file;
   const reader = new CaptureReader(pipeline, pipeline.anomalies, label);
   const wantProgress = values['no-progress'] ? false : (values.progress as boolean | undefined);
@@ -131,9 +134,11 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
       await writer.flush();
     });
   } catch (err) {
+    await quicAhead?.stop();
     throw unreadable(file, err);
   }
   progress?.done();
+  await quicAhead?.stop();
   await pipeline.finish(() => writer.flush());
 
   const stats = collectStats(pipeline, reader, error, policy.source, enricher.versions());
@@ -145,6 +150,21 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
     return ExitCode.BAD_INPUT;
   }
   return ExitCode.OK;
+}
+
+/**
+ * A capture file this large gets a second thread opening its QUIC Initials
+ * ahead of the pipeline (names/quic-ahead.ts); below it, starting the thread
+ * costs more than it saves. EGRESS_SCAN_LOOKAHEAD=0 turns it off, =1 on for
+ * any file (tests, benchmarks).
+ */
+const LOOKAHEAD_MIN_BYTES = 32 * 1024 * 1024;
+
+function lookaheadFor(file: string, size: number | null): QuicAhead | undefined {
+  const env = process.env.EGRESS_SCAN_LOOKAHEAD;
+  if (file === '-' || size === null || env === '0') return undefined;
+  if (env !== '1' && size < LOOKAHEAD_MIN_BYTES) return undefined;
+  return QuicAhead.start(file, applyHeapFlags);
 }
 
 function openInput(file: string, io: CliIo): { input: AsyncIterable<Buffer> | Readable; size: number | null } {

@@ -17,6 +17,7 @@ import { DNS_PORT, DnsNames } from './dns-names.js';
 import { encryptedDnsOf } from './encrypted-dns.js';
 import type { AppProto, FlowApp } from './flow-app.js';
 import { type HttpRequestInfo, looksLikeHttpRequest, parseHttpRequest } from './http.js';
+import type { QuicAhead } from './quic-ahead.js';
 import { type NamingSteps, QuicNames } from './quic-names.js';
 import { TcpStreamAssembler } from './stream.js';
 import { parseTlsClientHello } from './tls.js';
@@ -86,9 +87,10 @@ export class NamesEngine implements NamingSteps {
     dnsCache: DnsAnswerCache,
     private readonly emit: AppEventSink,
     private readonly maxReassemblyStates = MAX_REASSEMBLY_STATES,
+    quicAhead: QuicAhead | null = null,
   ) {
     this.dns = new DnsNames(anomalies, dnsCache, emit, (app) => this.acquire(app));
-    this.quic = new QuicNames(anomalies, emit, this.counters, this);
+    this.quic = new QuicNames(anomalies, emit, this.counters, this, quicAhead);
   }
 
   /**

@@ -11,6 +11,7 @@ import { type AppEventSink, hexVersion } from './app-events.js';
 import type { NamesCounters } from './engine.js';
 import type { FlowApp } from './flow-app.js';
 import { QuicInitialAssembler } from './quic.js';
+import type { QuicAhead } from './quic-ahead.js';
 import { isVersionNegotiation, looksLikeLongHeader, probeQuicInitial, QuicProbe } from './quic-probe.js';
 import type { ClientHelloInfo } from './types.js';
 
@@ -36,6 +37,8 @@ export class QuicNames {
     private readonly emit: AppEventSink,
     private readonly counters: NamesCounters,
     private readonly stage: NamingSteps,
+    /** Initial packets opened ahead by another thread (quic-ahead.ts), if any. */
+    private readonly ahead: QuicAhead | null = null,
   ) {}
 
   /** The server's answer to an unknown version: Version Negotiation makes it QUIC; anything else a look-alike. */
@@ -69,7 +72,7 @@ export class QuicNames {
         return looksLikeLongHeader(buf, p.payloadOff, p.payloadLen) ? this.notQuic(app) : this.stage.unnamed(app);
       }
       if (!this.stage.acquire(app)) return this.stage.unnamed(app);
-      app.quic = new QuicInitialAssembler();
+      app.quic = new QuicInitialAssembler(this.ahead);
       if (probe === QuicProbe.UNKNOWN_VERSION) {
         // QUIC only if the server answers with Version Negotiation (onReply).
         app.quic.version = u32be(buf, p.payloadOff + 1);

@@ -13,7 +13,8 @@ import { createDecipheriv } from 'node:crypto';
 import type { Anomalies, AnomalyName } from '../decode/anomaly.js';
 import { u32be } from '../util/bytes.js';
 import { aes128EncryptBlock } from './aes.js';
-import { initialKeys, type OpenKeys, VERSIONS } from './quic-keys.js';
+import type { QuicAhead } from './quic-ahead.js';
+import { initialKeys, type OpenKeys, rememberInitialKeys, VERSIONS } from './quic-keys.js';
 import { TcpStreamAssembler } from './stream.js';
 import { parseClientHelloMessage } from './tls.js';
 import type { ClientHelloInfo, Outcome } from './types.js';
@@ -70,6 +71,86 @@ function decodePacketNumber(largest: number, truncated: number, bits: number): n
   return candidate;
 }
 
+/** Where locateFirstInitial() found the packet: its version, Connection ID and packet number offsets, and its end. */
+export const located = { version: 0, dcidOff: 0, dcidLen: 0, pnOff: 0, end: 0 };
+
+/**
+ * Does the UDP payload buf[off, off + len) start with a client Initial of a
+ * version we can open, long enough to sample? Then `located` says where its
+ * parts are. The header is read by the rules addDatagram() reads it by.
+ */
+export function locateFirstInitial(buf: Uint8Array, off: number, len: number): boolean {
+  const end = off + len;
+  if (len < 7 || (buf[off] & 0x80) === 0) return false;
+  const version = u32be(buf, off + 1);
+  const spec = VERSIONS.get(version);
+  if (spec === undefined || ((buf[off] >> 4) & 0b11) !== spec.initial) return false;
+  const dcidLen = buf[off + 5];
+  let q = off + 6 + dcidLen;
+  if (dcidLen > MAX_CID || q >= end) return false;
+  const scidLen = buf[q];
+  q += 1 + scidLen;
+  if (scidLen > MAX_CID || q > end) return false;
+  const tokenLen = varint(buf, q, end);
+  if (tokenLen < 0 || tokenLen > end - q - varintLen) return false;
+  q += varintLen + tokenLen;
+  const length = varint(buf, q, end);
+  if (length < 0 || length > end - q - varintLen) return false;
+  q += varintLen;
+  if (length < 4 + SAMPLE) return false;
+  located.version = version;
+  located.dcidOff = off + 6;
+  located.dcidLen = dcidLen;
+  located.pnOff = q;
+  located.end = q + length;
+  return true;
+}
+
+/** The packet number of the last packet openInitialPacket() opened. */
+export let openedPn = 0;
+
+/**
+ * Remove header protection (RFC 9001 §5.4, on a copy of the header), then
+ * decrypt and authenticate one Initial packet under `k` (RFC 9001 §5.3).
+ * `pnOff` is where the packet number starts (at least 4 + 16 bytes before
+ * `end`); `largestPn` the largest packet number opened before on the flow
+ * (-1: none). The plaintext, or why not (its number in `openedPn`).
+ */
+export function openInitialPacket(
+  buf: Uint8Array,
+  start: number,
+  pnOff: number,
+  end: number,
+  k: OpenKeys,
+  largestPn: number,
+): Buffer | AnomalyName {
+  const mask = MASK;
+  aes128EncryptBlock(k.hp, buf, pnOff + 4, mask);
+  const first = buf[start] ^ (mask[0] & 0x0f);
+  const pnLen = (first & 0x03) + 1;
+  const header = Buffer.from(buf.subarray(start, pnOff + pnLen)); // the AAD, unprotected in a copy
+  header[0] = first;
+  let truncated = 0;
+  for (let i = 0; i < pnLen; i++) {
+    header[pnOff - start + i] ^= mask[1 + i];
+    truncated = truncated * 256 + header[pnOff - start + i];
+  }
+  const pn = decodePacketNumber(largestPn, truncated, pnLen * 8);
+  const nonce = Buffer.from(k.iv);
+  // Stryker disable next-line EqualityOperator: a ninth byte of a packet number below 2^53 is 0, and XOR with 0 changes nothing
+  for (let i = 0, v = pn; i < 8; i++, v = Math.floor(v / 256)) nonce[11 - i] ^= v % 256;
+  try {
+    const d = createDecipheriv('aes-128-gcm', k.key, nonce);
+    d.setAAD(header);
+    d.setAuthTag(buf.subarray(end - TAG, end));
+    const plain = Buffer.concat([d.update(buf.subarray(pnOff + pnLen, end - TAG)), d.final()]);
+    openedPn = pn;
+    return plain;
+  } catch {
+    return 'quic.decrypt_failed';
+  }
+}
+
 export class QuicInitialAssembler {
   /** Version of the first long-header packet seen (also an unknown one); null before. */
   version: number | null = null;
@@ -83,7 +164,8 @@ export class QuicInitialAssembler {
   private largestPn = -1;
   private readonly crypto = new TcpStreamAssembler(MAX_CRYPTO);
 
-  constructor() {
+  /** `ahead`: Initial packets opened ahead of the pipeline by another thread (quic-ahead.ts), if any. */
+  constructor(private readonly ahead: QuicAhead | null = null) {
     this.crypto.start(0xffffffff); // CRYPTO offset 0 is "sequence number" 0
   }
 
@@ -139,7 +221,7 @@ export class QuicInitialAssembler {
         // Stryker disable next-line UpdateOperator: only ever compared with 0
         initials++;
         if (this.dcid === null) this.dcid = Buffer.from(cid); // the first Initial fixes the keys (RFC 9001 §5.2)
-        const bad = this.openInitial(buf, p, q, next, version);
+        const bad = this.openInitial(buf, p, q, next, version, p === off);
         if (bad) return this.fail(anomalies, bad, initials, bad === 'quic.bad_frame' || bad === 'quic.crypto_overflow');
       }
       p = next;
@@ -186,40 +268,44 @@ export class QuicInitialAssembler {
     return k;
   }
 
-  /** Remove header protection, decrypt, read the frames. `pnOff` is where the packet number starts. */
-  private openInitial(buf: Uint8Array, start: number, pnOff: number, end: number, version: number): AnomalyName | null {
+  /**
+   * Open one Initial packet and read its frames. `pnOff` is where the packet
+   * number starts; `first`: the packet starts the datagram (the one the
+   * look-ahead worker, quic-ahead.ts, may have opened already).
+   */
+  private openInitial(
+    buf: Uint8Array,
+    start: number,
+    pnOff: number,
+    end: number,
+    version: number,
+    first: boolean,
+  ): AnomalyName | null {
     if (end - pnOff < 4 + SAMPLE) return 'quic.bad_header'; // too short to sample (RFC 9001 §5.4.2)
-    const k = this.keysFor(version);
-    const mask = MASK;
-    aes128EncryptBlock(k.hp, buf, pnOff + 4, mask);
-    const first = buf[start] ^ (mask[0] & 0x0f);
-    const pnLen = (first & 0x03) + 1;
-    const header = Buffer.from(buf.subarray(start, pnOff + pnLen)); // the AAD, unprotected in a copy
-    header[0] = first;
-    let truncated = 0;
-    for (let i = 0; i < pnLen; i++) {
-      header[pnOff - start + i] ^= mask[1 + i];
-      truncated = truncated * 256 + header[pnOff - start + i];
+    let plain: Uint8Array | null = null;
+    let pn = 0;
+    // The look-ahead opened the datagram's first packet as a flow's first Initial: under the keys of
+    // its own Connection ID, with no packet number before it. That is this flow's case only here.
+    if (first && this.ahead !== null && this.packets === 0 && !this.keys.has(version)) {
+      const got = this.ahead.take(buf, start, end, version, this.dcid!);
+      if (got !== null) {
+        this.keys.set(version, rememberInitialKeys(version, this.dcid!, got.keys));
+        plain = got.plain;
+        pn = got.pn;
+      }
     }
-    const pn = decodePacketNumber(this.largestPn, truncated, pnLen * 8);
-    const nonce = Buffer.from(k.iv);
-    // Stryker disable next-line EqualityOperator: a ninth byte of a packet number below 2^53 is 0, and XOR with 0 changes nothing
-    for (let i = 0, v = pn; i < 8; i++, v = Math.floor(v / 256)) nonce[11 - i] ^= v % 256;
-    let plain: Buffer;
-    try {
-      const d = createDecipheriv('aes-128-gcm', k.key, nonce);
-      d.setAAD(header);
-      d.setAuthTag(buf.subarray(end - TAG, end));
-      plain = Buffer.concat([d.update(buf.subarray(pnOff + pnLen, end - TAG)), d.final()]);
-    } catch {
-      return 'quic.decrypt_failed';
+    if (plain === null) {
+      const r = openInitialPacket(buf, start, pnOff, end, this.keysFor(version), this.largestPn);
+      if (typeof r === 'string') return r;
+      plain = r;
+      pn = openedPn;
     }
     this.packets++;
     this.largestPn = Math.max(this.largestPn, pn);
     return this.readFrames(plain);
   }
 
-  private readFrames(b: Buffer): AnomalyName | null {
+  private readFrames(b: Uint8Array): AnomalyName | null {
     const end = b.length;
     for (let p = 0; p < end; ) {
       const type = varint(b, p, end);
