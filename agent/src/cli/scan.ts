@@ -90,6 +90,8 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
   });
   const geo = chooseGeoData(dataDir(values['data-dir'] as string | undefined), values['geo-db'] as string | undefined);
   const enricher = new Enricher(GeoDb.load(geo.path), policy.geoOverrides);
+  const quicAhead = lookaheadFor(file, size);
+  await quicAhead?.ready();
 
   const writer = new LineWriter(io.stdout);
   const table = new DestinationTable();
@@ -120,7 +122,6 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
           gap: (g) => table.gap(g),
           lookup: (l) => table.lookup(l),
         };
-  const quicAhead = lookaheadFor(file, size);
   const pipeline = new ScanPipeline(output, { maxFlows, policy, enricher, quicAhead });
   const label = file === '-' ? 'stdin' : file;
   const reader = new CaptureReader(pipeline, pipeline.anomalies, label);

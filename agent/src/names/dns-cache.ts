@@ -209,8 +209,8 @@ export class DnsAnswerCache {
       }
       this.link(entry);
     }
-    const held = entry.names;
-    const expiries = entry.expiries;
+    let held = entry.names;
+    let expiries = entry.expiries;
     for (let i = last; i >= 0; i--) {
       const name = names[i];
       const at = held.indexOf(name);
@@ -224,8 +224,11 @@ export class DnsAnswerCache {
         expiries.splice(first, 1);
         this.namesDropped++;
       }
-      held.push(name);
-      expiries.push(expiry);
+      // Arrays of the new length, not push(): V8 would grow an array pushed to from one element to
+      // seventeen, and most entries hold one name or two (a CNAME and its target) for as long as
+      // they live: 65,536 of them are ~8 MB less this way.
+      held = entry.names = held.concat(name);
+      expiries = entry.expiries = expiries.concat(expiry);
     }
     return count;
   }

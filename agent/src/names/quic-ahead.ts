@@ -125,6 +125,7 @@ export class QuicAhead {
     plain: new Uint8Array(0),
   };
   private worker: Worker | null = null;
+  private up: Promise<void> = Promise.resolve();
 
   constructor(readonly ring: AheadRing) {}
 
@@ -146,9 +147,26 @@ export class QuicAhead {
     worker.on('error', () => {});
     worker.on('online', settled);
     worker.on('exit', settled);
-    worker.unref();
+    // Held by the event loop until it runs (ready() waits for that), then not: a pipeline that
+    // fails or ends early never waits for it.
+    ahead.up = new Promise<void>((resolve) => {
+      worker.once('online', () => {
+        worker.unref();
+        resolve();
+      });
+      worker.once('exit', () => resolve());
+    });
     ahead.worker = worker;
     return ahead;
+  }
+
+  /**
+   * Resolves once the worker runs (or has ended): then `settled` has run. A
+   * caller that allocates much should wait for it first, or its heap grows
+   * under V8's default flags meanwhile.
+   */
+  ready(): Promise<void> {
+    return this.up;
   }
 
   /**
