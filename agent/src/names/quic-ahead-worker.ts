@@ -14,7 +14,7 @@ import { decodePacket } from '../decode/decode.js';
 import { DecodeResult, IpProto, Packet } from '../decode/packet.js';
 import { aes128Schedule } from './aes.js';
 import { located, locateFirstInitial, openedPn, openInitialPacket } from './quic.js';
-import { AheadRing, Ctl, MAX_PLAIN, SLOTS } from './quic-ahead.js';
+import { AheadRing, Ctl, MAX_PLAIN, RESUME_AT, SLOTS } from './quic-ahead.js';
 import { clientInitialSecrets } from './quic-keys.js';
 
 const CHUNK = 1024 * 1024;
@@ -47,12 +47,16 @@ class Opener implements PacketSink {
     const plain = openInitialPacket(buf, p.payloadOff, pnOff, end, keys, -1);
     if (typeof plain === 'string' || plain.length > MAX_PLAIN) return;
     const ctl = this.ring.ctl;
-    // Every slot full: wait for the pipeline to pass some.
-    for (;;) {
-      const taken = Atomics.load(ctl, Ctl.TAKEN);
-      if (((this.written - taken) | 0) < SLOTS) break;
-      if (this.stopped) return;
-      Atomics.wait(ctl, Ctl.TAKEN, taken, WAIT_MS);
+    // Every slot full: wait until the pipeline has passed half of them.
+    if (((this.written - Atomics.load(ctl, Ctl.TAKEN)) | 0) >= SLOTS) {
+      Atomics.store(ctl, Ctl.WAITING, 1);
+      for (;;) {
+        const taken = Atomics.load(ctl, Ctl.TAKEN);
+        if (((this.written - taken) | 0) <= RESUME_AT) break;
+        if (this.stopped) return;
+        Atomics.wait(ctl, Ctl.TAKEN, taken, WAIT_MS);
+      }
+      Atomics.store(ctl, Ctl.WAITING, 0);
     }
     this.ring.fill(
       this.written,

@@ -14,7 +14,8 @@
 //
 // Single producer, single consumer: the worker writes slots and advances
 // WRITTEN; the pipeline passes over slots of packets behind it and advances
-// TAKEN. The worker waits (Atomics.wait) only while every slot is full.
+// TAKEN. Once every slot is full the worker waits (Atomics.wait) until half
+// are free, and says so in WAITING, so the pipeline wakes it only then.
 
 import { Worker } from 'node:worker_threads';
 import { aes128Schedule } from './aes.js';
@@ -22,6 +23,8 @@ import type { OpenKeys } from './quic-keys.js';
 
 /** Slots in the ring (a power of two). */
 export const SLOTS = 512;
+/** A worker that found every slot full goes on once at most this many are. */
+export const RESUME_AT = SLOTS / 2;
 /** Bytes per slot: a header, then the plaintext. */
 export const SLOT_BYTES = 2048;
 const HEADER_BYTES = 128;
@@ -32,7 +35,7 @@ export const MAX_PLAIN = SLOT_BYTES - HEADER_BYTES;
 export const WORKER_FILE = new URL('./quic-ahead-worker.js', import.meta.url);
 
 /** Control words (Int32) at the start of the shared buffer. */
-export const Ctl = { WRITTEN: 0, TAKEN: 1, STOP: 2, DONE: 3 } as const;
+export const Ctl = { WRITTEN: 0, TAKEN: 1, STOP: 2, DONE: 3, WAITING: 4 } as const;
 const CTL_BYTES = 64;
 
 // A slot: the packet's index as float64 at byte 0, then int32 fields, then bytes.
@@ -182,7 +185,10 @@ export class QuicAhead {
     if (t !== this.taken) {
       this.taken = t;
       Atomics.store(r.ctl, Ctl.TAKEN, t);
-      Atomics.notify(r.ctl, Ctl.TAKEN);
+      // A worker waits once every slot is full, until half are free again (it looks at TAKEN as
+      // it starts to wait, so one about to is not missed): woken once per RESUME_AT slots, not
+      // per slot, since each wake-up costs several microseconds here.
+      if (Atomics.load(r.ctl, Ctl.WAITING) !== 0 && ((written - t) | 0) <= RESUME_AT) Atomics.notify(r.ctl, Ctl.TAKEN);
     }
     if (t === written || !this.matches(t, buf, start, end, version, dcid)) {
       this.counters.missed++;
