@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../agent/src/capture/reader.js';
 import { aes128Schedule } from '../../agent/src/names/aes.js';
 import { AheadRing, Ctl, QuicAhead, SLOTS } from '../../agent/src/names/quic-ahead.js';
+import { openAhead } from '../../agent/src/names/quic-ahead-open.js';
 import { alertEventLine, appEventLine, flowEventLine } from '../../agent/src/output/ndjson.js';
 import { ScanPipeline } from '../../agent/src/pipeline.js';
 import { loadPolicy } from '../../agent/src/policy/load.js';
@@ -188,6 +189,55 @@ async function withWorker(file: string, policy?: Policy, workerFile = file) {
     expect(settled).toBeGreaterThanOrEqual(1);
   }
 }
+
+/** Client Initial datagrams in each fixture (tshark: quic.long.packet_type == 0 from the client). */
+const INITIAL_DATAGRAMS: Record<string, number> = {
+  'names/quic-chromium': 2,
+  'names/quic-ngtcp2': 1,
+  'names/quic-silent': 3,
+};
+
+describe('the opener, run on this thread (what the worker runs)', () => {
+  it.each(['names/quic-chromium', 'names/quic-ngtcp2', 'names/quic-silent'])(
+    '%s: a slot per client Initial datagram, the first of each flow taken',
+    async (name) => {
+      const input = join(FIXTURES_DIR, name, 'input.pcap');
+      const ring = AheadRing.create();
+      openAhead(input, ring);
+      expect(Atomics.load(ring.ctl, Ctl.DONE)).toBe(1);
+      const plain = await scan(input, undefined);
+      // Every client Initial that starts a datagram (retransmissions and a ClientHello's second packet too).
+      expect(Atomics.load(ring.ctl, Ctl.WRITTEN)).toBe(INITIAL_DATAGRAMS[name]);
+      const ahead = new QuicAhead(ring);
+      const withRing = await scan(input, undefined, ahead);
+      expect(withRing.lines).toEqual(plain.lines);
+      expect(ahead.counters).toEqual({ taken: plain.quicEvents, missed: 0 });
+    },
+  );
+
+  it('opens nothing of look-alikes and of a version it cannot open (tunnel/quic-lookalikes)', async () => {
+    const input = join(FIXTURES_DIR, 'tunnel/quic-lookalikes', 'input.pcap');
+    const ring = AheadRing.create();
+    openAhead(input, ring);
+    expect(Atomics.load(ring.ctl, Ctl.WRITTEN)).toBe(0);
+    expect(Atomics.load(ring.ctl, Ctl.DONE)).toBe(1);
+    const ahead = new QuicAhead(ring);
+    expect((await scan(input, undefined, ahead)).lines).toEqual((await scan(input, undefined)).lines);
+  });
+
+  it('reads nothing once told to stop, and stops at input that is no capture', () => {
+    const input = join(FIXTURES_DIR, 'names/quic-ngtcp2', 'input.pcap');
+    const stopped = AheadRing.create();
+    Atomics.store(stopped.ctl, Ctl.STOP, 1);
+    openAhead(input, stopped);
+    expect(Atomics.load(stopped.ctl, Ctl.WRITTEN)).toBe(0);
+    expect(Atomics.load(stopped.ctl, Ctl.DONE)).toBe(1);
+    const junk = AheadRing.create();
+    openAhead(join(FIXTURES_DIR, 'names/quic-ngtcp2', 'README.md'), junk);
+    expect(Atomics.load(junk.ctl, Ctl.WRITTEN)).toBe(0);
+    expect(Atomics.load(junk.ctl, Ctl.DONE)).toBe(1);
+  });
+});
 
 describe('a scan with the worker gives what a scan without it gives', () => {
   const fixtures = ['names/quic-chromium', 'names/quic-ngtcp2', 'names/quic-silent'];

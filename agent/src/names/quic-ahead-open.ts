@@ -1,0 +1,95 @@
+// What the look-ahead thread of quic-ahead.ts does (quic-ahead-worker.ts
+// runs it): read the capture file the pipeline reads, number its packets as
+// the pipeline does (the same reader and decoder), and open every UDP
+// datagram that starts with a client Initial under the keys of its own
+// Connection ID, as a flow's first Initial (no packet number before it).
+// What opens goes into the ring, in packet order; what does not is left to
+// the pipeline.
+
+import { closeSync, openSync, readSync } from 'node:fs';
+import { CaptureReader } from '../capture/reader.js';
+import type { PacketSink } from '../capture/types.js';
+import { Anomalies } from '../decode/anomaly.js';
+import { decodePacket } from '../decode/decode.js';
+import { DecodeResult, IpProto, Packet } from '../decode/packet.js';
+import { aes128Schedule } from './aes.js';
+import { located, locateFirstInitial, openedPn, openInitialPacket } from './quic.js';
+import { type AheadRing, Ctl, MAX_PLAIN, RESUME_AT, SLOTS } from './quic-ahead.js';
+import { clientInitialSecrets } from './quic-keys.js';
+
+const CHUNK = 1024 * 1024;
+/** How long one wait for a free slot lasts before STOP is looked at again (ms). */
+const WAIT_MS = 50;
+
+class Opener implements PacketSink {
+  private index = 0;
+  private written = 0;
+  private readonly view = new Packet();
+  private readonly anomalies = new Anomalies();
+
+  constructor(private readonly ring: AheadRing) {}
+
+  get stopped(): boolean {
+    return Atomics.load(this.ring.ctl, Ctl.STOP) !== 0;
+  }
+
+  packet(buf: Buffer, off: number, caplen: number, _origLen: number, _tsUs: number, linkType: number): void {
+    const index = this.index++;
+    const p = this.view;
+    if (decodePacket(buf, off, caplen, linkType, p, this.anomalies.counts) !== DecodeResult.TRANSPORT) return;
+    if (p.proto !== IpProto.UDP || !locateFirstInitial(buf, p.payloadOff, p.payloadLen)) return;
+    const { version, dcidOff, dcidLen, pnOff, end } = located;
+    const dcid = buf.subarray(dcidOff, dcidOff + dcidLen);
+    const s = clientInitialSecrets(version, dcid);
+    // Stryker disable next-line ConditionalExpression: locateFirstInitial() takes known versions only
+    if (s === null) return;
+    const keys = { key: s.key, iv: s.iv, hp: aes128Schedule(s.hp) };
+    const plain = openInitialPacket(buf, p.payloadOff, pnOff, end, keys, -1);
+    if (typeof plain === 'string' || plain.length > MAX_PLAIN) return;
+    const ctl = this.ring.ctl;
+    // Every slot full: wait until the pipeline has passed half of them.
+    if (((this.written - Atomics.load(ctl, Ctl.TAKEN)) | 0) >= SLOTS) {
+      Atomics.store(ctl, Ctl.WAITING, 1);
+      for (;;) {
+        const taken = Atomics.load(ctl, Ctl.TAKEN);
+        if (((this.written - taken) | 0) <= RESUME_AT) break;
+        if (this.stopped) return;
+        Atomics.wait(ctl, Ctl.TAKEN, taken, WAIT_MS);
+      }
+      Atomics.store(ctl, Ctl.WAITING, 0);
+    }
+    this.ring.fill(
+      this.written,
+      index,
+      buf,
+      p.payloadOff,
+      end,
+      version,
+      dcid,
+      { key: s.key, iv: s.iv, hpKey: s.hp },
+      openedPn,
+      plain,
+    );
+    this.written = (this.written + 1) | 0;
+    Atomics.store(ctl, Ctl.WRITTEN, this.written);
+  }
+}
+
+/** Opens the Initials of capture `file` into `ring`, until the file ends or STOP is set; then DONE. */
+export function openAhead(file: string, ring: AheadRing): void {
+  const opener = new Opener(ring);
+  const reader = new CaptureReader(opener);
+  const fd = openSync(file, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const n = readSync(fd, chunk, 0, CHUNK, null);
+      if (n === 0 || opener.stopped) break;
+      reader.push(n === CHUNK ? chunk : chunk.subarray(0, n));
+      if (reader.error) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  Atomics.store(ring.ctl, Ctl.DONE, 1);
+}
