@@ -165,7 +165,11 @@ function lookaheadFor(file: string, size: number | null): QuicAhead | undefined 
   const env = process.env.EGRESS_SCAN_LOOKAHEAD;
   if (file === '-' || size === null || env === '0') return undefined;
   if (env !== '1' && size < LOOKAHEAD_MIN_BYTES) return undefined;
-  return QuicAhead.start(file, applyHeapFlags);
+  try {
+    return QuicAhead.start(file, applyHeapFlags);
+  } catch {
+    return undefined; // no thread to be had: the scan opens every Initial itself, as it always could
+  }
 }
 
 function openInput(file: string, io: CliIo): { input: AsyncIterable<Buffer> | Readable; size: number | null } {
