@@ -6,21 +6,27 @@
 // worker keeps up, lags or cannot read its file; what it opened is counted.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../agent/src/capture/reader.js';
 import { aes128Schedule } from '../../agent/src/names/aes.js';
+import { located, locateFirstInitial } from '../../agent/src/names/quic.js';
 import { AheadRing, Ctl, QuicAhead, SLOTS } from '../../agent/src/names/quic-ahead.js';
 import { openAhead } from '../../agent/src/names/quic-ahead-open.js';
+import { QuicVersion } from '../../agent/src/names/quic-keys.js';
 import { alertEventLine, appEventLine, flowEventLine } from '../../agent/src/output/ndjson.js';
 import { ScanPipeline } from '../../agent/src/pipeline.js';
 import { loadPolicy } from '../../agent/src/policy/load.js';
 import type { Policy } from '../../agent/src/policy/policy.js';
+import { ethernet, ipPacket, pcapFile, udpDatagram } from '../support/builders.js';
 import { EGRESS_BIN, ROOT } from '../support/cli.js';
 import { FIXTURES_DIR } from '../support/fixtures.js';
+import { protectInitial } from '../support/quic-encoder.js';
+import { CID, PQ, split } from '../support/quic-flows.js';
 
 /** The built worker: the sources here run under vitest, the worker runs as plain JavaScript. */
 const WORKER = pathToFileURL(join(ROOT, 'agent/dist/names/quic-ahead-worker.js'));
@@ -105,6 +111,28 @@ describe('the ring: a slot is taken only for its own packet, byte for byte', () 
     expect(ahead.counters).toEqual({ taken: 0, missed: 1 });
   });
 
+  it('refuses a slot of a later packet, even one with the same bytes', () => {
+    const ring = AheadRing.create();
+    const ahead = new QuicAhead(ring);
+    const buf = packet(4);
+    fill(ring, 0, 8, buf);
+    Atomics.store(ring.ctl, Ctl.WRITTEN, 1);
+    ahead.index = 7;
+    expect(ahead.take(buf, 0, buf.length, 1, Uint8Array.from([1, 2, 3, 4]))).toBeNull();
+    ahead.index = 8;
+    expect(ahead.take(buf, 0, buf.length, 1, Uint8Array.from([1, 2, 3, 4]))).not.toBeNull();
+  });
+
+  it('refuses a slot for a packet of another length that ends in the same tag', () => {
+    const ring = AheadRing.create();
+    const ahead = new QuicAhead(ring);
+    const buf = packet(5);
+    fill(ring, 0, 2, buf);
+    Atomics.store(ring.ctl, Ctl.WRITTEN, 1);
+    ahead.index = 2;
+    expect(ahead.take(buf, 1, buf.length, 1, Uint8Array.from([1, 2, 3, 4]))).toBeNull();
+  });
+
   it('passes over slots of packets behind, and answers none for a packet the worker has not reached', () => {
     const ring = AheadRing.create();
     const ahead = new QuicAhead(ring);
@@ -181,6 +209,7 @@ async function withWorker(file: string, policy?: Policy, workerFile = file) {
   let settled = 0;
   const ahead = QuicAhead.start(workerFile, () => settled++, WORKER);
   try {
+    await ahead.ready();
     if (workerFile === file) await workerAhead(ahead);
     return { ...(await scan(file, policy, ahead)), counters: { ...ahead.counters } };
   } finally {
@@ -294,5 +323,238 @@ describe('a scan with the worker gives what a scan without it gives', () => {
     expect(off.status, off.stderr).toBe(0);
     expect(on.stdout).toContain('"event_type":"quic"');
     expect(on.stdout).toBe(off.stdout);
+  });
+});
+
+describe('which datagrams the opener takes for a client Initial (locateFirstInitial)', () => {
+  const packet = split(PQ, 1)[0]; // DCID CID (8 bytes), no SCID, no token, a 2-byte Length, 1,200 bytes
+  const pnOff = 1 + 4 + 1 + 8 + 1 + 1 + 2;
+
+  it('finds a client Initial and where its parts are', () => {
+    expect(locateFirstInitial(packet, 0, packet.length)).toBe(true);
+    expect({ ...located }).toEqual({ version: QuicVersion.V1, dcidOff: 6, dcidLen: 8, pnOff, end: packet.length });
+    // Coalesced with more after it, and not at the buffer's start: its own end, its own offsets.
+    const two = Buffer.concat([Buffer.alloc(3), packet, Buffer.alloc(40, 0x41)]);
+    expect(locateFirstInitial(two, 3, two.length - 3)).toBe(true);
+    expect({ ...located }).toEqual({
+      version: QuicVersion.V1,
+      dcidOff: 9,
+      dcidLen: 8,
+      pnOff: 3 + pnOff,
+      end: 3 + packet.length,
+    });
+  });
+
+  it('finds a QUIC v2 Initial (RFC 9369: other type bits)', () => {
+    const v2 = protectInitial({ version: QuicVersion.V2, dcid: CID, pn: 0, payload: Buffer.alloc(40), padTo: 1200 });
+    expect(locateFirstInitial(v2, 0, v2.length)).toBe(true);
+    expect(located.version).toBe(QuicVersion.V2);
+  });
+
+  const edit = (at: number, value: number, cut = packet.length) => {
+    const b = Buffer.from(packet.subarray(0, cut));
+    if (at >= 0) b[at] = value;
+    return b;
+  };
+  const refused: [string, Buffer][] = [
+    ['fewer than 7 bytes', packet.subarray(0, 6)],
+    ['a short header', edit(0, packet[0] & 0x7f)],
+    ['an unknown version', edit(4, 0x02)],
+    ['a Handshake packet', edit(0, (packet[0] & 0xcf) | 0x20)],
+    ['a Connection ID over 20 bytes', edit(5, 21)],
+    ['a Connection ID running to the end', edit(-1, 0, 14)],
+    ['a source Connection ID over 20 bytes', edit(14, 21)],
+    ['a source Connection ID past the end', edit(14, 5, 18)],
+    ['a token length past the end', edit(15, 0x40, 16)],
+    ['a token longer than the datagram', edit(15, 0x3f, 40)],
+    ['a Length past the end', edit(-1, 0, 17)],
+    ['a Length longer than the datagram', edit(-1, 0, 1100)],
+  ];
+  it.each(refused)('refuses %s', (_what, b) => {
+    expect(locateFirstInitial(b, 0, b.length)).toBe(false);
+  });
+
+  it('refuses a packet too short to sample for header protection, and takes one just long enough', () => {
+    const at = (length: number) => {
+      const b = Buffer.from(packet.subarray(0, pnOff + length));
+      b.writeUInt16BE(0x4000 | length, pnOff - 2);
+      return locateFirstInitial(b, 0, b.length);
+    };
+    expect(at(19)).toBe(false);
+    expect(at(20)).toBe(true);
+  });
+});
+
+describe('the opener, in detail', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'egress-opener-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const ends = { src: '10.1.0.2', dst: '203.0.113.9' };
+  const datagram = (payload: Buffer, sport = 50000) =>
+    ethernet(ipPacket(ends, udpDatagram({ ...ends, sport, dport: 443, payload })));
+  const write = (name: string, payloads: Buffer[]) => {
+    const file = join(dir, name);
+    writeFileSync(file, pcapFile(payloads.map((p, i) => ({ tsUs: 1_700_000_000_000_000 + i * 1000, data: p }))));
+    return file;
+  };
+
+  it('on a capture over one read (1 MiB): a slot per Initial at its packet index, and the same scan', async () => {
+    const pcap = join(dir, 'gw.pcap');
+    const yaml = join(dir, 'gw.yaml');
+    const gen = spawnSync(
+      'node',
+      [`${ROOT}scripts/bench-lib/gateway.mjs`, pcap, '--packets', '4000', '--clients', '50', '--policy', yaml],
+      { encoding: 'utf8' },
+    );
+    expect(gen.status, gen.stderr).toBe(0);
+    expect(readFileSync(pcap).length).toBeGreaterThan(1024 * 1024);
+    const ring = AheadRing.create();
+    openAhead(pcap, ring);
+    const written = Atomics.load(ring.ctl, Ctl.WRITTEN);
+    expect(written).toBeGreaterThan(10);
+    expect(written).toBeLessThan(SLOTS);
+    const indexes = Array.from({ length: written }, (_, n) => ring.index[(n * 2048) / 8]);
+    expect(indexes).toEqual([...indexes].sort((a, b) => a - b));
+    expect(indexes[0]).toBeGreaterThan(0);
+    const policy = loadPolicy({ file: yaml });
+    const plain = await scan(pcap, policy);
+    const ahead = new QuicAhead(ring);
+    expect((await scan(pcap, policy, ahead)).lines).toEqual(plain.lines);
+    expect(ahead.counters).toEqual({ taken: plain.quicEvents, missed: 0 });
+  });
+
+  it('takes no TCP segment and no datagram whose plaintext would not fit a slot', () => {
+    const hello = split(PQ, 1)[0];
+    const tcp = ethernet(
+      ipPacket(ends, {
+        proto: 6,
+        bytes: Buffer.concat([Buffer.from('c35000bb000000000000000050180000', 'hex'), Buffer.alloc(4), hello]),
+      }),
+    );
+    const big = protectInitial({ dcid: CID, pn: 0, payload: Buffer.alloc(40), padTo: 2100 });
+    const fits = protectInitial({ dcid: CID, pn: 0, payload: Buffer.alloc(40), padTo: 1900 });
+    const ring = AheadRing.create();
+    openAhead(write('odd.pcap', [tcp, datagram(big, 50001), datagram(fits, 50002)]), ring);
+    expect(Atomics.load(ring.ctl, Ctl.WRITTEN)).toBe(1);
+    expect(ring.index[0]).toBe(2);
+  });
+
+  it('closes the file it read', () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    openAhead(join(FIXTURES_DIR, 'names/quic-chromium', 'input.pcap'), AheadRing.create());
+    expect(fds()).toBe(before);
+  });
+
+  /** Runs `code` on a helper thread with the ring's buffer as `sab` (the pipeline's side, played by it). */
+  function helper(ring: AheadRing, code: string): Worker {
+    return new Worker(
+      `const { workerData: { sab } } = require('node:worker_threads'); const ctl = new Int32Array(sab, 0, 16); ${code}`,
+      { eval: true, workerData: { sab: ring.sab } },
+    );
+  }
+  const initials = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      datagram(split(PQ, 1, { dcid: Buffer.from([i, i, i, i, 1, 2, 3, 4]) })[0], 40000 + i),
+    );
+
+  it('when every slot is full it waits, says so, and goes on once half are free', async () => {
+    const file = write('full.pcap', initials(3));
+    const ring = AheadRing.create();
+    // Every slot looks taken by packets the pipeline has not passed: TAKEN as far behind as it can be.
+    Atomics.store(ring.ctl, Ctl.TAKEN, -SLOTS);
+    const h = helper(
+      ring,
+      `setTimeout(() => { ctl[8] = Atomics.load(ctl, ${Ctl.WAITING}); Atomics.store(ctl, ${Ctl.TAKEN}, -${SLOTS / 2}); Atomics.notify(ctl, ${Ctl.TAKEN}); }, 200);`,
+    );
+    await new Promise((r) => h.once('online', r));
+    openAhead(file, ring, 60_000); // blocks this thread until the helper frees half
+    await h.terminate();
+    expect(Atomics.load(ring.ctl, 8)).toBe(1); // it said it waited
+    expect(Atomics.load(ring.ctl, Ctl.WAITING)).toBe(0);
+    expect(Atomics.load(ring.ctl, Ctl.WRITTEN)).toBe(3);
+  });
+
+  it('stops waiting, and writes nothing more, once told to stop', async () => {
+    const file = write('stop.pcap', initials(3));
+    const ring = AheadRing.create();
+    Atomics.store(ring.ctl, Ctl.TAKEN, -SLOTS);
+    const h = helper(
+      ring,
+      `setTimeout(() => { Atomics.store(ctl, ${Ctl.STOP}, 1); Atomics.notify(ctl, ${Ctl.TAKEN}); }, 200);`,
+    );
+    await new Promise((r) => h.once('online', r));
+    openAhead(file, ring, 60_000);
+    await h.terminate();
+    expect(Atomics.load(ring.ctl, Ctl.WRITTEN)).toBe(0);
+    expect(Atomics.load(ring.ctl, Ctl.DONE)).toBe(1);
+  });
+});
+
+describe('the pipeline uses what the ring holds', () => {
+  it('a slot whose plaintext names another server names the flow by it', async () => {
+    const input = join(FIXTURES_DIR, 'names/quic-ngtcp2', 'input.pcap');
+    const ring = AheadRing.create();
+    openAhead(input, ring);
+    const plain = await scan(input, undefined);
+    const sni = plain.lines.map((l) => JSON.parse(l)).find((e) => e.event_type === 'quic').quic.sni as string;
+    // The same name with its first letter changed, in the slot's plaintext only.
+    const bytes = ring.bytes.subarray(128, 2048);
+    const at = Buffer.from(bytes).indexOf(sni, 0, 'latin1');
+    expect(at).toBeGreaterThan(0);
+    bytes[at] = sni.charCodeAt(0) === 0x78 ? 0x79 : 0x78;
+    const forged = (await scan(input, undefined, new QuicAhead(ring))).lines.map((l) => JSON.parse(l));
+    const named = forged.find((e) => e.event_type === 'quic').quic.sni as string;
+    expect(named).not.toBe(sni);
+    expect(named.slice(1)).toBe(sni.slice(1));
+  });
+});
+
+describe('starting the worker', () => {
+  /** Until `done()` holds (the worker's events come on this thread's event loop), at most 10 s. */
+  async function until(done: () => boolean): Promise<void> {
+    for (let i = 0; i < 2000 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  it('settles once it runs and once it has ended, and records why it failed', async () => {
+    let settled = 0;
+    const ahead = QuicAhead.start('/nonexistent/capture.pcap', () => settled++, WORKER);
+    await ahead.ready();
+    expect(settled).toBe(1);
+    await until(() => settled === 2);
+    expect(settled).toBe(2);
+    expect((ahead.error as NodeJS.ErrnoException | null)?.code).toBe('ENOENT');
+    await ahead.stop();
+  });
+
+  it('ready() resolves for a worker that never runs', async () => {
+    const ahead = QuicAhead.start('/tmp/x.pcap', () => {}, pathToFileURL(join(ROOT, 'no-such-worker.js')));
+    await ahead.ready();
+    await until(() => ahead.error !== null);
+    expect(ahead.error).not.toBeNull();
+    await ahead.stop();
+  });
+
+  it('wakes a waiting worker: it fills the ring again and again (its own waits last a minute)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'egress-wake-'));
+    try {
+      const pcap = join(dir, 'gw.pcap');
+      const yaml = join(dir, 'gw.yaml');
+      const gen = spawnSync(
+        'node',
+        [`${ROOT}scripts/bench-lib/gateway.mjs`, pcap, '--packets', '60000', '--clients', '300', '--policy', yaml],
+        { encoding: 'utf8' },
+      );
+      expect(gen.status, gen.stderr).toBe(0);
+      const ahead = QuicAhead.start(pcap, () => {}, WORKER, 60_000);
+      await ahead.ready();
+      await workerAhead(ahead);
+      const r = await scan(pcap, loadPolicy({ file: yaml }), ahead);
+      await ahead.stop();
+      expect(r.quicEvents).toBeGreaterThan(2 * SLOTS);
+      // More than one ringful: the pipeline woke the worker each time half was free.
+      expect(ahead.counters.taken).toBeGreaterThan(2 * SLOTS);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

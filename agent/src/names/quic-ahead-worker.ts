@@ -5,5 +5,5 @@ import { workerData } from 'node:worker_threads';
 import { AheadRing } from './quic-ahead.js';
 import { openAhead } from './quic-ahead-open.js';
 
-const data = workerData as { file: string; sab: SharedArrayBuffer };
-openAhead(data.file, new AheadRing(data.sab));
+const data = workerData as { file: string; sab: SharedArrayBuffer; waitMs?: number };
+openAhead(data.file, new AheadRing(data.sab), data.waitMs);

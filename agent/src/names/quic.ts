@@ -221,7 +221,7 @@ export class QuicInitialAssembler {
         // Stryker disable next-line UpdateOperator: only ever compared with 0
         initials++;
         if (this.dcid === null) this.dcid = Buffer.from(cid); // the first Initial fixes the keys (RFC 9001 §5.2)
-        const bad = this.openInitial(buf, p, q, next, version, p === off);
+        const bad = this.openInitial(buf, p, q, next, version);
         if (bad) return this.fail(anomalies, bad, initials, bad === 'quic.bad_frame' || bad === 'quic.crypto_overflow');
       }
       p = next;
@@ -270,23 +270,17 @@ export class QuicInitialAssembler {
 
   /**
    * Open one Initial packet and read its frames. `pnOff` is where the packet
-   * number starts; `first`: the packet starts the datagram (the one the
-   * look-ahead worker, quic-ahead.ts, may have opened already).
+   * number starts. The look-ahead (quic-ahead.ts) may have opened it already:
+   * it opens the first packet of each datagram, and hands it over only when
+   * version, Connection ID, length and tag match this one.
    */
-  private openInitial(
-    buf: Uint8Array,
-    start: number,
-    pnOff: number,
-    end: number,
-    version: number,
-    first: boolean,
-  ): AnomalyName | null {
+  private openInitial(buf: Uint8Array, start: number, pnOff: number, end: number, version: number): AnomalyName | null {
     if (end - pnOff < 4 + SAMPLE) return 'quic.bad_header'; // too short to sample (RFC 9001 §5.4.2)
     let plain: Uint8Array | null = null;
     let pn = 0;
     // The look-ahead opened the datagram's first packet as a flow's first Initial: under the keys of
     // its own Connection ID, with no packet number before it. That is this flow's case only here.
-    if (first && this.ahead !== null && this.packets === 0 && !this.keys.has(version)) {
+    if (this.ahead !== null && this.packets === 0 && !this.keys.has(version)) {
       const got = this.ahead.take(buf, start, end, version, this.dcid!);
       if (got !== null) {
         this.keys.set(version, rememberInitialKeys(version, this.dcid!, got.keys));
