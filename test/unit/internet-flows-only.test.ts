@@ -5,18 +5,14 @@
 // internet flows and the counters are the same as when every flow is taken,
 // and the shared tables are empty at the end either way.
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../agent/src/capture/reader.js';
 import { alertEventLine, appEventLine, flowEventLine } from '../../agent/src/output/ndjson.js';
 import { ScanPipeline } from '../../agent/src/pipeline.js';
-import { loadPolicy } from '../../agent/src/policy/load.js';
 import type { Policy } from '../../agent/src/policy/policy.js';
-import { ROOT } from '../support/cli.js';
 import { listFixtures } from '../support/fixtures.js';
+import { gatewayCapture } from '../support/gateway-capture.js';
 
 async function scan(capture: Buffer, internetFlowsOnly: boolean, policy?: Policy) {
   const lines: string[] = [];
@@ -63,19 +59,9 @@ describe('a LAN flow ends without an object when only internet flows are taken',
     await expectSame(readFileSync(input));
   });
 
-  const dir = mkdtempSync(join(tmpdir(), 'egress-lan-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
   it('on a gateway-shaped capture (LAN chatter, DNS, TLS, QUIC, HTTP): same events, flows and counters', async () => {
-    const pcap = join(dir, 'gw.pcap');
-    const yaml = join(dir, 'gw.yaml');
-    const gen = spawnSync(
-      'node',
-      [`${ROOT}scripts/bench-lib/gateway.mjs`, pcap, '--packets', '40000', '--clients', '200', '--policy', yaml],
-      { encoding: 'utf8' },
-    );
-    expect(gen.status, gen.stderr).toBe(0);
-    const all = await expectSame(readFileSync(pcap), loadPolicy({ file: yaml }));
+    const { pcap, policy } = gatewayCapture(40_000, 200);
+    const all = await expectSame(readFileSync(pcap), policy);
     // The capture has both kinds of flow, and alerts, so the comparison above covers them.
     expect(all.counts[0]).toBeGreaterThan(100);
     expect(all.counts[1]).toBeGreaterThan(100);

@@ -20,11 +20,11 @@ import { openAhead } from '../../agent/src/names/quic-ahead-open.js';
 import { QuicVersion } from '../../agent/src/names/quic-keys.js';
 import { alertEventLine, appEventLine, flowEventLine } from '../../agent/src/output/ndjson.js';
 import { ScanPipeline } from '../../agent/src/pipeline.js';
-import { loadPolicy } from '../../agent/src/policy/load.js';
 import type { Policy } from '../../agent/src/policy/policy.js';
 import { ethernet, ipPacket, pcapFile, udpDatagram } from '../support/builders.js';
 import { EGRESS_BIN, ROOT } from '../support/cli.js';
 import { FIXTURES_DIR } from '../support/fixtures.js';
+import { gatewayCapture } from '../support/gateway-capture.js';
 import { protectInitial } from '../support/quic-encoder.js';
 import { CID, PQ, split } from '../support/quic-flows.js';
 
@@ -284,15 +284,7 @@ describe('a scan with the worker gives what a scan without it gives', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('on a gateway-shaped capture with more Initials than slots: the same events', async () => {
-    const pcap = join(dir, 'gw.pcap');
-    const yaml = join(dir, 'gw.yaml');
-    const gen = spawnSync(
-      'node',
-      [`${ROOT}scripts/bench-lib/gateway.mjs`, pcap, '--packets', '60000', '--clients', '300', '--policy', yaml],
-      { encoding: 'utf8' },
-    );
-    expect(gen.status, gen.stderr).toBe(0);
-    const policy = loadPolicy({ file: yaml });
+    const { pcap, policy } = gatewayCapture(60_000, 300);
     const plain = await scan(pcap, policy);
     const ahead = await withWorker(pcap, policy);
     expect(ahead.lines).toEqual(plain.lines);
@@ -398,14 +390,7 @@ describe('the opener, in detail', () => {
   };
 
   it('on a capture over one read (1 MiB): a slot per Initial at its packet index, and the same scan', async () => {
-    const pcap = join(dir, 'gw.pcap');
-    const yaml = join(dir, 'gw.yaml');
-    const gen = spawnSync(
-      'node',
-      [`${ROOT}scripts/bench-lib/gateway.mjs`, pcap, '--packets', '4000', '--clients', '50', '--policy', yaml],
-      { encoding: 'utf8' },
-    );
-    expect(gen.status, gen.stderr).toBe(0);
+    const { pcap, policy } = gatewayCapture(4000, 50);
     expect(readFileSync(pcap).length).toBeGreaterThan(1024 * 1024);
     const ring = AheadRing.create();
     openAhead(pcap, ring);
@@ -415,7 +400,6 @@ describe('the opener, in detail', () => {
     const indexes = Array.from({ length: written }, (_, n) => ring.index[(n * 2048) / 8]);
     expect(indexes).toEqual([...indexes].sort((a, b) => a - b));
     expect(indexes[0]).toBeGreaterThan(0);
-    const policy = loadPolicy({ file: yaml });
     const plain = await scan(pcap, policy);
     const ahead = new QuicAhead(ring);
     expect((await scan(pcap, policy, ahead)).lines).toEqual(plain.lines);
@@ -535,26 +519,14 @@ describe('starting the worker', () => {
   });
 
   it('wakes a waiting worker: it fills the ring again and again (its own waits last a minute)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'egress-wake-'));
-    try {
-      const pcap = join(dir, 'gw.pcap');
-      const yaml = join(dir, 'gw.yaml');
-      const gen = spawnSync(
-        'node',
-        [`${ROOT}scripts/bench-lib/gateway.mjs`, pcap, '--packets', '60000', '--clients', '300', '--policy', yaml],
-        { encoding: 'utf8' },
-      );
-      expect(gen.status, gen.stderr).toBe(0);
-      const ahead = QuicAhead.start(pcap, () => {}, WORKER, 60_000);
-      await ahead.ready();
-      await workerAhead(ahead);
-      const r = await scan(pcap, loadPolicy({ file: yaml }), ahead);
-      await ahead.stop();
-      expect(r.quicEvents).toBeGreaterThan(2 * SLOTS);
-      // More than one ringful: the pipeline woke the worker each time half was free.
-      expect(ahead.counters.taken).toBeGreaterThan(2 * SLOTS);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { pcap, policy } = gatewayCapture(60_000, 300);
+    const ahead = QuicAhead.start(pcap, () => {}, WORKER, 60_000);
+    await ahead.ready();
+    await workerAhead(ahead);
+    const r = await scan(pcap, policy, ahead);
+    await ahead.stop();
+    expect(r.quicEvents).toBeGreaterThan(2 * SLOTS);
+    // More than one ringful: the pipeline woke the worker each time half was free.
+    expect(ahead.counters.taken).toBeGreaterThan(2 * SLOTS);
   });
 });
