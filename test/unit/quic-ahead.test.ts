@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../agent/src/capture/reader.js';
 import { aes128Schedule } from '../../agent/src/names/aes.js';
 import { located, locateFirstInitial } from '../../agent/src/names/quic.js';
-import { AheadRing, Ctl, QuicAhead, SLOTS } from '../../agent/src/names/quic-ahead.js';
+import { AheadRing, Ctl, MAX_PLAIN, QuicAhead, SLOTS } from '../../agent/src/names/quic-ahead.js';
 import { openAhead } from '../../agent/src/names/quic-ahead-open.js';
 import { QuicVersion } from '../../agent/src/names/quic-keys.js';
 import { alertEventLine, appEventLine, flowEventLine } from '../../agent/src/output/ndjson.js';
@@ -366,6 +366,24 @@ describe('which datagrams the opener takes for a client Initial (locateFirstInit
     expect(locateFirstInitial(b, 0, b.length)).toBe(false);
   });
 
+  it('takes Connection IDs of up to 20 bytes and a token, and refuses Connection IDs of 21 (RFC 9000 §17.2)', () => {
+    const made = (o: { dcid?: Buffer; scid?: Buffer; token?: Buffer }) =>
+      protectInitial({ dcid: CID, pn: 0, payload: Buffer.alloc(40), padTo: 1200, ...o });
+    const twenty = made({ dcid: Buffer.alloc(20, 7), scid: Buffer.alloc(20, 8) });
+    expect(locateFirstInitial(twenty, 0, twenty.length)).toBe(true);
+    expect([located.dcidLen, located.pnOff]).toEqual([20, 1 + 4 + 1 + 20 + 1 + 20 + 1 + 2]);
+    const withToken = made({ token: Buffer.alloc(30, 9) });
+    expect(locateFirstInitial(withToken, 0, withToken.length)).toBe(true);
+    expect(located.pnOff).toBe(1 + 4 + 1 + 8 + 1 + 1 + 30 + 2);
+    for (const b of [made({ dcid: Buffer.alloc(21, 7) }), made({ scid: Buffer.alloc(21, 8) })]) {
+      expect(locateFirstInitial(b, 0, b.length)).toBe(false);
+    }
+  });
+
+  it('refuses a datagram one byte shorter than the packet its Length gives', () => {
+    expect(locateFirstInitial(packet, 0, packet.length - 1)).toBe(false);
+  });
+
   it('refuses a packet too short to sample for header protection, and takes one just long enough', () => {
     const at = (length: number) => {
       const b = Buffer.from(packet.subarray(0, pnOff + length));
@@ -420,6 +438,17 @@ describe('the opener, in detail', () => {
     openAhead(write('odd.pcap', [tcp, datagram(big, 50001), datagram(fits, 50002)]), ring);
     expect(Atomics.load(ring.ctl, Ctl.WRITTEN)).toBe(1);
     expect(ring.index[0]).toBe(2);
+  });
+
+  it('takes a plaintext that just fits a slot, and not one byte more', () => {
+    // 18 header bytes, a 4-byte packet number, the plaintext, a 16-byte tag.
+    const room = protectInitial({ dcid: CID, pn: 0, payload: Buffer.alloc(40), padTo: 18 + 4 + MAX_PLAIN + 16 });
+    const over = protectInitial({ dcid: CID, pn: 0, payload: Buffer.alloc(40), padTo: 18 + 4 + MAX_PLAIN + 17 });
+    const ring = AheadRing.create();
+    openAhead(write('room.pcap', [datagram(over, 50003), datagram(room, 50004)]), ring);
+    expect(Atomics.load(ring.ctl, Ctl.WRITTEN)).toBe(1);
+    expect(ring.index[0]).toBe(1);
+    expect(ring.words[2]).toBe(MAX_PLAIN);
   });
 
   it('closes the file it read', () => {
@@ -508,6 +537,18 @@ describe('starting the worker', () => {
     expect(settled).toBe(2);
     expect((ahead.error as NodeJS.ErrnoException | null)?.code).toBe('ENOENT');
     await ahead.stop();
+  });
+
+  it('stop() ends a worker that waits for free slots', async () => {
+    const { pcap } = gatewayCapture(60_000, 300);
+    let settled = 0;
+    const ahead = QuicAhead.start(pcap, () => settled++, WORKER, 60_000);
+    await ahead.ready();
+    await workerAhead(ahead); // every slot full: it waits (a minute at a time)
+    await ahead.stop();
+    expect(Atomics.load(ahead.ring.ctl, Ctl.STOP)).toBe(1);
+    await until(() => settled === 2);
+    expect(settled).toBe(2);
   });
 
   it('ready() resolves for a worker that never runs', async () => {

