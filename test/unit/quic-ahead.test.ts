@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../agent/src/capture/reader.js';
 import { aes128Schedule } from '../../agent/src/names/aes.js';
 import { located, locateFirstInitial } from '../../agent/src/names/quic.js';
-import { AheadRing, Ctl, MAX_PLAIN, QuicAhead, SLOTS } from '../../agent/src/names/quic-ahead.js';
+import { AheadRing, Ctl, MAX_PLAIN, QuicAhead, SLOT_BYTES, SLOTS } from '../../agent/src/names/quic-ahead.js';
 import { openAhead } from '../../agent/src/names/quic-ahead-open.js';
 import { QuicVersion } from '../../agent/src/names/quic-keys.js';
 import { alertEventLine, appEventLine, flowEventLine } from '../../agent/src/output/ndjson.js';
@@ -51,7 +51,7 @@ function fill(ring: AheadRing, n: number, index: number, buf: Buffer, dcid = [1,
     buf.length,
     version,
     Uint8Array.from(dcid),
-    KEYS,
+    { key: KEYS.key, iv: KEYS.iv, hp: aes128Schedule(KEYS.hpKey) },
     7 + index,
     Uint8Array.from([index, 9, 9]),
   );
@@ -415,7 +415,7 @@ describe('the opener, in detail', () => {
     const written = Atomics.load(ring.ctl, Ctl.WRITTEN);
     expect(written).toBeGreaterThan(10);
     expect(written).toBeLessThan(SLOTS);
-    const indexes = Array.from({ length: written }, (_, n) => ring.index[(n * 2048) / 8]);
+    const indexes = Array.from({ length: written }, (_, n) => ring.index[(n * SLOT_BYTES) / 8]);
     expect(indexes).toEqual([...indexes].sort((a, b) => a - b));
     expect(indexes[0]).toBeGreaterThan(0);
     const plain = await scan(pcap, policy);
@@ -511,7 +511,7 @@ describe('the pipeline uses what the ring holds', () => {
     const plain = await scan(input, undefined);
     const sni = plain.lines.map((l) => JSON.parse(l)).find((e) => e.event_type === 'quic').quic.sni as string;
     // The same name with its first letter changed, in the slot's plaintext only.
-    const bytes = ring.bytes.subarray(128, 2048);
+    const bytes = ring.bytes.subarray(SLOT_BYTES - MAX_PLAIN, SLOT_BYTES);
     const at = Buffer.from(bytes).indexOf(sni, 0, 'latin1');
     expect(at).toBeGreaterThan(0);
     bytes[at] = sni.charCodeAt(0) === 0x78 ? 0x79 : 0x78;

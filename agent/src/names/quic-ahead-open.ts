@@ -71,7 +71,7 @@ class Opener implements PacketSink {
       end,
       version,
       dcid,
-      { key: s.key, iv: s.iv, hpKey: s.hp },
+      keys,
       openedPn,
       plain,
     );

@@ -18,16 +18,15 @@
 // are free, and says so in WAITING, so the pipeline wakes it only then.
 
 import { Worker } from 'node:worker_threads';
-import { aes128Schedule } from './aes.js';
 import type { OpenKeys } from './quic-keys.js';
 
 /** Slots in the ring (a power of two). */
 export const SLOTS = 512;
 /** A worker that found every slot full goes on once at most this many are. */
 export const RESUME_AT = SLOTS / 2;
-/** Bytes per slot: a header, then the plaintext. */
-export const SLOT_BYTES = 2048;
-const HEADER_BYTES = 128;
+/** Bytes per slot: a header, then the plaintext (room for a 2,000-byte Initial; a larger one is opened by the pipeline). */
+export const SLOT_BYTES = 2304;
+const HEADER_BYTES = 288;
 /** Largest plaintext a slot holds; a larger packet is opened by the pipeline. */
 export const MAX_PLAIN = SLOT_BYTES - HEADER_BYTES;
 
@@ -47,9 +46,11 @@ const I_VERSION = 5;
 const I_DCID_LEN = 6;
 const B_KEY = 32;
 const B_IV = 48;
-const B_HP = 64;
-const B_TAG = 80;
-const B_DCID = 96;
+const B_TAG = 64;
+const B_DCID = 80; // up to 20 bytes
+/** The header protection key's AES-128 schedule (aes.ts): 44 words. */
+const B_HP = 104;
+const HP_WORDS = 44;
 const TAG = 16;
 
 /** The shared buffer's views, as both sides use them. */
@@ -82,7 +83,7 @@ export class AheadRing {
     end: number,
     version: number,
     dcid: Uint8Array,
-    keys: { key: Uint8Array; iv: Uint8Array; hpKey: Uint8Array },
+    keys: OpenKeys,
     pn: number,
     plain: Uint8Array,
   ): void {
@@ -97,7 +98,7 @@ export class AheadRing {
     const b = this.bytes;
     b.set(keys.key, at + B_KEY);
     b.set(keys.iv, at + B_IV);
-    b.set(keys.hpKey, at + B_HP);
+    this.words.set(keys.hp, (at + B_HP) >> 2);
     b.set(buf.subarray(end - TAG, end), at + B_TAG);
     b.set(dcid, at + B_DCID);
     b.set(plain, at + HEADER_BYTES);
@@ -214,7 +215,7 @@ export class QuicAhead {
     out.keys = {
       key: Buffer.from(b.subarray(at + B_KEY, at + B_KEY + 16)),
       iv: Buffer.from(b.subarray(at + B_IV, at + B_IV + 12)),
-      hp: aes128Schedule(b.subarray(at + B_HP, at + B_HP + 16)),
+      hp: r.words.slice((at + B_HP) >> 2, ((at + B_HP) >> 2) + HP_WORDS),
     };
     out.pn = r.words[w + I_PN];
     out.plain = b.subarray(at + HEADER_BYTES, at + HEADER_BYTES + r.words[w + I_PLAIN_LEN]);

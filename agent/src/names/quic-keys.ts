@@ -128,30 +128,14 @@ export function initialKeyCacheCounters(): { size: number; evictions: number } {
 }
 
 /** The Initial keys for `version` and `dcid`, from the cache or derived (then cached). */
-export function initialKeys(version: number, dcid: Uint8Array): OpenKeys {
-  return cachedKeys(version, dcid, null);
-}
-
-/**
- * The Initial keys for `version` and `dcid` when they were derived elsewhere
- * (quic-ahead.ts): the cache keeps them as if derived here (the cached ones
- * are the same keys, and win).
- */
-export function rememberInitialKeys(version: number, dcid: Uint8Array, derived: OpenKeys): OpenKeys {
-  return cachedKeys(version, dcid, derived);
-}
-
-function cachedKeys(version: number, dcid: Uint8Array, derived: OpenKeys | null): OpenKeys {
-  const id = `${version} ${Buffer.from(dcid.buffer, dcid.byteOffset, dcid.length).toString('hex')}`;
+export function initialKeys(version: number, dcid: Buffer): OpenKeys {
+  const id = `${version} ${dcid.toString('hex')}`;
   let k = keyCache.get(id);
   if (k !== undefined) {
     keyCache.delete(id);
   } else {
-    if (derived !== null) k = derived;
-    else {
-      const s = clientInitialSecrets(version, dcid)!;
-      k = { key: s.key, iv: s.iv, hp: aes128Schedule(s.hp) };
-    }
+    const s = clientInitialSecrets(version, dcid)!;
+    k = { key: s.key, iv: s.iv, hp: aes128Schedule(s.hp) };
     if (keyCache.size >= KEY_CACHE_SIZE) {
       keyCache.delete(keyCache.keys().next().value as string);
       keyCacheEvictions++;

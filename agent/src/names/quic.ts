@@ -14,7 +14,7 @@ import type { Anomalies, AnomalyName } from '../decode/anomaly.js';
 import { u32be } from '../util/bytes.js';
 import { aes128EncryptBlock } from './aes.js';
 import type { QuicAhead } from './quic-ahead.js';
-import { initialKeys, type OpenKeys, rememberInitialKeys, VERSIONS } from './quic-keys.js';
+import { initialKeys, type OpenKeys, VERSIONS } from './quic-keys.js';
 import { TcpStreamAssembler } from './stream.js';
 import { parseClientHelloMessage } from './tls.js';
 import type { ClientHelloInfo, Outcome } from './types.js';
@@ -292,7 +292,7 @@ export class QuicInitialAssembler {
     if (this.ahead !== null && this.packets === 0 && !this.keys.has(version)) {
       const got = this.ahead.take(buf, start, end, version, this.dcid!);
       if (got !== null) {
-        this.keys.set(version, rememberInitialKeys(version, this.dcid!, got.keys));
+        this.keys.set(version, got.keys);
         plain = got.plain;
         pn = got.pn;
       }
