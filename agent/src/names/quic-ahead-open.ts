@@ -63,18 +63,7 @@ class Opener implements PacketSink {
       }
       Atomics.store(ctl, Ctl.WAITING, 0);
     }
-    this.ring.fill(
-      this.written,
-      index,
-      buf,
-      p.payloadOff,
-      end,
-      version,
-      dcid,
-      keys,
-      openedPn,
-      plain,
-    );
+    this.ring.fill(this.written, index, buf, p.payloadOff, end, version, dcid, keys, openedPn, plain);
     this.written = (this.written + 1) | 0;
     Atomics.store(ctl, Ctl.WRITTEN, this.written);
   }
