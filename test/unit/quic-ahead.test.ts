@@ -567,7 +567,9 @@ describe('starting the worker', () => {
     const r = await scan(pcap, policy, ahead);
     await ahead.stop();
     expect(r.quicEvents).toBeGreaterThan(2 * SLOTS);
-    // More than one ringful: the pipeline woke the worker each time half was free.
-    expect(ahead.counters.taken).toBeGreaterThan(2 * SLOTS);
+    // More than one ringful: the pipeline woke the worker once half was free (a worker never woken
+    // would have slept a minute after its first ringful). Not all of them: on a loaded machine the
+    // worker may fall behind for a while, and the pipeline then opens those Initials itself.
+    expect(ahead.counters.taken).toBeGreaterThan(SLOTS);
   });
 });
