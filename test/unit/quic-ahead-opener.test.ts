@@ -96,6 +96,34 @@ describe('the opener, in detail', () => {
     expect(ahead.counters).toEqual({ taken: plain.quicEvents, missed: 0 });
   });
 
+  it("does not try a server's Initial to a client it opened, nor a first Initial's too-short Connection ID", () => {
+    const scid = Buffer.from('5c1d5c1d5c1d5c1d', 'hex');
+    const client = protectInitial({ dcid: CID, scid, pn: 0, payload: Buffer.alloc(40), padTo: 1200 });
+    // A server's Initial: to the client's address and port, with the client's Source Connection ID.
+    const reply = (dport: number) =>
+      ethernet(
+        ipPacket(
+          { src: ends.dst, dst: ends.src },
+          udpDatagram({
+            src: ends.dst,
+            dst: ends.src,
+            sport: 443,
+            dport,
+            payload: protectInitial({ dcid: scid, pn: 0, payload: Buffer.alloc(40), padTo: 1200 }),
+          }),
+        ),
+      );
+    const short = protectInitial({ dcid: Buffer.alloc(7, 3), pn: 0, payload: Buffer.alloc(40), padTo: 1200 });
+    const ring = AheadRing.create();
+    openAhead(
+      write('server.pcap', [datagram(client, 50010), reply(50010), reply(50011), datagram(short, 50012)]),
+      ring,
+    );
+    // Tried: the client's Initial, and the reply to another port (it could be another client's).
+    expect(Atomics.load(ring.ctl, Ctl.TRIED)).toBe(2);
+    expect([...ring.index.subarray(0, 1)]).toEqual([0]);
+  });
+
   it('takes no TCP segment and no datagram whose plaintext would not fit a slot', () => {
     const hello = split(PQ, 1)[0];
     const tcp = ethernet(

@@ -157,7 +157,15 @@ describe('which datagrams the opener takes for a client Initial (locateFirstInit
 
   it('finds a client Initial and where its parts are', () => {
     expect(locateFirstInitial(packet, 0, packet.length)).toBe(true);
-    expect({ ...located }).toEqual({ version: QuicVersion.V1, dcidOff: 6, dcidLen: 8, pnOff, end: packet.length });
+    expect({ ...located }).toEqual({
+      version: QuicVersion.V1,
+      dcidOff: 6,
+      dcidLen: 8,
+      scidOff: 15,
+      scidLen: 0,
+      pnOff,
+      end: packet.length,
+    });
     // Coalesced with more after it, and not at the buffer's start: its own end, its own offsets.
     const two = Buffer.concat([Buffer.alloc(3), packet, Buffer.alloc(40, 0x41)]);
     expect(locateFirstInitial(two, 3, two.length - 3)).toBe(true);
@@ -165,6 +173,8 @@ describe('which datagrams the opener takes for a client Initial (locateFirstInit
       version: QuicVersion.V1,
       dcidOff: 9,
       dcidLen: 8,
+      scidOff: 18,
+      scidLen: 0,
       pnOff: 3 + pnOff,
       end: 3 + packet.length,
     });
@@ -204,7 +214,12 @@ describe('which datagrams the opener takes for a client Initial (locateFirstInit
       protectInitial({ dcid: CID, pn: 0, payload: Buffer.alloc(40), padTo: 1200, ...o });
     const twenty = made({ dcid: Buffer.alloc(20, 7), scid: Buffer.alloc(20, 8) });
     expect(locateFirstInitial(twenty, 0, twenty.length)).toBe(true);
-    expect([located.dcidLen, located.pnOff]).toEqual([20, 1 + 4 + 1 + 20 + 1 + 20 + 1 + 2]);
+    expect([located.dcidLen, located.scidOff, located.scidLen, located.pnOff]).toEqual([
+      20,
+      27,
+      20,
+      1 + 4 + 1 + 20 + 1 + 20 + 1 + 2,
+    ]);
     const withToken = made({ token: Buffer.alloc(30, 9) });
     expect(locateFirstInitial(withToken, 0, withToken.length)).toBe(true);
     expect(located.pnOff).toBe(1 + 4 + 1 + 8 + 1 + 1 + 30 + 2);

@@ -18,6 +18,60 @@ import { type AheadRing, Ctl, MAX_PLAIN, RESUME_AT, SLOTS } from './quic-ahead.j
 import { clientInitialSecrets } from './quic-keys.js';
 
 const CHUNK = 1024 * 1024;
+/** RFC 9000 §7.2: the Destination Connection ID of a client's first Initial has at least 8 bytes. */
+const MIN_FIRST_DCID = 8;
+/** Client Source Connection IDs remembered (a power of two). */
+const SCID_SLOTS = 4096;
+const MAX_CID = 20;
+const SLOT = 1 + MAX_CID + 2 + 16;
+
+/**
+ * The client Initials opened lately, by Source Connection ID and the
+ * client's address and port, direct-mapped by a hash (a newer one takes an
+ * older one's place): a server's Initials go to that address and port with
+ * that Connection ID as their destination, and are not opened for nothing
+ * (the pipeline only ever takes a client's). Written here: a Map keyed by
+ * text would cost a string per datagram.
+ */
+class RecentClients {
+  /** Per slot: the ID's length, the ID, the port (2 bytes), the address (16 bytes, IPv4 in the first 4). */
+  private readonly slots = new Uint8Array(SCID_SLOTS * SLOT);
+
+  private slotOf(
+    buf: Uint8Array,
+    cidOff: number,
+    cidLen: number,
+    addrOff: number,
+    addrLen: number,
+    port: number,
+  ): number {
+    let h = Math.imul(0x811c9dc5 ^ port, 0x01000193);
+    for (let i = 0; i < cidLen; i++) h = Math.imul(h ^ buf[cidOff + i], 0x01000193);
+    for (let i = 0; i < addrLen; i++) h = Math.imul(h ^ buf[addrOff + i], 0x01000193);
+    return ((h >>> 0) & (SCID_SLOTS - 1)) * SLOT;
+  }
+
+  add(buf: Uint8Array, cidOff: number, cidLen: number, addrOff: number, addrLen: number, port: number): void {
+    const at = this.slotOf(buf, cidOff, cidLen, addrOff, addrLen, port);
+    const s = this.slots;
+    s.fill(0, at, at + SLOT);
+    s[at] = cidLen;
+    s.set(buf.subarray(cidOff, cidOff + cidLen), at + 1);
+    s[at + 1 + MAX_CID] = port >> 8;
+    s[at + 2 + MAX_CID] = port & 0xff;
+    s.set(buf.subarray(addrOff, addrOff + addrLen), at + 3 + MAX_CID);
+  }
+
+  has(buf: Uint8Array, cidOff: number, cidLen: number, addrOff: number, addrLen: number, port: number): boolean {
+    const at = this.slotOf(buf, cidOff, cidLen, addrOff, addrLen, port);
+    const s = this.slots;
+    if (s[at] !== cidLen || s[at + 1 + MAX_CID] !== port >> 8 || s[at + 2 + MAX_CID] !== (port & 0xff)) return false;
+    for (let i = 0; i < cidLen; i++) if (s[at + 1 + i] !== buf[cidOff + i]) return false;
+    for (let i = 0; i < addrLen; i++) if (s[at + 3 + MAX_CID + i] !== buf[addrOff + i]) return false;
+    return true;
+  }
+}
+
 /** How long one wait for a free slot lasts before STOP is looked at again (ms). */
 export const WAIT_MS = 50;
 
@@ -26,6 +80,7 @@ class Opener implements PacketSink {
   private written = 0;
   private readonly view = new Packet();
   private readonly anomalies = new Anomalies();
+  private readonly clients = new RecentClients();
 
   constructor(
     private readonly ring: AheadRing,
@@ -41,7 +96,10 @@ class Opener implements PacketSink {
     const p = this.view;
     if (decodePacket(buf, off, caplen, linkType, p, this.anomalies.counts) !== DecodeResult.TRANSPORT) return;
     if (p.proto !== IpProto.UDP || !locateFirstInitial(buf, p.payloadOff, p.payloadLen)) return;
-    const { version, dcidOff, dcidLen, pnOff, end } = located;
+    const { version, dcidOff, dcidLen, scidOff, scidLen, pnOff, end } = located;
+    // A server's Initial, or no client's first: the pipeline would not take it.
+    if (dcidLen < MIN_FIRST_DCID || this.clients.has(buf, dcidOff, dcidLen, p.dstAddrOff, p.addrLen, p.dstPort)) return;
+    Atomics.add(this.ring.ctl, Ctl.TRIED, 1);
     const dcid = buf.subarray(dcidOff, dcidOff + dcidLen);
     const s = clientInitialSecrets(version, dcid);
     // Stryker disable next-line ConditionalExpression: locateFirstInitial() takes known versions only
@@ -50,7 +108,9 @@ class Opener implements PacketSink {
     // Stryker disable next-line UnaryOperator: a flow's first packet number decodes the same after
     // -1 as after +1 (it is below one window either way: RFC 9000 A.3 adds or takes a window only further on)
     const plain = openInitialPacket(buf, p.payloadOff, pnOff, end, keys, -1);
-    if (typeof plain === 'string' || plain.length > MAX_PLAIN) return;
+    if (typeof plain === 'string') return;
+    if (scidLen > 0) this.clients.add(buf, scidOff, scidLen, p.srcAddrOff, p.addrLen, p.srcPort);
+    if (plain.length > MAX_PLAIN) return;
     const ctl = this.ring.ctl;
     // Every slot full: wait until the pipeline has passed half of them.
     if (((this.written - Atomics.load(ctl, Ctl.TAKEN)) | 0) >= SLOTS) {

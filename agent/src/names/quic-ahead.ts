@@ -34,7 +34,7 @@ export const MAX_PLAIN = SLOT_BYTES - HEADER_BYTES;
 export const WORKER_FILE = new URL('./quic-ahead-worker.js', import.meta.url);
 
 /** Control words (Int32) at the start of the shared buffer. */
-export const Ctl = { WRITTEN: 0, TAKEN: 1, STOP: 2, DONE: 3, WAITING: 4 } as const;
+export const Ctl = { WRITTEN: 0, TAKEN: 1, STOP: 2, DONE: 3, WAITING: 4, TRIED: 5 } as const;
 const CTL_WORDS = 16;
 const CTL_BYTES = CTL_WORDS * 4;
 

@@ -71,8 +71,8 @@ function decodePacketNumber(largest: number, truncated: number, bits: number): n
   return candidate;
 }
 
-/** Where locateFirstInitial() found the packet: its version, Connection ID and packet number offsets, and its end. */
-export const located = { version: 0, dcidOff: 0, dcidLen: 0, pnOff: 0, end: 0 };
+/** Where locateFirstInitial() found the packet: its version, Connection IDs and packet number offsets, and its end. */
+export const located = { version: 0, dcidOff: 0, dcidLen: 0, scidOff: 0, scidLen: 0, pnOff: 0, end: 0 };
 
 /**
  * Does the UDP payload buf[off, off + len) start with a client Initial of a
@@ -108,6 +108,8 @@ export function locateFirstInitial(buf: Uint8Array, off: number, len: number): b
   located.version = version;
   located.dcidOff = off + 6;
   located.dcidLen = dcidLen;
+  located.scidOff = off + 7 + dcidLen;
+  located.scidLen = scidLen;
   located.pnOff = q;
   located.end = q + length;
   return true;
