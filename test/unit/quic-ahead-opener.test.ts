@@ -170,34 +170,34 @@ describe('the opener, in detail', () => {
       datagram(split(PQ, 1, { dcid: Buffer.from([i, i, i, i, 1, 2, 3, 4]) })[0], 40000 + i),
     );
 
-  it('when every slot is full it waits, says so, and goes on once half are free', async () => {
-    const file = write('full.pcap', initials(3));
+  /**
+   * Opens three Initials into a ring whose every slot looks taken by packets the pipeline has not
+   * passed (TAKEN as far behind as it can be); after 200 ms a helper thread runs `then` and wakes
+   * the opener, which this thread runs meanwhile (blocked while it waits).
+   */
+  async function openWithFullRing(name: string, then: string): Promise<AheadRing> {
+    const file = write(name, initials(3));
     const ring = AheadRing.create();
-    // Every slot looks taken by packets the pipeline has not passed: TAKEN as far behind as it can be.
     Atomics.store(ring.ctl, Ctl.TAKEN, -SLOTS);
-    const h = helper(
-      ring,
-      `setTimeout(() => { ctl[8] = Atomics.load(ctl, ${Ctl.WAITING}); Atomics.store(ctl, ${Ctl.TAKEN}, -${SLOTS / 2}); Atomics.notify(ctl, ${Ctl.TAKEN}); }, 200);`,
-    );
+    const h = helper(ring, `setTimeout(() => { ${then} Atomics.notify(ctl, ${Ctl.TAKEN}); }, 200);`);
     await new Promise((r) => h.once('online', r));
-    openAhead(file, ring, 60_000); // blocks this thread until the helper frees half
+    openAhead(file, ring, 60_000);
     await h.terminate();
+    return ring;
+  }
+
+  it('when every slot is full it waits, says so, and goes on once half are free', async () => {
+    const ring = await openWithFullRing(
+      'full.pcap',
+      `ctl[8] = Atomics.load(ctl, ${Ctl.WAITING}); Atomics.store(ctl, ${Ctl.TAKEN}, -${SLOTS / 2});`,
+    );
     expect(Atomics.load(ring.ctl, 8)).toBe(1); // it said it waited
     expect(Atomics.load(ring.ctl, Ctl.WAITING)).toBe(0);
     expect(Atomics.load(ring.ctl, Ctl.WRITTEN)).toBe(3);
   });
 
   it('stops waiting, and writes nothing more, once told to stop', async () => {
-    const file = write('stop.pcap', initials(3));
-    const ring = AheadRing.create();
-    Atomics.store(ring.ctl, Ctl.TAKEN, -SLOTS);
-    const h = helper(
-      ring,
-      `setTimeout(() => { Atomics.store(ctl, ${Ctl.STOP}, 1); Atomics.notify(ctl, ${Ctl.TAKEN}); }, 200);`,
-    );
-    await new Promise((r) => h.once('online', r));
-    openAhead(file, ring, 60_000);
-    await h.terminate();
+    const ring = await openWithFullRing('stop.pcap', `Atomics.store(ctl, ${Ctl.STOP}, 1);`);
     expect(Atomics.load(ring.ctl, Ctl.WRITTEN)).toBe(0);
     expect(Atomics.load(ring.ctl, Ctl.DONE)).toBe(1);
   });
