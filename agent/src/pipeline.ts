@@ -121,10 +121,10 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     this.names = new NamesEngine(
       this.anomalies,
       this.dnsCache,
-      (app, tsUs, type, body) => {
-        this.out.app?.({ tsUs, app, type, body });
-        if (type === 'dns' && this.out.lookup !== undefined) {
-          const l = this.lookups.check(app, tsUs, body);
+      (app, tsUs, type, body, dns) => {
+        this.out.app?.({ tsUs, app, type, body, dns });
+        if (dns !== null && this.out.lookup !== undefined) {
+          const l = this.lookups.check(app, tsUs, dns.message.questions[0]?.name ?? null);
           if (l !== null) this.out.lookup(l);
         }
       },

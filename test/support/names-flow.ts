@@ -8,6 +8,7 @@ import { Anomalies } from '../../agent/src/decode/anomaly.js';
 import { decodePacket } from '../../agent/src/decode/decode.js';
 import { DecodeResult, Packet } from '../../agent/src/decode/packet.js';
 import { DnsAnswerCache } from '../../agent/src/names/dns-cache.js';
+import { dnsEventBody } from '../../agent/src/names/app-events.js';
 import { NamesEngine } from '../../agent/src/names/engine.js';
 import { FlowApp } from '../../agent/src/names/flow-app.js';
 import { ethernet, ipPacket, tcpSegment, udpDatagram } from './builders.js';
@@ -39,7 +40,7 @@ export class Flow {
     this.engine = new NamesEngine(
       this.anomalies,
       this.cache,
-      (_app, _ts, type, body) => this.events.push([type, body]),
+      (_app, _ts, type, body, dns) => this.events.push([type, body ?? dnsEventBody(dns!.message)]),
       maxReassemblyStates,
     );
     this.app = new FlowApp(1, sport, dport, proto, false, 0x0a000002, 0, 0, 0, 0xcb00710a | 0, 0, 0, 0);

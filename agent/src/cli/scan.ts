@@ -12,6 +12,7 @@ import { EgressError, ErrorCode, ExitCode } from '../errors.js';
 import { DEFAULT_MAX_FLOWS } from '../flow/table.js';
 import { dataDir } from '../live/settings.js';
 import { QuicAhead } from '../names/quic-ahead.js';
+import { EventThread } from '../output/event-thread.js';
 import { lookupEventLine } from '../output/lookup.js';
 import { captureGapLine, statsEvent, writeAlertEvent, writeAppEvent, writeFlowEvent } from '../output/ndjson.js';
 import { collectStats } from '../output/stats.js';
@@ -19,6 +20,7 @@ import { DestinationTable } from '../output/table.js';
 import { LineWriter } from '../output/writer.js';
 import { type EventOutput, ScanPipeline } from '../pipeline.js';
 import { DEFAULT_PROFILE, loadPolicy, profileNames } from '../policy/load.js';
+import type { Policy } from '../policy/policy.js';
 import { parseCommand, positiveInt } from './args.js';
 import { applyHeapFlags } from './heap.js';
 import type { CliIo } from './io.js';
@@ -90,57 +92,112 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
   });
   const geo = chooseGeoData(dataDir(values['data-dir'] as string | undefined), values['geo-db'] as string | undefined);
   const enricher = new Enricher(GeoDb.load(geo.path), policy.geoOverrides);
-  const quicAhead = lookaheadFor(file, size);
-  await quicAhead?.ready();
+  const wantProgress = values['no-progress'] ? false : (values.progress as boolean | undefined);
+  // One helper thread: the event lines and, beside them, the QUIC look-ahead; or the look-ahead alone.
+  const lookahead = wantsLookahead(file, size);
+  const thread = format === 'ndjson' ? eventThreadFor(io, file, size, lookahead) : undefined;
+  const quicAhead = thread !== undefined ? thread.quicAhead : lookahead ? startLookahead(file) : undefined;
+  try {
+    await quicAhead?.ready();
+    await thread?.ready();
+    return await scanInput({
+      io,
+      file,
+      input,
+      size,
+      format,
+      maxFlows,
+      policy,
+      enricher,
+      quicAhead,
+      thread,
+      wantProgress,
+    });
+  } finally {
+    // Also when the scan failed part way: the look-ahead stops, the event thread writes what it was given and ends.
+    await quicAhead?.stop();
+    await thread?.abandon();
+  }
+}
 
+interface ScanRun {
+  io: CliIo;
+  file: string;
+  input: AsyncIterable<Buffer> | Readable;
+  size: number | null;
+  format: 'ndjson' | 'table';
+  maxFlows: number;
+  policy: Policy;
+  enricher: Enricher;
+  quicAhead: QuicAhead | undefined;
+  thread: EventThread | undefined;
+  wantProgress: boolean | undefined;
+}
+
+async function scanInput(run: ScanRun): Promise<number> {
+  const { io, file, input, size, format, maxFlows, policy, enricher, quicAhead, thread, wantProgress } = run;
   const writer = new LineWriter(io.stdout);
   const table = new DestinationTable();
+  const events = thread?.events;
   const output: EventOutput =
-    format === 'ndjson'
+    events !== undefined
       ? {
           flow: (r) => {
-            if (!r.internet) return;
-            writeFlowEvent(writer.out, r);
-            writer.endLine();
+            if (r.internet) events.flow(r);
           },
           internetFlowsOnly: true,
-          alert: (a) => {
-            writeAlertEvent(writer.out, a);
-            writer.endLine();
-          },
-          app: (e) => {
-            writeAppEvent(writer.out, e);
-            writer.endLine();
-          },
-          gap: (g) => writer.line(captureGapLine(g)),
-          lookup: (l) => writer.line(lookupEventLine(l)),
+          alert: (a) => events.alert(a),
+          app: (e) => events.app(e),
+          gap: (g) => events.line(captureGapLine(g)),
+          lookup: (l) => events.line(lookupEventLine(l)),
         }
-      : {
-          flow: (r) => table.flow(r),
-          alert: (a) => table.alert(a),
-          app: () => {},
-          gap: (g) => table.gap(g),
-          lookup: (l) => table.lookup(l),
-        };
+      : format === 'ndjson'
+        ? {
+            flow: (r) => {
+              if (!r.internet) return;
+              writeFlowEvent(writer.out, r);
+              writer.endLine();
+            },
+            internetFlowsOnly: true,
+            alert: (a) => {
+              writeAlertEvent(writer.out, a);
+              writer.endLine();
+            },
+            app: (e) => {
+              writeAppEvent(writer.out, e);
+              writer.endLine();
+            },
+            gap: (g) => writer.line(captureGapLine(g)),
+            lookup: (l) => writer.line(lookupEventLine(l)),
+          }
+        : {
+            flow: (r) => table.flow(r),
+            alert: (a) => table.alert(a),
+            app: () => {},
+            gap: (g) => table.gap(g),
+            lookup: (l) => table.lookup(l),
+          };
   const pipeline = new ScanPipeline(output, { maxFlows, policy, enricher, quicAhead });
   const label = file === '-' ? 'stdin' : file;
   const reader = new CaptureReader(pipeline, pipeline.anomalies, label);
-  const wantProgress = values['no-progress'] ? false : (values.progress as boolean | undefined);
   const progress = Progress.enabledFor(io.stderr, wantProgress) ? new Progress(io.stderr, label, size) : null;
 
+  // Between input chunks (and batches of the flows ended at the end): the lines made so far go out.
+  const between = events !== undefined ? async () => events.flush() : () => writer.flush();
   let error: EgressError | null;
   try {
     error = await readCapture(reader, input, async (bytes) => {
       progress?.update(bytes, pipeline.packets);
-      await writer.flush();
+      await between();
     });
   } catch (err) {
-    await quicAhead?.stop();
     throw unreadable(file, err);
   }
   progress?.done();
   await quicAhead?.stop();
-  await pipeline.finish(() => writer.flush());
+  await pipeline.finish(between);
+  // Every event line is written before the stats line.
+  await thread?.close();
 
   const stats = collectStats(pipeline, reader, error, policy.source, enricher.versions());
   if (format === 'ndjson') writer.line(JSON.stringify(statsEvent(stats)));
@@ -161,14 +218,38 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
  */
 const LOOKAHEAD_MIN_BYTES = 32 * 1024 * 1024;
 
-function lookaheadFor(file: string, size: number | null): QuicAhead | undefined {
+function wantsLookahead(file: string, size: number | null): boolean {
   const env = process.env.EGRESS_SCAN_LOOKAHEAD;
-  if (file === '-' || size === null || env === '0') return undefined;
-  if (env !== '1' && size < LOOKAHEAD_MIN_BYTES) return undefined;
+  if (file === '-' || size === null || env === '0') return false;
+  return env === '1' || size >= LOOKAHEAD_MIN_BYTES;
+}
+
+function startLookahead(file: string): QuicAhead | undefined {
   try {
     return QuicAhead.start(file, applyHeapFlags);
   } catch {
     return undefined; // no thread to be had: the scan opens every Initial itself, as it always could
+  }
+}
+
+/**
+ * NDJSON to a file descriptor from a capture file this large gets a thread
+ * of its own making the event lines (output/event-ring.ts); below it,
+ * starting the thread costs more than it saves. EGRESS_SCAN_EVENT_THREAD=0
+ * turns it off, =1 on for any file (tests, benchmarks). An output that is
+ * a stream of this process only (a test's) has no descriptor and never has it.
+ */
+const EVENT_THREAD_MIN_BYTES = 32 * 1024 * 1024;
+
+function eventThreadFor(io: CliIo, file: string, size: number | null, lookahead: boolean): EventThread | undefined {
+  const env = process.env.EGRESS_SCAN_EVENT_THREAD;
+  const fd = (io.stdout as { fd?: unknown }).fd;
+  if (typeof fd !== 'number' || file === '-' || size === null || env === '0') return undefined;
+  if (env !== '1' && size < EVENT_THREAD_MIN_BYTES) return undefined;
+  try {
+    return EventThread.start(fd, applyHeapFlags, lookahead ? file : undefined);
+  } catch {
+    return undefined; // no thread to be had: the pipeline writes the lines itself
   }
 }
 

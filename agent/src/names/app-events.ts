@@ -10,8 +10,27 @@ import type { AppProto, FlowApp } from './flow-app.js';
 import type { HttpRequestInfo } from './http.js';
 import type { ClientHelloInfo } from './types.js';
 
-/** How app-layer events leave the stage: the pipeline adds time, flow id and tuple. */
-export type AppEventSink = (app: FlowApp, tsUs: number, type: AppProto, body: Record<string, unknown>) => void;
+/**
+ * A DNS event as the stage hands it on: the message parsed, and its bytes
+ * (buf[off, off + len), valid only during the call). The event's body is
+ * made from `message` only by an output that wants it (dnsEventBody); the
+ * scan's event thread (output/event-ring.ts) takes the bytes instead.
+ */
+export interface DnsWire {
+  message: DnsMessage;
+  buf: Uint8Array;
+  off: number;
+  len: number;
+}
+
+/** How app-layer events leave the stage: the pipeline adds time, flow id and tuple. A DNS event comes as `dns`, with no body. */
+export type AppEventSink = (
+  app: FlowApp,
+  tsUs: number,
+  type: AppProto,
+  body: Record<string, unknown> | null,
+  dns: DnsWire | null,
+) => void;
 
 export function httpEventBody(req: HttpRequestInfo): Record<string, unknown> {
   return {

@@ -5,7 +5,7 @@
 
 import type { Anomalies } from '../decode/anomaly.js';
 import type { Packet } from '../decode/packet.js';
-import { type AppEventSink, dnsEventBody } from './app-events.js';
+import type { AppEventSink } from './app-events.js';
 import { parseDnsMessage } from './dns.js';
 import type { DnsAnswerCache } from './dns-cache.js';
 import { DnsTcpFramer } from './dns-tcp.js';
@@ -74,6 +74,6 @@ export class DnsNames {
     if (m === null) return;
     // Stryker disable next-line ConditionalExpression: the cache records nothing from a query (DnsAnswerCache.record checks again)
     if (m.response) this.dnsCache.record(app.srcIp, m, tsUs);
-    this.emit(app, tsUs, 'dns', dnsEventBody(m));
+    this.emit(app, tsUs, 'dns', null, { message: m, buf, off, len });
   }
 }

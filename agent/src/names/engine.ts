@@ -269,14 +269,14 @@ export class NamesEngine implements NamingSteps {
   private httpRequest(app: FlowApp, req: HttpRequestInfo, tsUs: number): void {
     // A Host that is an address literal names nothing.
     app.httpHost = req.host !== null && !isIP(req.host) ? req.host : null;
-    this.emit(app, tsUs, 'http', httpEventBody(req));
+    this.emit(app, tsUs, 'http', httpEventBody(req), null);
   }
 
   clientHello(app: FlowApp, hello: ClientHelloInfo, type: 'tls' | 'quic', tsUs: number, version?: number): void {
     app.sni = hello.sni;
     app.ech = hello.ech;
     if (hello.ech) this.counters.ech++;
-    this.emit(app, tsUs, type, helloEventBody(hello, type, version));
+    this.emit(app, tsUs, type, helloEventBody(hello, type, version), null);
   }
 
   private onUdp(app: FlowApp, p: Packet, buf: Buffer, toServer: boolean, tsUs: number): boolean {

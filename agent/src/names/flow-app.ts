@@ -85,10 +85,10 @@ export class FlowApp implements GeoAnswer {
     readonly proto: ProtoName,
     readonly v6: boolean,
     /** Client address words as the flow table stores them (IPv4: c0 only). */
-    private readonly c0: number,
-    private readonly c1: number,
-    private readonly c2: number,
-    private readonly c3: number,
+    readonly c0: number,
+    readonly c1: number,
+    readonly c2: number,
+    readonly c3: number,
     /** Destination address words as the flow table stores them (IPv4: d0 only). */
     readonly d0: number,
     readonly d1: number,

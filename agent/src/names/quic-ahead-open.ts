@@ -94,6 +94,7 @@ class Opener implements PacketSink {
   constructor(
     private readonly ring: AheadRing,
     private readonly waitMs: number,
+    private readonly meanwhile: (() => void) | undefined,
   ) {}
 
   get stopped(): boolean {
@@ -102,6 +103,7 @@ class Opener implements PacketSink {
 
   packet(buf: Buffer, off: number, caplen: number, _origLen: number, _tsUs: number, linkType: number): void {
     const index = this.index++;
+    if (this.meanwhile !== undefined && (index & (MEANWHILE_EVERY - 1)) === 0) this.meanwhile();
     const p = this.view;
     if (decodePacket(buf, off, caplen, linkType, p, this.anomalies.counts) !== DecodeResult.TRANSPORT) return;
     if (p.proto !== IpProto.UDP || !locateFirstInitial(buf, p.payloadOff, p.payloadLen)) return;
@@ -129,6 +131,7 @@ class Opener implements PacketSink {
         const taken = Atomics.load(ctl, Ctl.TAKEN);
         if (((this.written - taken) | 0) <= RESUME_AT) break;
         if (this.stopped) return;
+        this.meanwhile?.();
         Atomics.wait(ctl, Ctl.TAKEN, taken, this.waitMs);
       }
       Atomics.store(ctl, Ctl.WAITING, 0);
@@ -139,13 +142,18 @@ class Opener implements PacketSink {
   }
 }
 
+/** `meanwhile` runs once per this many packets (a power of two). */
+const MEANWHILE_EVERY = 64;
+
 /**
  * Opens the Initials of capture `file` into `ring`, until the file ends or
  * STOP is set; then DONE. `waitMs`: how long one wait for free slots lasts
- * at most (the pipeline wakes it sooner).
+ * at most (the pipeline wakes it sooner). `meanwhile`: other work of the
+ * same thread (the scan's event lines, output/event-ring.ts), run every
+ * MEANWHILE_EVERY packets and before each wait.
  */
-export function openAhead(file: string, ring: AheadRing, waitMs = WAIT_MS): void {
-  const opener = new Opener(ring, waitMs);
+export function openAhead(file: string, ring: AheadRing, waitMs = WAIT_MS, meanwhile?: () => void): void {
+  const opener = new Opener(ring, waitMs, meanwhile);
   const reader = new CaptureReader(opener);
   const fd = openSync(file, 'r');
   try {

@@ -174,6 +174,11 @@ export class QuicAhead {
     return ahead;
   }
 
+  /** Over a ring that a thread started elsewhere fills (output/event-thread.ts): stop() only tells it to stop. */
+  static over(ring: AheadRing): QuicAhead {
+    return new QuicAhead(ring);
+  }
+
   /**
    * Resolves once the worker runs (or has ended): then `settled` has run. A
    * caller that allocates much should wait for it first, or its heap grows

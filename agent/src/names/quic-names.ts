@@ -49,7 +49,7 @@ export class QuicNames {
     this.counters.quic++;
     this.anomalies.count('quic.unknown_version');
     const version = app.quic?.version ?? 0;
-    this.emit(app, tsUs, 'quic', { version: hexVersion(version), sni: null, alpn: [], ech: false });
+    this.emit(app, tsUs, 'quic', { version: hexVersion(version), sni: null, alpn: [], ech: false }, null);
     this.stage.done(app);
     return true;
   }

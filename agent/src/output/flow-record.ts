@@ -5,6 +5,7 @@
 import { IpProto } from '../decode/packet.js';
 import { END_REASON_NAMES, TCP_STATE_NAMES } from '../flow/state.js';
 import type { FlowTable } from '../flow/table.js';
+import { type DnsWire, dnsEventBody } from '../names/app-events.js';
 import type { AppProto, FlowApp } from '../names/flow-app.js';
 import type { Reason, Verdict } from '../policy/policy.js';
 import type { TunnelInfo } from './tunnel.js';
@@ -51,7 +52,15 @@ export interface AppEventRecord {
   tsUs: number;
   app: FlowApp;
   type: AppProto;
-  body: Record<string, unknown>;
+  /** The event's body; null for a DNS event, whose body is made from `dns` when wanted (appEventBody). */
+  body: Record<string, unknown> | null;
+  /** A DNS event's message and its bytes (valid only during the call that hands the record on). */
+  dns: DnsWire | null;
+}
+
+/** The body of an app-layer event, as its line carries it under its type. */
+export function appEventBody(e: Pick<AppEventRecord, 'body' | 'dns'>): Record<string, unknown> {
+  return e.body ?? dnsEventBody((e.dns as DnsWire).message);
 }
 
 export function protoName(proto: number): ProtoName {

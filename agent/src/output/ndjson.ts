@@ -3,11 +3,43 @@
 
 import type { CaptureGap } from '../capture/types.js';
 import type { EgressError } from '../errors.js';
-import type { FlowApp } from '../names/flow-app.js';
-import type { AlertRecord, AppEventRecord, FlowRecord } from './flow-record.js';
+import type { EncryptedDns } from '../names/encrypted-dns.js';
+import type { AppProto } from '../names/flow-app.js';
+import { type AlertRecord, type AppEventRecord, appEventBody, type FlowRecord, type ProtoName } from './flow-record.js';
 import { type JsonBytes, jsonText } from './json-bytes.js';
 import { isoMicros, writeIsoMicros } from './time.js';
 import { type TunnelInfo, writeTunnel } from './tunnel.js';
+
+/**
+ * What the event lines read of a flow: a FlowApp has it, and the scan's
+ * event thread makes it again from a record (output/event-ring.ts).
+ */
+export interface EventFlow {
+  readonly flowId: number;
+  readonly srcIp: string;
+  readonly srcPort: number | null;
+  readonly destIp: string;
+  readonly destPort: number | null;
+  readonly proto: ProtoName;
+  readonly appProto: AppProto | null;
+  readonly country: string | null;
+  readonly asn: number | null;
+  readonly asOrg: string | null;
+  readonly asCountry: string | null;
+  readonly ech: boolean;
+  readonly encryptedDns: EncryptedDns | null;
+  hiddenBy(): string[];
+}
+
+/** What a flow line reads of its record. */
+export type FlowLine = Omit<
+  FlowRecord,
+  'app' | 'flowId' | 'srcIp' | 'srcPort' | 'destIp' | 'destPort' | 'proto' | 'internet'
+> & {
+  app: EventFlow;
+};
+export type AlertLine = Omit<AlertRecord, 'app'> & { app: EventFlow };
+export type AppLine = Omit<AppEventRecord, 'app'> & { app: EventFlow };
 
 /** `"timestamp":"…"` with the event's opening brace. */
 function head(out: JsonBytes, tsUs: number): void {
@@ -26,7 +58,7 @@ function time(out: JsonBytes, us: number): void {
 }
 
 /** The tuple every flow-scoped event starts with. Addresses, ports and protocol names need no escaping. */
-function tuple(out: JsonBytes, a: FlowApp): void {
+function tuple(out: JsonBytes, a: EventFlow): void {
   out.raw(',"flow_id":');
   out.num(a.flowId);
   out.raw(',"src_ip":"');
@@ -53,7 +85,7 @@ function closed(out: JsonBytes, v: string | null): void {
   out.byte(0x22);
 }
 
-function dest(out: JsonBytes, a: FlowApp, names: readonly string[]): void {
+function dest(out: JsonBytes, a: EventFlow, names: readonly string[]): void {
   out.raw(',"dest":{"names":');
   out.strs(names);
   out.raw(',"country":');
@@ -77,14 +109,20 @@ function closedList(out: JsonBytes, list: readonly string[]): void {
   out.byte(0x5d);
 }
 
-function hiddenBy(out: JsonBytes, a: FlowApp): void {
+function hiddenBy(out: JsonBytes, a: EventFlow): void {
   out.raw(',"names_hidden_by":');
   if (!a.ech && a.encryptedDns === null) out.raw('[]');
   else closedList(out, a.hiddenBy());
 }
 
 /** How a flow or alert event starts: time, type, tuple, app protocol, destination. */
-function flowScoped(out: JsonBytes, tsUs: number, type: 'flow' | 'alert', a: FlowApp, names: readonly string[]): void {
+function flowScoped(
+  out: JsonBytes,
+  tsUs: number,
+  type: 'flow' | 'alert',
+  a: EventFlow,
+  names: readonly string[],
+): void {
   head(out, tsUs);
   out.raw(',"event_type":"');
   out.raw(type);
@@ -96,14 +134,14 @@ function flowScoped(out: JsonBytes, tsUs: number, type: 'flow' | 'alert', a: Flo
 }
 
 /** How a flow or alert event ends: what hides its names, the tunnel it came through. */
-function flowScopedEnd(out: JsonBytes, a: FlowApp, tunnel: TunnelInfo | null | undefined): void {
+function flowScopedEnd(out: JsonBytes, a: EventFlow, tunnel: TunnelInfo | null | undefined): void {
   hiddenBy(out, a);
   writeTunnel(out, tunnel);
   out.byte(0x7d);
 }
 
 /** One `flow` event, encoded into `out` (the line's end is the caller's). */
-export function writeFlowEvent(out: JsonBytes, r: FlowRecord): void {
+export function writeFlowEvent(out: JsonBytes, r: FlowLine): void {
   flowScoped(out, r.endUs, 'flow', r.app, r.names);
   out.raw(',"verdict":"');
   out.raw(r.verdict);
@@ -129,7 +167,7 @@ export function writeFlowEvent(out: JsonBytes, r: FlowRecord): void {
   flowScopedEnd(out, r.app, r.tunnel);
 }
 
-export function writeAlertEvent(out: JsonBytes, a: AlertRecord): void {
+export function writeAlertEvent(out: JsonBytes, a: AlertLine): void {
   flowScoped(out, a.tsUs, 'alert', a.app, a.names);
   out.raw(',"alert":{"severity":"');
   out.raw(a.severity);
@@ -142,7 +180,7 @@ export function writeAlertEvent(out: JsonBytes, a: AlertRecord): void {
 }
 
 /** A dns, tls, quic or http event: the tuple and the body under the event's type. */
-export function writeAppEvent(out: JsonBytes, e: AppEventRecord): void {
+export function writeAppEvent(out: JsonBytes, e: AppLine): void {
   head(out, e.tsUs);
   out.raw(',"event_type":"');
   out.raw(e.type);
@@ -151,7 +189,7 @@ export function writeAppEvent(out: JsonBytes, e: AppEventRecord): void {
   out.raw(',"');
   out.raw(e.type);
   out.raw('":');
-  out.value(e.body);
+  out.value(appEventBody(e));
   out.byte(0x7d);
 }
 

@@ -54,10 +54,9 @@ export class LookupWatch {
     this.seen.clear();
   }
 
-  /** A DNS event's body (query or answer): a record the first time this client asks for this denied name. */
-  check(app: FlowApp, tsUs: number, body: Record<string, unknown>): LookupRecord | null {
-    const asked = body.rrname;
-    if (typeof asked !== 'string' || asked === '' || this.deny.size === 0) return null;
+  /** A DNS message's question name (query or answer): a record the first time this client asks for this denied name. */
+  check(app: FlowApp, tsUs: number, asked: string | null): LookupRecord | null {
+    if (asked === null || asked === '' || this.deny.size === 0) return null;
     const rule = this.deny.match(asked);
     if (rule === null) return null;
     const name = normaliseName(asked);
