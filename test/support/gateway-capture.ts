@@ -13,6 +13,8 @@ import { ROOT } from './cli.js';
 export interface GatewayCapture {
   pcap: string;
   policy: Policy;
+  /** The policy's YAML, for `egress scan --policy`. */
+  policyFile: string;
 }
 
 const made = new Map<string, GatewayCapture>();
@@ -45,7 +47,7 @@ export function gatewayCapture(packets: number, clients: number): GatewayCapture
     { encoding: 'utf8' },
   );
   if (gen.status !== 0) throw new Error(`gateway.mjs failed: ${gen.stderr}`);
-  const capture = { pcap, policy: loadPolicy({ file: yaml }) };
+  const capture = { pcap, policy: loadPolicy({ file: yaml }), policyFile: yaml };
   made.set(key, capture);
   return capture;
 }

@@ -326,7 +326,7 @@ describe('the event thread', () => {
     const fd = openSync(file, 'w');
     let settled = 0;
     const t = EventThread.start(fd, () => settled++, undefined, WORKER);
-    await t.ready();
+    expect(await t.ready()).toBe(true);
     give(t.events, records);
     await t.close();
     closeSync(fd);
@@ -390,6 +390,12 @@ describe('the event thread', () => {
     await t.abandon(); // twice is harmless
     closeSync(fd);
     expect(readFileSync(file).equals(direct(records))).toBe(true);
+  });
+
+  it('a worker that cannot start is not ready: the caller writes the lines itself', async () => {
+    const t = EventThread.start(1, undefined, undefined, pathToFileURL(join(dir, 'no-such-worker.js')));
+    expect(await t.ready()).toBe(false);
+    await t.abandon(); // ends at once
   });
 
   it('a thread that fails is reported by close()', async () => {

@@ -95,11 +95,16 @@ export async function scanCommand(argv: string[], io: CliIo): Promise<number> {
   const wantProgress = values['no-progress'] ? false : (values.progress as boolean | undefined);
   // One helper thread: the event lines and, beside them, the QUIC look-ahead; or the look-ahead alone.
   const lookahead = wantsLookahead(file, size);
-  const thread = format === 'ndjson' ? eventThreadFor(io, file, size, lookahead) : undefined;
-  const quicAhead = thread !== undefined ? thread.quicAhead : lookahead ? startLookahead(file) : undefined;
+  let thread = format === 'ndjson' ? eventThreadFor(io, file, size, lookahead) : undefined;
+  let quicAhead: QuicAhead | undefined;
   try {
+    if (thread !== undefined && !(await thread.ready())) {
+      // No thread after all: the pipeline writes its lines itself, as below the size.
+      await thread.abandon();
+      thread = undefined;
+    }
+    quicAhead = thread !== undefined ? thread.quicAhead : lookahead ? startLookahead(file) : undefined;
     await quicAhead?.ready();
-    await thread?.ready();
     return await scanInput({
       io,
       file,

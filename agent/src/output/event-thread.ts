@@ -14,7 +14,7 @@ export class EventThread {
   /** The QUIC look-ahead the thread runs beside the lines, when asked for one. */
   quicAhead: QuicAhead | undefined;
   private error: Error | null = null;
-  private readonly up: Promise<void>;
+  private readonly up: Promise<boolean>;
   private readonly ended: Promise<void>;
 
   private constructor(ring: EventRing, worker: Worker) {
@@ -22,9 +22,9 @@ export class EventThread {
     worker.on('error', (err) => {
       this.error = err;
     });
-    this.up = new Promise<void>((resolve) => {
-      worker.once('online', () => resolve());
-      worker.once('exit', () => resolve());
+    this.up = new Promise<boolean>((resolve) => {
+      worker.once('message', () => resolve(true));
+      worker.once('exit', () => resolve(false));
     });
     this.ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   }
@@ -57,8 +57,12 @@ export class EventThread {
     return thread;
   }
 
-  /** Resolves once the thread runs (or has ended). */
-  ready(): Promise<void> {
+  /**
+   * Resolves true once the thread runs and has loaded what it needs; false
+   * if it ended before that (no thread to be had, its module not found):
+   * then the caller writes the lines itself.
+   */
+  ready(): Promise<boolean> {
     return this.up;
   }
 

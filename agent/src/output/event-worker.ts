@@ -4,13 +4,15 @@
 // thread for both: each worker is an isolate of its own, ~10 MB, and a
 // scan's peak stays under 150 MB only with one.
 
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { AheadRing } from '../names/quic-ahead.js';
 import { openAhead } from '../names/quic-ahead-open.js';
 import { EventConsumer, EventRing, POLL_MS } from './event-ring.js';
 
 const data = workerData as { sab: SharedArrayBuffer; fd: number; ahead?: { file: string; sab: SharedArrayBuffer } };
 const events = new EventConsumer(new EventRing(data.sab), data.fd);
+// Loaded and about to take records: the pipeline hands its events over only after this.
+parentPort?.postMessage('ready');
 events.guard(() => {
   const ahead = data.ahead;
   if (ahead !== undefined) {
