@@ -1,9 +1,10 @@
 // The scan's event lines made on a second thread (output/event-ring.ts,
-// event-thread.ts): every kind of record, and every odd string in one, comes
-// out as the bytes the pipeline's own writers make; the ring wraps, the
-// pipeline waits when the thread is held up by its reader and loses nothing;
-// a thread that fails is reported, never waited for. The whole scan with
-// and without the thread: test/unit/event-thread-scan.test.ts.
+// event-producer.ts, event-consumer.ts, event-thread.ts): every kind of
+// record, and every odd string in one, comes out as the bytes the pipeline's
+// own writers make; the ring wraps, the pipeline waits when the thread is
+// held up by its reader and loses nothing; a thread that fails is reported,
+// never waited for. The whole scan with and without the thread:
+// test/unit/event-thread-scan.test.ts.
 
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -14,14 +15,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Anomalies } from '../../agent/src/decode/anomaly.js';
 import { parseDnsMessage } from '../../agent/src/names/dns.js';
 import { FlowApp } from '../../agent/src/names/flow-app.js';
-import {
-  Ctl,
-  drainEvents,
-  EventProducer,
-  EventRing,
-  MAX_RECORD_BYTES,
-  RING_BYTES,
-} from '../../agent/src/output/event-ring.js';
+import { drainEvents } from '../../agent/src/output/event-consumer.js';
+import { EventProducer } from '../../agent/src/output/event-producer.js';
+import { Ctl, EventRing, MAX_RECORD_BYTES, RING_BYTES } from '../../agent/src/output/event-ring.js';
 import { EventThread } from '../../agent/src/output/event-thread.js';
 import type { AlertRecord, AppEventRecord, FlowRecord } from '../../agent/src/output/flow-record.js';
 import { JsonBytes } from '../../agent/src/output/json-bytes.js';

@@ -182,10 +182,7 @@ export class FlowApp implements GeoAnswer {
 
   /** What hides names on this flow, for events: ECH, DoT, DoQ, DoH. */
   hiddenBy(): string[] {
-    const by: string[] = [];
-    if (this.ech) by.push('ech');
-    if (this.encryptedDns !== null) by.push(this.encryptedDns);
-    return by;
+    return hiddenByOf(this.ech, this.encryptedDns);
   }
 
   /** Free reassembly state once naming is over. */
@@ -194,4 +191,12 @@ export class FlowApp implements GeoAnswer {
     this.clientStream = null;
     this.quic = null;
   }
+}
+
+/** What hides a flow's names, for events: ECH, then DoT, DoQ or DoH. */
+export function hiddenByOf(ech: boolean, encryptedDns: EncryptedDns | null): string[] {
+  const by: string[] = [];
+  if (ech) by.push('ech');
+  if (encryptedDns !== null) by.push(encryptedDns);
+  return by;
 }

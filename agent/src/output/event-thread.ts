@@ -4,7 +4,8 @@
 
 import { Worker } from 'node:worker_threads';
 import { AheadRing, QuicAhead } from '../names/quic-ahead.js';
-import { EventProducer, EventRing } from './event-ring.js';
+import { EventProducer } from './event-producer.js';
+import { EventRing } from './event-ring.js';
 
 /** The worker's module, beside this one once built (tests running the sources pass the built one). */
 export const EVENT_WORKER_FILE = new URL('./event-worker.js', import.meta.url);

@@ -7,7 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { AheadRing } from '../names/quic-ahead.js';
 import { openAhead } from '../names/quic-ahead-open.js';
-import { EventConsumer, EventRing, POLL_MS } from './event-ring.js';
+import { EventConsumer } from './event-consumer.js';
+import { EventRing, POLL_MS } from './event-ring.js';
 
 const data = workerData as { sab: SharedArrayBuffer; fd: number; ahead?: { file: string; sab: SharedArrayBuffer } };
 const events = new EventConsumer(new EventRing(data.sab), data.fd);

@@ -1,0 +1,379 @@
+// The event thread's side of the event ring (event-ring.ts says why and
+// how): each record made into its line with the pipeline's own writers
+// (ndjson.ts), the lines written to the output a piece at a time.
+
+import { writeSync } from 'node:fs';
+import { Anomalies } from '../decode/anomaly.js';
+import { TUNNEL_NAMES } from '../decode/tunnel.js';
+import { END_REASON_NAMES, TCP_STATE_NAMES } from '../flow/state.js';
+import { dnsEventBody } from '../names/app-events.js';
+import { parseDnsMessage } from '../names/dns.js';
+import type { EncryptedDns } from '../names/encrypted-dns.js';
+import { type AppProto, hiddenByOf } from '../names/flow-app.js';
+import type { Reason } from '../policy/policy.js';
+import { formatIpv4, formatIpv6 } from '../util/ip.js';
+import {
+  APP_PROTOS,
+  Ctl,
+  ENCRYPTED_DNS,
+  type EventRing,
+  Kind,
+  NONE,
+  NULL_STRING,
+  POLL_MS,
+  PROTOS,
+  REASONS,
+  RELEASE_BYTES,
+  RING_BYTES,
+  Tag,
+  UTF16,
+  VERDICTS,
+  WRITE_BYTES,
+} from './event-ring.js';
+import type { ProtoName } from './flow-record.js';
+import { JsonBytes } from './json-bytes.js';
+import { type EventFlow, writeAlertEvent, writeAppEvent, writeFlowEvent } from './ndjson.js';
+import type { TunnelInfo } from './tunnel.js';
+
+/** A flow as the thread makes it again from a record: what the event lines read. */
+class RecordFlow implements EventFlow {
+  flowId = 0;
+  srcIp = '';
+  srcPort: number | null = null;
+  destIp = '';
+  destPort: number | null = null;
+  proto: ProtoName = 'TCP';
+  appProto: AppProto | null = null;
+  country: string | null = null;
+  asn: number | null = null;
+  asOrg: string | null = null;
+  asCountry: string | null = null;
+  ech = false;
+  encryptedDns: EncryptedDns | null = null;
+
+  hiddenBy(): string[] {
+    return hiddenByOf(this.ech, this.encryptedDns);
+  }
+}
+
+/**
+ * The event thread's side: takes records from the ring as they come, makes
+ * each line and writes the lines to `fd`, until the pipeline is done and
+ * every record is written. Runs on the thread that calls it (event-worker.ts
+ * calls it; tests call it on their own thread).
+ */
+export function drainEvents(ring: EventRing, fd: number): void {
+  const c = new EventConsumer(ring, fd);
+  c.guard(() => c.run());
+}
+
+export class EventConsumer {
+  private tail = 0;
+  private at = 0;
+  private readonly out: JsonBytes;
+  private readonly flow = new RecordFlow();
+  /** Anomalies of the DNS messages parsed again here: the pipeline counted them already. */
+  private readonly anomalies = new Anomalies();
+  /** The output's reader went away (EPIPE): the rest is taken and dropped, as LineWriter does. */
+  private closed = false;
+
+  constructor(
+    private readonly ring: EventRing,
+    private readonly fd: number,
+  ) {
+    this.out = new JsonBytes(Buffer.allocUnsafeSlow(2 * WRITE_BYTES), (out, need) => {
+      this.writeOut();
+      if (need > out.buf.length) out.buf = Buffer.allocUnsafeSlow(need);
+    });
+  }
+
+  /** Runs `work`; if it throws, the pipeline is told (FAILED) before the error goes on, so it never waits for room in vain. */
+  guard(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      Atomics.store(this.ring.ctl, Ctl.FAILED, 1);
+      Atomics.notify(this.ring.ctl, Ctl.TAIL);
+      throw err;
+    }
+  }
+
+  /** The records handed over so far, without waiting for more (between other work of the thread). */
+  poll(): void {
+    const head = Atomics.load(this.ring.ctl, Ctl.HEAD);
+    if (head !== this.tail) this.take(head);
+  }
+
+  /** Every record until the pipeline is done, waiting for each batch. */
+  run(): void {
+    const ctl = this.ring.ctl;
+    for (;;) {
+      const bell = Atomics.load(ctl, Ctl.BELL);
+      const head = Atomics.load(ctl, Ctl.HEAD);
+      if (head !== this.tail) {
+        this.take(head);
+        continue;
+      }
+      if (Atomics.load(ctl, Ctl.DONE) !== 0) break;
+      // Returns at once if the bell rang since it was read above; woken at the end, or looks again after POLL_MS.
+      Atomics.wait(ctl, Ctl.BELL, bell, POLL_MS);
+    }
+    this.writeOut();
+  }
+
+  /** Every record up to `head`, giving room back as it goes. */
+  private take(head: number): void {
+    const r = this.ring;
+    let released = this.tail;
+    while (this.tail !== head) {
+      const off = this.tail & (RING_BYTES - 1);
+      const len = r.view.getUint32(off, true);
+      const kind = r.bytes[off + 4];
+      if (kind !== Kind.PAD) {
+        this.at = off + 5;
+        this.line(kind);
+        this.out.byte(0x0a);
+        if (this.out.pos >= WRITE_BYTES) this.writeOut();
+      }
+      this.tail = (this.tail + len) | 0;
+      if (((this.tail - released) | 0) >= RELEASE_BYTES) {
+        this.release();
+        released = this.tail;
+      }
+    }
+    this.release();
+  }
+
+  private release(): void {
+    const ctl = this.ring.ctl;
+    Atomics.store(ctl, Ctl.TAIL, this.tail);
+    if (Atomics.load(ctl, Ctl.PIPELINE_WAITING) !== 0) Atomics.notify(ctl, Ctl.TAIL);
+  }
+
+  private line(kind: number): void {
+    const out = this.out;
+    switch (kind) {
+      case Kind.FLOW: {
+        const app = this.facts();
+        const names = this.strs();
+        const verdict = VERDICTS[this.u8()];
+        const reasons = this.reasons();
+        const pktsToServer = this.f64();
+        const pktsToClient = this.f64();
+        const bytesToServer = this.f64();
+        const bytesToClient = this.f64();
+        const startUs = this.f64();
+        const endUs = this.f64();
+        const state = this.u8();
+        const tcpState = state === NONE ? null : TCP_STATE_NAMES[state];
+        const endReason = END_REASON_NAMES[this.u8()];
+        const tunnel = this.tunnel();
+        writeFlowEvent(out, {
+          app,
+          names,
+          verdict,
+          reasons,
+          pktsToServer,
+          pktsToClient,
+          bytesToServer,
+          bytesToClient,
+          startUs,
+          endUs,
+          tcpState,
+          endReason,
+          tunnel,
+        });
+        return;
+      }
+      case Kind.ALERT: {
+        const tsUs = this.f64();
+        const app = this.facts();
+        const names = this.strs();
+        const severity = this.u8() === 1 ? 'high' : 'medium';
+        const reasons = this.reasons();
+        const text = this.str() as string;
+        const tunnel = this.tunnel();
+        writeAlertEvent(out, { tsUs, app, names, severity, reasons, text, tunnel });
+        return;
+      }
+      case Kind.APP: {
+        const tsUs = this.f64();
+        const app = this.tuple();
+        const type = APP_PROTOS[this.u8()] as AppProto;
+        const body = this.value() as Record<string, unknown>;
+        writeAppEvent(out, { tsUs, app, type, body, dns: null });
+        return;
+      }
+      case Kind.DNS: {
+        const tsUs = this.f64();
+        const app = this.tuple();
+        const len = this.u32();
+        const m = parseDnsMessage(this.ring.bytes, this.at, len, this.anomalies);
+        // The pipeline parsed these bytes into an event: so do we, with the same code.
+        if (m === null) throw new Error('event record: a DNS message that does not parse again');
+        writeAppEvent(out, { tsUs, app, type: 'dns', body: dnsEventBody(m), dns: null });
+        return;
+      }
+      case Kind.LINE: {
+        const text = this.str() as string;
+        out.room(text.length * 3);
+        out.pos += out.buf.write(text, out.pos, 'utf8');
+        return;
+      }
+      default:
+        throw new Error(`event record of unknown kind ${kind}`);
+    }
+  }
+
+  private u8(): number {
+    return this.ring.bytes[this.at++];
+  }
+
+  private u32(): number {
+    const v = this.ring.view.getUint32(this.at, true);
+    this.at += 4;
+    return v;
+  }
+
+  private i32(): number {
+    const v = this.ring.view.getInt32(this.at, true);
+    this.at += 4;
+    return v;
+  }
+
+  private f64(): number {
+    const v = this.ring.view.getFloat64(this.at, true);
+    this.at += 8;
+    return v;
+  }
+
+  private str(): string | null {
+    const w = this.u32();
+    if (w === NULL_STRING) return null;
+    const b = this.ring.bytes;
+    if ((w & UTF16) === 0) {
+      const s = b.toString('latin1', this.at, this.at + w);
+      this.at += w;
+      return s;
+    }
+    const n = (w & ~UTF16) >>> 0;
+    const s = b.toString('utf16le', this.at, this.at + 2 * n);
+    this.at += 2 * n;
+    return s;
+  }
+
+  private strs(): string[] {
+    const n = this.u32();
+    const list: string[] = new Array(n);
+    for (let i = 0; i < n; i++) list[i] = this.str() as string;
+    return list;
+  }
+
+  private reasons(): Reason[] {
+    const n = this.u8();
+    const list: Reason[] = new Array(n);
+    for (let i = 0; i < n; i++) list[i] = REASONS[this.u8()];
+    return list;
+  }
+
+  /** The tuple into the one RecordFlow (its other fields as the last record left them: only tuple() readers follow). */
+  private tuple(): RecordFlow {
+    const f = this.flow;
+    f.flowId = this.f64();
+    const v6 = this.u8() === 1;
+    const c0 = this.i32();
+    const d0 = this.i32();
+    if (v6) {
+      const c1 = this.i32();
+      const c2 = this.i32();
+      const c3 = this.i32();
+      const d1 = this.i32();
+      const d2 = this.i32();
+      const d3 = this.i32();
+      f.srcIp = formatIpv6(c0, c1, c2, c3);
+      f.destIp = formatIpv6(d0, d1, d2, d3);
+    } else {
+      f.srcIp = formatIpv4(c0);
+      f.destIp = formatIpv4(d0);
+    }
+    const sp = this.i32();
+    const dp = this.i32();
+    f.srcPort = sp < 0 ? null : sp;
+    f.destPort = dp < 0 ? null : dp;
+    f.proto = PROTOS[this.u8()];
+    return f;
+  }
+
+  private facts(): RecordFlow {
+    const f = this.tuple();
+    f.appProto = APP_PROTOS[this.u8()];
+    f.country = this.str();
+    const asn = this.f64();
+    f.asn = asn < 0 ? null : asn;
+    f.asOrg = this.str();
+    f.asCountry = this.str();
+    f.ech = this.u8() === 1;
+    f.encryptedDns = ENCRYPTED_DNS[this.u8()];
+    return f;
+  }
+
+  private tunnel(): TunnelInfo | null {
+    const t = this.u8();
+    if (t === NONE) return null;
+    const outerSrcIp = this.str() as string;
+    const outerDestIp = this.str() as string;
+    return { type: TUNNEL_NAMES[t], outerSrcIp, outerDestIp };
+  }
+
+  private value(): unknown {
+    switch (this.u8()) {
+      case Tag.NULL:
+        return null;
+      case Tag.FALSE:
+        return false;
+      case Tag.TRUE:
+        return true;
+      case Tag.NUMBER:
+        return this.f64();
+      case Tag.STRING:
+        return this.str();
+      case Tag.ARRAY: {
+        const n = this.u32();
+        const list: unknown[] = new Array(n);
+        for (let i = 0; i < n; i++) list[i] = this.value();
+        return list;
+      }
+      default: {
+        const n = this.u32();
+        const o: Record<string, unknown> = {};
+        for (let i = 0; i < n; i++) {
+          const k = this.str() as string;
+          o[k] = this.value();
+        }
+        return o;
+      }
+    }
+  }
+
+  private writeOut(): void {
+    const out = this.out;
+    if (!this.closed && !writeAll(this.fd, out.buf, out.pos, this.ring.ctl)) this.closed = true;
+    out.pos = 0;
+  }
+}
+
+/** All of buf[0, len) to fd; an output that is not ready (EAGAIN) is waited for, a reader gone (EPIPE) ends the writing. */
+function writeAll(fd: number, buf: Buffer, len: number, ctl: Int32Array): boolean {
+  let done = 0;
+  while (done < len) {
+    try {
+      done += writeSync(fd, buf, done, len - done);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') return false;
+      if (code !== 'EAGAIN') throw err;
+      Atomics.wait(ctl, Ctl.NAP, 0, 1);
+    }
+  }
+  return true;
+}
