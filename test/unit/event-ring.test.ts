@@ -405,6 +405,47 @@ describe("the thread's side, on this thread", () => {
     expect(readFileSync(out).equals(expected)).toBe(true);
   }, 30_000);
 
+  it('a reader that goes away (EPIPE): what is left is dropped and the drain ends', async () => {
+    const fifo = join(dir, 'epipe.fifo');
+    await mkfifo(fifo);
+    const reader = spawn('head', ['-c', '10', fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let got = '';
+    reader.stdout.on('data', (b: Buffer) => {
+      got += b.toString();
+    });
+    const readerDone = new Promise((r) => reader.on('exit', r));
+    const fd = openSync(fifo, 'w'); // once head has opened it
+    const records = many(120);
+    const ring = EventRing.create();
+    const p = new EventProducer(ring);
+    // Enough for one written piece (64 KiB, which the empty pipe holds): head reads its 10 bytes and goes.
+    const first = 14 * 20;
+    expect(direct(records.slice(0, first)).length).toBeGreaterThan(70_000);
+    give(p, records.slice(0, first));
+    p.flush();
+    const c = new EventConsumer(ring, fd);
+    c.poll();
+    await readerDone;
+    give(p, records.slice(first));
+    p.finish();
+    c.run(); // writes into a pipe with no reader: EPIPE, then drops the rest
+    closeSync(fd);
+    expect(got).toBe(direct(records).subarray(0, 10).toString());
+    expect(Atomics.load(ring.ctl, Ctl.TAIL)).toBe(Atomics.load(ring.ctl, Ctl.HEAD));
+  }, 30_000);
+
+  it('an output that cannot be written (EBADF) is an error, not a wait', () => {
+    const file = join(dir, 'read-only-here.ndjson');
+    closeSync(openSync(file, 'w'));
+    const fd = openSync(file, 'r');
+    const ring = EventRing.create();
+    const p = new EventProducer(ring);
+    p.line('x');
+    p.finish();
+    expect(() => drainEvents(ring, fd)).toThrow(/EBADF/);
+    closeSync(fd);
+  });
+
   it('a DNS record whose bytes do not parse is an error, not a line', () => {
     const ring = EventRing.create();
     const p = new EventProducer(ring);
