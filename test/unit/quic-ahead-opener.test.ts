@@ -196,6 +196,24 @@ describe('the opener, in detail', () => {
     expect(Atomics.load(ring.ctl, Ctl.WRITTEN)).toBe(3);
   });
 
+  it("runs the thread's other work (meanwhile) every 64 packets", () => {
+    let calls = 0;
+    openAhead(write('meanwhile.pcap', initials(130)), AheadRing.create(), 1, () => calls++);
+    expect(calls).toBe(3); // packets 0, 64 and 128
+  });
+
+  it('runs the other work while it waits for free slots, not only between packets', () => {
+    const ring = AheadRing.create();
+    Atomics.store(ring.ctl, Ctl.TAKEN, -SLOTS); // every slot full, and nobody to take one
+    let calls = 0;
+    openAhead(write('meanwhile-full.pcap', initials(3)), ring, 1, () => {
+      // The event lines drained here are what lets the pipeline go on and free slots: told to stop after a few.
+      if (++calls === 6) Atomics.store(ring.ctl, Ctl.STOP, 1);
+    });
+    expect(calls).toBe(6);
+    expect(Atomics.load(ring.ctl, Ctl.WRITTEN)).toBe(0);
+  });
+
   it('stops waiting, and writes nothing more, once told to stop', async () => {
     const ring = await openWithFullRing('stop.pcap', `Atomics.store(ctl, ${Ctl.STOP}, 1);`);
     expect(Atomics.load(ring.ctl, Ctl.WRITTEN)).toBe(0);
