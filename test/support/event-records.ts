@@ -34,6 +34,16 @@ export async function mkfifo(path: string): Promise<void> {
   await new Promise((r) => mk.on('exit', r));
 }
 
+/** A reader of `fifo` that takes its first `bytes` bytes and goes away: what it got, and its end. */
+export function shortReader(fifo: string, bytes: number): { got: () => string; done: Promise<unknown> } {
+  const reader = spawn('head', ['-c', String(bytes), fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let got = '';
+  reader.stdout.on('data', (b: Buffer) => {
+    got += b.toString();
+  });
+  return { got: () => got, done: new Promise((r) => reader.on('exit', r)) };
+}
+
 export type Rec = { flow: FlowRecord } | { alert: AlertRecord } | { app: AppEventRecord } | { line: string };
 
 export function v4(

@@ -14,7 +14,7 @@ import { EventProducer } from '../../agent/src/output/event-producer.js';
 import { Ctl, EventRing, RING_BYTES } from '../../agent/src/output/event-ring.js';
 import type { AppEventRecord } from '../../agent/src/output/flow-record.js';
 import { QUERY } from '../support/dns-vectors.js';
-import { BUILT, dir, direct, dnsEvent, give, many, mkfifo, v4 } from '../support/event-records.js';
+import { BUILT, dir, direct, dnsEvent, give, many, mkfifo, shortReader, v4 } from '../support/event-records.js';
 
 describe("the thread's side, on this thread", () => {
   it('poll() takes what was handed over and gives the room back, without waiting for more', () => {
@@ -94,13 +94,9 @@ describe("the thread's side, on this thread", () => {
   it('a reader that goes away (EPIPE): what is left is dropped and the drain ends', async () => {
     const fifo = join(dir, 'epipe.fifo');
     await mkfifo(fifo);
-    const reader = spawn('head', ['-c', '10', fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let got = '';
-    reader.stdout.on('data', (b: Buffer) => {
-      got += b.toString();
-    });
-    const readerDone = new Promise((r) => reader.on('exit', r));
+    const reader = shortReader(fifo, 10);
     const fd = openSync(fifo, 'w'); // once head has opened it
+    const readerDone = reader.done;
     const records = many(120);
     const ring = EventRing.create();
     const p = new EventProducer(ring);
@@ -116,7 +112,7 @@ describe("the thread's side, on this thread", () => {
     p.finish();
     c.run(); // writes into a pipe with no reader: EPIPE, then drops the rest
     closeSync(fd);
-    expect(got).toBe(direct(records).subarray(0, 10).toString());
+    expect(reader.got()).toBe(direct(records).subarray(0, 10).toString());
     expect(Atomics.load(ring.ctl, Ctl.TAIL)).toBe(Atomics.load(ring.ctl, Ctl.HEAD));
   }, 30_000);
 

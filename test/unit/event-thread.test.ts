@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RING_BYTES } from '../../agent/src/output/event-ring.js';
 import { EventThread } from '../../agent/src/output/event-thread.js';
-import { dir, direct, give, many, mkfifo, variety, WORKER } from '../support/event-records.js';
+import { dir, direct, give, many, mkfifo, shortReader, variety, WORKER } from '../support/event-records.js';
 import { FIXTURES_DIR } from '../support/fixtures.js';
 import { scan, workerAhead } from '../support/quic-ahead.js';
 
@@ -73,13 +73,9 @@ describe('the event thread', () => {
   it('a reader that goes away: the rest is dropped quietly and the thread ends', async () => {
     const fifo = join(dir, 'gone.fifo');
     await mkfifo(fifo);
-    const reader = spawn('head', ['-c', '100', fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let got = '';
-    reader.stdout.on('data', (b: Buffer) => {
-      got += b.toString();
-    });
+    const reader = shortReader(fifo, 100);
     const fd = openSync(fifo, 'w'); // waits for head to open it
-    const readerDone = new Promise((r) => reader.on('exit', r));
+    const readerDone = reader.done;
     const t = EventThread.start(fd, undefined, undefined, WORKER);
     await t.ready();
     give(t.events, many(200));
@@ -88,7 +84,7 @@ describe('the event thread', () => {
     give(t.events, many(2000));
     await t.close(); // no EPIPE thrown: ended quietly
     closeSync(fd);
-    expect(got).toBe(direct(many(200)).subarray(0, 100).toString());
+    expect(reader.got()).toBe(direct(many(200)).subarray(0, 100).toString());
   }, 30_000);
 
   it('abandoned after the pipeline failed: what it was given is written, and it ends', async () => {
