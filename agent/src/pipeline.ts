@@ -49,6 +49,12 @@ export interface EventOutput {
   gap?(gap: CaptureGap): void;
   /** A client asked a resolver for a denied name: once per client and name (policy/lookups.ts). */
   lookup?(record: LookupRecord): void;
+  /**
+   * Each call is done with its record when it returns (it writes or copies
+   * what it needs and keeps no reference): the pipeline may then make the
+   * record's FlowApp over for another flow.
+   */
+  keepsNoRecord?: boolean;
 }
 
 export interface PipelineOptions extends FlowTableOptions {
@@ -101,6 +107,9 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   };
   /** Flows holding reassembly or DNS-over-TCP state; every other flow is recorded in `atRest`. */
   private readonly apps: (FlowApp | undefined)[];
+  /** A FlowApp no flow holds, made over by the next newFlowApp (only when the output keepsNoRecord). */
+  private spare: FlowApp | null = null;
+  private readonly reuseApps: boolean;
   readonly atRest: FlowsAtRest;
   private readonly policy: Policy;
   private readonly enricher: Enricher;
@@ -132,6 +141,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
       options.quicAhead ?? null,
     );
     this.quicAhead = options.quicAhead ?? null;
+    this.reuseApps = out.keepsNoRecord === true;
   }
 
   packet(buf: Buffer, off: number, caplen: number, origLen: number, tsUs: number, linkType: number): void {
@@ -213,6 +223,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     }
     this.atRest.record(slot, app);
     this.apps[slot] = undefined;
+    if (this.reuseApps) this.spare = app;
   }
 
   /** A recorded flow's FlowApp, made again for one packet or its end. */
@@ -228,7 +239,10 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     for (let i = 0; i < 4; i++) w[i] = t.serverWord(slot, i);
     const proto = protoName(t.proto(slot));
     const icmp = proto === 'ICMP' || proto === 'ICMPv6';
-    return new FlowApp(
+    // A new object only when there is no spare: the identity is set by reuse() either way.
+    const app = this.spare ?? new FlowApp(0, null, null, 'TCP', false, 0, 0, 0, 0, 0, 0, 0, 0);
+    this.spare = null;
+    return app.reuse(
       t.id[slot],
       icmp ? null : t.clientPort(slot),
       icmp ? null : t.serverPort(slot),
@@ -328,6 +342,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
       this.tunnels.delete(app.flowId);
     }
     this.out.flow(readFlowRecord(table, slot, reason, app, tunnel));
+    if (this.reuseApps) this.spare = app;
   }
 
   /**

@@ -155,6 +155,7 @@ async function scanInput(run: ScanRun): Promise<number> {
           app: (e) => events.app(e),
           gap: (g) => events.line(captureGapLine(g)),
           lookup: (l) => events.line(lookupEventLine(l)),
+          keepsNoRecord: true,
         }
       : format === 'ndjson'
         ? {
@@ -174,6 +175,7 @@ async function scanInput(run: ScanRun): Promise<number> {
             },
             gap: (g) => writer.line(captureGapLine(g)),
             lookup: (l) => writer.line(lookupEventLine(l)),
+            keepsNoRecord: true,
           }
         : {
             flow: (r) => table.flow(r),

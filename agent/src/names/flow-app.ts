@@ -78,23 +78,88 @@ export class FlowApp implements GeoAnswer {
   private srcText: string | null = null;
   private destText: string | null = null;
 
+  // The flow's identity: set by the constructor and again by reuse(), read-only for everyone else.
   constructor(
-    readonly flowId: number,
-    readonly srcPort: number | null,
-    readonly destPort: number | null,
-    readonly proto: ProtoName,
-    readonly v6: boolean,
+    public flowId: number,
+    public srcPort: number | null,
+    public destPort: number | null,
+    public proto: ProtoName,
+    public v6: boolean,
     /** Client address words as the flow table stores them (IPv4: c0 only). */
-    readonly c0: number,
-    readonly c1: number,
-    readonly c2: number,
-    readonly c3: number,
+    public c0: number,
+    public c1: number,
+    public c2: number,
+    public c3: number,
     /** Destination address words as the flow table stores them (IPv4: d0 only). */
-    readonly d0: number,
-    readonly d1: number,
-    readonly d2: number,
-    readonly d3: number,
+    public d0: number,
+    public d1: number,
+    public d2: number,
+    public d3: number,
   ) {}
+
+  /**
+   * This object made over for another flow, as the constructor would make it:
+   * the pipeline keeps one spare instead of leaving a new object to the
+   * collector for every packet of a recorded flow (pipeline.ts, `spare`).
+   * Every field is set here; a test compares a reused object with a new one.
+   */
+  reuse(
+    flowId: number,
+    srcPort: number | null,
+    destPort: number | null,
+    proto: ProtoName,
+    v6: boolean,
+    c0: number,
+    c1: number,
+    c2: number,
+    c3: number,
+    d0: number,
+    d1: number,
+    d2: number,
+    d3: number,
+  ): this {
+    this.appProto = null;
+    this.sniName = null;
+    this.hostName = null;
+    this.namesMemo = null;
+    this.ech = false;
+    this.encryptedDns = null;
+    this.dnsNameList = NONE;
+    this.naming = true;
+    this.clientIsn = -1;
+    this.clientStream = null;
+    this.holdsReassembly = false;
+    this.dnsTcp = null;
+    this.quic = null;
+    this.quicDatagrams = 0;
+    this.connectState = 0;
+    this.connectSeq = 0;
+    this.country = null;
+    this.asn = null;
+    this.asOrg = null;
+    this.asCountry = null;
+    this.internet = false;
+    this.decided = false;
+    this.alerted = 0;
+    this.judgement = null;
+    this.judgedNames = null;
+    this.srcText = null;
+    this.destText = null;
+    this.flowId = flowId;
+    this.srcPort = srcPort;
+    this.destPort = destPort;
+    this.proto = proto;
+    this.v6 = v6;
+    this.c0 = c0;
+    this.c1 = c1;
+    this.c2 = c2;
+    this.c3 = c3;
+    this.d0 = d0;
+    this.d1 = d1;
+    this.d2 = d2;
+    this.d3 = d3;
+    return this;
+  }
 
   /** The client's address: dotted quad, or IPv6 as RFC 5952 writes it. */
   get srcIp(): string {

@@ -14,6 +14,8 @@ import type { Anomalies } from '../decode/anomaly.js';
 /** Default window: a ClientHello (even a post-quantum one) or a request line with headers fits many times over. */
 export const STREAM_MAX_BYTES = 16_384;
 const INITIAL_CAPACITY = 2_048;
+/** What a stream holds before its first byte (length 0: never written). */
+const NOTHING = new Uint8Array(0);
 
 export class TcpStreamAssembler {
   /** Set while bytes beyond a hole are held: a segment is missing (late, reordered, or lost before capture). */
@@ -29,9 +31,9 @@ export class TcpStreamAssembler {
 
   private base = 0;
   private started = false;
-  private data: Uint8Array = new Uint8Array(0);
+  private data: Uint8Array = NOTHING;
   /** One bit per byte beyond the contiguous prefix: has it arrived? */
-  private have: Uint8Array = new Uint8Array(0);
+  private have: Uint8Array = NOTHING;
   /** Length of the in-order prefix. */
   private contig = 0;
   /** End of the furthest byte held (contig when there is no hole). */
@@ -164,9 +166,12 @@ export class TcpStreamAssembler {
     let size = Math.max(this.data.length * 2, INITIAL_CAPACITY);
     while (size < end) size *= 2;
     size = Math.min(size, this.maxBytes);
-    const data = new Uint8Array(size);
+    // The bytes and their bitmap in one allocation: each new buffer costs more than its bytes
+    // (every QUIC flow's CRYPTO stream makes at least one, names/quic.ts).
+    const block = new Uint8Array(size + ((size + 7) >> 3));
+    const data = block.subarray(0, size);
     data.set(this.data.subarray(0, this.highest));
-    const have = new Uint8Array((size + 7) >> 3);
+    const have = block.subarray(size);
     have.set(this.have);
     this.data = data;
     this.have = have;
