@@ -105,6 +105,18 @@ describe('JsonBytes', () => {
     for (const b of bodies) expect(jsonText((o) => o.value(b))).toBe(JSON.stringify(b));
   });
 
+  it.each(STRINGS.filter((s) => [...s].every((c) => c.charCodeAt(0) <= 0x7f)).map((s) => [JSON.stringify(s), s]))(
+    'asciiStr writes the ASCII bytes of %s as str() writes them, or nothing when one needs escaping',
+    (_shown, s) => {
+      const src = Buffer.from(`..${s}..`, 'latin1');
+      const { out, bytes } = flushing(8);
+      out.raw('x');
+      const plain = [...s].every((c) => c >= ' ' && c <= '~' && c !== '"' && c !== '\\');
+      expect(out.asciiStr(src, 2, s.length)).toBe(plain);
+      expect(bytes().toString('utf8')).toBe(plain ? `x${JSON.stringify(s)}` : 'x');
+    },
+  );
+
   it('gives the same bytes with any buffer size, flushing when a value does not fit', () => {
     const body = { names: STRINGS, numbers: NUMBERS, text: 'x'.repeat(300) + STRINGS.join('|') };
     const want = Buffer.from(JSON.stringify(body), 'utf8');

@@ -12,7 +12,7 @@ import { EgressError } from '../../agent/src/errors.js';
 import { cidrContains, parseAddress, parseCidr } from '../../agent/src/policy/cidr.js';
 import { DomainSet, isValidDomainRule } from '../../agent/src/policy/domains.js';
 import { loadPolicy, parsePolicyText } from '../../agent/src/policy/load.js';
-import { judge } from '../../agent/src/policy/verdict.js';
+import { deniedJudgements, judge, MAX_DENIED_JUDGEMENTS } from '../../agent/src/policy/verdict.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egress-policy-rules-'));
 let files = 0;
@@ -298,5 +298,80 @@ describe('judge', () => {
       p,
     );
     expect(j).toMatchObject({ verdict: 'high', reasons: ['deny_asn'], matched: { deny_asn: 'AS64500' } });
+  });
+});
+
+describe('deny judgements are kept per policy, one per combination of matched rules', () => {
+  const p = loadPolicy({
+    file: policyFile('deny:\n  countries: [CN]\n  as_countries: [CN]\n  asns: [64500]\n  domains: [dji.com]\n'),
+  });
+  const words = parseAddress('203.0.113.9') as Int32Array;
+  const dest = (country: string | null, asn: number | null, asCountry: string | null, names: string[]) =>
+    ({ words, v6: false, internet: true, names, country, asn, asCountry }) as never;
+
+  it('gives every combination its reasons in order, and the same object again for it', () => {
+    const cases: [ReturnType<typeof dest>, string[], Record<string, string>][] = [
+      [dest('CN', null, null, []), ['deny_country'], { deny_country: 'CN' }],
+      [dest(null, null, 'CN', []), ['deny_as_country'], { deny_as_country: 'CN' }],
+      [dest('NL', 64500, 'NL', []), ['deny_asn'], { deny_asn: 'AS64500' }],
+      [dest('NL', null, null, ['a.dji.com']), ['deny_domain'], { deny_domain: 'dji.com' }],
+      [
+        dest('CN', 64500, 'CN', ['x.example', 'www.dji.com']),
+        ['deny_country', 'deny_as_country', 'deny_asn', 'deny_domain'],
+        { deny_country: 'CN', deny_as_country: 'CN', deny_asn: 'AS64500', deny_domain: 'dji.com' },
+      ],
+      [
+        dest('CN', 64501, 'NL', ['dji.com']),
+        ['deny_country', 'deny_domain'],
+        { deny_country: 'CN', deny_domain: 'dji.com' },
+      ],
+    ];
+    const kept = deniedJudgements(p);
+    const before = kept.size;
+    const first = cases.map(([d]) => judge(d, p));
+    for (let i = 0; i < cases.length; i++) {
+      const j = first[i];
+      expect(j.verdict).toBe('high');
+      expect(j.reasons).toEqual(cases[i][1]);
+      expect(j.matched).toEqual(cases[i][2]);
+      expect(Object.keys(j.matched)).toEqual(Object.keys(cases[i][2]));
+      // Shared: found again as itself, and nobody may change it.
+      expect(judge(cases[i][0], p)).toBe(j);
+      expect(Object.isFrozen(j) && Object.isFrozen(j.reasons) && Object.isFrozen(j.matched)).toBe(true);
+    }
+    expect(new Set(first).size).toBe(cases.length);
+    expect(kept.size - before).toBe(cases.length);
+  });
+
+  it('another policy keeps its own', () => {
+    const q = loadPolicy({ file: policyFile('deny:\n  countries: [CN]\n') });
+    const j = judge(dest('CN', null, null, []), q);
+    expect(j).not.toBe(judge(dest('CN', null, null, []), p));
+    expect(judge(dest('CN', null, null, []), q)).toBe(j);
+    expect(deniedJudgements(q).size).toBe(1);
+  });
+
+  it(`keeps at most ${MAX_DENIED_JUDGEMENTS}, and counts the ones made past it`, () => {
+    const many = Array.from({ length: MAX_DENIED_JUDGEMENTS + 5 }, (_, i) => `d${i}.example`);
+    const q = loadPolicy({ file: policyFile(`deny:\n  domains: [${many.join(', ')}]\n`) });
+    const kept = deniedJudgements(q);
+    for (const name of many) expect(judge(dest('NL', null, null, [name]), q).matched).toEqual({ deny_domain: name });
+    expect(kept.size).toBe(MAX_DENIED_JUDGEMENTS);
+    expect(kept.notKept).toBe(5);
+    // One past the bound is made for its call: equal, not the same object.
+    const last = many[many.length - 1];
+    const again = judge(dest('NL', null, null, [last]), q);
+    expect(again).toEqual(judge(dest('NL', null, null, [last]), q));
+    expect(again).not.toBe(judge(dest('NL', null, null, [last]), q));
+    expect(kept.notKept).toBe(8);
+    // One within it is kept.
+    expect(judge(dest('NL', null, null, [many[0]]), q)).toBe(judge(dest('NL', null, null, [many[0]]), q));
+  });
+
+  it('an allowed or unlisted destination gets no deny judgement', () => {
+    const q = loadPolicy({ file: policyFile('deny:\n  countries: [CN]\nallow:\n  domains: [ok.example]\n') });
+    expect(judge(dest('NL', null, null, ['ok.example']), q).verdict).toBe('allowed');
+    expect(judge(dest('NL', null, null, ['x.example']), q).reasons).toEqual(['not_allowlisted']);
+    expect(deniedJudgements(q).size).toBe(0);
   });
 });

@@ -98,11 +98,11 @@ const RCODES: Record<number, string> = {
   5: 'REFUSED',
 };
 
-function rrTypeName(t: number): string {
+export function rrTypeName(t: number): string {
   return RR_TYPES[t] ?? `TYPE${t}`;
 }
 
-function rcodeName(r: number): string {
+export function rcodeName(r: number): string {
   return RCODES[r] ?? `RCODE${r}`;
 }
 

@@ -18,6 +18,7 @@
 // Entries of two IPv4 addresses are found by their words (pair-index.ts),
 // the others by their text.
 
+import { sortNames } from '../util/sort.js';
 import { type DnsMessage, DnsOpcode, DnsRcode } from './dns.js';
 import { type Indexed, ipv4Word, PairIndex } from './pair-index.js';
 
@@ -163,7 +164,7 @@ export class DnsAnswerCache {
       return NO_NAMES;
     }
     this.touch(entry); // now the most recently used
-    return entry.names.slice().sort();
+    return sortNames(entry.names.slice());
   }
 
   /** Drops every expired name, and entries left empty; returns how many entries went. For a periodic timer. */

@@ -8,6 +8,7 @@ import type { GeoAnswer } from '../enrich/geo.js';
 import type { ProtoName } from '../output/flow-record.js';
 import type { Judgement } from '../policy/verdict.js';
 import { formatIpv4, formatIpv6 } from '../util/ip.js';
+import { sortNames } from '../util/sort.js';
 import type { DnsTcpFramer } from './dns-tcp.js';
 import type { EncryptedDns } from './encrypted-dns.js';
 import type { QuicInitialAssembler } from './quic.js';
@@ -240,7 +241,7 @@ export class FlowApp implements GeoAnswer {
     if (this.sniName !== null && !all.includes(this.sniName)) all.push(this.sniName);
     if (this.hostName !== null && !all.includes(this.hostName)) all.push(this.hostName);
     // Stryker disable next-line ConditionalExpression,EqualityOperator: sorting no name or one changes nothing
-    if (all.length > 1) all = all.sort();
+    if (all.length > 1) all = sortNames(all);
     this.namesMemo = all;
     return all;
   }

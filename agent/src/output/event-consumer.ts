@@ -6,7 +6,6 @@ import { writeSync } from 'node:fs';
 import { Anomalies } from '../decode/anomaly.js';
 import { TUNNEL_NAMES } from '../decode/tunnel.js';
 import { END_REASON_NAMES, TCP_STATE_NAMES } from '../flow/state.js';
-import { dnsEventBody } from '../names/app-events.js';
 import { parseDnsMessage } from '../names/dns.js';
 import type { EncryptedDns } from '../names/encrypted-dns.js';
 import { type AppProto, hiddenByOf } from '../names/flow-app.js';
@@ -32,7 +31,7 @@ import {
 } from './event-ring.js';
 import type { ProtoName } from './flow-record.js';
 import { JsonBytes } from './json-bytes.js';
-import { type EventFlow, writeAlertEvent, writeAppEvent, writeFlowEvent } from './ndjson.js';
+import { appEventHead, type EventFlow, writeAlertEvent, writeDnsEvent, writeFlowEvent } from './ndjson.js';
 import type { TunnelInfo } from './tunnel.js';
 
 /** A flow as the thread makes it again from a record: what the event lines read. */
@@ -209,8 +208,10 @@ export class EventConsumer {
         const tsUs = this.f64();
         const app = this.tuple();
         const type = APP_PROTOS[this.u8()] as AppProto;
-        const body = this.value() as Record<string, unknown>;
-        writeAppEvent(out, { tsUs, app, type, body, dns: null });
+        // The body goes from its record straight into the line, as out.value() writes the value it stands for.
+        appEventHead(out, tsUs, type, app);
+        this.copyValue();
+        out.byte(0x7d);
         return;
       }
       case Kind.DNS: {
@@ -220,7 +221,7 @@ export class EventConsumer {
         const m = parseDnsMessage(this.ring.bytes, this.at, len, this.anomalies);
         // The pipeline parsed these bytes into an event: so do we, with the same code.
         if (m === null) throw new Error('event record: a DNS message that does not parse again');
-        writeAppEvent(out, { tsUs, app, type: 'dns', body: dnsEventBody(m), dns: null });
+        writeDnsEvent(out, tsUs, app, m);
         return;
       }
       case Kind.LINE: {
@@ -336,35 +337,61 @@ export class EventConsumer {
     return { type: TUNNEL_NAMES[t], outerSrcIp, outerDestIp };
   }
 
-  private value(): unknown {
+  /**
+   * A value record into the line: the bytes out.value() writes for the value
+   * the producer took it from (event-producer.ts wrote the members it keeps,
+   * in their order), with no object made for it.
+   */
+  private copyValue(): void {
+    const out = this.out;
     switch (this.u8()) {
       case Tag.NULL:
-        return null;
+        out.raw('null');
+        return;
       case Tag.FALSE:
-        return false;
+        out.raw('false');
+        return;
       case Tag.TRUE:
-        return true;
+        out.raw('true');
+        return;
       case Tag.NUMBER:
-        return this.f64();
+        out.num(this.f64());
+        return;
       case Tag.STRING:
-        return this.str();
+        this.copyStr();
+        return;
       case Tag.ARRAY: {
         const n = this.u32();
-        // Stryker disable next-line ArrayDeclaration: an array made to length or grown gives the same list
-        const list: unknown[] = new Array(n);
-        for (let i = 0; i < n; i++) list[i] = this.value();
-        return list;
+        out.byte(0x5b);
+        for (let i = 0; i < n; i++) {
+          if (i > 0) out.byte(0x2c);
+          this.copyValue();
+        }
+        out.byte(0x5d);
+        return;
       }
       default: {
         const n = this.u32();
-        const o: Record<string, unknown> = {};
+        out.byte(0x7b);
         for (let i = 0; i < n; i++) {
-          const k = this.str() as string;
-          o[k] = this.value();
+          if (i > 0) out.byte(0x2c);
+          this.copyStr();
+          out.byte(0x3a);
+          this.copyValue();
         }
-        return o;
+        out.byte(0x7d);
       }
     }
+  }
+
+  /** A string record into the line as out.str() writes its text: ASCII that needs no escaping goes as its bytes. */
+  private copyStr(): void {
+    const w = this.ring.view.getUint32(this.at, true);
+    if (w !== NULL_STRING && (w & UTF16) === 0 && this.out.asciiStr(this.ring.bytes, this.at + 4, w)) {
+      this.at += 4 + w;
+      return;
+    }
+    this.out.str(this.str());
   }
 
   private writeOut(): void {

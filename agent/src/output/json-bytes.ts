@@ -82,6 +82,26 @@ export class JsonBytes {
     this.pos = p;
   }
 
+  /**
+   * A JSON string from ASCII bytes src[off, off + len), written when none of
+   * them needs escaping (as str() would write their text); false, with
+   * nothing written, when one does.
+   */
+  asciiStr(src: Uint8Array, off: number, len: number): boolean {
+    this.room(len + 2);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = QUOTE;
+    for (let i = off; i < off + len; i++) {
+      const c = src[i];
+      if (c <= 0x1f || c > 0x7e || c === QUOTE || c === 0x5c) return false;
+      buf[p++] = c;
+    }
+    buf[p++] = QUOTE;
+    this.pos = p;
+    return true;
+  }
+
   /** Strings as a JSON array. */
   strs(list: readonly string[]): void {
     this.byte(0x5b);
