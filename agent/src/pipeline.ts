@@ -21,6 +21,7 @@ import { FlowApp, SEVERITY_RANK } from './names/flow-app.js';
 import type { QuicAhead } from './names/quic-ahead.js';
 import { describeJudgement } from './output/describe.js';
 import {
+  type AlertFactsRecord,
   type AlertRecord,
   type AppEventRecord,
   type FlowRecord,
@@ -49,6 +50,12 @@ export interface EventOutput {
   gap?(gap: CaptureGap): void;
   /** A client asked a resolver for a denied name: once per client and name (policy/lookups.ts). */
   lookup?(record: LookupRecord): void;
+  /**
+   * Instead of alert(): the alert without its text, for an output that makes
+   * the text itself (describeJudgement) from the flow and the judgement, off
+   * the pipeline's thread. Only with keepsNoRecord (the flow is read during the call).
+   */
+  alertFacts?(record: AlertFactsRecord): void;
   /**
    * Each call is done with its record when it returns (it writes or copies
    * what it needs and keeps no reference): the pipeline may then make the
@@ -267,7 +274,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
     app.internet = v6 ? isInternetV6(w[0], w[1], w[2], w[3]) : isInternetV4(w[0]);
     if (app.internet) {
       this.enricher.lookup(w, v6, app);
-      app.addDnsNames(this.dnsCache.namesFor(app.srcIp, app.destIp, tsUs));
+      app.addDnsNames(this.dnsCache.namesForFlow(app, tsUs));
       if (this.judge(app).verdict === 'high') this.decide(app, tsUs);
     }
     return app;
@@ -289,7 +296,7 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
   private decide(app: FlowApp, tsUs: number): void {
     if (app.internet && !app.decided) {
       // Names answered between the flow's start and now still count.
-      app.addDnsNames(this.dnsCache.namesFor(app.srcIp, app.destIp, tsUs));
+      app.addDnsNames(this.dnsCache.namesForFlow(app, tsUs));
     }
     // Nothing a verdict depends on changed since the last one (same names, same address): keep it.
     if (app.decided && app.judgedNames === app.names()) return;
@@ -303,15 +310,19 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
       this.alerts++;
       const tunnel = this.tunnels.size === 0 ? null : (this.tunnels.get(app.flowId) ?? null);
       const names = app.names();
-      this.out.alert?.({
-        tsUs,
-        app,
-        names,
-        severity: j.verdict,
-        reasons: j.reasons,
-        text: describeJudgement(app, names, j, tunnel),
-        tunnel,
-      });
+      const out = this.out;
+      if (out.alertFacts !== undefined) out.alertFacts({ tsUs, app, names, severity: j.verdict, judgement: j, tunnel });
+      else {
+        out.alert?.({
+          tsUs,
+          app,
+          names,
+          severity: j.verdict,
+          reasons: j.reasons,
+          text: describeJudgement(app, names, j, tunnel),
+          tunnel,
+        });
+      }
     }
   }
 

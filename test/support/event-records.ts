@@ -11,10 +11,11 @@ import { pathToFileURL } from 'node:url';
 import { Anomalies } from '../../agent/src/decode/anomaly.js';
 import { parseDnsMessage } from '../../agent/src/names/dns.js';
 import { FlowApp } from '../../agent/src/names/flow-app.js';
+import { describeJudgement } from '../../agent/src/output/describe.js';
 import { drainEvents } from '../../agent/src/output/event-consumer.js';
 import { EventProducer } from '../../agent/src/output/event-producer.js';
 import { EventRing } from '../../agent/src/output/event-ring.js';
-import type { AlertRecord, AppEventRecord, FlowRecord } from '../../agent/src/output/flow-record.js';
+import type { AlertFactsRecord, AlertRecord, AppEventRecord, FlowRecord } from '../../agent/src/output/flow-record.js';
 import { JsonBytes } from '../../agent/src/output/json-bytes.js';
 import { writeAlertEvent, writeAppEvent, writeFlowEvent } from '../../agent/src/output/ndjson.js';
 import { ROOT } from './cli.js';
@@ -44,7 +45,12 @@ export function shortReader(fifo: string, bytes: number): { got: () => string; d
   return { got: () => got, done: new Promise((r) => reader.on('exit', r)) };
 }
 
-export type Rec = { flow: FlowRecord } | { alert: AlertRecord } | { app: AppEventRecord } | { line: string };
+export type Rec =
+  | { flow: FlowRecord }
+  | { alert: AlertRecord }
+  | { alertFacts: AlertFactsRecord }
+  | { app: AppEventRecord }
+  | { line: string };
 
 export function v4(
   id: number,
@@ -114,6 +120,15 @@ export function variety(): Rec[] {
   zero.asn = 0;
   zero.country = 'NL';
   const tunnel = { type: 'vxlan' as const, outerSrcIp: '198.51.100.1', outerDestIp: '2001:db8::9' };
+  // A flow named by its own ClientHello and Host header too.
+  const named = v4(9, 40002, 443);
+  named.appProto = 'tls';
+  named.sni = 'www.dji.com';
+  named.httpHost = 'h "quoted" ✓.example';
+  named.country = 'CN';
+  named.asn = 4_294_967_295;
+  named.asOrg = 'Alibaba';
+  named.asCountry = 'CN';
   return [
     { flow: flowRecord(plain, []) },
     { flow: flowRecord(odd, ['a.example', 'ünïcode.example', 'emoji-😀.example'], { verdict: 'high' }) },
@@ -153,6 +168,41 @@ export function variety(): Rec[] {
         reasons: ['not_allowlisted'],
         text: '',
         tunnel: undefined,
+      },
+    },
+    // Alerts whose text the thread makes: the flow's own names, every rule that can match, a tunnel.
+    {
+      alertFacts: {
+        tsUs: 1_767_225_600_500_000,
+        app: named,
+        names: ['cdn.example', 'www.dji.com'],
+        severity: 'high',
+        judgement: {
+          verdict: 'high',
+          reasons: ['deny_country', 'deny_as_country', 'deny_asn', 'deny_domain'],
+          matched: { deny_country: 'CN', deny_as_country: 'CN', deny_asn: 'AS4294967295', deny_domain: '*.dji.com' },
+        },
+        tunnel,
+      },
+    },
+    {
+      alertFacts: {
+        tsUs: 3,
+        app: odd,
+        names: [],
+        severity: 'medium',
+        judgement: { verdict: 'medium', reasons: ['not_allowlisted'], matched: {} },
+        tunnel: null,
+      },
+    },
+    {
+      alertFacts: {
+        tsUs: 4,
+        app: six,
+        names: ['ünïcode.example', 'x.example'],
+        severity: 'high',
+        judgement: { verdict: 'high', reasons: ['deny_domain'], matched: { deny_domain: 'ünïcode.example' } },
+        tunnel: null,
       },
     },
     {
@@ -210,7 +260,12 @@ export function direct(records: Rec[]): Buffer {
   for (const r of records) {
     if ('flow' in r) writeFlowEvent(out, r.flow);
     else if ('alert' in r) writeAlertEvent(out, r.alert);
-    else if ('app' in r) writeAppEvent(out, r.app);
+    else if ('alertFacts' in r) {
+      const a = r.alertFacts;
+      const j = a.judgement;
+      const text = describeJudgement(a.app, a.names, j, a.tunnel);
+      writeAlertEvent(out, { ...a, reasons: j.reasons, text });
+    } else if ('app' in r) writeAppEvent(out, r.app);
     else {
       out.room(3 * r.line.length);
       out.pos += out.buf.write(r.line, out.pos, 'utf8');
@@ -224,6 +279,7 @@ export function give(p: EventProducer, records: Rec[]): void {
   for (const r of records) {
     if ('flow' in r) p.flow(r.flow);
     else if ('alert' in r) p.alert(r.alert);
+    else if ('alertFacts' in r) p.alertFacts(r.alertFacts);
     else if ('app' in r) p.app(r.app);
     else p.line(r.line);
   }

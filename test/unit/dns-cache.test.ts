@@ -337,3 +337,27 @@ describe('DnsAnswerCache edges', () => {
     expect(cache.namesFor(CLIENT, '203.0.113.3', T0 + 120 * S)).toEqual(['m2.example']);
   });
 });
+
+describe('DnsAnswerCache.namesForFlow', () => {
+  it('answers a flow as namesFor() answers its addresses as text: IPv4 by its words, IPv6 by its text', () => {
+    const cache = new DnsAnswerCache();
+    const aaaa = (name: string, address: string) => ({ name, type: DnsType.AAAA, ttl: 3600, address });
+    cache.record(CLIENT, response('v4.example', [a('v4.example', '192.0.2.80')]), T0);
+    cache.record('0.0.0.0', response('zero.example', [a('zero.example', '255.255.255.255')]), T0);
+    cache.record('2001:db8::2', response('v6.example', [aaaa('v6.example', '2001:db8::80')]), T0);
+    cache.record(CLIENT, response('mixed.example', [aaaa('mixed.example', '2001:db8::81')]), T0);
+    const flows = [
+      { v6: false, c0: 0x0a000002, d0: 0xc0000250 | 0, srcIp: CLIENT, destIp: '192.0.2.80' },
+      { v6: false, c0: 0, d0: -1, srcIp: '0.0.0.0', destIp: '255.255.255.255' },
+      { v6: false, c0: 0x0a000003, d0: 0xc0000250 | 0, srcIp: '10.0.0.3', destIp: '192.0.2.80' },
+      { v6: true, c0: 0x20010db8, d0: 0x20010db8, srcIp: '2001:db8::2', destIp: '2001:db8::80' },
+      { v6: true, c0: 0x20010db8, d0: 0x20010db8, srcIp: '2001:db8::3', destIp: '2001:db8::80' },
+    ];
+    const got = flows.map((f) => cache.namesForFlow(f, T0 + S));
+    expect(got).toEqual(flows.map((f) => cache.namesFor(f.srcIp, f.destIp, T0 + S)));
+    expect(got).toEqual([['v4.example'], ['zero.example'], [], ['v6.example'], []]);
+    // Expired names go as they do for namesFor().
+    expect(cache.namesForFlow(flows[0], T0 + 86_401 * S)).toEqual([]);
+    expect(cache.size).toBe(3);
+  });
+});

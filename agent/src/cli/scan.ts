@@ -151,7 +151,8 @@ async function scanInput(run: ScanRun): Promise<number> {
             if (r.internet) events.flow(r);
           },
           internetFlowsOnly: true,
-          alert: (a) => events.alert(a),
+          // The thread makes each alert's text: the pipeline hands on what it is made from.
+          alertFacts: (a) => events.alertFacts(a),
           app: (e) => events.app(e),
           gap: (g) => events.line(captureGapLine(g)),
           lookup: (l) => events.line(lookupEventLine(l)),

@@ -70,6 +70,15 @@ class Entry implements Indexed {
   }
 }
 
+/** What namesForFlow() reads of a flow (a FlowApp): IPv4 address words as the flow table stores them. */
+export interface FlowAddresses {
+  readonly v6: boolean;
+  readonly c0: number;
+  readonly d0: number;
+  readonly srcIp: string;
+  readonly destIp: string;
+}
+
 export class DnsAnswerCache {
   /** Entries ended because the cache was full (least recently used first). */
   evictions = 0;
@@ -156,7 +165,20 @@ export class DnsAnswerCache {
 
   /** The names `clientIp` resolved `destIp` from and that have not expired at `nowUs`: sorted, each once. */
   namesFor(clientIp: string, destIp: string, nowUs: number): string[] {
-    const entry = this.find(clientIp, destIp);
+    return this.namesOf(this.find(clientIp, destIp), nowUs);
+  }
+
+  /**
+   * namesFor() a flow's client and destination: an IPv4 flow by the address
+   * words the flow table holds (the pair namesFor() reads from their text),
+   * with no text made; any other by its text.
+   */
+  namesForFlow(flow: FlowAddresses, nowUs: number): string[] {
+    const entry = flow.v6 ? this.find(flow.srcIp, flow.destIp) : this.v4.get(flow.c0 | 0, flow.d0 | 0);
+    return this.namesOf(entry, nowUs);
+  }
+
+  private namesOf(entry: Entry | undefined, nowUs: number): string[] {
     if (entry === undefined) return NO_NAMES;
     dropExpired(entry, nowUs);
     if (entry.names.length === 0) {

@@ -2,7 +2,7 @@
 // "Connects to flysafe-api.dji.com at 203.0.113.10: Alibaba (AS37963,
 // registered in CN), located in CN. Denied domain dji.com."
 
-import type { FlowApp } from '../names/flow-app.js';
+import type { EncryptedDns } from '../names/encrypted-dns.js';
 import type { Judgement } from '../policy/verdict.js';
 import { type TunnelInfo, tunnelText } from './tunnel.js';
 
@@ -12,10 +12,23 @@ const ENCRYPTED_DNS_TEXT = {
   doh: 'DNS over HTTPS to a public resolver',
 } as const;
 
+/** What the text reads of a flow: a FlowApp has it, and so has the scan's event thread (output/event-consumer.ts). */
+export interface DescribedFlow {
+  readonly sni: string | null;
+  readonly httpHost: string | null;
+  readonly destIp: string;
+  readonly country: string | null;
+  readonly asn: number | null;
+  readonly asOrg: string | null;
+  readonly asCountry: string | null;
+  readonly ech: boolean;
+  readonly encryptedDns: EncryptedDns | null;
+}
+
 export function describeJudgement(
-  app: FlowApp,
+  app: DescribedFlow,
   names: readonly string[],
-  j: Judgement,
+  j: Pick<Judgement, 'reasons' | 'matched'>,
   tunnel: TunnelInfo | null = null,
 ): string {
   const g = app;

@@ -10,7 +10,9 @@ import { parseDnsMessage } from '../names/dns.js';
 import type { EncryptedDns } from '../names/encrypted-dns.js';
 import { type AppProto, hiddenByOf } from '../names/flow-app.js';
 import type { Reason } from '../policy/policy.js';
+import type { Judgement } from '../policy/verdict.js';
 import { formatIpv4, formatIpv6 } from '../util/ip.js';
+import { describeJudgement } from './describe.js';
 import {
   APP_PROTOS,
   Ctl,
@@ -52,6 +54,9 @@ class RecordFlow implements EventFlow {
   // Stryker disable next-line BooleanLiteral: set from every flow and alert record; app lines do not read it
   ech = false;
   encryptedDns: EncryptedDns | null = null;
+  /** The flow's own names, for an alert's text (set from ALERT_FACTS records only). */
+  sni: string | null = null;
+  httpHost: string | null = null;
 
   hiddenBy(): string[] {
     return hiddenByOf(this.ech, this.encryptedDns);
@@ -201,6 +206,28 @@ export class EventConsumer {
         const reasons = this.reasons();
         const text = this.str() as string;
         const tunnel = this.tunnel();
+        writeAlertEvent(out, { tsUs, app, names, severity, reasons, text, tunnel });
+        return;
+      }
+      case Kind.ALERT_FACTS: {
+        const tsUs = this.f64();
+        const app = this.facts();
+        const names = this.strs();
+        const severity = this.u8() === 1 ? 'high' : 'medium';
+        const reasons = this.reasons();
+        app.sni = this.str();
+        app.httpHost = this.str();
+        const matched: Judgement['matched'] = {};
+        const domain = this.str();
+        const country = this.str();
+        const asCountry = this.str();
+        const asn = this.str();
+        if (domain !== null) matched.deny_domain = domain;
+        if (country !== null) matched.deny_country = country;
+        if (asCountry !== null) matched.deny_as_country = asCountry;
+        if (asn !== null) matched.deny_asn = asn;
+        const tunnel = this.tunnel();
+        const text = describeJudgement(app, names, { reasons, matched }, tunnel);
         writeAlertEvent(out, { tsUs, app, names, severity, reasons, text, tunnel });
         return;
       }

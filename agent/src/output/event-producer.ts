@@ -25,7 +25,7 @@ import {
   UTF16,
   VERDICTS,
 } from './event-ring.js';
-import type { AlertRecord, AppEventRecord, FlowRecord, ProtoName } from './flow-record.js';
+import type { AlertFactsRecord, AlertRecord, AppEventRecord, FlowRecord, ProtoName } from './flow-record.js';
 import type { TunnelInfo } from './tunnel.js';
 
 /** The pipeline's side: events as records, gathered in a batch and handed to the ring. */
@@ -68,6 +68,26 @@ export class EventProducer {
     this.u8(a.severity === 'high' ? 1 : 0);
     this.reasons(a.reasons);
     this.str(a.text);
+    this.tunnel(a.tunnel);
+    this.end();
+  }
+
+  /** An alert whose text the thread makes (describeJudgement): the flow's own names and the rules that matched go instead. */
+  alertFacts(a: AlertFactsRecord): void {
+    this.begin(Kind.ALERT_FACTS);
+    this.f64(a.tsUs);
+    this.facts(a.app);
+    this.strs(a.names);
+    this.u8(a.severity === 'high' ? 1 : 0);
+    const j = a.judgement;
+    this.reasons(j.reasons);
+    this.str(a.app.sni);
+    this.str(a.app.httpHost);
+    const m = j.matched;
+    this.str(m.deny_domain ?? null);
+    this.str(m.deny_country ?? null);
+    this.str(m.deny_as_country ?? null);
+    this.str(m.deny_asn ?? null);
     this.tunnel(a.tunnel);
     this.end();
   }

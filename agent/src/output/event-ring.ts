@@ -59,7 +59,7 @@ export const Ctl = {
 const CTL_BYTES = 64;
 
 /** Record kinds (the byte after a record's length). */
-export const Kind = { PAD: 0, FLOW: 1, ALERT: 2, APP: 3, DNS: 4, LINE: 5 } as const;
+export const Kind = { PAD: 0, FLOW: 1, ALERT: 2, APP: 3, DNS: 4, LINE: 5, ALERT_FACTS: 6 } as const;
 /** Every record starts with its length (u32) and kind (u8), and takes a multiple of 8 bytes. */
 export const ALIGN = 8;
 

@@ -8,6 +8,7 @@ import type { FlowTable } from '../flow/table.js';
 import { type DnsWire, dnsEventBody } from '../names/app-events.js';
 import type { AppProto, FlowApp } from '../names/flow-app.js';
 import type { Reason, Verdict } from '../policy/policy.js';
+import type { Judgement } from '../policy/verdict.js';
 import type { TunnelInfo } from './tunnel.js';
 
 export type ProtoName = 'TCP' | 'UDP' | 'ICMP' | 'ICMPv6';
@@ -46,6 +47,20 @@ export interface AlertRecord {
   /** Plain language for people: "Connects to … (AS…, registered in …)". */
   text: string;
   tunnel?: TunnelInfo | null;
+}
+
+/**
+ * An alert before its text is made: what describeJudgement (describe.ts)
+ * makes the text from. For an output that makes the text itself, off the
+ * pipeline's thread (EventOutput.alertFacts).
+ */
+export interface AlertFactsRecord {
+  tsUs: number;
+  app: FlowApp;
+  names: string[];
+  severity: 'medium' | 'high';
+  judgement: Judgement;
+  tunnel: TunnelInfo | null;
 }
 
 export interface AppEventRecord {
