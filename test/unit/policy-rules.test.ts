@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EgressError } from '../../agent/src/errors.js';
 import { cidrContains, parseAddress, parseCidr } from '../../agent/src/policy/cidr.js';
-import { DomainSet, isValidDomainRule } from '../../agent/src/policy/domains.js';
+import { DomainSet, isValidDomainRule, MATCH_MEMO_MAX } from '../../agent/src/policy/domains.js';
 import { loadPolicy, parsePolicyText } from '../../agent/src/policy/load.js';
 import { deniedJudgements, judge, MAX_DENIED_JUDGEMENTS } from '../../agent/src/policy/verdict.js';
 
@@ -157,6 +157,25 @@ describe('DomainSet', () => {
     expect(set.size).toBe(3);
     expect(set.rules()).toEqual(['*.amap.com', 'dji.com', 'example.org']);
     expect([new DomainSet().size, new DomainSet().rules(), new DomainSet().match('dji.com')]).toEqual([0, [], null]);
+  });
+
+  it('answers again from its memo as it answered first, through resets, and forgets on a new rule', () => {
+    const set = rules();
+    const names = Array.from({ length: MATCH_MEMO_MAX + 100 }, (_, i) =>
+      i % 3 === 0 ? `h${i}.dji.com` : i % 3 === 1 ? `h${i}.amap.com` : `h${i}.example.net`,
+    );
+    const first = names.map((n) => set.match(n));
+    expect(first.filter((r) => r === 'dji.com').length).toBe(Math.ceil(names.length / 3));
+    expect(set.memoResets).toBe(1);
+    // Again, in another order: the same answers, whether remembered or found anew.
+    const again = [...names].reverse().map((n) => set.match(n));
+    expect(again.reverse()).toEqual(first);
+    expect(set.memoResets).toBe(2);
+    // A rule added later counts for names already answered.
+    expect(set.match('h2.example.net')).toBeNull();
+    set.add('example.net');
+    expect(set.match('h2.example.net')).toBe('example.net');
+    expect(set.match('restapi.amap.com')).toBe('*.amap.com');
   });
 
   it.each([

@@ -214,7 +214,8 @@ export class FlowApp implements GeoAnswer {
   addDnsNames(names: readonly string[]): void {
     // Stryker disable next-line ConditionalExpression: a shortcut: no names leave `fresh` empty, which returns next
     if (names.length === 0) return;
-    const fresh = names.filter((n) => !this.dnsNameList.includes(n));
+    // A flow's first names are taken as they are: namesFor() made the list for this flow.
+    const fresh = this.dnsNameList.length === 0 ? names : names.filter((n) => !this.dnsNameList.includes(n));
     if (fresh.length === 0) return;
     // Stryker disable next-line ConditionalExpression: a copy of an empty list plus `fresh` has the same names as `fresh`
     this.dnsNameList = this.dnsNameList.length === 0 ? fresh : [...this.dnsNameList, ...fresh];

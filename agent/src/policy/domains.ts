@@ -3,7 +3,18 @@
 // labels, so fakedji.com never matches dji.com and dji.com.cdn-example.org
 // only matches rules for cdn-example.org.
 
+/** Names whose answer match() keeps; when full, it starts again (counted in `memoResets`). */
+export const MATCH_MEMO_MAX = 4096;
+
 export class DomainSet {
+  /** Times the memo of answers was full and started again. */
+  memoResets = 0;
+  /**
+   * match()'s answers by the name as given: a scan asks for the same popular
+   * names again and again (every flow, every decision), and each answer
+   * costs a lower-cased copy and a lookup per parent domain.
+   */
+  private readonly memo = new Map<string, string | null>();
   /** Rules that match the name itself and its subdomains. */
   private readonly withApex = new Set<string>();
   /** Rules written "*.x": subdomains of x only. */
@@ -14,6 +25,7 @@ export class DomainSet {
   }
 
   add(rule: string): void {
+    this.memo.clear();
     const r = normaliseName(rule);
     if (r.startsWith('*.')) this.subdomainsOnly.add(r.slice(2));
     else this.withApex.add(r);
@@ -29,6 +41,18 @@ export class DomainSet {
 
   /** The rule that matches `name`, or null. */
   match(name: string): string | null {
+    const known = this.memo.get(name);
+    if (known !== undefined) return known;
+    const rule = this.find(name);
+    if (this.memo.size >= MATCH_MEMO_MAX) {
+      this.memo.clear();
+      this.memoResets++;
+    }
+    this.memo.set(name, rule);
+    return rule;
+  }
+
+  private find(name: string): string | null {
     const n = normaliseName(name);
     if (this.withApex.has(n)) return n;
     for (let dot = n.indexOf('.'); dot >= 0; dot = n.indexOf('.', dot + 1)) {
