@@ -38,8 +38,8 @@ import { i32be } from './util/bytes.js';
 const FINISH_BATCH = 1024;
 
 export interface EventOutput {
-  /** Once per finished flow, in the order flows end (only internet flows when `internetFlowsOnly`). */
-  flow(record: FlowRecord): void;
+  /** Once per finished flow, in the order flows end (only internet flows when `internetFlowsOnly`); or flowAt(). */
+  flow?(record: FlowRecord): void;
   /** flow() takes internet flows only: a LAN flow ends without an object made for it. */
   internetFlowsOnly?: boolean;
   /** When a flow's verdict is first decided as flagged, and again if its severity rises. */
@@ -56,6 +56,12 @@ export interface EventOutput {
    * the pipeline's thread. Only with keepsNoRecord (the flow is read during the call).
    */
   alertFacts?(record: AlertFactsRecord): void;
+  /**
+   * Instead of flow(): the ended flow where it lies (the table's slot, its
+   * FlowApp), for an output that reads what it writes during the call
+   * (keepsNoRecord) and has no use for a FlowRecord object.
+   */
+  flowAt?(table: FlowTable, slot: number, reason: number, app: FlowApp, tunnel: TunnelInfo | null): void;
   /**
    * Each call is done with its record when it returns (it writes or copies
    * what it needs and keeps no reference): the pipeline may then make the
@@ -352,7 +358,9 @@ export class ScanPipeline implements PacketSink, FlowEndSink {
       tunnel = this.tunnels.get(app.flowId) ?? null;
       this.tunnels.delete(app.flowId);
     }
-    this.out.flow(readFlowRecord(table, slot, reason, app, tunnel));
+    const out = this.out;
+    if (out.flowAt !== undefined) out.flowAt(table, slot, reason, app, tunnel);
+    else out.flow?.(readFlowRecord(table, slot, reason, app, tunnel));
     if (this.reuseApps) this.spare = app;
   }
 

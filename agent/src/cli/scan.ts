@@ -147,8 +147,9 @@ async function scanInput(run: ScanRun): Promise<number> {
   const output: EventOutput =
     events !== undefined
       ? {
-          flow: (r) => {
-            if (r.internet) events.flow(r);
+          // Flow records read where the flow lies: no FlowRecord (nor address text) made for them.
+          flowAt: (t, slot, reason, app, tunnel) => {
+            if (app.internet) events.flowAt(t, slot, reason, app, tunnel);
           },
           internetFlowsOnly: true,
           // The thread makes each alert's text: the pipeline hands on what it is made from.

@@ -2,8 +2,10 @@
 // each event as a record of the facts the pipeline holds, gathered in a batch
 // and copied into the ring a batch at a time.
 
+import { IpProto } from '../decode/packet.js';
 import { TUNNEL_NAMES } from '../decode/tunnel.js';
 import { END_REASON_NAMES, TCP_STATE_NAMES } from '../flow/state.js';
+import type { FlowTable } from '../flow/table.js';
 import type { FlowApp } from '../names/flow-app.js';
 import type { Reason } from '../policy/policy.js';
 import {
@@ -27,6 +29,10 @@ import {
 } from './event-ring.js';
 import type { AlertFactsRecord, AlertRecord, AppEventRecord, FlowRecord, ProtoName } from './flow-record.js';
 import type { TunnelInfo } from './tunnel.js';
+
+/** A flow with no judgement (never decided): as readFlowRecord() reads it. */
+const ALLOWED = code(VERDICTS, 'allowed');
+const NO_REASONS: readonly Reason[] = [];
 
 /** The pipeline's side: events as records, gathered in a batch and handed to the ring. */
 export class EventProducer {
@@ -57,6 +63,29 @@ export class EventProducer {
     this.u8(r.tcpState === null ? NONE : code(TCP_STATE_NAMES, r.tcpState));
     this.u8(code(END_REASON_NAMES, r.endReason));
     this.tunnel(r.tunnel);
+    this.end();
+  }
+
+  /**
+   * A FLOW record read where the flow lies (flow()'s record, without the
+   * object: the pipeline's table slot and FlowApp, for EventOutput.flowAt).
+   */
+  flowAt(t: FlowTable, slot: number, reason: number, app: FlowApp, tunnel: TunnelInfo | null): void {
+    this.begin(Kind.FLOW);
+    this.facts(app);
+    this.strs(app.names());
+    const j = app.judgement;
+    this.u8(j === null ? ALLOWED : code(VERDICTS, j.verdict));
+    this.reasons(j === null ? NO_REASONS : j.reasons);
+    this.f64(t.pkts[2 * slot]);
+    this.f64(t.pkts[2 * slot + 1]);
+    this.f64(t.bytes[2 * slot]);
+    this.f64(t.bytes[2 * slot + 1]);
+    this.f64(t.firstUs[slot]);
+    this.f64(t.lastUs[slot]);
+    this.u8(t.proto(slot) === IpProto.TCP ? t.tcpState[slot] : NONE);
+    this.u8(reason);
+    this.tunnel(tunnel);
     this.end();
   }
 
