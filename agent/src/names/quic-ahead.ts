@@ -105,7 +105,7 @@ export class AheadRing {
   }
 }
 
-/** What the pipeline takes from a slot (one object, reused: valid until the next take). */
+/** What the pipeline takes from a slot (one object, reused; it and its keys and plaintext, views of the slot, are valid until the next take). */
 export interface Taken {
   keys: OpenKeys;
   pn: number;
@@ -217,10 +217,13 @@ export class QuicAhead {
     const w = at >> 2;
     const b = r.bytes;
     const out = this.out;
+    // Views of the slot, not copies: most flows need their keys for this packet only (quic.ts copies
+    // them for a flow that goes on). The worker never writes the slot TAKEN points at.
+    const sab = r.sab;
     out.keys = {
-      key: Buffer.from(b.subarray(at + B_KEY, at + B_KEY + 16)),
-      iv: Buffer.from(b.subarray(at + B_IV, at + B_IV + 12)),
-      hp: r.words.slice((at + B_HP) >> 2, ((at + B_HP) >> 2) + HP_WORDS),
+      key: Buffer.from(sab, CTL_BYTES + at + B_KEY, 16),
+      iv: Buffer.from(sab, CTL_BYTES + at + B_IV, 12),
+      hp: new Int32Array(sab, CTL_BYTES + at + B_HP, HP_WORDS),
     };
     out.pn = r.words[w + I_PN];
     out.plain = b.subarray(at + HEADER_BYTES, at + HEADER_BYTES + r.words[w + I_PLAIN_LEN]);

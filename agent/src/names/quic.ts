@@ -172,6 +172,19 @@ export class QuicInitialAssembler {
   // Stryker disable next-line UnaryOperator: until a number above 1 arrives, expected <= 2 and every candidate is below one window: no branch either way
   private largestPn = -1;
   private readonly crypto = new TcpStreamAssembler(MAX_CRYPTO);
+  /**
+   * The flow's first CRYPTO frame, at offset 0, read where it lies
+   * (firstBuf[firstOff, firstOff + firstLen), the plaintext of this
+   * datagram's packet) while no other frame came: a client that sends its
+   * whole ClientHello in one frame (curl, ngtcp2, quic-go) is read with no
+   * copy. Put into `crypto` as soon as another frame comes or the ClientHello
+   * needs more; never kept past addDatagram().
+   */
+  private firstBuf: Uint8Array | null = null;
+  private firstOff = 0;
+  private firstLen = 0;
+  /** keys.get(borrowedVersion) are views of the look-ahead's ring slot (valid until its next take): copied if the flow needs them later. */
+  private borrowedVersion = -1;
 
   /** `ahead`: Initial packets opened ahead of the pipeline by another thread (quic-ahead.ts), if any. */
   constructor(private readonly ahead: QuicAhead | null = null) {
@@ -240,10 +253,40 @@ export class QuicInitialAssembler {
 
   /** Where the ClientHello stands after new CRYPTO bytes: still incomplete, or decided. */
   private progress(anomalies: Anomalies): Outcome<ClientHelloInfo> {
-    const c = this.crypto.contiguous();
-    const r = parseClientHelloMessage(c, 0, c.length, anomalies);
-    if (r.kind !== 'need') this.outcome = r;
+    const first = this.firstBuf;
+    let r: Outcome<ClientHelloInfo>;
+    // One frame from offset 0 is all the stream holds: the very bytes contiguous() would give.
+    if (first !== null) r = parseClientHelloMessage(first, this.firstOff, this.firstLen, anomalies);
+    else {
+      const c = this.crypto.contiguous();
+      r = parseClientHelloMessage(c, 0, c.length, anomalies);
+    }
+    if (r.kind !== 'need') {
+      this.outcome = r;
+      this.firstBuf = null;
+    } else {
+      // More is to come in later datagrams: what this one lent is kept.
+      this.keepFirst();
+      this.keepKeys();
+    }
     return r;
+  }
+
+  /** The first frame into `crypto` (before any other frame's bytes, as it came first). */
+  private keepFirst(): void {
+    const b = this.firstBuf;
+    if (b === null) return;
+    this.firstBuf = null;
+    this.crypto.add(0, b, this.firstOff, this.firstLen);
+  }
+
+  /** Keys borrowed from the look-ahead's ring, copied: the flow goes on to another datagram. */
+  private keepKeys(): void {
+    const v = this.borrowedVersion;
+    if (v < 0) return;
+    this.borrowedVersion = -1;
+    const k = this.keys.get(v) as OpenKeys;
+    this.keys.set(v, { key: Buffer.from(k.key), iv: Buffer.from(k.iv), hp: k.hp.slice() });
   }
 
   /**
@@ -295,6 +338,7 @@ export class QuicInitialAssembler {
       const got = this.ahead.take(buf, start, end, version, this.dcid!);
       if (got !== null) {
         this.keys.set(version, got.keys);
+        this.borrowedVersion = version;
         plain = got.plain;
         pn = got.pn;
       }
@@ -351,7 +395,14 @@ export class QuicInitialAssembler {
           if (length < 0 || length > end - p - varintLen) return 'quic.bad_frame';
           p += varintLen;
           if (offset + length > MAX_CRYPTO) return 'quic.crypto_overflow';
-          this.crypto.add(offset, b, p, length);
+          if (offset === 0 && length > 0 && this.firstBuf === null && this.crypto.empty) {
+            this.firstBuf = b;
+            this.firstOff = p;
+            this.firstLen = length;
+          } else {
+            this.keepFirst();
+            this.crypto.add(offset, b, p, length);
+          }
           p += length;
           break;
         }

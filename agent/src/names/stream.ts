@@ -61,6 +61,11 @@ export class TcpStreamAssembler {
     return this.contig;
   }
 
+  /** No byte taken yet (none in order, none past a hole). */
+  get empty(): boolean {
+    return this.highest === 0;
+  }
+
   /**
    * A segment carrying buf[off, off + len) at sequence number `seq`. Any
    * order, any overlap, across the 2^32 wrap; never throws. Without start(),
