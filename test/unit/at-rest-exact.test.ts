@@ -214,6 +214,30 @@ describe('shared values', () => {
     expect([t.find('k150'), t.findValue({ v: 1 })]).toEqual([-1, -1]);
   });
 
+  it('files values that share a key together: candidates in order, each let go of alone', () => {
+    const t = new SharedValues<{ v: number }, number>();
+    const a = t.add(7, { v: 1 });
+    const b = t.add(7, { v: 2 });
+    const c = t.add(7, { v: 3 });
+    const d = t.add(8, { v: 4 });
+    expect([...t.candidates(7)]).toEqual([a, b, c]);
+    expect([[...t.candidates(8)], [...t.candidates(9)], t.find(7), t.find(8), t.find(9)]).toEqual([[d], [], a, d, -1]);
+    expect(t.size).toBe(4);
+    t.hold(b);
+    t.release(b); // still held once
+    expect([...t.candidates(7)]).toEqual([a, b, c]);
+    t.release(a); // the first goes: the last takes its place
+    expect([...t.candidates(7)]).toEqual([c, b]);
+    expect([t.find(7), t.size]).toEqual([c, 3]);
+    t.release(c);
+    t.release(b);
+    expect([[...t.candidates(7)], t.find(7), t.size]).toEqual([[], -1, 1]);
+    // Freed ids are given again, under any key.
+    expect(t.add(9, { v: 5 })).toBe(b);
+    expect([...t.candidates(9)]).toEqual([b]);
+    expect(t.get(b)).toEqual({ v: 5 });
+  });
+
   it('finds a held value by itself, and only that object', () => {
     const t = new SharedValues<{ v: number }>();
     const x = { v: 1 };

@@ -96,15 +96,43 @@ describe('references into the shared tables', () => {
     },
   );
 
+  it.each<[string, (a: FlowApp) => void, (b: FlowApp) => unknown, number]>([
+    ['the country', (a) => (a.country = 'HK'), (b) => b.country, 0],
+    ['the AS number', (a) => (a.asn = 45102), (b) => b.asn, 0],
+    ['the AS name', (a) => (a.asOrg = 'Tencent'), (b) => b.asOrg, 0],
+    ['the AS country', (a) => (a.asCountry = 'SG'), (b) => b.asCountry, 0],
+    ['the SNI', (a) => (a.sni = 't.example'), (b) => b.sni, 2],
+    ['the Host', (a) => (a.httpHost = 'i.example'), (b) => b.httpHost, 2],
+    ['the DNS names, one more', (a) => a.addDnsNames(['e.example']), (b) => b.dnsNames, 2],
+    ['the DNS names, another', (a) => a.restoreNames(['f.example'], a.sni, a.httpHost, []), (b) => b.dnsNames, 2],
+  ])('every value under one key: two flows that differ only in %s hold two values', (_what, change, read, table) => {
+    const rest = new FlowsAtRest(2, 0);
+    const a = full(1);
+    const b = full(2);
+    change(b);
+    rest.record(0, a);
+    rest.record(1, b);
+    const want = [1, 1, 1];
+    want[table] = 2;
+    expect(sizes(rest)).toEqual(want);
+    expect(read(restored(rest, 0))).toEqual(read(a));
+    expect(read(restored(rest, 1))).toEqual(read(b));
+    expect(read(a)).not.toEqual(read(b));
+    // And a third flow equal to the first shares its values.
+    rest.clear(1);
+    rest.record(1, full(3));
+    expect(sizes(rest)).toEqual([1, 1, 1]);
+  });
+
   it('recording a flow whose values did not change keeps its references: no key made, nothing looked up', () => {
     const rest = new FlowsAtRest(1);
     const a = full();
     rest.record(0, a);
     const looked = [
-      vi.spyOn(rest.geos, 'find'),
+      vi.spyOn(rest.geos, 'candidates'),
       vi.spyOn(rest.judgements, 'find'),
       vi.spyOn(rest.judgements, 'findValue'),
-      vi.spyOn(rest.names, 'find'),
+      vi.spyOn(rest.names, 'candidates'),
     ];
     rest.record(0, a);
     rest.record(0, restored(rest, 0)); // the same values, as a later packet sees them

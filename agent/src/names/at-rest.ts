@@ -11,6 +11,7 @@
 // into each shared table, so a table never holds more values than there are
 // open flows, and a value goes when the last flow holding it lets go.
 
+import { randomInt } from 'node:crypto';
 import type { GeoAnswer } from '../enrich/geo.js';
 import type { Judgement } from '../policy/verdict.js';
 import type { EncryptedDns } from './encrypted-dns.js';
@@ -43,27 +44,45 @@ interface FlowNames {
   all: string[];
 }
 
+/** No ids under a key. */
+const NO_IDS: readonly number[] = Object.freeze([]);
+
 /**
  * Values shared by the flows that hold them, each counted so that it goes
  * when its last holder lets go. `size` is the number of distinct values held.
+ *
+ * A value is filed under a key that every equal value has (K: a string that
+ * names it whole, or a number or a string of it that most values do not
+ * share): find() gives the first id under a key that names a value whole;
+ * under any other key the caller compares the candidates() itself. That
+ * spares making a key of the whole value for every flow (for a flow's names
+ * a JSON text of them all: ~5 % of a scan's time went into making and
+ * hashing those).
  */
-export class SharedValues<T extends object> {
-  private readonly ids = new Map<string, number>();
+export class SharedValues<T extends object, K = string> {
+  private readonly ids = new Map<K, number[]>();
   /** The same, by the held value itself: a caller holding a shared value finds it without making a key. */
   private readonly idsByValue = new Map<T, number>();
   private readonly values: (T | undefined)[] = [];
   // Stryker disable next-line ArrayDeclaration: add() writes an id's key before release() reads it
-  private readonly keys: string[] = [];
+  private readonly keys: K[] = [];
   private refs = new Int32Array(64);
   private readonly free: number[] = [];
+  private held = 0;
 
   get size(): number {
-    return this.ids.size;
+    return this.held;
   }
 
-  /** The id of the held value known by `key`, or -1. Follow with hold(), or add() when -1. */
-  find(key: string): number {
-    return this.ids.get(key) ?? -1;
+  /** The first id held under `key`, or -1: for a key that names a value whole. Follow with hold(), or add() when -1. */
+  find(key: K): number {
+    const ids = this.ids.get(key);
+    return ids === undefined ? -1 : ids[0];
+  }
+
+  /** The ids held under `key`, for the caller to compare their values with the one it has (do not modify). */
+  candidates(key: K): readonly number[] {
+    return this.ids.get(key) ?? NO_IDS;
   }
 
   /** The id of `value` when it is itself the held one, or -1. */
@@ -77,8 +96,8 @@ export class SharedValues<T extends object> {
     return id;
   }
 
-  /** Hold a new value, known by `key`; returns its id, with one reference taken. */
-  add(key: string, value: T): number {
+  /** Hold a new value, filed under `key`; returns its id, with one reference taken. */
+  add(key: K, value: T): number {
     const id = this.free.pop() ?? this.values.length;
     if (id >= this.refs.length) {
       const bigger = new Int32Array(this.refs.length * 2);
@@ -87,9 +106,12 @@ export class SharedValues<T extends object> {
     }
     this.values[id] = value;
     this.keys[id] = key;
-    this.ids.set(key, id);
+    const ids = this.ids.get(key);
+    if (ids === undefined) this.ids.set(key, [id]);
+    else ids.push(id);
     this.idsByValue.set(value, id);
     this.refs[id] = 1;
+    this.held++;
     return id;
   }
 
@@ -99,12 +121,19 @@ export class SharedValues<T extends object> {
 
   release(id: number): void {
     if (--this.refs[id] > 0) return;
-    this.ids.delete(this.keys[id]);
+    const key = this.keys[id];
+    const ids = this.ids.get(key) as number[];
+    if (ids.length === 1) this.ids.delete(key);
+    else {
+      // Stryker disable next-line UnaryOperator: the id is always in its key's list
+      const at = ids.indexOf(id);
+      ids[at] = ids[ids.length - 1];
+      ids.pop();
+    }
     this.idsByValue.delete(this.values[id] as T);
     this.values[id] = undefined;
-    // Stryker disable next-line StringLiteral: only lets go of the key text; add() writes it again before it is read
-    this.keys[id] = '';
     this.free.push(id);
+    this.held--;
   }
 }
 
@@ -117,11 +146,21 @@ export class FlowsAtRest {
   private readonly geoRef: Int32Array;
   private readonly judgementRef: Int32Array;
   private readonly namesRef: Int32Array;
-  readonly geos = new SharedValues<GeoAnswer>();
+  /** Filed by a hash of AS number and countries (geoKey); the organisation is compared. */
+  readonly geos = new SharedValues<GeoAnswer, number>();
+  /** Filed by a text of the whole judgement (most are found as themselves first: policy/verdict.ts keeps them). */
   readonly judgements = new SharedValues<Judgement>();
-  readonly names = new SharedValues<FlowNames>();
+  /** Filed by a hash of all the names (namesKey); the names are compared. */
+  readonly names = new SharedValues<FlowNames, number>();
 
-  constructor(maxFlows: number) {
+  /**
+   * `keyMask`: the bits of a value's hash its key keeps (tests give 0, which
+   * files every value under one key, so that only comparing tells them apart).
+   */
+  constructor(
+    maxFlows: number,
+    private readonly keyMask = KEY_MASK,
+  ) {
     this.bits = new Uint16Array(maxFlows);
     this.isn = new Uint32Array(maxFlows);
     this.quicDatagrams = new Uint8Array(maxFlows);
@@ -222,8 +261,15 @@ export class FlowsAtRest {
       const o = this.geos.get(old - 1);
       if (o.country === g.country && o.asn === g.asn && o.asOrg === g.asOrg && o.asCountry === g.asCountry) return;
     }
-    const key = `${g.country} ${g.asn} ${g.asCountry} ${g.asOrg}`;
-    const id = this.geos.find(key);
+    const key = geoKey(g) & this.keyMask;
+    let id = -1;
+    for (const c of this.geos.candidates(key)) {
+      const v = this.geos.get(c);
+      if (v.asn === g.asn && v.country === g.country && v.asOrg === g.asOrg && v.asCountry === g.asCountry) {
+        id = c;
+        break;
+      }
+    }
     this.geoRef[slot] =
       1 +
       (id >= 0
@@ -263,8 +309,15 @@ export class FlowsAtRest {
     }
     let ref = 0;
     if (app !== null && (dns.length > 0 || sni !== null || host !== null)) {
-      const key = JSON.stringify([sni, host, dns]);
-      const id = this.names.find(key);
+      const key = namesKey(sni, host, dns) & this.keyMask;
+      let id = -1;
+      for (const c of this.names.candidates(key)) {
+        const v = this.names.get(c);
+        if (v.sni === sni && v.host === host && sameNames(v.dns, dns)) {
+          id = c;
+          break;
+        }
+      }
       ref = 1 + (id >= 0 ? this.names.hold(id) : this.names.add(key, { dns, sni, host, all: app.names() }));
     }
     this.namesRef[slot] = ref;
@@ -273,3 +326,38 @@ export class FlowsAtRest {
 }
 
 const NO_NAMES: readonly string[] = Object.freeze([]);
+
+// Keys of the shared values: hashes (FNV-1a over UTF-16 units, 30 bits: a small integer), with a
+// seed drawn per process, as the flow table's (flow/key.ts), so that traffic cannot be made to
+// pile its flows under one key. Values under one key are told apart by comparing them.
+const SEED = randomInt(0x7fffffff);
+/** 30 bits: a key is a small integer. */
+const KEY_MASK = 0x3fffffff;
+const PRIME = 0x01000193;
+/** Mixed in after each text (and for an absent one): no UTF-16 unit has this value. */
+const END = 0x10000;
+
+function mixText(h: number, s: string | null): number {
+  if (s !== null) for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), PRIME);
+  return Math.imul(h ^ (s === null ? END + 1 : END), PRIME);
+}
+
+function geoKey(g: GeoAnswer): number {
+  let h = Math.imul(SEED ^ (g.asn ?? -1), PRIME);
+  h = mixText(h, g.country);
+  return mixText(h, g.asCountry);
+}
+
+function namesKey(sni: string | null, host: string | null, dns: readonly string[]): number {
+  let h = mixText(mixText(SEED, sni), host);
+  for (let i = 0; i < dns.length; i++) h = mixText(h, dns[i]);
+  return h;
+}
+
+/** The same names in the same order. */
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
