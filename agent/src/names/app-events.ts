@@ -106,7 +106,9 @@ export function rcodeName(r: number): string {
   return RCODES[r] ?? `RCODE${r}`;
 }
 
+const TLS_VERSIONS: Record<number, string> = { 769: 'TLS 1.0', 770: 'TLS 1.1', 771: 'TLS 1.2', 772: 'TLS 1.3' };
+
 function tlsVersionName(h: ClientHelloInfo): string {
   const v = h.supportedVersions.includes(0x0304) ? 0x0304 : h.legacyVersion;
-  return { 769: 'TLS 1.0', 770: 'TLS 1.1', 771: 'TLS 1.2', 772: 'TLS 1.3' }[v] ?? `0x${v.toString(16)}`;
+  return TLS_VERSIONS[v] ?? `0x${v.toString(16)}`;
 }
