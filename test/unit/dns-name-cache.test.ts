@@ -4,7 +4,7 @@
 // the other) are told apart. The counters show which way each name went.
 
 import { describe, expect, it } from 'vitest';
-import { nameCacheCounters } from '../../agent/src/names/dns.js';
+import { cachedName, nameCacheCounters } from '../../agent/src/names/dns.js';
 import { bytes, parse, queryFor } from '../support/dns-vectors.js';
 
 describe('parseDnsMessage names met before (the name cache)', () => {
@@ -75,5 +75,42 @@ describe('parseDnsMessage names met before (the name cache)', () => {
     const short = 'prefix.example';
     const long = sameSlot((i) => `${short}.x${i.toString(36)}`, short); // starts with the short name
     expect(counted([long, short, long, short])).toEqual({ read: [long, short, long, short], hits: 0, made: 4 });
+  });
+});
+
+describe('cachedName: a server_name from the same cache', () => {
+  it('gives a name the client looked up the very same string, lowercased, and counts it', () => {
+    const looked = parse(queryFor(Buffer.from('\x0aflysafe-id\x03dji\x03com\x00', 'latin1'))).message?.questions[0]
+      .name;
+    const before = nameCacheCounters();
+    const sni = cachedName(Buffer.from('..FlySafe-ID.dji.COM..', 'latin1'), 2, 18);
+    const after = nameCacheCounters();
+    expect(sni).toBe('flysafe-id.dji.com');
+    expect(Object.is(sni, looked)).toBe(true);
+    expect([after.hits - before.hits, after.made - before.made]).toEqual([1, 0]);
+    // A name not met before is made, then found.
+    const fresh = Buffer.from('sni-only.example', 'latin1');
+    expect([cachedName(fresh, 0, fresh.length), cachedName(fresh, 0, fresh.length)]).toEqual([
+      'sni-only.example',
+      'sni-only.example',
+    ]);
+    const last = nameCacheCounters();
+    expect([last.hits - after.hits, last.made - after.made]).toEqual([1, 1]);
+  });
+
+  it.each([
+    ['a space', 'a b.example'],
+    ['a control byte', 'a\x01b.example'],
+    ['DEL', 'a\x7fb.example'],
+    ['a byte above ASCII', 'bü.example'],
+  ])('is null for a name with %s', (_what, text) => {
+    const b = Buffer.from(text, 'latin1');
+    expect(cachedName(b, 0, b.length)).toBeNull();
+  });
+
+  it('takes every other printable byte as it is: dots, backslashes, quotes, the ends of the range', () => {
+    const text = '!"\\.~[]{}';
+    const b = Buffer.from(text, 'latin1');
+    expect(cachedName(b, 0, b.length)).toBe(text);
   });
 });

@@ -193,6 +193,30 @@ function nameOf(buf: Uint8Array, labels: number): string {
       h = Math.imul(h ^ c, FNV_PRIME);
     }
   }
+  return fromCache(n, h);
+}
+
+/**
+ * The text of src[off, off + len) (len ≤ MAX_NAME_WIRE_LEN) lowercased, when
+ * every byte is printable ASCII other than space; null when one is not. From
+ * the same cache of names met lately as the names of DNS messages: a TLS or
+ * QUIC server_name is most often a name the client just looked up, and gets
+ * the very same string (names/tls.ts).
+ */
+export function cachedName(src: Uint8Array, off: number, len: number): string | null {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < len; i++) {
+    let c = src[off + i];
+    if (c <= 0x20 || c >= 0x7f) return null;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    textBytes[i] = c;
+    h = Math.imul(h ^ c, FNV_PRIME);
+  }
+  return fromCache(len, h);
+}
+
+/** textBytes[0, n), whose hash is `h`: the cached string when it is the same text, else a new one, cached. */
+function fromCache(n: number, h: number): string {
   const slot = h >>> (32 - NAME_CACHE_BITS);
   const cached = cachedNames[slot];
   if (cached.length === n && sameText(cached, n)) {

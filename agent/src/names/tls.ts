@@ -10,6 +10,7 @@
 
 import type { Anomalies, AnomalyName } from '../decode/anomaly.js';
 import { u16be } from '../util/bytes.js';
+import { cachedName } from './dns.js';
 import type { ClientHelloInfo, Outcome } from './types.js';
 
 export const ContentType = {
@@ -271,14 +272,7 @@ function readServerName(buf: Uint8Array, p: number, end: number, info: ClientHel
 /** Lowercased ASCII when every byte is a printable, non-space character; null otherwise. */
 function hostName(buf: Uint8Array, p: number, len: number): string | null {
   if (len > MAX_HOST_NAME) return null;
-  let s = '';
-  for (let i = p; i < p + len; i++) {
-    let c = buf[i];
-    if (c <= 0x20 || c >= 0x7f) return null;
-    if (c >= 0x41 && c <= 0x5a) c += 0x20;
-    s += String.fromCharCode(c);
-  }
-  return s;
+  return cachedName(buf, p, len);
 }
 
 /** ALPN: ProtocolNameList<2..2^16-1> of ProtocolName<1..2^8-1>; non-printable bytes shown as \xNN. */
