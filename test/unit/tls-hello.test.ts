@@ -93,6 +93,17 @@ describe('what a ClientHello says', () => {
     expect(parse(records(clientHello({ alpn: many }))).outcome).toEqual(done({ alpn: many.slice(0, MAX_ALPN) }));
     expect(parse(records(clientHello({ alpn: ['a\x01\\'] }))).outcome).toEqual(done({ alpn: ['a\\x01\\x5c'] }));
   });
+
+  it('reads the protocol names every client offers, and the ones a byte away from them, as themselves', () => {
+    const alpn = ['h2', 'http/1.1', 'h3', 'http/1.0', 'h3-29', 'dot', 'doq', 'h2c', 'acme-tls/1'];
+    expect(parse(records(clientHello({ alpn: alpn.slice(0, MAX_ALPN) }))).outcome).toEqual(
+      done({ alpn: alpn.slice(0, MAX_ALPN) }),
+    );
+    const near = ['H2', 'h2x', 'h', 'http/1.2', 'h3-2', 'do', 'doh', 'acme-tls/2'];
+    expect(parse(records(clientHello({ alpn: near.slice(0, MAX_ALPN) }))).outcome).toEqual(
+      done({ alpn: near.slice(0, MAX_ALPN) }),
+    );
+  });
 });
 
 describe('the record layer and prefixes', () => {

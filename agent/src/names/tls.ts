@@ -287,6 +287,11 @@ function readAlpn(buf: Uint8Array, p: number, end: number, info: ClientHelloInfo
     p = name + n;
     if (n === 0 || p > end) return false;
     if (info.alpn.length >= MAX_ALPN) continue;
+    const known = knownAlpn(buf, name, n);
+    if (known !== null) {
+      info.alpn.push(known);
+      continue;
+    }
     let s = '';
     for (let i = name; i < p; i++) {
       const c = buf[i];
@@ -295,6 +300,20 @@ function readAlpn(buf: Uint8Array, p: number, end: number, info: ClientHelloInfo
     info.alpn.push(s);
   }
   return true;
+}
+
+/** Protocol names nearly every client offers (IANA "TLS ALPN Protocol IDs"), kept as one string each. */
+const KNOWN_ALPN: readonly string[] = ['h2', 'http/1.1', 'h3', 'http/1.0', 'h3-29', 'dot', 'doq', 'h2c', 'acme-tls/1'];
+
+/** buf[p, p + n) when it is one of KNOWN_ALPN, else null. */
+function knownAlpn(buf: Uint8Array, p: number, n: number): string | null {
+  for (const k of KNOWN_ALPN) {
+    if (k.length !== n) continue;
+    let i = 0;
+    while (i < n && buf[p + i] === k.charCodeAt(i)) i++;
+    if (i === n) return k;
+  }
+  return null;
 }
 
 /** supported_versions in a ClientHello: ProtocolVersion versions<2..254>. */
