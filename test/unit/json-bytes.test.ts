@@ -77,7 +77,12 @@ describe('JsonBytes', () => {
   });
 
   it('writes null for a missing string or number, and raw text as it is (non-ASCII as UTF-8)', () => {
-    expect(jsonText((o) => (o.str(null), o.num(null)))).toBe('nullnull');
+    expect(
+      jsonText((o) => {
+        o.str(null);
+        o.num(null);
+      }),
+    ).toBe('nullnull');
     expect(jsonText((o) => o.raw('"a":1,'))).toBe('"a":1,');
     expect(jsonText((o) => o.raw('é\ud800x'))).toBe(Buffer.from('é\ud800x', 'utf8').toString('utf8'));
   });
@@ -116,6 +121,22 @@ describe('JsonBytes', () => {
       expect(bytes().toString('utf8')).toBe(plain ? `x${JSON.stringify(s)}` : 'x');
     },
   );
+
+  it.each([
+    ['DEL', 'del\u007f'],
+    ['a Latin-1 letter', 'caf\u00e9.example'],
+    ['the highest Latin-1 byte', 'y\u00ff'],
+    ['the lowest byte past ASCII', '\u0080'],
+  ])('asciiStr writes nothing for %s (a byte past printable ASCII), which str() writes otherwise', (_what, s) => {
+    // As the event ring holds a Latin-1 string: one byte per character.
+    const src = Buffer.from(s, 'latin1');
+    const { out, bytes } = flushing(64);
+    out.raw('x');
+    expect(out.asciiStr(src, 0, src.length)).toBe(false);
+    expect(bytes().toString('utf8')).toBe('x');
+    out.str(s);
+    expect(bytes().toString('utf8')).toBe(`x${JSON.stringify(s)}`);
+  });
 
   it('gives the same bytes with any buffer size, flushing when a value does not fit', () => {
     const body = { names: STRINGS, numbers: NUMBERS, text: 'x'.repeat(300) + STRINGS.join('|') };

@@ -178,6 +178,24 @@ describe('DomainSet', () => {
     expect(set.match('restapi.amap.com')).toBe('*.amap.com');
   });
 
+  it(`remembers at most ${MATCH_MEMO_MAX} answers: the next new name starts the memo again`, () => {
+    const set = rules();
+    for (let i = 0; i < MATCH_MEMO_MAX; i++) set.match(`n${i}.dji.com`);
+    expect(set.memoResets).toBe(0);
+    // Names already remembered are answered without a reset.
+    expect(set.match('n0.dji.com')).toBe('dji.com');
+    expect(set.memoResets).toBe(0);
+    expect(set.match('one-more.example')).toBeNull();
+    expect(set.memoResets).toBe(1);
+    // Started again: the name just answered is the one remembered, the first ones are not.
+    for (let i = 0; i < MATCH_MEMO_MAX - 1; i++) set.match(`m${i}.amap.com`);
+    expect(set.memoResets).toBe(1);
+    expect(set.match('one-more.example')).toBeNull();
+    expect(set.memoResets).toBe(1);
+    expect(set.match('n0.dji.com')).toBe('dji.com');
+    expect(set.memoResets).toBe(2);
+  });
+
   it.each([
     ['dji.com', true],
     ['*.dji.com', true],
@@ -338,6 +356,12 @@ describe('deny judgements are kept per policy, one per combination of matched ru
         dest('CN', 64500, 'CN', ['x.example', 'www.dji.com']),
         ['deny_country', 'deny_as_country', 'deny_asn', 'deny_domain'],
         { deny_country: 'CN', deny_as_country: 'CN', deny_asn: 'AS64500', deny_domain: 'dji.com' },
+      ],
+      // The first name a rule matches decides; the names after it are not asked.
+      [
+        dest('NL', 64500, 'NL', ['www.dji.com', 'x.example']),
+        ['deny_asn', 'deny_domain'],
+        { deny_asn: 'AS64500', deny_domain: 'dji.com' },
       ],
       [
         dest('CN', 64501, 'NL', ['dji.com']),

@@ -333,3 +333,19 @@ describe('TcpStreamAssembler window edge and buffer growth', () => {
     expect(str(s.contiguous())).toBe(`${'a'.repeat(1_000)}${'b'.repeat(1_048)}c`);
   });
 });
+
+describe('TcpStreamAssembler.empty', () => {
+  it('is true until a byte is taken, in order or beyond a hole', () => {
+    const { s } = assembler();
+    expect(s.empty).toBe(true);
+    s.start(1000);
+    s.add(1001, text('x'), 0, 0);
+    expect(s.empty).toBe(true);
+    // A byte beyond a hole: nothing in order yet, but taken.
+    add(s, 1005, 'e');
+    expect([s.empty, s.length]).toEqual([false, 0]);
+    const inOrder = assembler().s;
+    add(inOrder, 7, 'a');
+    expect([inOrder.empty, inOrder.length]).toEqual([false, 1]);
+  });
+});
