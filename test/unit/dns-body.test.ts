@@ -9,8 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../agent/src/capture/reader.js';
 import { dnsEventBody } from '../../agent/src/names/app-events.js';
 import type { DnsMessage } from '../../agent/src/names/dns.js';
+import { FlowApp } from '../../agent/src/names/flow-app.js';
+import { appEventBody } from '../../agent/src/output/flow-record.js';
 import { jsonText } from '../../agent/src/output/json-bytes.js';
-import { writeDnsBody } from '../../agent/src/output/ndjson.js';
+import { writeAppEvent, writeDnsBody } from '../../agent/src/output/ndjson.js';
 import { ScanPipeline } from '../../agent/src/pipeline.js';
 import type { Policy } from '../../agent/src/policy/policy.js';
 import { listFixtures } from '../support/fixtures.js';
@@ -91,5 +93,21 @@ describe('writeDnsBody', () => {
     ],
   ])('writes %s as JSON.stringify writes its body', (_what, m) => {
     expect(written(m)).toBe(stringified(m));
+  });
+});
+
+describe('writeAppEvent', () => {
+  const app = new FlowApp(3, 53000, 53, 'UDP', false, 0x0a000002, 0, 0, 0, 0xcb00710a | 0, 0, 0, 0);
+  const m = message({ answers: [{ name: 'www.example.org', type: 1, ttl: 60, address: '192.0.2.9' }] });
+  const dns = { message: m, buf: new Uint8Array(0), off: 0, len: 0 };
+  const body = (e: { body: Record<string, unknown> | null; dns: typeof dns | null }) =>
+    (JSON.parse(jsonText((out) => writeAppEvent(out, { tsUs: 1, app, type: 'dns', ...e }))) as { dns: unknown }).dns;
+
+  it('writes the body appEventBody() gives: made from the DNS message, or the body when the record has one', () => {
+    expect(body({ body: null, dns })).toEqual(dnsEventBody(m));
+    const given = { type: 'answer', id: 1, note: 'given' };
+    expect(body({ body: given, dns })).toEqual(given);
+    expect(body({ body: given, dns })).toEqual(appEventBody({ body: given, dns }));
+    expect(body({ body: given, dns: null })).toEqual(given);
   });
 });
