@@ -141,3 +141,57 @@ describe("the thread's side, on this thread", () => {
     expect(Atomics.load(ring.ctl, Ctl.FAILED)).toBe(1);
   });
 });
+
+describe('a string at the very end of the ring', () => {
+  it('is written as its own bytes, read by its length as the producer wrote it', () => {
+    // An app body whose last member is a short ASCII string, in a record that ends where the
+    // string ends; the lines before it fill the ring so that the record ends at the ring's end:
+    // the string is the last byte of the ring, and its length says where it stops.
+    const app = (text: string): AppEventRecord => ({
+      tsUs: 12,
+      app: v4(4, 40000, 80),
+      type: 'http',
+      body: { hostname: text },
+      dns: null,
+    });
+    const ring0 = EventRing.create();
+    const p0 = new EventProducer(ring0);
+    let rec: AppEventRecord | undefined;
+    let size = 0;
+    for (let k = 1; k <= 8 && rec === undefined; k++) {
+      const start = Atomics.load(ring0.ctl, Ctl.HEAD);
+      p0.app(app('x'.repeat(k)));
+      p0.flush();
+      size = Atomics.load(ring0.ctl, Ctl.HEAD) - start;
+      // No padding after the string: its last byte is the record's.
+      if (ring0.bytes[start + size - 1] === 0x78) rec = app('x'.repeat(k));
+      Atomics.store(ring0.ctl, Ctl.TAIL, Atomics.load(ring0.ctl, Ctl.HEAD));
+    }
+    expect(rec).toBeDefined();
+    expect(size % 8 === 0 && size > 16 && size < 256).toBe(true);
+    // Line records of 4,096 bytes (4 + 1 + 4 + 4,087 text, padded to 8), then one for what is left.
+    const lines: string[] = [];
+    let fill = RING_BYTES - size;
+    while (fill > 4096 + 8) {
+      lines.push('l'.repeat(4087));
+      fill -= 4096;
+    }
+    lines.push('l'.repeat(fill - 9));
+    const records = [...lines.map((line) => ({ line })), { app: rec as AppEventRecord }];
+    const ring = EventRing.create();
+    const p = new EventProducer(ring);
+    give(p, records);
+    p.finish();
+    // The ring holds exactly these records, the app record last, up to its end.
+    expect(Atomics.load(ring.ctl, Ctl.HEAD)).toBe(RING_BYTES);
+    expect(ring.bytes[RING_BYTES - 1]).toBe(0x78);
+    const file = join(dir, 'ring-end.ndjson');
+    const fd = openSync(file, 'w');
+    try {
+      drainEvents(ring, fd);
+    } finally {
+      closeSync(fd);
+    }
+    expect(readFileSync(file).equals(direct(records))).toBe(true);
+  });
+});
