@@ -71,19 +71,23 @@ describe('the first CRYPTO frame, read in place', () => {
   });
 });
 
+/** A look-ahead ring whose slot 0 holds datagram `d` opened as the worker opens it: a flow's first Initial, under its own Connection ID. */
+function openedAhead(d: Buffer): { ring: AheadRing; ahead: QuicAhead } {
+  const ring = AheadRing.create();
+  expect(locateFirstInitial(d, 0, d.length)).toBe(true);
+  const s = clientInitialSecrets(1, CID)!;
+  const keys = { key: s.key, iv: s.iv, hp: aes128Schedule(s.hp) };
+  const plain = openInitialPacket(d, 0, located.pnOff, located.end, keys, -1);
+  if (typeof plain === 'string') throw new Error(plain);
+  ring.fill(0, 0, d, 0, located.end, 1, CID, keys, openedPn, plain);
+  Atomics.store(ring.ctl, Ctl.WRITTEN, 1);
+  return { ring, ahead: new QuicAhead(ring) };
+}
+
 describe('what the look-ahead lends a flow that needs another datagram', () => {
   it('the keys and the first half are kept when the worker fills the slot again', () => {
     const [d1, d2] = split(PQ, 2);
-    const ring = AheadRing.create();
-    const ahead = new QuicAhead(ring);
-    // The worker's part for d1: opened as a flow's first Initial under its own Connection ID.
-    expect(locateFirstInitial(d1, 0, d1.length)).toBe(true);
-    const s = clientInitialSecrets(1, CID)!;
-    const keys = { key: s.key, iv: s.iv, hp: aes128Schedule(s.hp) };
-    const plain = openInitialPacket(d1, 0, located.pnOff, located.end, keys, -1);
-    if (typeof plain === 'string') throw new Error(plain);
-    ring.fill(0, 0, d1, 0, located.end, 1, CID, keys, openedPn, plain);
-    Atomics.store(ring.ctl, Ctl.WRITTEN, 1);
+    const { ring, ahead } = openedAhead(d1);
 
     const q = new QuicInitialAssembler(ahead);
     const anomalies = new Anomalies();
@@ -100,15 +104,7 @@ describe('what the look-ahead lends a flow that needs another datagram', () => {
 
   it('a flow decided by its first datagram keeps nothing of the slot, and needs nothing more', () => {
     const d = initial({ pn: 0, payload: frame.crypto(0, SMALL) });
-    const ring = AheadRing.create();
-    const ahead = new QuicAhead(ring);
-    expect(locateFirstInitial(d, 0, d.length)).toBe(true);
-    const s = clientInitialSecrets(1, CID)!;
-    const keys = { key: s.key, iv: s.iv, hp: aes128Schedule(s.hp) };
-    const plain = openInitialPacket(d, 0, located.pnOff, located.end, keys, -1);
-    if (typeof plain === 'string') throw new Error(plain);
-    ring.fill(0, 0, d, 0, located.end, 1, CID, keys, openedPn, plain);
-    Atomics.store(ring.ctl, Ctl.WRITTEN, 1);
+    const { ring, ahead } = openedAhead(d);
     const q = new QuicInitialAssembler(ahead);
     expect(q.addDatagram(d, 0, d.length, new Anomalies())).toEqual({ kind: 'done', value: SMALL_INFO });
     ring.bytes.fill(0xee);

@@ -5,31 +5,20 @@
 
 import { describe, expect, it } from 'vitest';
 import { sortNames } from '../../agent/src/util/sort.js';
-
-/** A small deterministic generator (mulberry32), so a failure repeats. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Rng } from '../support/fuzz.js';
 
 const PARTS = ['a', 'b', 'B', 'dji', 'dji.com', 'x.', '.', '-', '0', 'é', 'ö', '日本', '\u{1F600}', '\uff21', 'z'];
 
-function name(r: () => number): string {
+function name(r: Rng): string {
   let s = '';
-  const n = 1 + Math.floor(r() * 4);
-  for (let i = 0; i < n; i++) s += PARTS[Math.floor(r() * PARTS.length)];
+  const n = 1 + r.below(4);
+  for (let i = 0; i < n; i++) s += PARTS[r.below(PARTS.length)];
   return s;
 }
 
 describe('sortNames', () => {
   it('sorts as sort() does, in place, for lists of 0 to 40 names (repeats too)', () => {
-    const r = random(15);
+    const r = new Rng(15);
     for (let len = 0; len <= 40; len++) {
       for (let round = 0; round < 25; round++) {
         const list = Array.from({ length: len }, () => name(r));

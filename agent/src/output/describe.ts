@@ -2,8 +2,8 @@
 // "Connects to flysafe-api.dji.com at 203.0.113.10: Alibaba (AS37963,
 // registered in CN), located in CN. Denied domain dji.com."
 
-import type { EncryptedDns } from '../names/encrypted-dns.js';
 import type { Judgement } from '../policy/verdict.js';
+import type { EventFlow } from './ndjson.js';
 import { type TunnelInfo, tunnelText } from './tunnel.js';
 
 const ENCRYPTED_DNS_TEXT = {
@@ -13,17 +13,13 @@ const ENCRYPTED_DNS_TEXT = {
 } as const;
 
 /** What the text reads of a flow: a FlowApp has it, and so has the scan's event thread (output/event-consumer.ts). */
-export interface DescribedFlow {
+export type DescribedFlow = Pick<
+  EventFlow,
+  'destIp' | 'country' | 'asn' | 'asOrg' | 'asCountry' | 'ech' | 'encryptedDns'
+> & {
   readonly sni: string | null;
   readonly httpHost: string | null;
-  readonly destIp: string;
-  readonly country: string | null;
-  readonly asn: number | null;
-  readonly asOrg: string | null;
-  readonly asCountry: string | null;
-  readonly ech: boolean;
-  readonly encryptedDns: EncryptedDns | null;
-}
+};
 
 export function describeJudgement(
   app: DescribedFlow,

@@ -198,36 +198,24 @@ export class EventConsumer {
         });
         return;
       }
-      case Kind.ALERT: {
-        const tsUs = this.f64();
-        const app = this.facts();
-        const names = this.strs();
-        const severity = this.u8() === 1 ? 'high' : 'medium';
-        const reasons = this.reasons();
-        const text = this.str() as string;
-        const tunnel = this.tunnel();
-        writeAlertEvent(out, { tsUs, app, names, severity, reasons, text, tunnel });
-        return;
-      }
+      case Kind.ALERT:
       case Kind.ALERT_FACTS: {
         const tsUs = this.f64();
         const app = this.facts();
         const names = this.strs();
         const severity = this.u8() === 1 ? 'high' : 'medium';
         const reasons = this.reasons();
-        app.sni = this.str();
-        app.httpHost = this.str();
-        const matched: Judgement['matched'] = {};
-        const domain = this.str();
-        const country = this.str();
-        const asCountry = this.str();
-        const asn = this.str();
-        if (domain !== null) matched.deny_domain = domain;
-        if (country !== null) matched.deny_country = country;
-        if (asCountry !== null) matched.deny_as_country = asCountry;
-        if (asn !== null) matched.deny_asn = asn;
+        // An ALERT carries its text; an ALERT_FACTS what the text is made from, here.
+        let text: string | null = null;
+        let matched: Judgement['matched'] = {};
+        if (kind === Kind.ALERT) text = this.str() as string;
+        else {
+          app.sni = this.str();
+          app.httpHost = this.str();
+          matched = this.matched();
+        }
         const tunnel = this.tunnel();
-        const text = describeJudgement(app, names, { reasons, matched }, tunnel);
+        text ??= describeJudgement(app, names, { reasons, matched }, tunnel);
         writeAlertEvent(out, { tsUs, app, names, severity, reasons, text, tunnel });
         return;
       }
@@ -354,6 +342,20 @@ export class EventConsumer {
     f.ech = this.u8() === 1;
     f.encryptedDns = ENCRYPTED_DNS[this.u8()];
     return f;
+  }
+
+  /** The deny rules that matched, as a judgement holds them (the producer wrote each, or null). */
+  private matched(): Judgement['matched'] {
+    const m: Judgement['matched'] = {};
+    const domain = this.str();
+    const country = this.str();
+    const asCountry = this.str();
+    const asn = this.str();
+    if (domain !== null) m.deny_domain = domain;
+    if (country !== null) m.deny_country = country;
+    if (asCountry !== null) m.deny_as_country = asCountry;
+    if (asn !== null) m.deny_asn = asn;
+    return m;
   }
 
   private tunnel(): TunnelInfo | null {

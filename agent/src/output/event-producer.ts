@@ -91,11 +91,7 @@ export class EventProducer {
 
   alert(a: AlertRecord): void {
     this.begin(Kind.ALERT);
-    this.f64(a.tsUs);
-    this.facts(a.app);
-    this.strs(a.names);
-    this.u8(a.severity === 'high' ? 1 : 0);
-    this.reasons(a.reasons);
+    this.alertHead(a.tsUs, a.app, a.names, a.severity, a.reasons);
     this.str(a.text);
     this.tunnel(a.tunnel);
     this.end();
@@ -104,12 +100,8 @@ export class EventProducer {
   /** An alert whose text the thread makes (describeJudgement): the flow's own names and the rules that matched go instead. */
   alertFacts(a: AlertFactsRecord): void {
     this.begin(Kind.ALERT_FACTS);
-    this.f64(a.tsUs);
-    this.facts(a.app);
-    this.strs(a.names);
-    this.u8(a.severity === 'high' ? 1 : 0);
     const j = a.judgement;
-    this.reasons(j.reasons);
+    this.alertHead(a.tsUs, a.app, a.names, a.severity, j.reasons);
     this.str(a.app.sni);
     this.str(a.app.httpHost);
     const m = j.matched;
@@ -119,6 +111,21 @@ export class EventProducer {
     this.str(m.deny_asn ?? null);
     this.tunnel(a.tunnel);
     this.end();
+  }
+
+  /** What both kinds of alert record start with. */
+  private alertHead(
+    tsUs: number,
+    app: FlowApp,
+    names: readonly string[],
+    severity: string,
+    reasons: readonly Reason[],
+  ): void {
+    this.f64(tsUs);
+    this.facts(app);
+    this.strs(names);
+    this.u8(severity === 'high' ? 1 : 0);
+    this.reasons(reasons);
   }
 
   /** A dns, tls, quic or http event: a DNS message goes as its bytes, any other body as a value. */
