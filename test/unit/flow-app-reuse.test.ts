@@ -13,8 +13,9 @@ import type { Policy } from '../../agent/src/policy/policy.js';
 import { listFixtures } from '../support/fixtures.js';
 import { gatewayCapture } from '../support/gateway-capture.js';
 
-const V4 = [7, 40000, 443, 'TCP', false, 0x0a000002, 0, 0, 0, 0xcb00710a, 0, 0, 0] as const;
-const V6 = [9, 5353, 53, 'UDP', true, 0x20010db8, 1, 2, 3, 0x20010db8, 4, 5, 6] as const;
+type Identity = ConstructorParameters<typeof FlowApp>;
+const V4: Identity = [7, 40000, 443, 'TCP', false, 0x0a000002, 0, 0, 0, 0xcb00710a, 0, 0, 0];
+const V6: Identity = [9, 5353, 53, 'UDP', true, 0x20010db8, 1, 2, 3, 0x20010db8, 4, 5, 6];
 
 /** A FlowApp whose every own field holds a value no constructor gives. */
 function used(): FlowApp {
